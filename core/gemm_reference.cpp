@@ -1,0 +1,26 @@
+#include "core/gemm.hpp"
+
+#include <algorithm>
+
+namespace xg {
+
+void gemm_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
+                    const float* B, int ldb, float beta, float* C, int ldc, Epilogue epilogue) {
+  for (int m = 0; m < M; ++m) {
+    for (int n = 0; n < N; ++n) {
+      double acc = 0.0;
+      for (int k = 0; k < K; ++k) {
+        const float a = ta == Trans::No ? A[m * lda + k] : A[k * lda + m];
+        const float b = tb == Trans::No ? B[k * ldb + n] : B[n * ldb + k];
+        acc += double(a) * double(b);
+      }
+      float c = float(alpha * acc);
+      if (beta != 0.0f) c += beta * C[m * ldc + n];
+      if (epilogue.bias) c += epilogue.bias[n];
+      if (epilogue.relu) c = std::max(c, 0.0f);
+      C[m * ldc + n] = c;
+    }
+  }
+}
+
+}  // namespace xg

@@ -1,0 +1,29 @@
+#pragma once
+// A seeded random generator whose output is the same on every platform and
+// compiler: std::mt19937 is fully specified by the standard, but the
+// std::*_distribution classes are not, so the conversions live here.
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace xg {
+
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed = 0) : engine_(static_cast<std::uint32_t>(seed ^ (seed >> 32))) {}
+
+  std::uint32_t next_u32() { return engine_(); }
+  // Uniform in [lo, hi), from the top 24 bits (every float in the range is equally spaced).
+  float uniform(float lo, float hi);
+  // Standard normal via Box–Muller, scaled.
+  float normal(float mean, float stddev);
+  // Uniform integer in [0, n), without modulo bias.
+  std::uint32_t below(std::uint32_t n);
+  // Fisher–Yates shuffle.
+  void shuffle(std::vector<std::uint32_t>& items);
+
+ private:
+  std::mt19937 engine_;
+};
+
+}  // namespace xg

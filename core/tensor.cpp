@@ -1,0 +1,115 @@
+#include "core/tensor.hpp"
+
+#include <atomic>
+#include <stdexcept>
+
+namespace xg {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+NoGradGuard::NoGradGuard() : previous_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
+bool grad_enabled() { return g_grad_enabled; }
+
+Array& Node::grad_buffer() {
+  if (grad.dimension() != value.dimension() || grad.size() != value.size()) {
+    grad = xt::zeros<float>(value.shape());
+  }
+  return grad;
+}
+
+Tensor::Tensor(Array value, bool requires_grad) : node_(std::make_shared<Node>()) {
+  node_->value = std::move(value);
+  node_->requires_grad = requires_grad;
+}
+
+Tensor Tensor::zeros(const Shape& shape, bool requires_grad) {
+  return Tensor(xt::zeros<float>(shape), requires_grad);
+}
+
+float Tensor::item() const {
+  if (node_->value.size() != 1) {
+    throw std::invalid_argument("item() needs a one-element tensor, got shape " + shape_string(node_->value));
+  }
+  return node_->value.data()[0];
+}
+
+std::vector<Node*> topological_order(Node* root) {
+  // Iterative depth-first search. A fresh mark per call means no visited set to
+  // clear; a node is emitted after all its parents (post-order).
+  static std::atomic<unsigned> last_mark{0};
+  const unsigned mark = ++last_mark;
+  std::vector<Node*> order;
+  std::vector<std::pair<Node*, std::size_t>> stack;  // node, next parent to visit
+  if (root == nullptr) return order;
+  root->visit = mark;
+  stack.push_back({root, 0});
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->parents.size()) {
+      Node* parent = node->parents[next++].get();
+      // Nodes that need no gradient are leaves of the backward walk: skip them.
+      if (parent != nullptr && parent->requires_grad && parent->visit != mark) {
+        parent->visit = mark;
+        stack.push_back({parent, 0});
+      }
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+
+void Tensor::backward() {
+  if (node_->value.size() != 1) {
+    throw std::invalid_argument("backward() needs a scalar (e.g. a loss), got shape " + shape_string(node_->value));
+  }
+  if (!node_->requires_grad) {
+    throw std::logic_error("backward() on a tensor that does not require a gradient (built under NoGradGuard, or from constants only)");
+  }
+  const std::vector<Node*> order = topological_order(node_.get());
+  // Intermediate gradients belong to one backward pass; only leaves (the
+  // parameters) accumulate across passes. Clear any left by an earlier pass.
+  for (Node* n : order)
+    if (n->backward != nullptr && n->grad.size() != 0) n->grad.fill(0.0f);
+  node_->grad_buffer().data()[0] += 1.0f;  // d(loss)/d(loss) = 1
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node& n = **it;
+    if (n.backward == nullptr) continue;
+    n.grad_buffer();  // a node's backward may read its own grad
+    n.backward(n);
+  }
+}
+
+void Tensor::zero_grad() { node_->grad_buffer().fill(0.0f); }
+
+std::string shape_string(const Shape& shape) {
+  std::string s = "(";
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (i) s += ", ";
+    s += std::to_string(shape[i]);
+  }
+  return s + ")";
+}
+
+std::string shape_string(const Array& a) { return shape_string(Shape(a.shape().begin(), a.shape().end())); }
+
+Tensor make_result(const char* op, Array value, std::initializer_list<Tensor> inputs, void (*backward)(Node&)) {
+  Tensor out(std::move(value));
+  Node& n = *out.node();
+  n.op = op;
+  bool any = false;
+  for (const Tensor& t : inputs) any = any || t.requires_grad();
+  if (grad_enabled() && any) {
+    n.requires_grad = true;
+    n.backward = backward;
+    std::size_t i = 0;
+    for (const Tensor& t : inputs) n.parents[i++] = t.node_ptr();
+  }
+  return out;
+}
+
+}  // namespace xg

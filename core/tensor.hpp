@@ -1,0 +1,106 @@
+#pragma once
+// The autograd engine's data structure, define-by-run like micrograd and PyTorch.
+//
+// A Tensor is a cheap handle (a shared pointer) to a Node of the graph. Every op
+// builds its output Node as it runs: the value, the parent Nodes it was computed
+// from, and a `backward` function that reads the output's gradient and
+// ACCUMULATES (+=) the corresponding gradient into each parent that needs one.
+// `loss.backward()` sorts the graph topologically (iteratively, with a visit
+// mark) and calls every Node's backward once, from the loss to the leaves.
+//
+// Values are float32 xtensor arrays of rank 0 (a scalar such as a loss),
+// 1 (a bias) or 2 (a batch of rows, a weight matrix), stored row-major.
+#include <array>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+namespace xg {
+
+using Array = xt::xarray<float>;
+using Shape = std::vector<std::size_t>;
+
+struct Node {
+  Array value;                 // the op's result
+  Array grad;                  // d(loss)/d(value); empty until the first accumulation
+  bool requires_grad = false;  // false: backward never writes into this node
+  const char* op = "leaf";     // the op that made it, for errors and graph export
+  std::array<std::shared_ptr<Node>, 3> parents{};  // inputs, unused slots null
+  // Reads this node's grad and accumulates into its parents' grads.
+  void (*backward)(Node& self) = nullptr;
+  Array saved;       // op-specific forward data that backward needs
+  float scalar = 0;  // op-specific constant (e.g. the factor of scale)
+  unsigned visit = 0;  // topological-sort mark
+
+  // The gradient buffer, zero-filled to value's shape on first use.
+  Array& grad_buffer();
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  explicit Tensor(Array value, bool requires_grad = false);
+  static Tensor zeros(const Shape& shape, bool requires_grad = false);
+
+  const Array& value() const { return node_->value; }
+  Array& value() { return node_->value; }
+  // The accumulated gradient (zeros of value's shape if nothing was accumulated).
+  const Array& grad() const { return node_->grad_buffer(); }
+  Array& grad() { return node_->grad_buffer(); }
+  bool has_grad() const { return node_->grad.size() == node_->value.size() && node_->grad.dimension() == node_->value.dimension(); }
+  bool requires_grad() const { return node_->requires_grad; }
+  const char* op() const { return node_->op; }
+
+  std::size_t rank() const { return node_->value.dimension(); }
+  std::size_t dim(std::size_t axis) const { return node_->value.shape()[axis]; }
+  std::size_t size() const { return node_->value.size(); }
+  const float* data() const { return node_->value.data(); }
+  float* data() { return node_->value.data(); }
+  // The single value of a rank-0 (or one-element) tensor.
+  float item() const;
+
+  // Back-propagates from this scalar: d(self)/d(self) = 1, then every node's
+  // backward in reverse topological order. Gradients accumulate into leaves
+  // across calls until zero_grad().
+  void backward();
+  // Sets this tensor's gradient to zero (keeps the buffer).
+  void zero_grad();
+
+  Node* node() const { return node_.get(); }
+  const std::shared_ptr<Node>& node_ptr() const { return node_; }
+  bool defined() const { return node_ != nullptr; }
+
+ private:
+  std::shared_ptr<Node> node_;
+};
+
+// "(64, 784)" — for error messages.
+std::string shape_string(const Shape& shape);
+std::string shape_string(const Array& a);
+
+// While a NoGradGuard lives, ops record no graph (evaluation, optimizer updates).
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool previous_;
+};
+bool grad_enabled();
+
+// For ops defined outside core (losses): makes an output node holding `value`
+// whose parents are `inputs`. It requires a gradient, and keeps its parents and
+// `backward`, only when grad mode is on and some input requires a gradient.
+Tensor make_result(const char* op, Array value, std::initializer_list<Tensor> inputs,
+                   void (*backward)(Node&));
+
+// The nodes reachable from `root`, parents before children, each once.
+std::vector<Node*> topological_order(Node* root);
+
+}  // namespace xg
