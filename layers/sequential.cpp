@@ -1,0 +1,38 @@
+#include "layers/sequential.hpp"
+
+#include <stdexcept>
+
+#include "layers/activations.hpp"
+#include "layers/linear.hpp"
+
+namespace xg {
+
+void Sequential::add(std::shared_ptr<Module> module) {
+  const std::string position = std::to_string(children().size());
+  module->set_label(module->label() + "#" + position);
+  register_module(position, std::move(module));
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor h = x;
+  for (const auto& child : children()) h = child.second->forward(h);
+  return h;
+}
+
+std::string Sequential::describe() const {
+  std::string s = "Sequential(";
+  for (std::size_t i = 0; i < size(); ++i) s += (i ? ", " : "") + (*this)[i].describe();
+  return s + ")";
+}
+
+std::shared_ptr<Sequential> make_mlp(const std::vector<std::size_t>& sizes, Rng& rng) {
+  if (sizes.size() < 2) throw std::invalid_argument("make_mlp needs at least an input and an output size");
+  auto model = std::make_shared<Sequential>();
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    model->add(std::make_shared<Linear>(sizes[i], sizes[i + 1], rng));
+    if (i + 2 < sizes.size()) model->add(std::make_shared<ReLU>());
+  }
+  return model;
+}
+
+}  // namespace xg

@@ -1,0 +1,28 @@
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "core/random.hpp"
+#include "layers/module.hpp"
+
+namespace xg {
+
+// Applies its modules in order. Sub-modules are named by position ("0", "1",
+// …), as in torch.nn.Sequential, so parameter names are "0.weight", "0.bias",
+// "2.weight", … and each module's label is "<Type>#<position>".
+class Sequential : public Module {
+ public:
+  Sequential() : Module("Sequential") {}
+  void add(std::shared_ptr<Module> module);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+  std::size_t size() const { return children().size(); }
+  Module& operator[](std::size_t i) const { return *children()[i].second; }
+};
+
+// A multi-layer perceptron: Linear, ReLU, Linear, ReLU, …, Linear (no
+// activation after the last: it outputs logits).
+// sizes = {in, hidden..., out}, e.g. {784, 256, 128, 10}.
+std::shared_ptr<Sequential> make_mlp(const std::vector<std::size_t>& sizes, Rng& rng);
+
+}  // namespace xg
