@@ -1,0 +1,195 @@
+// The xgrad half of the PyTorch oracle test (test_training_step.py is the other
+// half). It reads inputs that the script wrote as .npy files, runs xgrad on
+// them and writes every result as .npy, for the script to compare with torch.
+//
+//   oracle_step train DIR LR MOMENTUM STEPS SIZE...
+//     reads   DIR/x.npy (B, SIZE[0]) float32, DIR/labels.npy (B) int64 and, for
+//             every parameter NAME of make_mlp(SIZE...) ("0.weight" (out, in),
+//             "0.bias" (out), "2.weight", … as in torch's state_dict),
+//             DIR/NAME.npy float32;
+//     runs    STEPS iterations of zero_grad; forward; loss; backward; step
+//             with SGD(lr, momentum);
+//     writes  for step k = 1..STEPS: DIR/step<k>_loss.npy (), the gradient
+//             DIR/step<k>_grad_NAME.npy before the update, the parameter
+//             DIR/step<k>_param_NAME.npy after it.
+//
+//   oracle_step loss DIR
+//     reads   DIR/logits.npy (B, C) float32, DIR/labels.npy (B) int64;
+//     writes  DIR/loss.npy (), DIR/dlogits.npy (B, C) = d loss / d logits,
+//             DIR/softmax.npy (B, C), DIR/log_softmax.npy (B, C).
+//
+// Exit status: 0 on success, 1 when a file is missing or malformed or xgrad
+// throws, 2 on a usage error.
+#include <cstdint>
+#include <cstdlib>
+#include <exception>
+#include <fstream>
+#include <iostream>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <xtensor/xnpy.hpp>
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "core/tensor.hpp"
+#include "layers/sequential.hpp"
+#include "losses/softmax_cross_entropy.hpp"
+#include "optim/sgd.hpp"
+
+namespace {
+
+// A bad command line (exit status 2), as opposed to a failure while running (1).
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+const char* const kInputHint = "HINT: test_training_step.py writes the inputs; run it (ctest -R torch_oracle) rather than oracle_step alone";
+
+// Opens `path` for an .npy read, or throws with a hint.
+std::ifstream open_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw xg::InputError(path + ": cannot open. " + kInputHint);
+  return in;
+}
+
+// Reads an .npy of element type T (xtensor checks the magic, the header and the
+// dtype); throws if any of that fails or the data is shorter than the header says.
+template <class T>
+xt::xarray<T> load_npy_checked(const std::string& path) {
+  std::ifstream in = open_npy(path);
+  xt::xarray<T> a;
+  try {
+    a = xt::load_npy<T>(in);
+  } catch (const std::runtime_error& e) {
+    throw xg::InputError(path + ": not a readable .npy of the expected dtype (" + e.what() + "). " + kInputHint);
+  }
+  if (!in) throw xg::InputError(path + ": truncated, the data is shorter than its header says. " + kInputHint);
+  return a;
+}
+
+xg::Array load_floats(const std::string& path) { return load_npy_checked<float>(path); }
+
+// labels (B) int64, as torch wants them -> uint32, as xgrad wants them.
+std::vector<std::uint32_t> load_labels(const std::string& path) {
+  const xt::xarray<std::int64_t> raw = load_npy_checked<std::int64_t>(path);
+  if (raw.dimension() != 1) throw xg::InputError(path + ": labels must have rank 1, got shape " + xg::shape_string(xg::Shape(raw.shape().begin(), raw.shape().end())));
+  std::vector<std::uint32_t> labels(raw.size());
+  for (std::size_t i = 0; i < raw.size(); ++i) {
+    const std::int64_t y = raw.data()[i];
+    if (y < 0 || y > std::int64_t(std::numeric_limits<std::uint32_t>::max())) {
+      throw xg::InputError(path + ": label " + std::to_string(y) + " at index " + std::to_string(i) + " is negative or too large");
+    }
+    labels[i] = std::uint32_t(y);
+  }
+  return labels;
+}
+
+void save(const std::string& path, const xg::Array& a) {
+  try {
+    xt::dump_npy(path, a);
+  } catch (const std::runtime_error& e) {
+    throw xg::InputError(path + ": cannot write (" + e.what() + "); HINT: does the directory exist and is it writable?");
+  }
+}
+
+// Parses a whole command-line word as a number, or throws.
+template <class Number>
+Number parse(const std::string& word, const char* what) {
+  std::size_t used = 0;
+  Number n{};
+  try {
+    if constexpr (std::is_floating_point_v<Number>) n = Number(std::stod(word, &used));
+    else if (!word.empty() && word[0] != '-') n = Number(std::stoull(word, &used));  // stoull accepts "-3"
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != word.size()) throw UsageError(std::string(what) + ": '" + word + "' is not a number");
+  return n;
+}
+
+// `oracle_step train`: STEPS full iterations of the MLP with SGD-momentum.
+void run_training(const std::string& dir, float lr, float momentum, std::size_t steps, const std::vector<std::size_t>& sizes) {
+  const xg::Tensor x(load_floats(dir + "/x.npy"));  // (B, in)
+  const std::vector<std::uint32_t> labels = load_labels(dir + "/labels.npy");  // (B)
+
+  xg::Rng rng(0);
+  std::shared_ptr<xg::Sequential> model = xg::make_mlp(sizes, rng);
+  const auto named = model->named_parameters();
+  for (const auto& [name, parameter] : named) {
+    const std::string path = dir + "/" + name + ".npy";
+    xg::Array loaded = load_floats(path);
+    xg::Tensor p = parameter;  // a handle: writes go to the model's node
+    if (loaded.shape() != p.value().shape()) {
+      throw xg::InputError(path + ": parameter " + name + " of make_mlp has shape " + xg::shape_string(p.value()) +
+                           " but the file has " + xg::shape_string(loaded) + " (HINT: weights are (out, in), as torch.nn.Linear)");
+    }
+    p.value() = std::move(loaded);
+  }
+
+  xg::SGD optimizer(model->parameters(), lr, momentum);
+  for (std::size_t k = 1; k <= steps; ++k) {
+    const std::string prefix = dir + "/step" + std::to_string(k) + "_";
+    optimizer.zero_grad();
+    xg::Tensor logits = model->forward(x);  // (B, out)
+    xg::Tensor loss = xg::softmax_cross_entropy(logits, labels);  // ()
+    loss.backward();
+    save(prefix + "loss.npy", loss.value());
+    for (const auto& [name, p] : named) save(prefix + "grad_" + name + ".npy", p.grad());
+    optimizer.step();
+    for (const auto& [name, p] : named) save(prefix + "param_" + name + ".npy", p.value());
+  }
+}
+
+// `oracle_step loss`: the loss, its gradient, softmax and log_softmax of given logits.
+void run_loss(const std::string& dir) {
+  xg::Tensor logits(load_floats(dir + "/logits.npy"), /*requires_grad=*/true);  // (B, C)
+  const std::vector<std::uint32_t> labels = load_labels(dir + "/labels.npy");  // (B)
+  xg::Tensor loss = xg::softmax_cross_entropy(logits, labels);  // ()
+  loss.backward();
+  save(dir + "/loss.npy", loss.value());
+  save(dir + "/dlogits.npy", logits.grad());
+  save(dir + "/softmax.npy", xg::softmax(logits.value()));
+  save(dir + "/log_softmax.npy", xg::log_softmax(logits.value()));
+}
+
+int usage() {
+  std::cerr << "usage: oracle_step train DIR LR MOMENTUM STEPS SIZE...   (e.g. train /tmp/o 0.1 0.9 3 12 7 5 4)\n"
+               "       oracle_step loss DIR\n"
+               "Reads and writes .npy files in DIR; see the comment at the top of oracle_step.cpp.\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.size() < 2) return usage();
+  try {
+    if (args[0] == "train") {
+      if (args.size() < 7) return usage();
+      const float lr = parse<float>(args[2], "LR");
+      const float momentum = parse<float>(args[3], "MOMENTUM");
+      const std::size_t steps = parse<std::size_t>(args[4], "STEPS");
+      std::vector<std::size_t> sizes;
+      for (std::size_t i = 5; i < args.size(); ++i) sizes.push_back(parse<std::size_t>(args[i], "SIZE"));
+      run_training(args[1], lr, momentum, steps, sizes);
+    } else if (args[0] == "loss") {
+      if (args.size() != 2) return usage();
+      run_loss(args[1]);
+    } else {
+      return usage();
+    }
+  } catch (const UsageError& e) {
+    std::cerr << "oracle_step: " << e.what() << "\n";
+    return usage();
+  } catch (const std::exception& e) {
+    std::cerr << "oracle_step: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
