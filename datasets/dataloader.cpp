@@ -1,0 +1,78 @@
+#include "datasets/dataloader.hpp"
+
+#include <array>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+
+namespace xg {
+namespace {
+
+// SplitMix64 finaliser: spreads every bit of the input over the output, so
+// nearby (seed, epoch) pairs give unrelated generator seeds.
+std::uint64_t mix64(std::uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+}  // namespace
+
+DataLoader::DataLoader(const ImageSet& set, std::size_t batch_size, bool shuffle, std::uint64_t seed,
+                       Normalization norm)
+    : set_(&set), batch_size_(batch_size), shuffle_(shuffle), seed_(seed) {
+  if (batch_size == 0) throw InputError("batch size must be at least 1");
+  if (set.count > std::numeric_limits<std::uint32_t>::max()) {
+    throw InputError("data set of " + std::to_string(set.count) + " items is too large (limit 2^32 - 1)");
+  }
+  if (!(norm.std > 0.0f) || !std::isfinite(norm.std) || !std::isfinite(norm.mean)) {
+    throw InputError("normalisation std must be a positive number, got " + std::to_string(norm.std));
+  }
+  // (p/255 - mean)/std == p * (1/(255 std)) + (-mean/std)
+  scale_ = 1.0f / (255.0f * norm.std);
+  shift_ = -norm.mean / norm.std;
+  order_.resize(set.count);
+  start_epoch(0);
+}
+
+void DataLoader::start_epoch(std::size_t epoch) {
+  std::iota(order_.begin(), order_.end(), 0u);  // from the identity every time: no memory of past epochs
+  if (!shuffle_) return;
+  Rng rng(mix64(seed_ ^ mix64(std::uint64_t(epoch))));
+  rng.shuffle(order_);
+}
+
+std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y) {
+  if (i >= num_batches()) {
+    throw std::out_of_range("DataLoader::batch: batch " + std::to_string(i) + " of " + std::to_string(num_batches()));
+  }
+  const std::size_t first = i * batch_size_;
+  const std::size_t b = std::min(batch_size_, set_->count - first);
+  const std::size_t features = set_->features();
+
+  // x is (b, features); resize only when the shape differs (the shape array
+  // lives inside xarray's small-vector storage, so a same-shape batch allocates nothing).
+  if (x.dimension() != 2 || x.shape()[0] != b || x.shape()[1] != features) {
+    x.resize(std::array<std::size_t, 2>{b, features});
+  }
+  y.resize(b);
+
+  const float scale = scale_, shift = shift_;
+  float* out = x.data();
+  for (std::size_t r = 0; r < b; ++r) {
+    const std::uint32_t item = order_[first + r];
+    const std::uint8_t* pixels = set_->pixels.data() + std::size_t(item) * features;
+    for (std::size_t j = 0; j < features; ++j) out[j] = float(pixels[j]) * scale + shift;
+    out += features;
+    y[r] = set_->labels[item];
+  }
+  return b;
+}
+
+}  // namespace xg

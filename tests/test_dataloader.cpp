@@ -1,0 +1,156 @@
+// DataLoader: batch sizes, per-epoch order (reproducible from (seed, epoch)
+// alone), normalisation, and buffer reuse.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <numeric>
+#include <stdexcept>
+#include <vector>
+
+#include "core/error.hpp"
+#include "datasets/dataloader.hpp"
+
+namespace {
+
+// count items of rows x cols; item i has label i (count <= 256) and pixel j
+// equal to (3*i + j) % 256, so a row of x identifies its item.
+xg::ImageSet numbered_set(std::size_t count, std::size_t rows = 2, std::size_t cols = 3) {
+  xg::ImageSet set;
+  set.count = count;
+  set.rows = rows;
+  set.cols = cols;
+  for (std::size_t i = 0; i < count; ++i) {
+    set.labels.push_back(std::uint8_t(i));
+    for (std::size_t j = 0; j < rows * cols; ++j) set.pixels.push_back(std::uint8_t((3 * i + j) % 256));
+  }
+  return set;
+}
+
+// The labels (= item numbers) of one epoch, batch after batch.
+std::vector<std::uint32_t> epoch_items(xg::DataLoader& loader, std::size_t epoch) {
+  loader.start_epoch(epoch);
+  std::vector<std::uint32_t> items, y;
+  xg::Array x;
+  for (std::size_t i = 0; i < loader.num_batches(); ++i) {
+    loader.batch(i, x, y);
+    items.insert(items.end(), y.begin(), y.end());
+  }
+  return items;
+}
+
+std::vector<std::uint32_t> iota(std::size_t n) {
+  std::vector<std::uint32_t> v(n);
+  std::iota(v.begin(), v.end(), 0u);
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("DataLoader: batch count and a partial final batch") {
+  const xg::ImageSet set = numbered_set(10);
+  xg::DataLoader loader(set, 4, false, 0, {});
+  CHECK(loader.size() == 10);
+  CHECK(loader.num_batches() == 3);
+
+  xg::Array x;
+  std::vector<std::uint32_t> y;
+  CHECK(loader.batch(0, x, y) == 4);
+  CHECK(x.shape() == xg::Array::shape_type{4, 6});
+  CHECK(loader.batch(2, x, y) == 2);
+  CHECK(x.shape() == xg::Array::shape_type{2, 6});
+  CHECK(y == std::vector<std::uint32_t>{8, 9});
+  CHECK_THROWS_AS(loader.batch(3, x, y), std::out_of_range);
+
+  xg::DataLoader exact(set, 5, true, 0, {});
+  CHECK(exact.num_batches() == 2);
+  xg::DataLoader one(set, 100, true, 0, {});
+  CHECK(one.num_batches() == 1);
+  CHECK(one.batch(0, x, y) == 10);
+
+  CHECK_THROWS_AS(xg::DataLoader(set, 0, false, 0, {}), xg::InputError);
+}
+
+TEST_CASE("DataLoader: no shuffle gives the identity order every epoch") {
+  const xg::ImageSet set = numbered_set(11);
+  xg::DataLoader loader(set, 3, false, 42, {});
+  CHECK(epoch_items(loader, 0) == iota(11));
+  CHECK(epoch_items(loader, 5) == iota(11));
+}
+
+TEST_CASE("DataLoader: shuffled epochs visit every item exactly once") {
+  const xg::ImageSet set = numbered_set(100);
+  xg::DataLoader loader(set, 7, true, 1, {});
+  for (std::size_t epoch = 0; epoch < 3; ++epoch) {
+    std::vector<std::uint32_t> items = epoch_items(loader, epoch);
+    CHECK(items != iota(100));  // 100! orders: the identity would mean no shuffle
+    std::sort(items.begin(), items.end());
+    CHECK(items == iota(100));
+  }
+}
+
+TEST_CASE("DataLoader: the order depends on (seed, epoch) only") {
+  const xg::ImageSet set = numbered_set(50);
+  xg::DataLoader resumed(set, 8, true, 7, {});
+  const std::vector<std::uint32_t> epoch3_direct = epoch_items(resumed, 3);
+
+  xg::DataLoader full_run(set, 8, true, 7, {});
+  std::vector<std::uint32_t> epoch3_after_others;
+  for (std::size_t epoch = 0; epoch <= 3; ++epoch) epoch3_after_others = epoch_items(full_run, epoch);
+  CHECK(epoch3_direct == epoch3_after_others);
+  CHECK(epoch_items(full_run, 3) == epoch3_direct);  // again, after epoch 3 itself
+
+  CHECK(epoch_items(full_run, 4) != epoch3_direct);
+  CHECK(epoch_items(full_run, 0) != epoch_items(full_run, 1));
+  xg::DataLoader other_seed(set, 8, true, 8, {});
+  CHECK(epoch_items(other_seed, 3) != epoch3_direct);
+}
+
+TEST_CASE("DataLoader: pixels are scaled to [0,1] then normalised") {
+  const xg::ImageSet set = numbered_set(5);
+  const xg::Normalization norm{0.5f, 0.25f};
+  xg::DataLoader loader(set, 2, true, 3, norm);
+  xg::Array x;
+  std::vector<std::uint32_t> y;
+  for (std::size_t i = 0; i < loader.num_batches(); ++i) {
+    const std::size_t b = loader.batch(i, x, y);
+    for (std::size_t r = 0; r < b; ++r) {
+      for (std::size_t j = 0; j < set.features(); ++j) {
+        const float pixel = set.pixels[y[r] * set.features() + j];
+        CHECK(x(r, j) == doctest::Approx((pixel / 255.0f - 0.5f) / 0.25f).epsilon(1e-6));
+      }
+    }
+  }
+
+  xg::ImageSet extremes = numbered_set(1, 1, 2);
+  extremes.pixels = {0, 255};
+  xg::DataLoader edge(extremes, 1, false, 0, norm);
+  edge.batch(0, x, y);
+  CHECK(x(0, 0) == doctest::Approx(-2.0f));
+  CHECK(x(0, 1) == doctest::Approx(2.0f));
+
+  xg::DataLoader plain(extremes, 1, false, 0, {});  // default: mean 0, std 1, so x = pixel/255
+  plain.batch(0, x, y);
+  CHECK(x(0, 0) == 0.0f);
+  CHECK(x(0, 1) == doctest::Approx(1.0f));
+
+  CHECK_THROWS_AS(xg::DataLoader(extremes, 1, false, 0, xg::Normalization{0.0f, 0.0f}), xg::InputError);
+}
+
+TEST_CASE("DataLoader: full batches reuse the caller's buffers") {
+  const xg::ImageSet set = numbered_set(64);
+  xg::DataLoader loader(set, 16, true, 0, {});
+  xg::Array x;
+  std::vector<std::uint32_t> y;
+  loader.batch(0, x, y);
+  const float* x_data = x.data();
+  const std::uint32_t* y_data = y.data();
+  for (std::size_t epoch = 1; epoch < 3; ++epoch) {
+    loader.start_epoch(epoch);
+    for (std::size_t i = 0; i < loader.num_batches(); ++i) {
+      loader.batch(i, x, y);
+      CHECK(x.data() == x_data);
+      CHECK(y.data() == y_data);
+    }
+  }
+}
