@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what xgrad needs from Debian's packages (with sudo when not root),
+# then builds it into build/. Safe to run again: it installs only what is
+# missing and rebuilds only what changed.
+#
+#   ./setup.sh               to train: compiler, libraries, Fashion-MNIST
+#   ./setup.sh --with-tests  also what the tests need: PyTorch (the oracle), OpenBLAS (the benchmark)
+set -euo pipefail
+cd "$(dirname "$0")"
+
+packages=(cmake make g++ libxtensor-dev libxsimd-dev doctest-dev zlib1g-dev libcli11-dev nlohmann-json3-dev
+          dataset-fashion-mnist)
+testing=OFF
+case "${1:-}" in
+  --with-tests) packages+=(python3 python3-numpy python3-torch libopenblas-dev); testing=ON ;;
+  "") ;;
+  *) echo "usage: ./setup.sh [--with-tests]" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=$testing
+cmake --build build -j"$(nproc)"
