@@ -11,17 +11,13 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
-#include "apps/training.hpp"
+#include "apps/experiment.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
-#include "core/random.hpp"
-#include "layers/sequential.hpp"
-#include "optim/sgd.hpp"
 
 namespace xg {
 
-CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
-  CLI::App* cmd = app.add_subcommand("train", "Train an MLP classifier and report its test accuracy");
+void add_training_flags(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--data", o.data,
                   "Data set: 'fashion-mnist' (the Debian package's directory) or a directory holding the four "
                   "MNIST-style IDX files (.gz or raw)")
@@ -36,7 +32,6 @@ CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
   cmd->add_option("--seed", o.seed, "Seed for initial weights and shuffling; the same seed repeats a run exactly")
       ->capture_default_str();
   cmd->add_option("--threads", o.threads, "Worker threads (0: all cores)")->capture_default_str();
-  cmd->add_option("--metrics", o.metrics, "Write one JSON line per epoch to this file")->capture_default_str();
   cmd->add_option("--classes", o.classes,
                   "Class names: a comma list or a file with one per line (default: the data set's, a classes.txt "
                   "beside the data, or numbers)")
@@ -46,6 +41,12 @@ CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
   cmd->add_option("--train-limit", o.train_limit, "Use only the first N training images (0: all)")
       ->capture_default_str();
   cmd->add_option("--test-limit", o.test_limit, "Use only the first N test images (0: all)")->capture_default_str();
+}
+
+CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
+  CLI::App* cmd = app.add_subcommand("train", "Train an MLP classifier and report its test accuracy");
+  add_training_flags(cmd, o);
+  cmd->add_option("--metrics", o.metrics, "Write one JSON line per epoch to this file")->capture_default_str();
   cmd->add_flag("--quiet", o.quiet, "Print only the epoch lines, no final report");
   return cmd;
 }
@@ -79,7 +80,9 @@ std::string number(double v) {
   return s.str();
 }
 
-void validate(const TrainOptions& o) {
+}  // namespace
+
+void validate_train_options(const TrainOptions& o) {
   auto fail = [](const std::string& message) { throw InputError(message); };
   if (!(o.lr > 0.0) || !std::isfinite(o.lr)) fail("--lr must be a positive number, got " + number(o.lr));
   if (!(o.momentum >= 0.0 && o.momentum < 1.0)) fail("--momentum must be in [0, 1), got " + number(o.momentum));
@@ -87,7 +90,10 @@ void validate(const TrainOptions& o) {
   if (o.epochs == 0) fail("--epochs must be at least 1");
   if (o.threads < 0) fail("--threads must be 0 (all cores) or more, got " + std::to_string(o.threads));
   if (o.schedule != "none" && o.schedule != "cosine") fail("--schedule must be none or cosine, got '" + o.schedule + "'");
+  parse_size_list("--hidden", o.hidden);
 }
+
+namespace {
 
 std::string format_epoch_line(const EpochStats& s, std::size_t epochs) {
   char line[200];
@@ -113,62 +119,27 @@ void draw_progress(std::size_t epoch, std::size_t epochs, std::size_t step, std:
 }  // namespace
 
 int run_train(const TrainOptions& o) {
-  validate(o);
-  const std::vector<std::size_t> hidden = parse_size_list("--hidden", o.hidden);
+  validate_train_options(o);
   const int threads = o.threads > 0 ? o.threads : omp_get_num_procs();
   omp_set_num_threads(threads);
   if (!o.metrics.empty()) check_writable(o.metrics);
 
-  ImageDataset data = load_image_dataset(o.data);
-  if (!o.classes.empty()) {
-    std::vector<std::string> names = load_class_names(o.classes);
-    if (names.size() < data.num_classes()) {
-      throw InputError("--classes gives " + std::to_string(names.size()) + " names but the data has " +
-                       std::to_string(data.num_classes()) + " classes");
-    }
-    data.class_names = std::move(names);
-  }
-  if (o.train_limit) truncate(data.train, o.train_limit);
-  if (o.test_limit) truncate(data.test, o.test_limit);
-  const Normalization norm = o.no_normalize ? Normalization{} : compute_normalization(data.train);
-
-  std::vector<std::size_t> sizes{data.train.features()};
-  sizes.insert(sizes.end(), hidden.begin(), hidden.end());
-  sizes.push_back(data.num_classes());
-  Rng rng(o.seed);
-  auto model = make_mlp(sizes, rng);
-  SGD optimizer(model->parameters(), float(o.lr), float(o.momentum));
-  DataLoader loader(data.train, o.batch, /*shuffle=*/true, o.seed, norm);
-
-  std::size_t parameter_count = 0;
-  for (const Tensor& p : model->parameters()) parameter_count += p.size();
-  std::printf("data   %s: %zu train / %zu test images of %zux%zu, %zu classes\n", data.name.c_str(),
-              data.train.count, data.test.count, data.train.rows, data.train.cols, data.num_classes());
-  std::printf("model  %s, %zu parameters\n", model->describe().c_str(), parameter_count);
-  std::printf("train  SGD lr %g momentum %g, schedule %s, batch %zu, %zu epochs, seed %llu, %d threads\n", o.lr,
-              o.momentum, o.schedule.c_str(), o.batch, o.epochs, (unsigned long long)o.seed, threads);
+  Experiment run(o, load_training_data(o));
+  const ImageDataset& data = run.data();
+  std::printf("%s, %d threads\n", run.describe().c_str(), threads);
   std::fflush(stdout);
 
   const bool terminal = ::isatty(::fileno(stdout));
   std::string metrics_text;
-  Evaluation last{0.0, ConfusionMatrix(data.num_classes())};
   for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
-    EpochStats stats;
-    stats.epoch = epoch;
-    stats.lr = scheduled_lr(o.schedule, o.lr, epoch, o.epochs);
-    optimizer.set_lr(float(stats.lr));
-    loader.start_epoch(epoch);
     ProgressFn progress;
-    if (terminal) progress = [&](std::size_t step, std::size_t steps, double loss) { draw_progress(epoch, o.epochs, step, steps, loss); };
-
-    const auto start = std::chrono::steady_clock::now();
-    stats.train_loss = train_epoch(*model, optimizer, loader, epoch, progress);
-    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (terminal) {
+      progress = [&](std::size_t step, std::size_t steps, double loss) {
+        draw_progress(epoch, o.epochs, step, steps, loss);
+      };
+    }
+    const EpochStats stats = run.run_epoch(epoch, progress);
     if (terminal) std::printf("\r\x1b[K");
-
-    last = evaluate(*model, data.test, norm, data.num_classes());
-    stats.test_loss = last.loss;
-    stats.test_acc = last.accuracy();
     std::printf("%s\n", format_epoch_line(stats, o.epochs).c_str());
     std::fflush(stdout);
     if (!o.metrics.empty()) {
@@ -177,13 +148,14 @@ int run_train(const TrainOptions& o) {
     }
   }
 
+  const ConfusionMatrix& confusion = run.last_evaluation().confusion;
   if (!o.quiet) {
     std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s\n",
-                last.confusion.format_matrix(data.class_names, terminal).c_str());
-    std::printf("%s\n", last.confusion.format_report(data.class_names).c_str());
-    std::printf("%s\n", last.confusion.format_most_confused(data.class_names, 5).c_str());
+                confusion.format_matrix(data.class_names, terminal).c_str());
+    std::printf("%s\n", confusion.format_report(data.class_names).c_str());
+    std::printf("%s\n", confusion.format_most_confused(data.class_names, 5).c_str());
   }
-  std::printf("final test accuracy %.4f\n", last.accuracy());
+  std::printf("final test accuracy %.4f\n", confusion.accuracy());
   return 0;
 }
 

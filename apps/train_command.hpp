@@ -28,8 +28,12 @@ struct TrainOptions {
   bool quiet = false;  // no confusion matrix and report at the end
 };
 
+// Registers the flags that shape a training run (shared with other subcommands).
+void add_training_flags(CLI::App* command, TrainOptions& options);
 // Registers the subcommand and its flags (with defaults shown in --help).
 CLI::App* add_train_command(CLI::App& app, TrainOptions& options);
+// Throws InputError naming the first bad flag.
+void validate_train_options(const TrainOptions& options);
 // Runs it; returns the exit status. Throws InputError for bad input (exit 2)
 // and TrainingDiverged (exit 3); main() turns those into messages.
 int run_train(const TrainOptions& options);
