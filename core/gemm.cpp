@@ -1,0 +1,375 @@
+#include "core/gemm.hpp"
+
+// The fast float32 GEMM, BLIS-style: pack, block for the caches, and spend the
+// time in one small register-blocked micro-kernel.
+//
+//   C (M,N) = alpha * op(A) (M,K) · op(B) (K,N) + beta * C,  then bias, relu
+//
+// Five loops around the micro-kernel (sizes below are for AVX-512; W is the
+// SIMD width in floats, MR x NR the register tile, NR = 2W):
+//
+//   for jc in N step NC          B block  (KC x NC)  lives in L3
+//     for pc in K step KC        the ONLY loop over K; always runs in order
+//       pack op(B)[pc:+KC, jc:+NC]  ->  Bp, as NR-wide column panels
+//       for ic in M step MC      A block  (MC x KC)  lives in L2
+//         pack op(A)[ic:+MC, pc:+KC] -> Ap, as MR-tall row panels
+//         for jr in NC step NR   one B panel (KC x NR) stays in L1 ...
+//           for ir in MC step MR ... while the A panels stream past it
+//             micro-kernel: C[ir:+MR, jr:+NR] (+)= Ap panel · Bp panel
+//
+//                  op(B) block, packed           C tile written by one call
+//                 jr                             of the micro-kernel
+//            +----+----+----+--            +----+----+----+--
+//         k  |    |    |    |              |    |    |    |
+//         |  | Bp | Bp | Bp | ...  KC      |    |    |    |
+//         v  |    |    |    |              +----+----+----+--
+//            +----+----+----+--            |    | MR |    |
+//              NR  (k-major: NR floats     |    | xNR|    |
+//                   per k, contiguous)     +----+----+----+--
+//
+//      op(A) block, packed                 Each packed panel is read front to
+//        k ->                              back, one k at a time:
+//   ir +------------------+  MR              acc[i][j] += Ap[k][i] * Bp[k][j]
+//      |  Ap (MR floats   |                for MR x NR accumulators held in
+//      +------------------+  per k)        registers (MR broadcasts of A times
+//      |  Ap              |                NR/W vector loads of B per k).
+//      +------------------+
+//             KC
+//
+// Packing is where the three layouts meet: op(A) and op(B) are copied (and for
+// the transposed cases, transposed 8x8 at a time in registers) into the same
+// panel format, so one kernel serves (No,Yes) forward, (No,No) input grad and
+// (Yes,No) weight grad without ever materialising a transpose.
+//
+// Edges (M, N, K not multiples of the block sizes): the micro-kernel exists in
+// smaller instances, mr = 1..MR rows and one or two vectors wide, picked per tile
+// so edge tiles (N = 10, M = 1) do not compute padding; a ragged right edge goes
+// through a small buffer so the kernel never writes outside C.
+//
+// Determinism: every element of C is summed k = 0, 1, ..., K-1 by one FMA
+// chain per KC block, and the KC blocks are added into C in order. KC depends
+// only on K. Threads split C into column (or row) ranges and never split K, so
+// the result is bit-identical for any number of threads.
+//
+// Threads: OpenMP is used only when M*N*K is large enough to pay for waking a
+// second thread (small GEMMs run faster on one). Pack buffers are thread_local,
+// allocated at their largest size on a thread's first call and reused.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <utility>
+
+#include <omp.h>
+#if defined(__AVX__)
+#include <immintrin.h>
+#endif
+#include <xsimd/xsimd.hpp>
+
+namespace xg {
+namespace {
+
+using Batch = xsimd::batch<float>;
+
+// ---- Block sizes --------------------------------------------------------------
+constexpr int W = int(Batch::size);  // floats per SIMD register: 16 AVX-512, 8 AVX, 4 SSE
+constexpr int NV = 2;                // vectors across the tile
+constexpr int NR = NV * W;           // tile width (columns of C)
+// Tile height: MR x NV accumulators + NV B vectors + 1 broadcast must fit in the
+// register file (32 registers with AVX-512, 16 otherwise).
+constexpr int MR = W >= 16 ? 8 : 6;
+constexpr int KC = 384;                 // max depth of one block (Bp panel: KC x NR in L1/L2)
+constexpr int MC = MR * (W >= 16 ? 16 : 24);  // rows of an A block (MC x KC in L2)
+constexpr int NC = NR * (W >= 16 ? 64 : 128); // columns of a B block (KC x NC in L3)
+
+// Below this many multiply-adds one thread is faster than two.
+constexpr long long kParallelMinWork = 1LL << 20;
+
+// ---- Pack buffers ---------------------------------------------------------------
+// One pair per thread, allocated once at full size, 64-byte aligned.
+struct PackBuffers {
+  std::unique_ptr<float[]> storage;
+  float* a = nullptr;  // MC x KC
+  float* b = nullptr;  // KC x NC
+
+  PackBuffers() {
+    constexpr std::size_t a_size = std::size_t(MC) * KC;
+    constexpr std::size_t b_size = std::size_t(KC) * NC;
+    storage.reset(new float[a_size + b_size + 32]);
+    auto base = reinterpret_cast<std::uintptr_t>(storage.get());
+    a = reinterpret_cast<float*>((base + 63) & ~std::uintptr_t(63));
+    b = a + a_size;  // a_size is a multiple of 16 floats, so b stays aligned
+  }
+};
+
+PackBuffers& thread_pack_buffers() {
+  thread_local PackBuffers buffers;
+  return buffers;
+}
+
+// ---- Packing ----------------------------------------------------------------------
+// A panel of width PW (MR for A, NR for B) holds, for each k, PW consecutive values
+// (rows of op(A) or columns of op(B)). Past the matrix edge it is zero-padded as far
+// as the edge kernel reads: B to whole vectors, A not at all (an edge kernel with
+// mr rows reads only mr values per k).
+
+// dst[k*width + j] = src[k*lds + j]: the operand is already laid out by k (op(A) for
+// Trans::Yes, op(B) for Trans::No), so each k is a short contiguous copy.
+void pack_copy(const float* src, int lds, int cols, int kc, int width, int pad_to, float* dst) {
+  for (int k = 0; k < kc; ++k, dst += width) {
+    const float* s = src + std::size_t(k) * lds;
+    int j = 0;
+    for (; j + W <= cols; j += W) Batch::load_unaligned(s + j).store_unaligned(dst + j);
+    for (; j < cols; ++j) dst[j] = s[j];
+    for (; j < pad_to; ++j) dst[j] = 0.0f;
+  }
+}
+
+#if defined(__AVX__)
+// dst[c*ldd + r] = src[r*lds + c] for an 8x8 block: the textbook AVX transpose
+// (unpack pairs of rows, shuffle pairs of pairs, swap 128-bit halves).
+inline void transpose8x8(const float* src, int lds, float* dst, int ldd) {
+  __m256 r[8], t[8];
+  for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(src + std::size_t(i) * lds);
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    r[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    _mm256_storeu_ps(dst + std::size_t(i) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x20));
+    _mm256_storeu_ps(dst + std::size_t(i + 4) * ldd, _mm256_permute2f128_ps(r[i], r[i + 4], 0x31));
+  }
+}
+#endif
+
+// dst[k*width + j] = src[j*lds + k]: the operand is laid out by row/column and k runs
+// along the stored rows (op(A) for Trans::No, op(B) for Trans::Yes), so packing is a
+// transpose. At batch 64 the forward pass packs as many floats as it multiplies
+// per row of x, so this must be fast: 8x8 register transposes where AVX exists.
+void pack_transposed(const float* src, int lds, int rows, int kc, int width, int pad_to, float* dst) {
+  int j0 = 0;
+#if defined(__AVX__)
+  for (; j0 + 8 <= rows; j0 += 8) {
+    const float* s = src + std::size_t(j0) * lds;
+    int k = 0;
+    for (; k + 8 <= kc; k += 8) transpose8x8(s + k, lds, dst + std::size_t(k) * width + j0, width);
+    for (; k < kc; ++k)
+      for (int j = 0; j < 8; ++j) dst[std::size_t(k) * width + j0 + j] = s[std::size_t(j) * lds + k];
+  }
+#endif
+  for (int j = j0; j < rows; ++j)
+    for (int k = 0; k < kc; ++k) dst[std::size_t(k) * width + j] = src[std::size_t(j) * lds + k];
+  for (int k = 0; k < kc; ++k)
+    for (int j = rows; j < pad_to; ++j) dst[std::size_t(k) * width + j] = 0.0f;
+}
+
+// op(A)[0:mc, 0:kc] -> ceil(mc/MR) panels of MR rows, each kc x MR.
+// A points at op(A)[0][0]; op(A)[i][k] = A[i*lda + k] (No) or A[k*lda + i] (Yes).
+void pack_a(Trans ta, const float* A, int lda, int mc, int kc, float* dst) {
+  for (int i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+    const int mr = std::min(MR, mc - i0);
+    if (ta == Trans::Yes)
+      pack_copy(A + i0, lda, mr, kc, MR, mr, dst);
+    else
+      pack_transposed(A + std::size_t(i0) * lda, lda, mr, kc, MR, mr, dst);
+  }
+}
+
+// op(B)[0:kc, 0:nc] -> ceil(nc/NR) panels of NR columns, each kc x NR.
+// B points at op(B)[0][0]; op(B)[k][j] = B[k*ldb + j] (No) or B[j*ldb + k] (Yes).
+void pack_b(Trans tb, const float* B, int ldb, int kc, int nc, float* dst) {
+  for (int j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+    const int nr = std::min(NR, nc - j0);
+    const int pad_to = std::min(NR, (nr + W - 1) / W * W);
+    if (tb == Trans::No)
+      pack_copy(B + j0, ldb, nr, kc, NR, pad_to, dst);
+    else
+      pack_transposed(B + std::size_t(j0) * ldb, ldb, nr, kc, NR, pad_to, dst);
+  }
+}
+
+// ---- Micro-kernel -------------------------------------------------------------------
+// How a finished tile is written to C. For the first KC block: C = alpha*acc + beta*C
+// (C not read when beta == 0); later KC blocks use beta = 1 to add on. The bias and
+// relu of the epilogue are applied only after the last KC block.
+struct TileUpdate {
+  float alpha;
+  float beta;
+  const float* bias;  // this tile's columns of the bias, or null
+  bool relu;
+};
+
+// C (MRt, NVt*W) with row stride ldc (the whole tile inside C) from the accumulators.
+template <int MRt, int NVt>
+inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const TileUpdate& u) {
+  const Batch alpha(u.alpha), beta(u.beta), zero(0.0f);
+#pragma GCC unroll 16
+  for (int i = 0; i < MRt; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NVt; ++v) {
+      float* c = C + std::size_t(i) * ldc + v * W;
+      Batch r = alpha * acc[i][v];
+      if (u.beta != 0.0f) r = xsimd::fma(beta, Batch::load_unaligned(c), r);
+      if (u.bias) r += Batch::load_unaligned(u.bias + v * W);
+      if (u.relu) r = xsimd::select(r < zero, zero, r);  // std::max(r, 0)
+      r.store_unaligned(c);
+    }
+  }
+}
+
+// C[0:MRt, 0:nr] (+)= Ap panel (kc x MR) · Bp panel (kc x NR), then the update.
+// MRt <= MR rows and NVt <= NV vectors are computed: the full tile is MRt = MR,
+// NVt = NV; smaller instances serve the bottom and right edges without wasting
+// work on padding. nr <= NVt*W columns are stored.
+template <int MRt, int NVt>
+void micro_kernel(int kc, const float* __restrict ap, const float* __restrict bp, float* C, int ldc,
+                  int nr, const TileUpdate& u) {
+  Batch acc[MRt][NVt];
+#pragma GCC unroll 16
+  for (int i = 0; i < MRt; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NVt; ++v) acc[i][v] = Batch(0.0f);
+
+  for (int k = 0; k < kc; ++k, ap += MR, bp += NR) {
+    Batch b[NVt];
+#pragma GCC unroll 4
+    for (int v = 0; v < NVt; ++v) b[v] = Batch::load_aligned(bp + v * W);
+#pragma GCC unroll 16
+    for (int i = 0; i < MRt; ++i) {
+      const Batch a(ap[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NVt; ++v) acc[i][v] = xsimd::fma(a, b[v], acc[i][v]);
+    }
+  }
+
+  constexpr int TW = NVt * W;
+  if (nr == TW) {
+    write_tile(acc, C, ldc, u);
+    return;
+  }
+  // Ragged right edge: run the very same update on a padded copy, then copy the
+  // valid columns back, so edge elements get exactly the arithmetic of interior ones.
+  alignas(64) float tile[MRt * TW] = {};
+  alignas(64) float bias[TW] = {};
+  if (u.beta != 0.0f)
+    for (int i = 0; i < MRt; ++i)
+      for (int j = 0; j < nr; ++j) tile[i * TW + j] = C[std::size_t(i) * ldc + j];
+  TileUpdate padded = u;
+  if (u.bias) {
+    for (int j = 0; j < nr; ++j) bias[j] = u.bias[j];
+    padded.bias = bias;
+  }
+  write_tile(acc, tile, TW, padded);
+  for (int i = 0; i < MRt; ++i)
+    for (int j = 0; j < nr; ++j) C[std::size_t(i) * ldc + j] = tile[i * TW + j];
+}
+
+// kMicroKernels[wide][mr - 1] computes an (mr, nr) tile: wide = nr > W.
+using MicroKernel = void (*)(int, const float*, const float*, float*, int, int, const TileUpdate&);
+template <int NVt, std::size_t... I>
+constexpr std::array<MicroKernel, MR> micro_kernels_for(std::index_sequence<I...>) {
+  return {&micro_kernel<int(I) + 1, NVt>...};
+}
+constexpr std::array<MicroKernel, MR> kMicroKernels[2] = {
+    micro_kernels_for<1>(std::make_index_sequence<MR>{}),
+    micro_kernels_for<NV>(std::make_index_sequence<MR>{})};
+
+// ---- One thread's share ---------------------------------------------------------------
+struct Problem {
+  Trans ta, tb;
+  int M, N, K;
+  float alpha;
+  const float* A;
+  int lda;
+  const float* B;
+  int ldb;
+  float beta;
+  float* C;
+  int ldc;
+  Epilogue epilogue;
+};
+
+// Depth of each KC block: K split into equal blocks of at most KC. Depends on K only,
+// which is what keeps results independent of the thread count.
+int kc_block(int K) {
+  const int blocks = std::max(1, (K + KC - 1) / KC);
+  return (K + blocks - 1) / blocks;
+}
+
+// Computes C[m0:m1, n0:n1] on the calling thread.
+void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1) {
+  PackBuffers& buf = thread_pack_buffers();
+  const int kstep = std::max(1, kc_block(p.K));
+  for (int jc = n0; jc < n1; jc += NC) {
+    const int nc = std::min(NC, n1 - jc);
+    // do-while: K == 0 still makes one pass, which applies beta and the epilogue.
+    int pc = 0;
+    do {
+      const int kc = std::min(kstep, p.K - pc);
+      const bool first = pc == 0, last = pc + kc >= p.K;
+      const float* b = p.tb == Trans::No ? p.B + std::size_t(pc) * p.ldb + jc
+                                         : p.B + std::size_t(jc) * p.ldb + pc;
+      pack_b(p.tb, b, p.ldb, kc, nc, buf.b);
+      for (int ic = m0; ic < m1; ic += MC) {
+        const int mc = std::min(MC, m1 - ic);
+        const float* a = p.ta == Trans::No ? p.A + std::size_t(ic) * p.lda + pc
+                                           : p.A + std::size_t(pc) * p.lda + ic;
+        pack_a(p.ta, a, p.lda, mc, kc, buf.a);
+        for (int jr = 0; jr < nc; jr += NR) {
+          TileUpdate u{p.alpha, first ? p.beta : 1.0f, nullptr, last && p.epilogue.relu};
+          if (last && p.epilogue.bias) u.bias = p.epilogue.bias + jc + jr;
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int mr = std::min(MR, mc - ir), nr = std::min(NR, nc - jr);
+            kMicroKernels[nr > W][mr - 1](kc, buf.a + ir * kc, buf.b + jr * kc,
+                                          p.C + std::size_t(ic + ir) * p.ldc + jc + jr, p.ldc, nr, u);
+          }
+        }
+      }
+      pc += kc;
+    } while (pc < p.K);
+  }
+}
+
+}  // namespace
+
+void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
+          const float* B, int ldb, float beta, float* C, int ldc, Epilogue epilogue) {
+  if (M <= 0 || N <= 0) return;
+  const Problem p{ta, tb, M, N, std::max(K, 0), alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
+
+  // Split the larger of M and N across threads (each thread then re-packs only the
+  // smaller operand), in whole register tiles so every element lands in the same
+  // place of the same kind of tile whatever the thread count.
+  const bool split_n = N >= M;
+  const int tile = split_n ? NR : MR;
+  const int tiles = ((split_n ? N : M) + tile - 1) / tile;
+  int threads = 1;
+  if (double(M) * N * std::max(K, 1) >= double(kParallelMinWork) && !omp_in_parallel())
+    threads = std::min(omp_get_max_threads(), tiles);
+
+  if (threads <= 1) {
+    gemm_rect(p, 0, M, 0, N);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    // Thread t of nt takes tiles [tiles*t/nt, tiles*(t+1)/nt).
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    const int lo = int(static_cast<long long>(tiles) * t / nt) * tile;
+    const int hi = int(static_cast<long long>(tiles) * (t + 1) / nt) * tile;
+    if (split_n)
+      gemm_rect(p, 0, M, lo, std::min(hi, N));
+    else
+      gemm_rect(p, lo, std::min(hi, M), 0, N);
+  }
+}
+
+}  // namespace xg

@@ -1,0 +1,251 @@
+// gemm (the fast kernel) against gemm_reference (the textbook triple loop in
+// double precision): every layout, alpha/beta, the epilogue, padded strides, odd
+// and tiny sizes, the MLP training shapes, and bit-identical results for 1 and 2
+// OpenMP threads.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <omp.h>
+
+#include "core/gemm.hpp"
+
+using xg::Epilogue;
+using xg::gemm;
+using xg::gemm_reference;
+using xg::Trans;
+
+namespace {
+
+struct GemmCase {
+  Trans ta = Trans::No, tb = Trans::No;
+  int M = 1, N = 1, K = 1;
+  float alpha = 1.0f, beta = 0.0f;
+  int lda_pad = 0, ldb_pad = 0, ldc_pad = 0;  // extra columns beyond the logical width
+  bool bias = false, relu = false;
+};
+
+std::string describe(const GemmCase& c) {
+  return std::string("ta=") + (c.ta == Trans::Yes ? "T" : "N") + " tb=" +
+         (c.tb == Trans::Yes ? "T" : "N") + " M=" + std::to_string(c.M) + " N=" + std::to_string(c.N) +
+         " K=" + std::to_string(c.K) + " alpha=" + std::to_string(c.alpha) +
+         " beta=" + std::to_string(c.beta) + " pads=" + std::to_string(c.lda_pad) + "," +
+         std::to_string(c.ldb_pad) + "," + std::to_string(c.ldc_pad) + " bias=" +
+         std::to_string(c.bias) + " relu=" + std::to_string(c.relu);
+}
+
+std::vector<float> random_floats(std::size_t n, std::mt19937& rng) {
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> v(n);
+  for (float& x : v) x = dist(rng);
+  return v;
+}
+
+// Runs one case through both implementations and checks every element of C,
+// including the padding columns, which neither may touch.
+void check_case(const GemmCase& c, std::mt19937& rng) {
+  CAPTURE(describe(c));
+  // Stored shapes: A is (M,K) or (K,M); B is (K,N) or (N,K); C is (M,N).
+  const int a_rows = c.ta == Trans::No ? c.M : c.K, a_cols = c.ta == Trans::No ? c.K : c.M;
+  const int b_rows = c.tb == Trans::No ? c.K : c.N, b_cols = c.tb == Trans::No ? c.N : c.K;
+  const int lda = a_cols + c.lda_pad, ldb = b_cols + c.ldb_pad, ldc = c.N + c.ldc_pad;
+  const std::vector<float> A = random_floats(std::size_t(a_rows) * lda + 1, rng);
+  const std::vector<float> B = random_floats(std::size_t(b_rows) * ldb + 1, rng);
+  const std::vector<float> bias = random_floats(std::size_t(c.N), rng);
+  std::vector<float> C0 = random_floats(std::size_t(c.M) * ldc, rng);
+  if (c.beta == 0.0f) {
+    // C must not be read: fill the logical part with NaN.
+    for (int m = 0; m < c.M; ++m)
+      for (int n = 0; n < c.N; ++n) C0[std::size_t(m) * ldc + n] = std::numeric_limits<float>::quiet_NaN();
+  }
+  std::vector<float> fast = C0, ref = C0;
+  Epilogue epi;
+  epi.bias = c.bias ? bias.data() : nullptr;
+  epi.relu = c.relu;
+  gemm(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, fast.data(), ldc, epi);
+  gemm_reference(c.ta, c.tb, c.M, c.N, c.K, c.alpha, A.data(), lda, B.data(), ldb, c.beta, ref.data(), ldc,
+                 epi);
+
+  // Inputs are in [-1,1]; float accumulation error grows roughly like sqrt(K).
+  const double tol = 1e-5 * std::sqrt(double(std::max(c.K, 1)));
+  int bad = 0;
+  for (int m = 0; m < c.M; ++m) {
+    for (int n = 0; n < ldc; ++n) {
+      const std::size_t i = std::size_t(m) * ldc + n;
+      if (n >= c.N) {
+        // Padding: must be left bit-for-bit alone.
+        if (std::memcmp(&fast[i], &C0[i], sizeof(float)) != 0) ++bad;
+        continue;
+      }
+      const double err = std::abs(double(fast[i]) - double(ref[i]));
+      if (!(std::isfinite(fast[i]) && err <= tol * (1.0 + std::abs(double(ref[i]))))) {
+        if (bad < 5) {
+          MESSAGE("m=" << m << " n=" << n << " fast=" << fast[i] << " ref=" << ref[i]);
+        }
+        ++bad;
+      }
+    }
+  }
+  CHECK(bad == 0);
+}
+
+const Trans kTrans[2] = {Trans::No, Trans::Yes};
+
+}  // namespace
+
+TEST_CASE("gemm matches gemm_reference for every layout on small and odd sizes") {
+  std::mt19937 rng(1234);
+  const int sizes[] = {1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 49, 63, 64, 65, 70};
+  for (Trans ta : kTrans)
+    for (Trans tb : kTrans)
+      for (int M : {1, 7, 17, 64})
+        for (int N : sizes)
+          for (int K : {1, 3, 16, 33}) {
+            GemmCase c;
+            c.ta = ta, c.tb = tb, c.M = M, c.N = N, c.K = K;
+            check_case(c, rng);
+          }
+}
+
+TEST_CASE("gemm matches gemm_reference on randomised sizes 1..70 with alpha, beta, strides, epilogue") {
+  std::mt19937 rng(42);
+  std::uniform_int_distribution<int> size(1, 70), pad(0, 5), coin(0, 1);
+  const float alphas[] = {1.0f, 0.5f, -2.0f};
+  const float betas[] = {0.0f, 1.0f, -0.75f};
+  for (int trial = 0; trial < 600; ++trial) {
+    GemmCase c;
+    c.ta = kTrans[coin(rng)], c.tb = kTrans[coin(rng)];
+    c.M = size(rng), c.N = size(rng), c.K = size(rng);
+    c.alpha = alphas[trial % 3];
+    c.beta = betas[(trial / 3) % 3];
+    c.lda_pad = pad(rng), c.ldb_pad = pad(rng), c.ldc_pad = pad(rng);
+    c.bias = coin(rng) == 1, c.relu = coin(rng) == 1;
+    check_case(c, rng);
+  }
+}
+
+TEST_CASE("gemm with beta 0 ignores NaN in C, beta 1 accumulates") {
+  std::mt19937 rng(7);
+  for (Trans ta : kTrans)
+    for (Trans tb : kTrans) {
+      GemmCase c;
+      c.ta = ta, c.tb = tb, c.M = 37, c.N = 45, c.K = 29;
+      c.beta = 0.0f;  // check_case fills C with NaN when beta == 0
+      check_case(c, rng);
+      c.beta = 1.0f;
+      check_case(c, rng);
+    }
+
+  // Accumulating twice with beta = 1 doubles the product.
+  const int M = 19, N = 23, K = 11;
+  const std::vector<float> A = random_floats(std::size_t(M) * K, rng);
+  const std::vector<float> B = random_floats(std::size_t(K) * N, rng);
+  std::vector<float> once(std::size_t(M) * N, 0.0f), twice(std::size_t(M) * N, 0.0f);
+  gemm(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 1.0f, once.data(), N);
+  gemm(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 1.0f, twice.data(), N);
+  gemm(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 1.0f, twice.data(), N);
+  for (std::size_t i = 0; i < once.size(); ++i) CHECK(twice[i] == doctest::Approx(2.0f * once[i]).epsilon(1e-5));
+}
+
+TEST_CASE("gemm epilogue adds the bias per column, then applies relu") {
+  std::mt19937 rng(99);
+  for (Trans ta : kTrans)
+    for (Trans tb : kTrans)
+      for (float beta : {0.0f, 1.0f})
+        for (bool relu : {false, true}) {
+          GemmCase c;
+          c.ta = ta, c.tb = tb, c.M = 21, c.N = 50, c.K = 40, c.beta = beta;
+          c.bias = true, c.relu = relu;
+          check_case(c, rng);
+          c.bias = false;  // relu alone
+          check_case(c, rng);
+        }
+
+  // relu really clamps: with A = 0 and bias = -1 every output is exactly 0.
+  const int M = 3, N = 40, K = 5;
+  const std::vector<float> A(std::size_t(M) * K, 0.0f), B(std::size_t(K) * N, 1.0f);
+  const std::vector<float> bias(N, -1.0f);
+  std::vector<float> C(std::size_t(M) * N, 5.0f);
+  Epilogue epi;
+  epi.bias = bias.data();
+  epi.relu = true;
+  gemm(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, C.data(), N, epi);
+  for (float x : C) CHECK(x == 0.0f);
+}
+
+TEST_CASE("gemm handles K == 0 as alpha * 0 + beta * C, then the epilogue") {
+  std::mt19937 rng(5);
+  for (float beta : {0.0f, 1.0f, 0.5f}) {
+    GemmCase c;
+    c.M = 9, c.N = 35, c.K = 0, c.beta = beta, c.bias = true;
+    check_case(c, rng);
+  }
+}
+
+TEST_CASE("gemm matches gemm_reference on the MLP training shapes") {
+  // Batch 64, MLP 784-256-128-10, Linear weight (out,in).
+  struct Layer {
+    int in, out;
+  };
+  const Layer layers[] = {{784, 256}, {256, 128}, {128, 10}};
+  const int batch = 64;
+  std::mt19937 rng(2024);
+  for (const Layer& l : layers) {
+    GemmCase fwd;  // y (B,out) = x (B,in) · W (out,in)ᵀ + b, relu
+    fwd.ta = Trans::No, fwd.tb = Trans::Yes, fwd.M = batch, fwd.N = l.out, fwd.K = l.in;
+    fwd.bias = true, fwd.relu = true;
+    check_case(fwd, rng);
+    GemmCase dx;  // dx (B,in) += dy (B,out) · W (out,in)
+    dx.ta = Trans::No, dx.tb = Trans::No, dx.M = batch, dx.N = l.in, dx.K = l.out, dx.beta = 1.0f;
+    check_case(dx, rng);
+    GemmCase dw;  // dW (out,in) += dy (B,out)ᵀ · x (B,in)
+    dw.ta = Trans::Yes, dw.tb = Trans::No, dw.M = l.out, dw.N = l.in, dw.K = batch, dw.beta = 1.0f;
+    check_case(dw, rng);
+  }
+  // Larger than one cache block in every dimension.
+  GemmCase big;
+  big.ta = Trans::No, big.tb = Trans::Yes, big.M = 300, big.N = 1100, big.K = 900, big.beta = 0.5f;
+  big.bias = true;
+  check_case(big, rng);
+  big.ta = Trans::Yes, big.tb = Trans::No;
+  check_case(big, rng);
+}
+
+TEST_CASE("gemm results are bit-identical with 1 and 2 OpenMP threads") {
+  struct Shape {
+    Trans ta, tb;
+    int M, N, K;
+  };
+  const Shape shapes[] = {
+      {Trans::No, Trans::Yes, 256, 784, 64},  {Trans::Yes, Trans::No, 256, 784, 64},
+      {Trans::No, Trans::No, 512, 512, 512},  {Trans::No, Trans::Yes, 64, 256, 784},
+      {Trans::Yes, Trans::Yes, 333, 517, 1031},
+  };
+  const int saved_threads = omp_get_max_threads();
+  std::mt19937 rng(31337);
+  for (const Shape& s : shapes) {
+    CAPTURE(s.M);
+    CAPTURE(s.N);
+    CAPTURE(s.K);
+    const int lda = s.ta == Trans::No ? s.K : s.M, ldb = s.tb == Trans::No ? s.N : s.K;
+    const std::vector<float> A = random_floats(std::size_t(s.M) * s.K, rng);
+    const std::vector<float> B = random_floats(std::size_t(s.K) * s.N, rng);
+    const std::vector<float> bias = random_floats(std::size_t(s.N), rng);
+    const std::vector<float> C0 = random_floats(std::size_t(s.M) * s.N, rng);
+    Epilogue epi;
+    epi.bias = bias.data();
+    std::vector<float> one = C0, two = C0;
+    omp_set_num_threads(1);
+    gemm(s.ta, s.tb, s.M, s.N, s.K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, one.data(), s.N, epi);
+    omp_set_num_threads(2);
+    gemm(s.ta, s.tb, s.M, s.N, s.K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, two.data(), s.N, epi);
+    CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+  }
+  omp_set_num_threads(saved_threads);
+}
