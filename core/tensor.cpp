@@ -20,7 +20,7 @@ Array& Node::grad_buffer() {
   return grad;
 }
 
-Tensor::Tensor(Array value, bool requires_grad) : node_(std::make_shared<Node>()) {
+Tensor::Tensor(Array value, bool requires_grad) : node_(std::allocate_shared<Node>(PoolAllocator<Node>())) {
   node_->value = std::move(value);
   node_->requires_grad = requires_grad;
 }
@@ -36,14 +36,15 @@ float Tensor::item() const {
   return node_->value.data()[0];
 }
 
-std::vector<Node*> topological_order(Node* root) {
+void topological_order(Node* root, std::vector<Node*>& order) {
   // Iterative depth-first search. A fresh mark per call means no visited set to
   // clear; a node is emitted after all its parents (post-order).
   static std::atomic<unsigned> last_mark{0};
   const unsigned mark = ++last_mark;
-  std::vector<Node*> order;
-  std::vector<std::pair<Node*, std::size_t>> stack;  // node, next parent to visit
-  if (root == nullptr) return order;
+  thread_local std::vector<std::pair<Node*, std::size_t>> stack;  // node, next parent to visit
+  order.clear();
+  stack.clear();
+  if (root == nullptr) return;
   root->visit = mark;
   stack.push_back({root, 0});
   while (!stack.empty()) {
@@ -60,6 +61,11 @@ std::vector<Node*> topological_order(Node* root) {
       stack.pop_back();
     }
   }
+}
+
+std::vector<Node*> topological_order(Node* root) {
+  std::vector<Node*> order;
+  topological_order(root, order);
   return order;
 }
 
@@ -70,7 +76,8 @@ void Tensor::backward() {
   if (!node_->requires_grad) {
     throw std::logic_error("backward() on a tensor that does not require a gradient (built under NoGradGuard, or from constants only)");
   }
-  const std::vector<Node*> order = topological_order(node_.get());
+  thread_local std::vector<Node*> order;  // reused: no allocation per step
+  topological_order(node_.get(), order);
   // Intermediate gradients belong to one backward pass; only leaves (the
   // parameters) accumulate across passes. Clear any left by an earlier pass.
   for (Node* n : order)

@@ -18,9 +18,12 @@
 
 #include <xtensor/xarray.hpp>
 
+#include "core/memory_pool.hpp"
+
 namespace xg {
 
-using Array = xt::xarray<float>;
+// Row-major float32 arrays whose memory comes from the recycling pool.
+using Array = xt::xarray<float, xt::layout_type::row_major, PoolAllocator<float>>;
 using Shape = std::vector<std::size_t>;
 
 struct Node {
@@ -100,7 +103,11 @@ bool grad_enabled();
 Tensor make_result(const char* op, Array value, std::initializer_list<Tensor> inputs,
                    void (*backward)(Node&));
 
-// The nodes reachable from `root`, parents before children, each once.
+// The nodes reachable from `root` through parents that require a gradient,
+// parents before children, each once.
 std::vector<Node*> topological_order(Node* root);
+// The same, into `order` (cleared first); `order` keeps its capacity, so a
+// training loop that reuses it allocates nothing.
+void topological_order(Node* root, std::vector<Node*>& order);
 
 }  // namespace xg
