@@ -1,9 +1,11 @@
 #include "core/ops.hpp"
 
+#include <cmath>
 #include <stdexcept>
 #include <string>
 
 #include "core/gemm.hpp"
+#include "core/random.hpp"
 
 namespace xg {
 
@@ -221,6 +223,140 @@ Tensor scale(const Tensor& x, float s) {
   Tensor out = make_result("scale", std::move(y), {x}, scale_backward);
   out.node()->scalar = s;
   return out;
+}
+
+// ==== toolbox ops ===============================================================
+
+namespace {
+// dx += dy ⊙ d, for an elementwise op whose local derivative d was saved by forward.
+void accumulate_elementwise(Node& n) {
+  if (!n.parents[0] || !n.parents[0]->requires_grad) return;
+  float* dx = n.parents[0]->grad_buffer().data();
+  const float *d = n.saved.data(), *dy = n.grad.data();
+  for (std::size_t i = 0; i < n.value.size(); ++i) dx[i] += dy[i] * d[i];
+}
+}  // namespace
+
+// ---- sigmoid: y = 1 / (1 + e^-x) ------------------------------------------------
+// dx = dy · y (1 - y)
+static void sigmoid_backward(Node& n) {
+  if (!wants_grad(n, 0)) return;
+  float* dx = parent(n, 0).grad_buffer().data();
+  const float *y = n.value.data(), *dy = n.grad.data();
+  for (std::size_t i = 0; i < n.value.size(); ++i) dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Array y = Array::from_shape(x.value().shape());
+  const float* in = x.data();
+  float* out = y.data();
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    // e^-|x| ≤ 1 never overflows: x ≥ 0 uses 1/(1+e^-x), x < 0 uses e^x/(1+e^x).
+    const float e = std::exp(-std::fabs(in[i]));
+    out[i] = in[i] >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
+  }
+  return make_result("sigmoid", std::move(y), {x}, sigmoid_backward);
+}
+
+// ---- tanh: y = tanh(x) ------------------------------------------------------------
+// dx = dy · (1 - y²)
+static void tanh_backward(Node& n) {
+  if (!wants_grad(n, 0)) return;
+  float* dx = parent(n, 0).grad_buffer().data();
+  const float *y = n.value.data(), *dy = n.grad.data();
+  for (std::size_t i = 0; i < n.value.size(); ++i) dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+}
+
+Tensor tanh(const Tensor& x) {
+  Array y = Array::from_shape(x.value().shape());
+  const float* in = x.data();
+  float* out = y.data();
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = std::tanh(in[i]);
+  return make_result("tanh", std::move(y), {x}, tanh_backward);
+}
+
+// ---- leaky_relu: y = x if x > 0 else slope · x -------------------------------------
+// dx = dy if x > 0 else slope · dy  (slope in n.scalar; at 0 exactly: slope, as PyTorch)
+static void leaky_relu_backward(Node& n) {
+  if (!wants_grad(n, 0)) return;
+  float* dx = parent(n, 0).grad_buffer().data();
+  const float *x = parent(n, 0).value.data(), *dy = n.grad.data();
+  for (std::size_t i = 0; i < n.value.size(); ++i) dx[i] += x[i] > 0.0f ? dy[i] : n.scalar * dy[i];
+}
+
+Tensor leaky_relu(const Tensor& x, float slope) {
+  Array y = Array::from_shape(x.value().shape());
+  const float* in = x.data();
+  float* out = y.data();
+  for (std::size_t i = 0; i < x.size(); ++i) out[i] = in[i] > 0.0f ? in[i] : slope * in[i];
+  Tensor out_t = make_result("leaky_relu", std::move(y), {x}, leaky_relu_backward);
+  out_t.node()->scalar = slope;
+  return out_t;
+}
+
+// ---- masked_scale: y = x ⊙ m, m constant ----------------------------------------------
+// dx = dy ⊙ m   (m saved)
+Tensor masked_scale(const Tensor& x, const Array& mask) {
+  if (mask.shape() != x.value().shape()) {
+    throw std::invalid_argument("masked_scale: mask " + shape_string(mask) + " does not match input " +
+                                shape_string(x.value()));
+  }
+  Array y = x.value() * mask;
+  Tensor out = make_result("masked_scale", std::move(y), {x}, accumulate_elementwise);
+  if (out.requires_grad()) out.node()->saved = mask;
+  return out;
+}
+
+// ---- dropout: y = x ⊙ m, m_i = 0 with probability p, else 1/(1-p) ---------------------
+// dx = dy ⊙ m
+Tensor dropout(const Tensor& x, float p, Rng& rng) {
+  if (!(p >= 0.0f && p <= 1.0f)) throw std::invalid_argument("dropout: p must be in [0, 1], got " + std::to_string(p));
+  Array mask = Array::from_shape(x.value().shape());
+  const float keep_scale = p < 1.0f ? 1.0f / (1.0f - p) : 0.0f;  // p = 1 drops everything (as PyTorch)
+  for (float& m : mask) m = rng.uniform(0.0f, 1.0f) < p ? 0.0f : keep_scale;
+  Tensor out = masked_scale(x, mask);
+  out.node()->op = "dropout";
+  return out;
+}
+
+// ---- sum_squares: s = Σ x² --------------------------------------------------------
+// dx = ds · 2x
+static void sum_squares_backward(Node& n) {
+  if (!wants_grad(n, 0)) return;
+  Node& x = parent(n, 0);
+  float* dx = x.grad_buffer().data();
+  const float* in = x.value.data();
+  const float g = 2.0f * n.grad.data()[0];
+  for (std::size_t i = 0; i < x.value.size(); ++i) dx[i] += g * in[i];
+}
+
+Tensor sum_squares(const Tensor& x) {
+  double acc = 0.0;
+  const float* in = x.data();
+  for (std::size_t i = 0; i < x.size(); ++i) acc += double(in[i]) * double(in[i]);
+  Array s = Array::from_shape({});
+  s() = float(acc);
+  return make_result("sum_squares", std::move(s), {x}, sum_squares_backward);
+}
+
+// ---- sum_abs: s = Σ |x| ---------------------------------------------------------------
+// dx = ds · sign(x)   (0 at x == 0, PyTorch's choice for abs)
+static void sum_abs_backward(Node& n) {
+  if (!wants_grad(n, 0)) return;
+  Node& x = parent(n, 0);
+  float* dx = x.grad_buffer().data();
+  const float* in = x.value.data();
+  const float g = n.grad.data()[0];
+  for (std::size_t i = 0; i < x.value.size(); ++i) dx[i] += in[i] > 0.0f ? g : (in[i] < 0.0f ? -g : 0.0f);
+}
+
+Tensor sum_abs(const Tensor& x) {
+  double acc = 0.0;
+  const float* in = x.data();
+  for (std::size_t i = 0; i < x.size(); ++i) acc += std::fabs(double(in[i]));
+  Array s = Array::from_shape({});
+  s() = float(acc);
+  return make_result("sum_abs", std::move(s), {x}, sum_abs_backward);
 }
 
 }  // namespace xg

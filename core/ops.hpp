@@ -34,4 +34,25 @@ inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 inline Tensor operator*(const Tensor& a, float s) { return scale(a, s); }
 inline Tensor operator*(float s, const Tensor& a) { return scale(a, s); }
 
+// ---- toolbox ops (activations, dropout, penalties) ---------------------------
+// All elementwise ops keep x's shape.
+
+class Rng;
+
+// 1 / (1 + exp(-x)), computed without overflow for any finite x
+Tensor sigmoid(const Tensor& x);
+// tanh(x)
+Tensor tanh(const Tensor& x);
+// x where x > 0, else slope · x   (PyTorch's F.leaky_relu, default slope 0.01)
+Tensor leaky_relu(const Tensor& x, float slope = 0.01f);
+// Inverted dropout: each element is zeroed with probability p, the rest are
+// scaled by 1/(1-p), so E[y] = x. The mask comes from `rng`. p in [0, 1].
+Tensor dropout(const Tensor& x, float p, Rng& rng);
+// x ⊙ mask for a constant mask (dropout's masked scale; mask has x's shape)
+Tensor masked_scale(const Tensor& x, const Array& mask);
+// Σ x² -> scalar (an L2 penalty term)
+Tensor sum_squares(const Tensor& x);
+// Σ |x| -> scalar (an L1 penalty term)
+Tensor sum_abs(const Tensor& x);
+
 }  // namespace xg

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/tensor.hpp"
+#include "losses/reduction.hpp"
 
 namespace xg {
 
@@ -28,5 +29,24 @@ Array log_softmax(const Array& logits);
 // backward. Throws std::invalid_argument when a label is not in [0, C) or the
 // number of labels is not B.
 Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<std::uint32_t>& labels);
+
+// torch.nn.functional.cross_entropy's options for class-index targets.
+struct CrossEntropyOptions {
+  float label_smoothing = 0.0f;  // ε in [0, 1]
+  std::vector<float> weight;     // per-class weights w (C); empty: all 1
+  Reduction reduction = Reduction::Mean;
+};
+
+// Cross-entropy with PyTorch's exact semantics. With ℓ_ic = -log softmax(z_i)_c
+// (log-sum-exp stable), C classes and W = Σ_c w_c, each row's term is
+//   loss_i = (1-ε) w_{y_i} ℓ_{i,y_i} + (ε/C) Σ_c w_c ℓ_ic
+//   d loss_i / d z_i = ((1-ε) w_{y_i} + ε W / C) softmax(z_i) - (1-ε) w_{y_i} onehot(y_i) - (ε/C) w
+// reduction Mean: Σ_i loss_i / Σ_i w_{y_i}  (B without weights — PyTorch
+// normalises by the weights of the targets, smoothing term included); Sum:
+// Σ_i loss_i; None: the (B) vector of loss_i.
+// With the default options this equals softmax_cross_entropy. Throws
+// std::invalid_argument for a bad label, label count, ε or weight count.
+Tensor cross_entropy(const Tensor& logits, const std::vector<std::uint32_t>& labels,
+                     const CrossEntropyOptions& options);
 
 }  // namespace xg

@@ -1,11 +1,31 @@
 #include "optim/optimizer.hpp"
 
+#include <algorithm>
+
+#include "core/error.hpp"
+
 namespace xg {
 
 Optimizer::Optimizer(std::vector<Tensor> parameters, float lr) : parameters_(std::move(parameters)), lr_(lr) {}
 
 void Optimizer::zero_grad() {
   for (Tensor& p : parameters_) p.zero_grad();
+}
+
+void Optimizer::load_state(const State& state) {
+  if (!state.empty()) throw InputError("optimizer state '" + state.front().first + "' does not belong to this optimizer");
+}
+
+const Array& find_state(const Optimizer::State& state, const std::string& name, const Array::shape_type& shape) {
+  for (const auto& [key, array] : state) {
+    if (key != name) continue;
+    if (!std::equal(array.shape().begin(), array.shape().end(), shape.begin(), shape.end())) {
+      throw InputError("optimizer state '" + name + "' has shape " + shape_string(array) + ", the parameter has " +
+                       shape_string(Shape(shape.begin(), shape.end())));
+    }
+    return array;
+  }
+  throw InputError("optimizer state '" + name + "' is missing");
 }
 
 }  // namespace xg

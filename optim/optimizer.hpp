@@ -2,6 +2,8 @@
 // Optimizer: updates a fixed list of parameters from their gradients.
 // Per-parameter state (e.g. momentum) is indexed by the parameter's position
 // in that list, never by address, so it can be saved and restored.
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/tensor.hpp"
@@ -23,9 +25,20 @@ class Optimizer {
   void set_lr(float lr) { lr_ = lr; }
   const std::vector<Tensor>& parameters() const { return parameters_; }
 
+  // Checkpoints: the per-parameter state as named arrays, by position (SGD:
+  // "velocity.0", "velocity.1", …); empty for no state or before the first step.
+  using State = std::vector<std::pair<std::string, Array>>;
+  virtual State state() const { return {}; }
+  // Restores what state() returned. Throws InputError naming an entry that is
+  // missing or has the wrong shape.
+  virtual void load_state(const State& state);
+
  protected:
   std::vector<Tensor> parameters_;
   float lr_;
 };
+
+// The array named `name` in `state`, checked to have `shape` (checkpoint loading).
+const Array& find_state(const Optimizer::State& state, const std::string& name, const Array::shape_type& shape);
 
 }  // namespace xg

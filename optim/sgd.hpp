@@ -3,22 +3,37 @@
 
 namespace xg {
 
-// Stochastic gradient descent with momentum, as torch.optim.SGD computes it:
-//   momentum == 0:  p ← p - lr · g
-//   otherwise:      v ← g                  (first step)
-//                   v ← momentum · v + g   (later steps)
-//                   p ← p - lr · v
+struct SGDOptions {
+  float momentum = 0.0f;      // μ in [0, 1)
+  float dampening = 0.0f;     // τ
+  bool nesterov = false;      // needs μ > 0 and τ = 0 (as torch.optim.SGD)
+  float weight_decay = 0.0f;  // λ, an L2 term added to the gradient
+};
+
+// Stochastic gradient descent as torch.optim.SGD computes it, for each parameter p
+// with gradient g:
+//   g ← g + λ p                                  (weight decay)
+//   v ← g                        (first step)    (momentum μ ≠ 0)
+//   v ← μ v + (1 - τ) g          (later steps)
+//   g ← g + μ v  if Nesterov, else g ← v
+//   p ← p - lr · g
 class SGD : public Optimizer {
  public:
   SGD(std::vector<Tensor> parameters, float lr, float momentum = 0.0f);
+  // Throws std::invalid_argument for Nesterov without momentum or with dampening.
+  SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options);
   void step() override;
 
-  float momentum() const { return momentum_; }
-  // One velocity per parameter, by position; empty before the first step.
+  float momentum() const { return options_.momentum; }
+  const SGDOptions& options() const { return options_; }
+  // One velocity per parameter, by position; empty before the first step and without momentum.
   const std::vector<Array>& velocities() const { return velocity_; }
+  // "velocity.i" per parameter (none before the first step or without momentum).
+  State state() const override;
+  void load_state(const State& state) override;
 
  private:
-  float momentum_;
+  SGDOptions options_;
   std::vector<Array> velocity_;
 };
 

@@ -1,0 +1,61 @@
+#pragma once
+// The toolbox's part of a training run, built from TrainOptions: the model's
+// activation, dropout and initialiser, the optimizer, the learning-rate
+// schedule, the loss (label smoothing, class weights, a sigmoid head), weight
+// penalties and gradient clipping, and the data options --classes-subset and
+// --val-split. Experiment calls these; the flags are registered here too.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/train_command.hpp"
+#include "apps/training.hpp"
+#include "core/random.hpp"
+#include "datasets/image_dataset.hpp"
+#include "layers/sequential.hpp"
+#include "optim/lr_schedule.hpp"
+#include "optim/optimizer.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace xg {
+
+// Registers --optimizer, --nesterov, --weight-decay, --l1, --l2, --label-smoothing,
+// --class-weights, --pos-weight, --activation, --dropout, --init, --init-mode, the
+// schedule's parameters, --warmup-epochs, --clip-grad-norm, --val-split,
+// --early-stop, --head and --classes-subset.
+void add_toolbox_flags(CLI::App* command, TrainOptions& options);
+
+// Checks each toolbox flag and their combinations (e.g. --nesterov with adam,
+// --label-smoothing with --head sigmoid); throws InputError naming the flags.
+// Checks that need the data (class counts) happen in build_objective.
+void validate_toolbox_options(const TrainOptions& options);
+
+// --classes-subset "3,5": keeps only the items with those labels, in both
+// splits, renumbered 0..k-1 in the order given; the class names follow.
+// Throws InputError for a malformed list, a repeated or unknown label.
+void keep_classes(ImageDataset& data, const std::string& spec);
+
+// --val-split: moves a seeded random `fraction` of `train` (at least one item,
+// and at least one left) into the returned set; both keep their original order.
+ImageSet split_validation(ImageSet& train, double fraction, std::uint64_t seed);
+
+// Linear, activation, [Dropout], …, Linear; one output for --head sigmoid.
+// Weights initialised as --init says (biases then zero); "default" is
+// torch.nn.Linear's own init, and the result equals make_mlp's for ReLU.
+std::shared_ptr<Sequential> build_model(const TrainOptions& options, std::size_t inputs, std::size_t classes,
+                                        Rng& rng);
+std::unique_ptr<Optimizer> build_optimizer(const TrainOptions& options, std::vector<Tensor> parameters);
+// Stepped once per epoch: epoch e (1-based) uses the rate after e-1 steps.
+std::unique_ptr<LRSchedule> build_schedule(const TrainOptions& options);
+// The loss, penalty and clipping of a step; throws InputError if the flags do
+// not fit the data (--head sigmoid without 2 classes, a wrong --class-weights count).
+Objective build_objective(const TrainOptions& options, const Module& model, std::size_t classes);
+
+// "SGD lr 0.05 momentum 0.9, schedule cosine" and the regularisation in effect.
+std::string describe_training(const TrainOptions& options);
+
+}  // namespace xg

@@ -1,0 +1,25 @@
+#include "layers/dropout.hpp"
+
+#include <sstream>
+#include <stdexcept>
+
+#include "core/ops.hpp"
+
+namespace xg {
+
+Dropout::Dropout(float p, std::uint64_t seed) : Module("Dropout"), p_(p), rng_(seed) {
+  if (!(p >= 0.0f && p < 1.0f)) throw std::invalid_argument("Dropout: p must be in [0, 1), got " + std::to_string(p));
+}
+
+Tensor Dropout::forward(const Tensor& x) {
+  if (!is_training() || p_ == 0.0f) return x;
+  return dropout(x, p_, rng_);
+}
+
+std::string Dropout::describe() const {
+  std::ostringstream s;
+  s << "Dropout(" << p_ << ")";
+  return s.str();
+}
+
+}  // namespace xg

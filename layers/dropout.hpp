@@ -1,0 +1,25 @@
+#pragma once
+#include <cstdint>
+
+#include "core/random.hpp"
+#include "layers/module.hpp"
+
+namespace xg {
+
+// Inverted dropout (torch.nn.Dropout): in training mode each element is zeroed
+// with probability p and the others are scaled by 1/(1-p); in eval() mode it is
+// the identity. The masks come from the module's own Rng, seeded at
+// construction, so a run repeats exactly for a given seed.
+class Dropout : public Module {
+ public:
+  explicit Dropout(float p, std::uint64_t seed = 0);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+  float p() const { return p_; }
+
+ private:
+  float p_;
+  Rng rng_;
+};
+
+}  // namespace xg
