@@ -1,0 +1,114 @@
+#include "apps/forensics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+namespace xg {
+
+GradientNorms gradient_norms(const Module& model) {
+  std::map<std::string, std::string> labels;  // child name -> label ("0" -> "Linear#0")
+  for (const auto& [name, child] : model.children()) labels[name] = child->label();
+  GradientNorms norms;
+  double total = 0.0;
+  for (const auto& [name, p] : model.named_parameters()) {
+    const std::size_t dot = name.rfind('.');
+    const std::string prefix = dot == std::string::npos ? std::string(model.label()) : name.substr(0, dot);
+    const auto it = labels.find(prefix);
+    const std::string layer = it == labels.end() ? prefix : it->second;
+    double sum = 0.0;
+    if (p.has_grad()) {
+      const float* g = p.grad().data();
+      for (std::size_t i = 0; i < p.size(); ++i) sum += double(g[i]) * double(g[i]);
+    }
+    total += sum;
+    if (norms.layers.empty() || norms.layers.back().first != layer) norms.layers.push_back({layer, 0.0});
+    norms.layers.back().second += sum;  // squared until the end
+  }
+  for (auto& layer : norms.layers) layer.second = std::sqrt(layer.second);
+  norms.global = std::sqrt(total);
+  return norms;
+}
+
+bool gradients_finite(const std::vector<Tensor>& parameters) {
+  // A float is inf or NaN exactly when its 8 exponent bits are all ones. Integer
+  // compares and ORs vectorise freely (a float sum would not, without
+  // -ffast-math), so this pass costs a few microseconds per step.
+  std::uint32_t bad = 0;
+  for (const Tensor& p : parameters) {
+    if (!p.has_grad()) continue;
+    const float* g = p.grad().data();
+    const std::size_t n = p.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      std::uint32_t bits;
+      std::memcpy(&bits, g + i, sizeof bits);
+      bad |= std::uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+    }
+  }
+  return bad == 0;
+}
+
+float max_abs_finite(const Tensor& t, std::size_t* nonfinite) {
+  float m = 0.0f;
+  std::size_t bad = 0;
+  const float* v = t.data();
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    if (!std::isfinite(v[i])) {
+      ++bad;
+      continue;
+    }
+    m = std::max(m, std::fabs(v[i]));
+  }
+  if (nonfinite) *nonfinite = bad;
+  return m;
+}
+
+void record_forensics(TrainingDiverged& e, const Tensor& logits, const Module& model) {
+  e.max_abs_logit = max_abs_finite(logits, &e.nonfinite_logits);
+  const GradientNorms norms = gradient_norms(model);
+  e.grad_norm = norms.global;
+  e.layer_grad_norms = norms.layers;
+}
+
+namespace {
+// "nan" rather than printf's "-nan"; 6 significant digits otherwise.
+std::string number(double v) {
+  if (std::isnan(v)) return "nan";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", v);
+  return text;
+}
+}  // namespace
+
+std::string format_divergence(const TrainingDiverged& e) {
+  std::string text = "xgrad: " + std::string(e.what()) + "\n";
+  if (std::isnan(e.last_good_loss))
+    text += "  last good loss    none (the first step already failed)\n";
+  else if (e.step == 1)
+    text += "  last good loss    " + number(e.last_good_loss) + " (the last step of epoch " + std::to_string(e.epoch - 1) + ")\n";
+  else
+    text += "  last good loss    " + number(e.last_good_loss) + " (step " + std::to_string(e.step - 1) + ")\n";
+  if (e.nonfinite_logits && e.max_abs_logit == 0.0f)
+    text += "  max |logit|       inf or nan (all " + std::to_string(e.nonfinite_logits) + " logits)";
+  else
+    text += "  max |logit|       " + number(e.max_abs_logit);
+  if (e.nonfinite_logits && e.max_abs_logit != 0.0f)
+    text += " (of the finite ones; " + std::to_string(e.nonfinite_logits) + " logits were inf or nan)";
+  text += "\n  gradient norm     " + number(e.grad_norm) + " (global L2, at this step)\n";
+  for (const auto& [layer, norm] : e.layer_grad_norms) {
+    std::string name = layer;
+    name.resize(std::max<std::size_t>(name.size(), 15), ' ');
+    text += "    " + name + " " + number(norm) + "\n";
+  }
+  // One significant digit, at least 10x below the rate that failed: 7938.93 -> 700.
+  const double tenth = double(e.lr) / 10.0;
+  const double unit = std::pow(10.0, std::floor(std::log10(tenth)));
+  text += "hint: try --lr " + number(std::floor(tenth / unit) * unit) +
+          " or lower, or run `xgrad lr-find` with the same flags to pick a rate\n";
+  return text;
+}
+
+}  // namespace xg

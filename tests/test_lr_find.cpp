@@ -1,0 +1,93 @@
+// The LR range test: suggestions inside the range, the early stop, the
+// weights restored, and the two suggestion rules on known curves.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "apps/lr_find_command.hpp"
+#include "core/error.hpp"
+#include "datasets/image_dataset.hpp"
+#include "layers/sequential.hpp"
+#include "optim/sgd.hpp"
+#include "test_support.hpp"
+
+using namespace xg;
+using namespace xg::testing;
+
+TEST_CASE("lr-find: suggestions inside [start, end], early stop when the loss explodes, weights unchanged") {
+  // A small subset of Fashion-MNIST: a toy set this separable never explodes.
+  REQUIRE(std::filesystem::exists(kFashionDir));
+  ImageDataset data = load_image_dataset("fashion-mnist");
+  truncate(data.train, 2000);
+  Rng rng(5);
+  auto model = make_mlp({784, 64, 10}, rng);
+  std::vector<Array> before;
+  for (const Tensor& p : model->parameters()) before.push_back(p.value());
+  SGD sgd(model->parameters(), 0.1f, 0.9f);
+  DataLoader loader(data.train, 64, true, 5, compute_normalization(data.train));
+  LrFindSettings settings;
+  settings.start = 1e-6;
+  settings.end = 100;  // far beyond where this model can train
+  settings.steps = 100;
+  const LrFindResult r = lr_range_test(*model, sgd, loader, settings);
+
+  CHECK(r.stopped_early);
+  CHECK(r.steps_taken < settings.steps);
+  CHECK(r.lrs.back() < settings.end);
+  REQUIRE(r.lrs.size() >= 3);
+  for (std::size_t index : {r.steep, r.valley, r.minimum}) {
+    REQUIRE(index < r.lrs.size());
+    CHECK(r.lrs[index] >= settings.start);
+    CHECK(r.lrs[index] <= settings.end);
+  }
+  // The rates grow by the same factor every step, starting at `start`.
+  CHECK(r.lrs[0] == doctest::Approx(settings.start));
+  const double factor = std::pow(settings.end / settings.start, 1.0 / 99.0);
+  CHECK(r.lrs[10] / r.lrs[9] == doctest::Approx(factor));
+  // The smoothed loss fell somewhere below the first loss before exploding.
+  CHECK(r.smoothed[r.minimum] < r.losses[0]);
+
+  const std::vector<Tensor> after = model->parameters();
+  REQUIRE(after.size() == before.size());
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    REQUIRE(after[i].size() == before[i].size());
+    CHECK(std::equal(before[i].begin(), before[i].end(), after[i].value().begin()));
+  }
+}
+
+TEST_CASE("lr-find: steepest descent and valley on known curves") {
+  // Flat, then falling fastest between points 4 and 5, then rising.
+  const std::vector<double> lrs{1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100};
+  const std::vector<double> losses{2.3, 2.3, 2.2, 2.0, 1.9, 0.9, 0.8, 5.0};
+  CHECK(steepest_descent_index(lrs, losses) == 4);
+  // The longest decreasing run is points 1..6 of a strictly falling middle.
+  const std::vector<double> valley_curve{3.0, 2.9, 2.7, 2.4, 2.0, 1.5, 1.0, 0.9, 4.0, 9.0};
+  const std::size_t v = valley_index(valley_curve);
+  CHECK(v >= 2);
+  CHECK(v <= 5);
+  CHECK(valley_index({}) == 0);
+}
+
+TEST_CASE("lr-find: bad settings are rejected naming the flag") {
+  LrFindSettings s;
+  s.end = s.start / 2;
+  CHECK_THROWS_WITH_AS(validate_lr_find_settings(s), doctest::Contains("--end"), InputError);
+  s = LrFindSettings{};
+  s.steps = 2;
+  CHECK_THROWS_WITH_AS(validate_lr_find_settings(s), doctest::Contains("--steps"), InputError);
+  s = LrFindSettings{};
+  s.start = 0;
+  CHECK_THROWS_WITH_AS(validate_lr_find_settings(s), doctest::Contains("--start"), InputError);
+}
+
+TEST_CASE("lr-find: the command prints the chart and both suggestions") {
+  const RunResult r = run_xgrad("lr-find --train-limit 2000 --test-limit 100 --hidden 64 --end 100");
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("steepest descent") != std::string::npos);
+  CHECK(r.out.find("valley") != std::string::npos);
+  CHECK(r.out.find("stopped early") != std::string::npos);
+  CHECK(r.out.find("smoothed loss") != std::string::npos);
+  CHECK(run_xgrad("lr-find --lr 0.1").status == 2);  // the range replaces --lr
+}
