@@ -1,0 +1,150 @@
+#include "apps/diagnostics.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+
+#include "apps/report.hpp"
+
+namespace xg {
+
+namespace {
+
+double l2_norm(const float* a, std::size_t n) {
+  double s = 0.0;
+  for (std::size_t i = 0; i < n; ++i) s += double(a[i]) * double(a[i]);
+  return std::sqrt(s);
+}
+
+}  // namespace
+
+Diagnostics::Diagnostics(const Module& model) {
+  for (auto& [name, p] : model.named_parameters())
+    if (p.rank() == 2) layers_.push_back({name, p, {}, 0.0, 0.0, {}, false});
+}
+
+void Diagnostics::start_epoch() {
+  steps_ = 0;
+  for (Watched& w : layers_) {
+    w.grad_norm_sum = w.ratio_sum = 0.0;
+    w.active.clear();
+    w.has_relu = false;
+  }
+}
+
+void Diagnostics::after_backward(const Tensor& loss) {
+  for (Watched& w : layers_) {
+    w.grad_norm_sum += l2_norm(w.weight.grad().data(), w.weight.size());
+    w.before = w.weight.value();
+  }
+  // A ReLU whose input was made by an op that used a watched weight (linear's
+  // parent 1) belongs to that layer. Unit j is column j of the (B, N) output.
+  for (Node* n : topological_order(loss.node())) {
+    if (std::string(n->op) != "relu" || !n->parents[0] || n->value.dimension() != 2) continue;
+    const Node* producer = n->parents[0].get();
+    for (Watched& w : layers_) {
+      if (producer->parents[1].get() != w.weight.node()) continue;
+      const std::size_t rows = n->value.shape()[0], cols = n->value.shape()[1];
+      if (w.active.size() != cols) w.active.assign(cols, 0);
+      w.has_relu = true;
+      const float* y = n->value.data();
+      for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) w.active[c] |= y[r * cols + c] > 0.0f;
+    }
+  }
+}
+
+void Diagnostics::after_step() {
+  for (Watched& w : layers_) {
+    const float *now = w.weight.data(), *before = w.before.data();
+    double change = 0.0;
+    for (std::size_t i = 0; i < w.weight.size(); ++i) change += double(now[i] - before[i]) * double(now[i] - before[i]);
+    const double norm = l2_norm(before, w.weight.size());
+    w.ratio_sum += norm > 0.0 ? std::sqrt(change) / norm : 0.0;
+  }
+  ++steps_;
+}
+
+std::vector<LayerDiagnostics> Diagnostics::finish_epoch() const {
+  std::vector<LayerDiagnostics> out;
+  const double steps = steps_ ? double(steps_) : 1.0;
+  for (const Watched& w : layers_) {
+    LayerDiagnostics d;
+    d.parameter = w.name;
+    d.shape = Shape(w.weight.value().shape().begin(), w.weight.value().shape().end());
+    d.weight_norm = l2_norm(w.weight.data(), w.weight.size());
+    d.grad_norm = w.grad_norm_sum / steps;
+    d.update_ratio = w.ratio_sum / steps;
+    d.dead_relu = std::numeric_limits<double>::quiet_NaN();
+    if (w.has_relu) {
+      std::size_t dead = 0;
+      for (std::uint8_t a : w.active) dead += !a;
+      d.dead_relu = double(dead) / double(w.active.size());
+    }
+    out.push_back(d);
+  }
+  return out;
+}
+
+std::string format_diagnostics(const std::vector<LayerDiagnostics>& layers) {
+  std::string text;
+  char line[200];
+  std::snprintf(line, sizeof line, "    %-10s %-12s %11s %11s %13s %10s\n", "layer", "shape", "weight_norm",
+                "grad_norm", "update/weight", "dead_relu");
+  text += line;
+  for (const LayerDiagnostics& d : layers) {
+    char dead[16] = "-";
+    if (!std::isnan(d.dead_relu)) std::snprintf(dead, sizeof dead, "%.1f%%", 100.0 * d.dead_relu);
+    std::snprintf(line, sizeof line, "    %-10s %-12s %11.4g %11.4g %13.3e %10s\n", d.parameter.c_str(),
+                  shape_string(d.shape).c_str(), d.weight_norm, d.grad_norm, d.update_ratio, dead);
+    text += line;
+  }
+  return text;
+}
+
+nlohmann::json diagnostics_json(const std::vector<LayerDiagnostics>& layers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const LayerDiagnostics& d : layers) {
+    // JSON has no NaN: a layer without ReLU gets null, and so would a diverged norm.
+    auto number = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    out.push_back({{"parameter", d.parameter},
+                   {"shape", d.shape},
+                   {"weight_norm", number(d.weight_norm)},
+                   {"grad_norm", number(d.grad_norm)},
+                   {"update_ratio", number(d.update_ratio)},
+                   {"dead_relu", number(d.dead_relu)}});
+  }
+  return out;
+}
+
+void add_diagnostics_charts(HtmlReport& report, const std::vector<std::vector<LayerDiagnostics>>& history) {
+  if (history.empty()) return;
+  report.add_heading("Gradient flow (--diagnostics)");
+  report.add_paragraph(
+      "Per weight matrix, the mean over each epoch's steps. An update/weight ratio near 1e-3 is healthy; "
+      "1e-2 and above means the learning rate is high, 1e-4 and below that it is low. A dead ReLU unit "
+      "output 0 for every training image of the epoch and no longer learns.");
+  LineChart ratio("Update/weight ratio per layer", "epoch", "mean |ΔW| / |W| per step");
+  LineChart grad("Gradient norm per layer", "epoch", "mean |∂loss/∂W|");
+  LineChart dead("Dead ReLU units per layer", "epoch", "fraction of units");
+  ratio.log_y = grad.log_y = true;
+  ratio.x_integer = grad.x_integer = dead.x_integer = true;
+  for (std::size_t layer = 0; layer < history.front().size(); ++layer) {
+    const std::string& name = history.front()[layer].parameter;
+    ChartSeries r(name), g(name), d(name);
+    for (std::size_t e = 0; e < history.size(); ++e) {
+      const LayerDiagnostics& l = history[e][layer];
+      r.x.push_back(double(e + 1)), r.y.push_back(l.update_ratio > 0.0 ? l.update_ratio : std::nan(""));
+      g.x.push_back(double(e + 1)), g.y.push_back(l.grad_norm > 0.0 ? l.grad_norm : std::nan(""));
+      d.x.push_back(double(e + 1)), d.y.push_back(l.dead_relu);
+    }
+    ratio.series.push_back(r);
+    grad.series.push_back(g);
+    if (!std::isnan(history.front()[layer].dead_relu)) dead.series.push_back(d);
+  }
+  report.add_chart(ratio);
+  report.add_chart(grad);
+  if (!dead.series.empty()) report.add_chart(dead);
+}
+
+}  // namespace xg

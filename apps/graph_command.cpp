@@ -1,0 +1,63 @@
+#include "apps/graph_command.hpp"
+
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/experiment.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "core/graph_export.hpp"
+#include "losses/softmax_cross_entropy.hpp"
+
+namespace xg {
+
+CLI::App* add_graph_command(CLI::App& app, GraphOptions& o) {
+  CLI::App* cmd = app.add_subcommand("graph", "Write the autograd graph of one training step's loss (Graphviz DOT)");
+  cmd->add_option("--data", o.data, "Data set: 'fashion-mnist' or a directory of MNIST-style IDX files")
+      ->capture_default_str();
+  cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Number of training images in the batch (the first ones)")
+      ->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Seed of the initial weights, as in xgrad train")->capture_default_str();
+  cmd->add_option("--format", o.format, "Output format: dot (Graphviz)")->capture_default_str();
+  cmd->add_option("--output,-o", o.output, "Write to this file instead of stdout")->capture_default_str();
+  cmd->add_flag("--no-backward", o.no_backward, "Draw the graph before backward(), without gradient norms");
+  return cmd;
+}
+
+int run_graph(const GraphOptions& o) {
+  if (o.format != "dot") throw InputError("--format must be dot, got '" + o.format + "'");
+  if (o.batch == 0) throw InputError("--batch must be at least 1");
+  if (!o.output.empty()) check_writable(o.output);
+  TrainOptions t;
+  t.data = o.data;
+  t.hidden = o.hidden;
+  t.seed = o.seed;
+  t.batch = o.batch;
+  Experiment run(t, load_training_data(t));
+  DataLoader loader(run.data().train, o.batch, /*shuffle=*/false, 0, run.normalization());
+  Array x;
+  std::vector<std::uint32_t> y;
+  loader.batch(0, x, y);
+
+  // One training step up to (not including) the optimizer's update.
+  Module& model = run.model();
+  model.zero_grad();
+  const Tensor input(x);
+  Tensor loss = softmax_cross_entropy(model(input), y);
+  if (!o.no_backward) loss.backward();
+
+  auto names = model.named_parameters();
+  names.emplace_back("input x", input);
+  const std::string dot = graph_to_dot(loss, names);
+  if (o.output.empty()) {
+    std::fwrite(dot.data(), 1, dot.size(), stdout);
+    std::fflush(stdout);
+  } else {
+    write_file_atomically(o.output, dot);
+  }
+  return 0;
+}
+
+}  // namespace xg

@@ -1,0 +1,124 @@
+// xgrad gradcheck: passes on correct backprop, fails (exit status 1) on a
+// deliberately wrong backward, and sets ReLU-kink crossings aside.
+#include <doctest/doctest.h>
+
+#include <cstdio>
+
+#include "apps/gradcheck_command.hpp"
+#include "core/ops.hpp"
+#include "layers/linear.hpp"
+#include "layers/sequential.hpp"
+#include "test_support.hpp"
+
+using namespace xg;
+using namespace xg::testing;
+
+namespace {
+
+// A test-only op with a WRONG derivative: y = x², but backward passes dy · x
+// instead of dy · 2x. It is defined here, through the library's public
+// make_result, so no broken op ships in the binary.
+void wrong_square_backward(Node& n) {
+  if (n.parents[0]->requires_grad) n.parents[0]->grad_buffer() += n.grad * n.parents[0]->value;  // should be 2x
+}
+
+class WrongSquare : public Module {
+ public:
+  WrongSquare() : Module("WrongSquare") {}
+  Tensor forward(const Tensor& x) override {
+    return make_result("wrong_square", Array(x.value() * x.value()), {x}, wrong_square_backward);
+  }
+  std::string describe() const override { return "WrongSquare"; }
+};
+
+Array random_batch(std::size_t rows, std::size_t cols, Rng& rng) {
+  Array x = Array::from_shape({rows, cols});
+  for (float& v : x) v = rng.uniform(-1.0f, 1.0f);
+  return x;
+}
+
+int print_quietly(const std::vector<ParameterCheck>& checks, const GradcheckSettings& s) {
+  std::FILE* sink = std::tmpfile();
+  const int status = print_parameter_checks(checks, s, sink);
+  std::fclose(sink);
+  return status;
+}
+
+}  // namespace
+
+TEST_CASE("gradcheck command: every parameter of a correct MLP passes") {
+  Rng rng(3);
+  auto model = make_mlp({12, 7, 5, 3}, rng);
+  const Array x = random_batch(6, 12, rng);
+  const std::vector<std::uint32_t> y{0, 1, 2, 0, 1, 2};
+  GradcheckSettings s;
+  s.samples = 0;  // every element
+  Rng pick(1);
+  const auto checks = check_parameter_gradients(*model, x, y, s, pick);
+  REQUIRE(checks.size() == 6);
+  for (const ParameterCheck& c : checks) {
+    INFO(c.name << " max abs error " << c.result.max_abs_error);
+    CHECK(c.result.passed);
+    CHECK(c.checked + c.kink_crossings == (c.shape.size() == 2 ? c.shape[0] * c.shape[1] : c.shape[0]));
+  }
+  CHECK(print_quietly(checks, s) == 0);
+}
+
+TEST_CASE("gradcheck command: a wrong backward fails, and only where it matters") {
+  Rng rng(4);
+  auto model = std::make_shared<Sequential>();
+  model->add(std::make_shared<Linear>(5, 4, rng));
+  model->add(std::make_shared<WrongSquare>());
+  model->add(std::make_shared<Linear>(4, 3, rng));
+  const Array x = random_batch(6, 5, rng);
+  const std::vector<std::uint32_t> y{0, 1, 2, 2, 1, 0};
+  GradcheckSettings s;
+  Rng pick(2);
+  const auto checks = check_parameter_gradients(*model, x, y, s, pick);
+  REQUIRE(checks.size() == 4);
+  // Gradients that flow back through the wrong op are off by a factor of 2 ...
+  CHECK_FALSE(checks[0].result.passed);  // 0.weight
+  CHECK_FALSE(checks[1].result.passed);  // 0.bias
+  CHECK(checks[0].result.max_rel_error > 0.3);
+  // ... those computed before it in the backward walk are right.
+  CHECK(checks[2].result.passed);  // 2.weight
+  CHECK(checks[3].result.passed);  // 2.bias
+  CHECK(print_quietly(checks, s) == 1);
+}
+
+TEST_CASE("gradcheck command: a nudge across ReLU's kink is set aside, not failed") {
+  Rng rng(5);
+  auto model = make_mlp({2, 2, 2}, rng);
+  auto& first = static_cast<Linear&>((*model)[0]);
+  // One input row (1, 1): unit 0's pre-activation is 0.002, within h = 0.01 of
+  // the kink; unit 1's is 0.5, far from it.
+  first.weight.value() = Array{{0.001f, 0.001f}, {0.2f, 0.3f}};
+  first.bias.value() = Array{0.0f, 0.0f};
+  const Array x = Array{{1.0f, 1.0f}};
+  GradcheckSettings s;
+  Rng pick(3);
+  const auto checks = check_parameter_gradients(*model, x, {1}, s, pick);
+  const ParameterCheck& bias = checks[1];
+  REQUIRE(bias.name == "0.bias");
+  CHECK(bias.kink_crossings == 1);
+  CHECK(bias.checked == 1);
+  CHECK(bias.result.passed);
+  CHECK(checks[0].kink_crossings == 2);  // both weights of unit 0
+  CHECK(print_quietly(checks, s) == 0);
+}
+
+TEST_CASE("gradcheck command: the CLI checks an MLP on real-format data and rejects bad flags") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 64, 16, 3, 6, 5);
+  const RunResult r = run_xgrad("gradcheck --data " + dir.path() + " --hidden 8 --batch 4 --samples 0");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  for (const char* name : {"0.weight", "0.bias", "2.weight", "2.bias"}) CHECK(r.out.find(name) != std::string::npos);
+  CHECK(r.out.find("FAIL") == std::string::npos);
+  CHECK(r.out.find("PASS: 4 of 4 parameters") != std::string::npos);
+
+  const RunResult bad = run_xgrad("gradcheck --data " + dir.path() + " --batch 0");
+  CHECK(bad.status == 2);
+  CHECK(bad.err.find("--batch") != std::string::npos);
+  CHECK(run_xgrad("gradcheck --data " + dir.path() + " --step -1").status == 2);
+}
