@@ -4,7 +4,8 @@
 # missing and rebuilds only what changed.
 #
 #   ./setup.sh               to train: compiler, libraries, Fashion-MNIST
-#   ./setup.sh --with-tests  also what the tests need: PyTorch (the oracle), OpenBLAS (the benchmark)
+#   ./setup.sh --with-tests  also what the tests need: PyTorch (the oracle), OpenBLAS (the benchmark),
+#                            and a second, sanitizer-instrumented build of the unit tests in build-asan/
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -31,3 +32,10 @@ fi
 
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=$testing
 cmake --build build -j"$(nproc)"
+
+# With --with-tests, also the unit tests built with AddressSanitizer and
+# UndefinedBehaviorSanitizer (-DXGRAD_SANITIZE=ON) in build-asan/.
+if [ "$testing" = ON ]; then
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DXGRAD_SANITIZE=ON
+  cmake --build build-asan -j"$(nproc)" --target xgrad_tests
+fi

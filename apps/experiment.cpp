@@ -5,7 +5,6 @@
 
 #include "core/error.hpp"
 #include "core/random.hpp"
-#include "optim/sgd.hpp"
 
 namespace xg {
 
@@ -19,6 +18,7 @@ std::shared_ptr<const ImageDataset> load_training_data(const TrainOptions& o) {
     }
     data->class_names = std::move(names);
   }
+  if (!o.classes_subset.empty()) keep_classes(*data, o.classes_subset);
   if (o.train_limit) truncate(data->train, o.train_limit);
   if (o.test_limit) truncate(data->test, o.test_limit);
   return data;
@@ -27,29 +27,53 @@ std::shared_ptr<const ImageDataset> load_training_data(const TrainOptions& o) {
 Experiment::Experiment(const TrainOptions& options, std::shared_ptr<const ImageDataset> data)
     : options_(options), data_(std::move(data)), last_{0.0, ConfusionMatrix(data_->num_classes())} {
   validate_train_options(options_);
-  norm_ = options_.no_normalize ? Normalization{} : compute_normalization(data_->train);
-  std::vector<std::size_t> sizes{data_->train.features()};
-  for (std::size_t h : parse_size_list("--hidden", options_.hidden)) sizes.push_back(h);
-  sizes.push_back(data_->num_classes());
+  if (options_.val_split > 0) {
+    train_ = data_->train;
+    validation_ = split_validation(train_, options_.val_split, options_.seed);
+  }
+  const ImageSet& train = has_validation() ? train_ : data_->train;
+  norm_ = options_.no_normalize ? Normalization{} : compute_normalization(train);
   Rng rng(options_.seed);
-  model_ = make_mlp(sizes, rng);
-  optimizer_ = std::make_unique<SGD>(model_->parameters(), float(options_.lr), float(options_.momentum));
-  loader_ = std::make_unique<DataLoader>(data_->train, options_.batch, /*shuffle=*/true, options_.seed, norm_);
+  model_ = build_model(options_, train.features(), data_->num_classes(), rng);
+  objective_ = build_objective(options_, *model_, data_->num_classes());
+  optimizer_ = build_optimizer(options_, model_->parameters());
+  schedule_ = build_schedule(options_);
+  loader_ = std::make_unique<DataLoader>(train, options_.batch, /*shuffle=*/true, options_.seed, norm_);
+  if (options_.diagnostics) diagnostics_ = std::make_unique<Diagnostics>(*model_);
 }
 
 EpochStats Experiment::run_epoch(std::size_t epoch, const ProgressFn& progress) {
   EpochStats stats;
   stats.epoch = epoch;
-  stats.lr = scheduled_lr(options_.schedule, options_.lr, epoch, options_.epochs);
+  // Epoch e runs at the schedule's rate after e-1 steps (catching up after --resume;
+  // plateau's steps need the losses, so it restarts from --lr).
+  while (options_.schedule != "plateau" && schedule_->steps() + 1 < epoch) schedule_->step();
+  stats.lr = schedule_->lr();
   optimizer_->set_lr(float(stats.lr));
   loader_->start_epoch(epoch);
   const auto start = std::chrono::steady_clock::now();
-  stats.train_loss = train_epoch(*model_, *optimizer_, *loader_, epoch, progress);
+  if (diagnostics_) diagnostics_->start_epoch();
+  stats.train_loss =
+      train_epoch(*model_, *optimizer_, *loader_, epoch, progress, &explosion_, diagnostics_.get(), &objective_);
+  if (diagnostics_) diagnostics_history_.push_back(diagnostics_->finish_epoch());
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  last_ = evaluate(*model_, data_->test, norm_, data_->num_classes());
+  last_ = evaluate(*model_, has_validation() ? validation_ : data_->test, norm_, data_->num_classes(), &objective_);
+  stats.validation = has_validation();
   stats.test_loss = last_.loss;
   stats.test_acc = last_.accuracy();
+  schedule_->step(last_.loss);  // the monitored loss: only plateau reads it
+  if (last_.loss < best_loss_) {
+    best_loss_ = last_.loss;
+    epochs_since_best_ = 0;
+  } else {
+    ++epochs_since_best_;
+  }
   return stats;
+}
+
+const Evaluation& Experiment::evaluate_test() {
+  last_ = evaluate(*model_, data_->test, norm_, data_->num_classes(), &objective_);
+  return last_;
 }
 
 std::string Experiment::describe() const {
@@ -59,10 +83,11 @@ std::string Experiment::describe() const {
   std::snprintf(text, sizeof text,
                 "data   %s: %zu train / %zu test images of %zux%zu, %zu classes\n"
                 "model  %s, %zu parameters\n"
-                "train  SGD lr %g momentum %g, schedule %s, batch %zu, %zu epochs, seed %llu",
+                "train  %s, batch %zu, %zu epochs, seed %llu",
                 data_->name.c_str(), data_->train.count, data_->test.count, data_->train.rows, data_->train.cols,
-                data_->num_classes(), model_->describe().c_str(), parameter_count, options_.lr, options_.momentum,
-                options_.schedule.c_str(), options_.batch, options_.epochs, (unsigned long long)options_.seed);
+                data_->num_classes(), model_->describe().c_str(), parameter_count, describe_training(options_).c_str(),
+                options_.batch, options_.epochs, (unsigned long long)options_.seed);
+  if (has_validation()) return text + std::string(" (") + std::to_string(validation_.count) + " held out for validation)";
   return text;
 }
 

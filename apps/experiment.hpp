@@ -2,8 +2,11 @@
 // An Experiment is one training run built from TrainOptions: the data, the
 // model, the optimizer and the loader, and the epoch loop. `xgrad train` runs
 // one; `xgrad sweep` runs several that share the data.
+#include <limits>
 #include <memory>
 
+#include "apps/diagnostics.hpp"
+#include "apps/toolbox.hpp"
 #include "apps/train_command.hpp"
 #include "apps/training.hpp"
 #include "layers/sequential.hpp"
@@ -28,6 +31,21 @@ class Experiment {
   Optimizer& optimizer() { return *optimizer_; }
   // The test-set evaluation of the last epoch run.
   const Evaluation& last_evaluation() const { return last_; }
+  // With options().diagnostics: the per-layer figures of every epoch run so far (else empty).
+  const std::vector<std::vector<LayerDiagnostics>>& diagnostics_history() const { return diagnostics_history_; }
+  // Also stop (TrainingDiverged) when a loss exceeds factor x the first one (sweeps use 1e3; 0: off).
+  void set_explosion_factor(double factor) { explosion_.factor = factor; }
+  // The loss of the run's first training step (NaN before it).
+  double initial_loss() const { return explosion_.initial_loss; }
+  std::size_t steps_per_epoch() const { return loader_->num_batches(); }
+  // --val-split: the held-out part of the training set is what run_epoch evaluates.
+  bool has_validation() const { return validation_.count > 0; }
+  // --early-stop: true once the monitored (validation or test) loss has not
+  // improved for that many epochs.
+  bool should_stop() const { return options_.early_stop && epochs_since_best_ >= options_.early_stop; }
+  // Evaluates on the test set now (with --val-split, once, after the last epoch)
+  // and makes that the last evaluation.
+  const Evaluation& evaluate_test();
   // A one-line summary each of the data, the model and the optimizer settings.
   std::string describe() const;
 
@@ -39,6 +57,14 @@ class Experiment {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<DataLoader> loader_;
   Evaluation last_;
+  ImageSet train_, validation_;     // --val-split only: the training set split in two
+  Objective objective_;             // loss, penalties, clipping (apps/toolbox.hpp)
+  std::unique_ptr<LRSchedule> schedule_;
+  double best_loss_ = std::numeric_limits<double>::infinity();
+  std::size_t epochs_since_best_ = 0;
+  ExplosionRule explosion_;
+  std::unique_ptr<Diagnostics> diagnostics_;  // null without --diagnostics
+  std::vector<std::vector<LayerDiagnostics>> diagnostics_history_;
 };
 
 }  // namespace xg

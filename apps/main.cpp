@@ -6,6 +6,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include "apps/eval_command.hpp"
+#include "apps/explain_command.hpp"
+#include "apps/gradcheck_command.hpp"
+#include "apps/predict_command.hpp"
+#include "apps/graph_command.hpp"
+#include "apps/forensics.hpp"
+#include "apps/lr_find_command.hpp"
+#include "apps/sweep_command.hpp"
 #include "apps/train_command.hpp"
 #include "apps/training.hpp"
 #include "core/error.hpp"
@@ -26,6 +34,20 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   xg::TrainOptions train_options;
   CLI::App* train = xg::add_train_command(app, train_options);
+  xg::SweepOptions sweep_options;
+  CLI::App* sweep = xg::add_sweep_command(app, sweep_options);
+  xg::LrFindOptions lr_find_options;
+  CLI::App* lr_find = xg::add_lr_find_command(app, lr_find_options);
+  xg::GradcheckOptions gradcheck_options;
+  CLI::App* gradcheck = xg::add_gradcheck_command(app, gradcheck_options);
+  xg::GraphOptions graph_options;
+  CLI::App* graph = xg::add_graph_command(app, graph_options);
+  xg::EvalOptions eval_options;
+  CLI::App* eval = xg::add_eval_command(app, eval_options);
+  xg::PredictOptions predict_options;
+  CLI::App* predict = xg::add_predict_command(app, predict_options);
+  xg::ExplainOptions explain_options;
+  CLI::App* explain = xg::add_explain_command(app, explain_options);
 
   try {
     app.parse(argc, argv);
@@ -37,14 +59,20 @@ int main(int argc, char** argv) {
 
   try {
     if (*train) return xg::run_train(train_options);
+    if (*sweep) return xg::run_sweep(sweep_options);
+    if (*lr_find) return xg::run_lr_find(lr_find_options);
+    if (*gradcheck) return xg::run_gradcheck(gradcheck_options);
+    if (*graph) return xg::run_graph(graph_options);
+    if (*eval) return xg::run_eval(eval_options);
+    if (*predict) return xg::run_predict(predict_options);
+    if (*explain) return xg::run_explain(explain_options);
   } catch (const xg::InputError& e) {
     std::cout.flush();
     std::cerr << "xgrad: " << one_line(e.what()) << "\n";
     return 2;
   } catch (const xg::TrainingDiverged& e) {
     std::fflush(stdout);
-    std::cerr << "xgrad: " << e.what() << "\n"
-              << "hint: lower the learning rate, e.g. --lr " << e.lr / 10 << "\n";
+    std::cerr << xg::format_divergence(e);
     return 3;
   } catch (const std::exception& e) {
     std::fflush(stdout);

@@ -11,7 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <omp.h>
 
+#include "apps/checkpoint.hpp"
 #include "apps/experiment.hpp"
+#include "apps/report.hpp"
+#include "apps/toolbox.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 
@@ -27,7 +30,8 @@ void add_training_flags(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--batch", o.batch, "Mini-batch size")->capture_default_str();
   cmd->add_option("--lr", o.lr, "Learning rate at the first epoch")->capture_default_str();
   cmd->add_option("--momentum", o.momentum, "SGD momentum, in [0, 1)")->capture_default_str();
-  cmd->add_option("--schedule", o.schedule, "Learning-rate schedule per epoch: none or cosine")
+  cmd->add_option("--schedule", o.schedule,
+                  "Learning-rate schedule per epoch: none, step, multistep, cosine, exponential or plateau")
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed for initial weights and shuffling; the same seed repeats a run exactly")
       ->capture_default_str();
@@ -41,6 +45,11 @@ void add_training_flags(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--train-limit", o.train_limit, "Use only the first N training images (0: all)")
       ->capture_default_str();
   cmd->add_option("--test-limit", o.test_limit, "Use only the first N test images (0: all)")->capture_default_str();
+  cmd->add_option("--report", o.report,
+                  "Write DIR/report.html (charts, confusion matrix, configuration; self-contained) and "
+                  "DIR/metrics.csv")
+      ->type_name("DIR");
+  add_toolbox_flags(cmd, o);
 }
 
 CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
@@ -48,6 +57,18 @@ CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
   add_training_flags(cmd, o);
   cmd->add_option("--metrics", o.metrics, "Write one JSON line per epoch to this file")->capture_default_str();
   cmd->add_flag("--quiet", o.quiet, "Print only the epoch lines, no final report");
+  cmd->add_flag("--diagnostics", o.diagnostics,
+                "Per layer and epoch: weight norm, gradient norm, update/weight ratio, dead-ReLU fraction "
+                "(also in --metrics)");
+  cmd->add_option("--save", o.save, "Save the model here after every epoch (safetensors), its training state in PATH.state")
+      ->type_name("PATH");
+  cmd->add_option("--save-best", o.save_best, "Save the model of the epoch with the lowest test loss here")->type_name("PATH");
+  cmd->add_option("--resume", o.resume, "Continue the run saved by --save PATH (its flags; --epochs may grow)")
+      ->type_name("PATH");
+  cmd->parse_complete_callback([cmd, &o] {
+    for (const CLI::Option* option : cmd->get_options())
+      if (option->count() > 0) o.given_flags.push_back(option->get_name());
+  });
   return cmd;
 }
 
@@ -89,7 +110,7 @@ void validate_train_options(const TrainOptions& o) {
   if (o.batch == 0) fail("--batch must be at least 1");
   if (o.epochs == 0) fail("--epochs must be at least 1");
   if (o.threads < 0) fail("--threads must be 0 (all cores) or more, got " + std::to_string(o.threads));
-  if (o.schedule != "none" && o.schedule != "cosine") fail("--schedule must be none or cosine, got '" + o.schedule + "'");
+  validate_toolbox_options(o);  // --schedule and the other toolbox flags
   parse_size_list("--hidden", o.hidden);
 }
 
@@ -97,14 +118,16 @@ namespace {
 
 std::string format_epoch_line(const EpochStats& s, std::size_t epochs) {
   char line[200];
-  std::snprintf(line, sizeof line, "epoch %2zu/%zu  train_loss %.4f  test_loss %.4f  test_acc %.4f  lr %.5f  %.2fs",
-                s.epoch, epochs, s.train_loss, s.test_loss, s.test_acc, s.lr, s.seconds);
+  const char* held_out = s.validation ? "val" : "test";
+  std::snprintf(line, sizeof line, "epoch %2zu/%zu  train_loss %.4f  %s_loss %.4f  %s_acc %.4f  lr %.5f  %.2fs",
+                s.epoch, epochs, s.train_loss, held_out, s.test_loss, held_out, s.test_acc, s.lr, s.seconds);
   return line;
 }
 
 nlohmann::json epoch_json(const EpochStats& s) {
-  return {{"epoch", s.epoch},     {"train_loss", s.train_loss}, {"test_loss", s.test_loss},
-          {"test_acc", s.test_acc}, {"lr", s.lr},               {"seconds", s.seconds}};
+  const std::string held_out = s.validation ? "val" : "test";
+  return {{"epoch", s.epoch},     {"train_loss", s.train_loss}, {held_out + "_loss", s.test_loss},
+          {held_out + "_acc", s.test_acc}, {"lr", s.lr},        {"seconds", s.seconds}};
 }
 
 // A one-line progress bar redrawn in place; only used when stdout is a terminal.
@@ -118,20 +141,25 @@ void draw_progress(std::size_t epoch, std::size_t epochs, std::size_t step, std:
 
 }  // namespace
 
-int run_train(const TrainOptions& o) {
+int run_train(const TrainOptions& command_line) {
+  const TrainOptions o = resume_options(command_line);  // the checkpoint's flags with --resume
   validate_train_options(o);
   const int threads = o.threads > 0 ? o.threads : omp_get_num_procs();
   omp_set_num_threads(threads);
   if (!o.metrics.empty()) check_writable(o.metrics);
+  if (!o.report.empty()) prepare_report_directory(o.report);
 
   Experiment run(o, load_training_data(o));
+  Checkpointer checkpoints(o, run);  // --save, --save-best, --resume
   const ImageDataset& data = run.data();
   std::printf("%s, %d threads\n", run.describe().c_str(), threads);
   std::fflush(stdout);
 
   const bool terminal = ::isatty(::fileno(stdout));
-  std::string metrics_text;
-  for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
+  std::string metrics_text = checkpoints.metrics_text();
+  std::vector<EpochStats> history;  // for --report
+  try {
+  for (std::size_t epoch = checkpoints.first_epoch(); epoch <= o.epochs; ++epoch) {
     ProgressFn progress;
     if (terminal) {
       progress = [&](std::size_t step, std::size_t steps, double loss) {
@@ -141,12 +169,29 @@ int run_train(const TrainOptions& o) {
     const EpochStats stats = run.run_epoch(epoch, progress);
     if (terminal) std::printf("\r\x1b[K");
     std::printf("%s\n", format_epoch_line(stats, o.epochs).c_str());
+    if (o.diagnostics) std::printf("%s", format_diagnostics(run.diagnostics_history().back()).c_str());
     std::fflush(stdout);
     if (!o.metrics.empty()) {
-      metrics_text += epoch_json(stats).dump() + "\n";
+      nlohmann::json line = epoch_json(stats);
+      if (o.diagnostics) line["diagnostics"] = diagnostics_json(run.diagnostics_history().back());
+      metrics_text += line.dump() + "\n";
       write_file_atomically(o.metrics, metrics_text);
     }
+    checkpoints.after_epoch(epoch, stats.test_loss, metrics_text);
+    history.push_back(stats);
+    if (run.should_stop()) {
+      std::printf("early stop: the %s loss has not improved for %zu epochs\n", stats.validation ? "validation" : "test",
+                  o.early_stop);
+      break;
+    }
   }
+  } catch (const TrainingDiverged& diverged) {
+    if (terminal) std::printf("\r\x1b[K");
+    if (!o.report.empty()) write_train_report(o.report, run, history, &diverged);
+    throw;
+  }
+  if (run.has_validation()) run.evaluate_test();  // the test set's only use with --val-split
+  if (!o.report.empty()) write_train_report(o.report, run, history, nullptr);
 
   const ConfusionMatrix& confusion = run.last_evaluation().confusion;
   if (!o.quiet) {

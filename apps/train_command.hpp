@@ -26,6 +26,40 @@ struct TrainOptions {
   std::size_t train_limit = 0;  // 0: all
   std::size_t test_limit = 0;
   bool quiet = false;  // no confusion matrix and report at the end
+  bool diagnostics = false;  // per-layer gradient-flow figures each epoch (apps/diagnostics.hpp)
+  std::string report;  // directory for report.html and metrics.csv ("" : none)
+  std::string save;       // --save PATH: the model after every epoch, PATH.state beside it (apps/checkpoint.hpp)
+  std::string save_best;  // --save-best PATH: the model of the epoch with the lowest test loss
+  std::string resume;     // --resume PATH: continue the run saved there
+  // The toolbox (apps/toolbox.hpp builds and checks these; README lists the meanings).
+  std::string optimizer = "sgd";  // sgd | adam | adamw
+  bool nesterov = false;
+  double weight_decay = -1.0;  // < 0: the optimizer's default (adamw 0.01, else 0)
+  double l1 = 0.0, l2 = 0.0;
+  double label_smoothing = 0.0;
+  std::string class_weights;     // comma list, one per class
+  double pos_weight = 1.0;       // --head sigmoid
+  std::string activation = "relu";
+  double dropout = 0.0;
+  std::string init = "default";  // default | kaiming_uniform | kaiming_normal | xavier_uniform | xavier_normal
+  std::string init_mode = "fan_in";
+  std::size_t step_size = 3;     // --schedule step
+  std::string milestones;        // --schedule multistep
+  double gamma = -1.0;           // < 0: the schedule's default
+  double min_lr = 0.0;           // cosine's floor, plateau's minimum
+  std::size_t plateau_patience = 2;
+  std::size_t warmup_epochs = 0;
+  double clip_grad_norm = 0.0;   // 0: off
+  double val_split = 0.0;
+  std::size_t early_stop = 0;    // patience in epochs; 0: off
+  std::string head = "softmax";  // softmax | sigmoid (2 classes)
+  std::string classes_subset;    // e.g. "0,1": keep those labels, renumbered 0..k-1
+  std::vector<std::string> given_flags;  // the flags given on the command line (filled by the parser)
+  bool was_given(const std::string& flag) const {
+    for (const std::string& f : given_flags)
+      if (f == flag) return true;
+    return false;
+  }
 };
 
 // Registers the flags that shape a training run (shared with other subcommands).

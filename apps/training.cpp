@@ -1,23 +1,39 @@
 #include "apps/training.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <sstream>
 
+#include "apps/forensics.hpp"
+#include "core/ops.hpp"
 #include "losses/softmax_cross_entropy.hpp"
+#include "optim/clip.hpp"
+#include "optim/lr_schedule.hpp"
 
 namespace xg {
 
 namespace {
-std::string diverged_message(std::size_t epoch, std::size_t step, float lr, float loss) {
+std::string diverged_message(std::size_t epoch, std::size_t step, float lr, float loss, const std::string& reason) {
   std::ostringstream s;
-  s << "training diverged at epoch " << epoch << ", step " << step << ": loss is " << loss << " at lr " << lr;
+  s << "training diverged at epoch " << epoch << ", step " << step << ": ";
+  if (reason.empty()) s << "loss is " << loss;
+  else s << reason;
+  s << " at lr " << lr;
   return s.str();
+}
+
+std::string g6(double v) {  // 6 significant digits: "2.30259", "1e+04", "nan", "inf"
+  if (std::isnan(v)) return "nan";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.6g", v);
+  return text;
 }
 }  // namespace
 
-TrainingDiverged::TrainingDiverged(std::size_t epoch_, std::size_t step_, float lr_, float loss_, double last_good)
-    : std::runtime_error(diverged_message(epoch_, step_, lr_, loss_)),
+TrainingDiverged::TrainingDiverged(std::size_t epoch_, std::size_t step_, float lr_, float loss_, double last_good,
+                                   const std::string& reason)
+    : std::runtime_error(diverged_message(epoch_, step_, lr_, loss_, reason)),
       epoch(epoch_),
       step(step_),
       lr(lr_),
@@ -25,24 +41,46 @@ TrainingDiverged::TrainingDiverged(std::size_t epoch_, std::size_t step_, float 
       last_good_loss(last_good) {}
 
 double train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std::size_t epoch,
-                   const ProgressFn& progress) {
+                   const ProgressFn& progress, ExplosionRule* explosion, StepObserver* observer,
+                   const Objective* objective) {
   model.train();
-  Array x;
+  // The input tensor and label buffer are reused across steps: the loader
+  // overwrites them in place (the previous step's graph is gone by then).
+  Tensor input(Array{}, false);
   std::vector<std::uint32_t> y;
   double loss_sum = 0.0;
   std::size_t seen = 0;
-  double last_good = std::numeric_limits<double>::quiet_NaN();
+  double last_good = explosion ? explosion->last_loss : std::numeric_limits<double>::quiet_NaN();
   const std::size_t steps = loader.num_batches();
   for (std::size_t i = 0; i < steps; ++i) {
-    const std::size_t rows = loader.batch(i, x, y);
+    const std::size_t rows = loader.batch(i, input.value(), y);
     optimizer.zero_grad();
-    Tensor logits = model(Tensor(x));
-    Tensor loss = softmax_cross_entropy(logits, y);
+    Tensor logits = model(input);
+    Tensor loss = objective ? objective->loss(logits, y) : softmax_cross_entropy(logits, y);
+    if (objective && objective->penalty) loss = add(loss, objective->penalty());
     const float value = loss.item();
-    if (!std::isfinite(value)) throw TrainingDiverged(epoch, i + 1, optimizer.lr(), value, last_good);
+    if (explosion && std::isnan(explosion->initial_loss)) explosion->initial_loss = value;
     loss.backward();
+    std::string reason;  // empty while the step is healthy
+    if (!std::isfinite(value)) {
+      reason = "loss is " + g6(value);
+    } else if (!gradients_finite(optimizer.parameters())) {
+      reason = "a gradient is not finite (loss " + g6(value) + ")";
+    } else if (explosion && explosion->factor > 0 && value > explosion->factor * explosion->initial_loss) {
+      reason = "loss " + g6(value) + " exceeded " + g6(explosion->factor) +
+               "x its initial value " + g6(explosion->initial_loss);
+    }
+    if (!reason.empty()) {
+      TrainingDiverged diverged(epoch, i + 1, optimizer.lr(), value, last_good, reason);
+      record_forensics(diverged, logits, model);
+      throw diverged;
+    }
+    if (observer) observer->after_backward(loss);
+    if (objective && objective->clip_grad_norm > 0) clip_grad_norm(optimizer.parameters(), objective->clip_grad_norm);
     optimizer.step();
+    if (observer) observer->after_step();
     last_good = value;
+    if (explosion) explosion->last_loss = value;
     loss_sum += double(value) * double(rows);
     seen += rows;
     if (progress && ((i + 1) % 20 == 0 || i + 1 == steps)) progress(i + 1, steps, loss_sum / double(seen));
@@ -50,7 +88,8 @@ double train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std:
   return seen ? loss_sum / double(seen) : 0.0;
 }
 
-Evaluation evaluate(Module& model, const ImageSet& set, const Normalization& norm, std::size_t num_classes) {
+Evaluation evaluate(Module& model, const ImageSet& set, const Normalization& norm, std::size_t num_classes,
+                    const Objective* objective) {
   NoGradGuard no_grad;
   model.eval();
   DataLoader loader(set, 1000, /*shuffle=*/false, 0, norm);
@@ -62,8 +101,15 @@ Evaluation evaluate(Module& model, const ImageSet& set, const Normalization& nor
   for (std::size_t i = 0; i < loader.num_batches(); ++i) {
     const std::size_t rows = loader.batch(i, x, y);
     Tensor logits = model(Tensor(x));
-    loss_sum += double(softmax_cross_entropy(logits, y).item()) * double(rows);
-    result.confusion.add_batch(logits.data(), rows, logits.dim(1), y.data());
+    const Tensor loss = objective ? objective->loss(logits, y) : softmax_cross_entropy(logits, y);
+    loss_sum += double(loss.item()) * double(rows);
+    if (objective && objective->binary) {
+      Array scores = xt::zeros<float>({rows, std::size_t(2)});  // (0, x): argmax is class 1 iff x > 0
+      for (std::size_t r = 0; r < rows; ++r) scores(r, 1) = logits.data()[r];
+      result.confusion.add_batch(scores.data(), rows, 2, y.data());
+    } else {
+      result.confusion.add_batch(logits.data(), rows, logits.dim(1), y.data());
+    }
   }
   model.train();
   result.loss = set.count ? loss_sum / double(set.count) : 0.0;
@@ -71,8 +117,10 @@ Evaluation evaluate(Module& model, const ImageSet& set, const Normalization& nor
 }
 
 double scheduled_lr(const std::string& schedule, double base_lr, std::size_t epoch, std::size_t epochs) {
-  if (schedule == "cosine") return base_lr * 0.5 * (1.0 + std::cos(M_PI * double(epoch - 1) / double(epochs)));
-  return base_lr;
+  if (schedule != "cosine") return base_lr;
+  CosineAnnealingLR cosine(base_lr, epochs);
+  for (std::size_t e = 1; e < epoch; ++e) cosine.step();
+  return cosine.lr();
 }
 
 }  // namespace xg

@@ -5,6 +5,7 @@
 //   loss.backward();  step();
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -19,10 +20,35 @@ namespace xg {
 
 // Thrown when a training loss stops being finite; `xgrad` exits with status 3.
 struct TrainingDiverged : std::runtime_error {
-  TrainingDiverged(std::size_t epoch, std::size_t step, float lr, float loss, double last_good_loss);
+  // reason: what went wrong, e.g. "loss is nan" (the default when empty).
+  TrainingDiverged(std::size_t epoch, std::size_t step, float lr, float loss, double last_good_loss,
+                   const std::string& reason = "");
   std::size_t epoch, step;  // 1-based epoch, 1-based step within it
   float lr, loss;
   double last_good_loss;  // the previous step's loss (NaN if none)
+  // Forensics at that step (apps/forensics.hpp fills them):
+  float max_abs_logit = 0.0f;                                    // max finite |logit| of the batch
+  std::size_t nonfinite_logits = 0;                              // how many logits were inf or NaN
+  double grad_norm = 0.0;                                        // global L2 norm of the gradients
+  std::vector<std::pair<std::string, double>> layer_grad_norms;  // per layer, e.g. {"Linear#0", 1.3e4}
+};
+
+// The sweep's extra divergence rule: a finite loss above factor x the run's
+// first loss also stops the run (the first loss is recorded on the first step).
+// Watches every training step (e.g. apps/diagnostics.hpp); train_epoch calls it.
+struct StepObserver {
+  virtual ~StepObserver() = default;
+  virtual void after_backward(const Tensor& loss) = 0;  // gradients ready, weights not yet updated
+  virtual void after_step() = 0;                        // after the optimizer's update
+};
+
+// A run's divergence state across epochs: the sweep's extra rule (a finite
+// loss above factor x the run's first loss also stops it) and the losses the
+// forensics report.
+struct ExplosionRule {
+  double factor = 0.0;  // 0: off, only a non-finite loss or gradient stops a run
+  double initial_loss = std::numeric_limits<double>::quiet_NaN();  // the run's first loss
+  double last_loss = std::numeric_limits<double>::quiet_NaN();     // the last healthy step's loss
 };
 
 struct EpochStats {
@@ -32,15 +58,29 @@ struct EpochStats {
   double test_acc = 0.0;
   double lr = 0.0;
   double seconds = 0.0;  // wall time of the training loop, evaluation excluded
+  bool validation = false;  // --val-split: test_loss and test_acc are the validation set's
 };
 
 // Called every few steps with (step, steps in the epoch, running mean loss).
 using ProgressFn = std::function<void(std::size_t, std::size_t, double)>;
 
+// What a step minimises when it is not plain softmax cross-entropy
+// (apps/toolbox.hpp builds it from the flags).
+struct Objective {
+  // The data loss of a batch from the model's outputs (also the evaluation loss).
+  std::function<Tensor(const Tensor& outputs, const std::vector<std::uint32_t>& labels)> loss;
+  std::function<Tensor()> penalty;  // added to the training loss only; may be empty
+  double clip_grad_norm = 0.0;      // 0: off
+  bool binary = false;              // one output per item (sigmoid head): class 1 iff it is > 0
+};
+
 // One pass over `loader` (start_epoch must have been called): returns the mean
-// training loss. Throws TrainingDiverged at the first non-finite loss.
+// training loss. Throws TrainingDiverged at the first non-finite loss or
+// gradient (or, with an active `explosion` rule, a loss above its limit).
+// Without an `objective` the loss is softmax_cross_entropy.
 double train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std::size_t epoch,
-                   const ProgressFn& progress = nullptr);
+                   const ProgressFn& progress = nullptr, ExplosionRule* explosion = nullptr,
+                   StepObserver* observer = nullptr, const Objective* objective = nullptr);
 
 struct Evaluation {
   double loss = 0.0;  // mean softmax cross-entropy
@@ -50,11 +90,14 @@ struct Evaluation {
 
 // Loss and confusion matrix of `model` over all of `set`, in eval mode and
 // without recording a graph.
-Evaluation evaluate(Module& model, const ImageSet& set, const Normalization& norm, std::size_t num_classes);
+// The loss is the objective's data loss (softmax cross-entropy without one).
+Evaluation evaluate(Module& model, const ImageSet& set, const Normalization& norm, std::size_t num_classes,
+                    const Objective* objective = nullptr);
 
 // The learning rate for a 1-based epoch: "none" keeps base_lr; "cosine"
 // anneals from base_lr at epoch 1 toward 0 after the last epoch:
 //   lr_e = base_lr · ½ (1 + cos(π (e-1) / epochs))
+// (optim/lr_schedule.hpp's CosineAnnealingLR after e-1 steps; runs use those objects.)
 double scheduled_lr(const std::string& schedule, double base_lr, std::size_t epoch, std::size_t epochs);
 
 }  // namespace xg

@@ -1,0 +1,373 @@
+#include "apps/checkpoint.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+
+#include "apps/experiment.hpp"
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+#include "layers/linear.hpp"
+
+namespace xg {
+namespace {
+
+using Json = nlohmann::json;
+
+const char* const kVersion = "0.1.0";
+
+// ---- SHA-256 (FIPS 180-4), small and unoptimised: it hashes a data set once per run.
+struct Sha256 {
+  std::uint32_t h[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+  std::uint8_t block[64];
+  std::size_t used = 0;
+  std::uint64_t bits = 0;
+
+  static std::uint32_t rotr(std::uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
+  void compress() {
+    static const std::uint32_t k[64] = {
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
+        0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+        0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8,
+        0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13,
+        0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819,
+        0xd6990624, 0xf40e3585, 0x106aa070, 0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a,
+        0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+        0xc67178f2};
+    std::uint32_t w[64];
+    for (int i = 0; i < 16; ++i)
+      w[i] = std::uint32_t(block[4 * i]) << 24 | std::uint32_t(block[4 * i + 1]) << 16 | std::uint32_t(block[4 * i + 2]) << 8 | block[4 * i + 3];
+    for (int i = 16; i < 64; ++i) {
+      const std::uint32_t s0 = rotr(w[i - 15], 7) ^ rotr(w[i - 15], 18) ^ (w[i - 15] >> 3);
+      const std::uint32_t s1 = rotr(w[i - 2], 17) ^ rotr(w[i - 2], 19) ^ (w[i - 2] >> 10);
+      w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+    }
+    std::uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
+    for (int i = 0; i < 64; ++i) {
+      const std::uint32_t t1 = hh + (rotr(e, 6) ^ rotr(e, 11) ^ rotr(e, 25)) + ((e & f) ^ (~e & g)) + k[i] + w[i];
+      const std::uint32_t t2 = (rotr(a, 2) ^ rotr(a, 13) ^ rotr(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
+      hh = g; g = f; f = e; e = d + t1; d = c; c = b; b = a; a = t1 + t2;
+    }
+    h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e; h[5] += f; h[6] += g; h[7] += hh;
+  }
+  void update(const std::uint8_t* data, std::size_t size) {
+    bits += std::uint64_t(size) * 8;
+    for (std::size_t i = 0; i < size; ++i) {
+      block[used++] = data[i];
+      if (used == 64) { compress(); used = 0; }
+    }
+  }
+  std::string hex() {
+    const std::uint64_t total = bits;
+    const std::uint8_t one = 0x80, zero = 0;
+    update(&one, 1);
+    while (used != 56) update(&zero, 1);
+    for (int i = 7; i >= 0; --i) { block[used++] = std::uint8_t(total >> (8 * i)); }
+    compress();
+    char out[65];
+    for (int i = 0; i < 8; ++i) std::snprintf(out + 8 * i, 9, "%08x", h[i]);
+    return out;
+  }
+};
+
+template <class T>
+T get_field(const Json& doc, const char* key, const std::string& source) {
+  auto it = doc.find(key);
+  if (it == doc.end()) throw InputError(source + ": xgrad metadata has no \"" + key + "\"");
+  try {
+    return it->get<T>();
+  } catch (const Json::exception&) {
+    throw InputError(source + ": xgrad metadata field \"" + key + "\" has the wrong type");
+  }
+}
+
+Json options_json(const TrainOptions& o) {
+  return {{"data", o.data},       {"hidden", o.hidden},         {"epochs", o.epochs},       {"batch", o.batch},
+          {"lr", o.lr},           {"momentum", o.momentum},     {"schedule", o.schedule},   {"seed", o.seed},
+          {"classes", o.classes}, {"no_normalize", o.no_normalize}, {"train_limit", o.train_limit},
+          {"test_limit", o.test_limit}};
+}
+
+std::string state_source(const std::string& path) { return state_path(path); }
+
+}  // namespace
+
+std::string sha256_hex(const std::uint8_t* data, std::size_t size) {
+  Sha256 s;
+  s.update(data, size);
+  return s.hex();
+}
+
+std::string data_sha256(const ImageSet& train) {
+  Sha256 s;
+  s.update(train.pixels.data(), train.pixels.size());
+  s.update(train.labels.data(), train.labels.size());
+  return s.hex();
+}
+
+std::string state_path(const std::string& model_path) { return model_path + ".state"; }
+
+Json model_info_json(const ModelInfo& i) {
+  return {{"layers", i.layers},   {"activation", i.activation}, {"head", i.head},       {"input_shape", i.input_shape},
+          {"mean", i.mean},       {"std", i.std},               {"classes", i.classes}, {"config", i.config},
+          {"seed", i.seed},       {"version", i.version},       {"data_sha256", i.data_sha256},
+          {"epoch", i.epoch}};
+}
+
+ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
+  if (!doc.is_object()) throw InputError(source + ": xgrad metadata is not a JSON object");
+  ModelInfo i;
+  i.layers = get_field<std::vector<std::size_t>>(doc, "layers", source);
+  i.activation = get_field<std::string>(doc, "activation", source);
+  i.head = get_field<std::string>(doc, "head", source);
+  i.input_shape = get_field<std::vector<std::size_t>>(doc, "input_shape", source);
+  i.mean = get_field<std::vector<float>>(doc, "mean", source);
+  i.std = get_field<std::vector<float>>(doc, "std", source);
+  i.classes = get_field<std::vector<std::string>>(doc, "classes", source);
+  i.config = doc.value("config", Json::object());
+  i.seed = get_field<std::uint64_t>(doc, "seed", source);
+  i.version = get_field<std::string>(doc, "version", source);
+  i.data_sha256 = doc.value("data_sha256", std::string());
+  i.epoch = doc.value("epoch", std::size_t(0));
+
+  auto bad = [&](const std::string& what) { throw InputError(source + ": xgrad metadata: " + what); };
+  if (i.layers.size() < 2) bad("\"layers\" needs at least the input and output sizes");
+  for (std::size_t s : i.layers)
+    if (s == 0 || s > 1000000) bad("\"layers\" holds a size outside 1..1000000");
+  if (i.activation != "relu") bad("activation '" + i.activation + "' is not supported (only relu)");
+  if (i.head != "softmax_cross_entropy") bad("head '" + i.head + "' is not supported (only softmax_cross_entropy)");
+  std::size_t inputs = 1;
+  for (std::size_t s : i.input_shape) inputs = s && inputs <= 1000000 ? inputs * s : 0;
+  if (i.input_shape.empty() || inputs != i.layers.front()) bad("\"input_shape\" does not match the first layer size");
+  if (i.classes.size() != i.layers.back()) {
+    bad(std::to_string(i.classes.size()) + " classes but the last layer has " + std::to_string(i.layers.back()) + " outputs");
+  }
+  if (i.mean.size() != i.std.size() || (i.mean.size() != 1 && i.mean.size() != inputs)) bad("\"mean\" and \"std\" sizes do not fit the input");
+  for (std::size_t k = 0; k < i.mean.size(); ++k) {
+    if (!std::isfinite(i.mean[k]) || !(i.std[k] > 0.0f) || !std::isfinite(i.std[k])) bad("\"mean\"/\"std\" must be finite with std > 0");
+  }
+  return i;
+}
+
+Normalization LoadedModel::normalization() const { return Normalization{info.mean.at(0), info.std.at(0)}; }
+
+void save_model(const std::string& path, const Sequential& model, const ModelInfo& info) {
+  std::vector<std::pair<std::string, Tensor>> named = model.named_parameters();
+  std::vector<std::pair<std::string, const Array*>> tensors;
+  for (const auto& [name, t] : named) tensors.emplace_back(name, &t.value());
+  write_safetensors(path, tensors, {{"xgrad", model_info_json(info).dump()}, {"format", "pt"}});
+}
+
+void load_weights(Sequential& model, const Safetensors& file, const std::string& source) {
+  std::vector<std::pair<std::string, Tensor>> named = model.named_parameters();
+  for (auto& [name, parameter] : named) {
+    const Array* stored = file.find(name);
+    if (!stored) throw InputError(source + ": tensor '" + name + "' is missing; the model needs it with shape " + shape_string(parameter.value()));
+    if (!std::equal(stored->shape().begin(), stored->shape().end(), parameter.value().shape().begin(),
+                    parameter.value().shape().end())) {
+      throw InputError(source + ": tensor '" + name + "' has shape " + shape_string(*stored) + " but the model's " +
+                       name + " has shape " + shape_string(parameter.value()) + " (a different architecture)");
+    }
+    for (std::size_t k = 0; k < stored->size(); ++k) {
+      if (!std::isfinite(stored->data()[k])) throw InputError(source + ": tensor '" + name + "' holds a NaN or infinite value");
+    }
+  }
+  for (const auto& [name, array] : file.tensors) {
+    bool known = false;
+    for (const auto& [n, p] : named) known = known || n == name;
+    if (!known) throw InputError(source + ": unexpected tensor '" + name + "' (shape " + shape_string(array) + "); the model has no such parameter");
+  }
+  for (auto& [name, parameter] : named) {
+    const Array* stored = file.find(name);
+    std::memcpy(parameter.data(), stored->data(), stored->size() * sizeof(float));
+  }
+}
+
+LoadedModel load_model(const std::string& path) {
+  const Safetensors file = read_safetensors(path);
+  auto it = file.metadata.find("xgrad");
+  if (it == file.metadata.end()) {
+    throw InputError(path + ": no \"xgrad\" entry in __metadata__; only checkpoints written by xgrad train --save can be loaded");
+  }
+  Json doc = Json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) throw InputError(path + ": the \"xgrad\" metadata is not valid JSON");
+  LoadedModel loaded;
+  loaded.info = model_info_from_json(doc, path);
+  Rng rng(loaded.info.seed);
+  loaded.model = make_mlp(loaded.info.layers, rng);
+  load_weights(*loaded.model, file, path);
+  loaded.model->eval();
+  return loaded;
+}
+
+ImageDataset load_data_for_model(const LoadedModel& model, const std::string& data_flag) {
+  std::string data = data_flag;
+  if (data.empty()) data = model.info.config.value("data", std::string("fashion-mnist"));
+  ImageDataset set = load_image_dataset(data);
+  const std::size_t features = model.info.layers.front();
+  if (set.test.features() != features) {
+    throw InputError("--data " + data + ": images are " + std::to_string(set.test.rows) + "x" + std::to_string(set.test.cols) +
+                     " but the model takes " + std::to_string(features) + " inputs (" +
+                     shape_string(Shape(model.info.input_shape.begin(), model.info.input_shape.end())) + ")");
+  }
+  for (std::uint8_t label : set.test.labels) {
+    if (label >= model.info.classes.size()) {
+      throw InputError("--data " + data + ": test label " + std::to_string(label) + " is not one of the model's " +
+                       std::to_string(model.info.classes.size()) + " classes");
+    }
+  }
+  set.class_names = model.info.classes;
+  return set;
+}
+
+Array model_logits(LoadedModel& model, const std::uint8_t* pixels, std::size_t count) {
+  NoGradGuard no_grad;
+  model.model->eval();
+  const std::size_t features = model.info.layers.front(), classes = model.info.layers.back();
+  Array logits = xt::zeros<float>({count, classes});
+  const std::size_t batch = 1000;
+  Array x;
+  for (std::size_t first = 0; first < count; first += batch) {
+    const std::size_t b = std::min(batch, count - first);
+    x.resize({b, features});
+    for (std::size_t i = 0; i < b * features; ++i) {
+      const std::size_t f = i % features;
+      const float mean = model.info.mean.size() == 1 ? model.info.mean[0] : model.info.mean[f];
+      const float std = model.info.std.size() == 1 ? model.info.std[0] : model.info.std[f];
+      // (p/255 - mean)/std folded into one multiply-add exactly as the DataLoader does it.
+      x.data()[i] = float(pixels[first * features + i]) * (1.0f / (255.0f * std)) + (-mean / std);
+    }
+    Tensor out = (*model.model)(Tensor(x));
+    std::memcpy(logits.data() + first * classes, out.data(), b * classes * sizeof(float));
+  }
+  return logits;
+}
+
+TrainOptions resume_options(const TrainOptions& cli) {
+  if (cli.resume.empty()) return cli;
+  const LoadedModel loaded = load_model(cli.resume);
+  const Json& c = loaded.info.config;
+  TrainOptions o = cli;
+  auto take = [&](const char* flag, const char* key, auto& field) {
+    using T = std::decay_t<decltype(field)>;
+    if (!c.contains(key)) throw InputError(cli.resume + ": xgrad metadata config has no \"" + std::string(key) + "\"");
+    T stored;
+    try {
+      stored = c.at(key).get<T>();
+    } catch (const Json::exception&) {
+      throw InputError(cli.resume + ": xgrad metadata config \"" + std::string(key) + "\" has the wrong type");
+    }
+    if (cli.was_given(flag) && !(field == stored)) {
+      throw InputError(std::string(flag) + " differs from the checkpoint " + cli.resume + " (" + Json(field).dump() + " vs " +
+                       Json(stored).dump() + "); a resumed run keeps its training flags, only --epochs may change");
+    }
+    field = stored;
+  };
+  take("--data", "data", o.data);
+  take("--hidden", "hidden", o.hidden);
+  take("--batch", "batch", o.batch);
+  take("--lr", "lr", o.lr);
+  take("--momentum", "momentum", o.momentum);
+  take("--schedule", "schedule", o.schedule);
+  take("--seed", "seed", o.seed);
+  take("--classes", "classes", o.classes);
+  take("--no-normalize", "no_normalize", o.no_normalize);
+  take("--train-limit", "train_limit", o.train_limit);
+  take("--test-limit", "test_limit", o.test_limit);
+  if (!cli.was_given("--epochs")) o.epochs = c.value("epochs", cli.epochs);
+  return o;
+}
+
+Checkpointer::Checkpointer(const TrainOptions& o, Experiment& run)
+    : options_(o), run_(run), best_loss_(std::numeric_limits<double>::infinity()) {
+  if (!o.save.empty()) {
+    check_writable(o.save);
+    check_writable(state_path(o.save));
+  }
+  if (!o.save_best.empty()) check_writable(o.save_best);
+  if (o.save.empty() && o.save_best.empty() && o.resume.empty()) return;
+  data_sha256_ = data_sha256(run.data().train);
+  if (o.resume.empty()) return;
+
+  const Safetensors model_file = read_safetensors(o.resume);
+  const LoadedModel loaded = load_model(o.resume);
+  if (!loaded.info.data_sha256.empty() && loaded.info.data_sha256 != data_sha256_) {
+    throw InputError("--resume " + o.resume + ": the training data differs from the checkpoint's (sha256 " +
+                     loaded.info.data_sha256.substr(0, 12) + "… vs " + data_sha256_.substr(0, 12) + "…)");
+  }
+  load_weights(run.model(), model_file, o.resume);
+
+  const std::string sp = state_source(o.resume);
+  const Safetensors state = read_safetensors(sp);
+  auto it = state.metadata.find("xgrad_state");
+  Json doc = it == state.metadata.end() ? Json() : Json::parse(it->second, nullptr, false);
+  if (!doc.is_object() || !doc.contains("epoch") || !doc["epoch"].is_number_unsigned()) {
+    throw InputError(sp + ": no valid \"xgrad_state\" metadata (epoch, optimizer) in __metadata__");
+  }
+  epoch_ = doc["epoch"].get<std::size_t>();
+  if (epoch_ != loaded.info.epoch) {
+    throw InputError(sp + ": holds the state after epoch " + std::to_string(epoch_) + " but " + o.resume +
+                     " is the model after epoch " + std::to_string(loaded.info.epoch) + " (a save was interrupted)");
+  }
+  if (epoch_ >= o.epochs) {
+    throw InputError("--resume " + o.resume + ": the checkpoint has trained " + std::to_string(epoch_) +
+                     " epochs already; pass --epochs with more than that to continue");
+  }
+  if (doc.value("best_test_loss", Json()).is_number()) best_loss_ = doc["best_test_loss"].get<double>();
+  metrics_text_ = doc.value("metrics", std::string());
+  Optimizer::State optimizer_state;
+  for (const auto& [name, array] : state.tensors) {
+    if (name.rfind("optimizer.", 0) != 0) throw InputError(sp + ": unexpected tensor '" + name + "'");
+    optimizer_state.emplace_back(name.substr(10), array);
+  }
+  try {
+    run.optimizer().load_state(optimizer_state);
+  } catch (const InputError& e) {
+    throw InputError(sp + ": " + e.what());
+  }
+  std::printf("resume %s: %zu epoch%s done, continuing with epoch %zu of %zu\n", o.resume.c_str(), epoch_,
+              epoch_ == 1 ? "" : "s", epoch_ + 1, o.epochs);
+}
+
+ModelInfo Checkpointer::info_for(std::size_t epoch) const {
+  ModelInfo i;
+  const ImageDataset& data = run_.data();
+  for (const auto& [name, child] : run_.model().children()) {
+    if (const auto* linear = dynamic_cast<const Linear*>(child.get())) {
+      if (i.layers.empty()) i.layers.push_back(linear->in_features());
+      i.layers.push_back(linear->out_features());
+    }
+  }
+  i.input_shape = {data.train.rows, data.train.cols};
+  i.mean = {run_.normalization().mean};
+  i.std = {run_.normalization().std};
+  i.classes = data.class_names;
+  i.config = options_json(options_);
+  i.seed = options_.seed;
+  i.version = kVersion;
+  i.data_sha256 = data_sha256_;
+  i.epoch = epoch;
+  return i;
+}
+
+void Checkpointer::after_epoch(std::size_t epoch, double test_loss, const std::string& metrics_text) {
+  const bool best = test_loss < best_loss_;
+  if (best) best_loss_ = test_loss;
+  if (!options_.save.empty()) {
+    // The state first: a crash between the two writes leaves a model and a
+    // state of different epochs, which --resume detects and refuses.
+    Optimizer::State optimizer_state = run_.optimizer().state();
+    std::vector<std::pair<std::string, const Array*>> tensors;
+    std::vector<std::string> names;
+    for (const auto& [name, array] : optimizer_state) names.push_back("optimizer." + name);
+    for (std::size_t k = 0; k < optimizer_state.size(); ++k) tensors.emplace_back(names[k], &optimizer_state[k].second);
+    Json doc = {{"epoch", epoch}, {"metrics", metrics_text}, {"seed", options_.seed}};
+    if (std::isfinite(best_loss_)) doc["best_test_loss"] = best_loss_;
+    write_safetensors(state_path(options_.save), tensors, {{"xgrad_state", doc.dump()}});
+    save_model(options_.save, run_.model(), info_for(epoch));
+  }
+  if (best && !options_.save_best.empty()) save_model(options_.save_best, run_.model(), info_for(epoch));
+}
+
+}  // namespace xg

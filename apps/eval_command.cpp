@@ -1,0 +1,146 @@
+#include "apps/eval_command.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/checkpoint.hpp"
+#include "core/error.hpp"
+#include "losses/softmax_cross_entropy.hpp"
+#include "metrics/confusion_matrix.hpp"
+
+namespace xg {
+
+CLI::App* add_eval_command(CLI::App& app, EvalOptions& o) {
+  CLI::App* cmd = app.add_subcommand("eval", "Evaluate a saved model on the test split");
+  cmd->add_option("--model", o.model, "Model file written by xgrad train --save")->required()->type_name("PATH");
+  cmd->add_option("--data", o.data, "Data set (default: the one the model was trained on)");
+  cmd->add_flag("--json", o.json, "Print one JSON document instead of tables");
+  cmd->add_option("--top-k", o.top_k, "k for the top-k accuracy")->capture_default_str();
+  cmd->add_option("--test-limit", o.limit, "Use only the first N test items (0: all)")->capture_default_str();
+  return cmd;
+}
+
+double top_k_accuracy(const Array& logits, const std::vector<std::uint8_t>& labels, std::size_t k) {
+  const std::size_t n = logits.shape()[0], c = logits.shape()[1];
+  std::size_t hits = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* row = logits.data() + i * c;
+    // The label is in the top k when fewer than k classes score strictly higher
+    // (ties go to the lower index, as argmax does).
+    std::size_t above = 0;
+    for (std::size_t j = 0; j < c; ++j) above += row[j] > row[labels[i]] || (row[j] == row[labels[i]] && j < labels[i]);
+    hits += above < k;
+  }
+  return n ? double(hits) / double(n) : 0.0;
+}
+
+Calibration calibration(const Array& logits, const std::vector<std::uint8_t>& labels, std::size_t bins) {
+  const std::size_t n = logits.shape()[0], c = logits.shape()[1];
+  const Array p = softmax(logits);
+  Calibration out;
+  out.bins.resize(bins);
+  for (std::size_t b = 0; b < bins; ++b) {
+    out.bins[b].lo = double(b) / double(bins);
+    out.bins[b].hi = double(b + 1) / double(bins);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* row = p.data() + i * c;
+    const std::size_t predicted = std::size_t(std::max_element(row, row + c) - row);
+    const double confidence = row[predicted];
+    const std::size_t b = std::min(bins - 1, std::size_t(confidence * double(bins)));
+    out.bins[b].count += 1;
+    out.bins[b].confidence += confidence;
+    out.bins[b].accuracy += predicted == labels[i] ? 1.0 : 0.0;
+  }
+  for (CalibrationBin& bin : out.bins) {
+    if (bin.count == 0) continue;
+    bin.confidence /= double(bin.count);
+    bin.accuracy /= double(bin.count);
+    out.ece += double(bin.count) / double(n) * std::fabs(bin.accuracy - bin.confidence);
+  }
+  return out;
+}
+
+int run_eval(const EvalOptions& o) {
+  if (o.top_k == 0) throw InputError("--top-k must be at least 1");
+  LoadedModel model = load_model(o.model);
+  ImageDataset data = load_data_for_model(model, o.data);
+  if (o.limit) truncate(data.test, o.limit);
+  const ImageSet& test = data.test;
+  const std::vector<std::string>& names = model.info.classes;
+  const std::size_t classes = names.size();
+  const Array logits = model_logits(model, test.pixels.data(), test.count);
+
+  ConfusionMatrix confusion(classes);
+  std::vector<std::uint32_t> truth(test.labels.begin(), test.labels.end());
+  confusion.add_batch(logits.data(), test.count, classes, truth.data());
+  const Array log_p = log_softmax(logits);
+  double loss = 0.0;
+  for (std::size_t i = 0; i < test.count; ++i) loss -= double(log_p.data()[i * classes + test.labels[i]]);
+  loss = test.count ? loss / double(test.count) : 0.0;
+  const std::size_t k = std::min(o.top_k, classes);
+  const double top_k = top_k_accuracy(logits, test.labels, k);
+  const Calibration cal = calibration(logits, test.labels);
+
+  if (o.json) {
+    nlohmann::json j;
+    j["model"] = o.model;
+    j["items"] = test.count;
+    j["classes"] = names;
+    j["accuracy"] = confusion.accuracy();
+    j["loss"] = loss;
+    j["top_k"] = k;
+    j["top_k_accuracy"] = top_k;
+    nlohmann::json matrix = nlohmann::json::array();
+    for (std::size_t t = 0; t < classes; ++t) {
+      nlohmann::json row = nlohmann::json::array();
+      for (std::size_t p = 0; p < classes; ++p) row.push_back(confusion.count(t, p));
+      matrix.push_back(row);
+    }
+    j["confusion_matrix"] = matrix;
+    nlohmann::json per_class = nlohmann::json::array();
+    for (std::size_t c = 0; c < classes; ++c) {
+      std::size_t support = 0;
+      for (std::size_t p = 0; p < classes; ++p) support += confusion.count(c, p);
+      per_class.push_back({{"class", names[c]}, {"precision", confusion.precision(c)}, {"recall", confusion.recall(c)},
+                           {"f1", confusion.f1(c)}, {"support", support}});
+    }
+    j["per_class"] = per_class;
+    j["macro"] = {{"precision", confusion.macro_precision()}, {"recall", confusion.macro_recall()}, {"f1", confusion.macro_f1()}};
+    nlohmann::json pairs = nlohmann::json::array();
+    for (const auto& m : confusion.most_confused(5)) pairs.push_back({{"truth", names[m.truth]}, {"predicted", names[m.predicted]}, {"count", m.count}});
+    j["most_confused"] = pairs;
+    nlohmann::json bins = nlohmann::json::array();
+    for (const CalibrationBin& b : cal.bins) {
+      bins.push_back({{"lo", b.lo}, {"hi", b.hi}, {"count", b.count}, {"mean_confidence", b.confidence}, {"accuracy", b.accuracy}});
+    }
+    j["calibration"] = {{"bins", bins}, {"ece", cal.ece}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+
+  const bool terminal = ::isatty(::fileno(stdout));
+  std::printf("model  %s: %s, trained %zu epochs\n", o.model.c_str(), model.model->describe().c_str(), model.info.epoch);
+  std::printf("data   %s: %zu test images\n\n", data.name.c_str(), test.count);
+  std::printf("accuracy %.4f  test_loss %.4f  top-%zu accuracy %.4f\n", confusion.accuracy(), loss, k, top_k);
+  std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s\n", confusion.format_matrix(names, terminal).c_str());
+  std::printf("%s\n", confusion.format_report(names).c_str());
+  std::printf("%s\n", confusion.format_most_confused(names, 5).c_str());
+  std::printf("\ncalibration: mean confidence vs accuracy in 10 bins of confidence\n");
+  std::printf("  confidence   items  mean_conf  accuracy\n");
+  for (const CalibrationBin& b : cal.bins) {
+    if (b.count == 0) {
+      std::printf("  %.1f-%.1f   %7zu          -         -\n", b.lo, b.hi, b.count);
+    } else {
+      std::printf("  %.1f-%.1f   %7zu     %.4f    %.4f\n", b.lo, b.hi, b.count, b.confidence, b.accuracy);
+    }
+  }
+  std::printf("  expected calibration error %.4f\n", cal.ece);
+  return 0;
+}
+
+}  // namespace xg

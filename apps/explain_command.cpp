@@ -1,0 +1,80 @@
+#include "apps/explain_command.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "apps/checkpoint.hpp"
+#include "core/error.hpp"
+
+namespace xg {
+
+CLI::App* add_explain_command(CLI::App& app, ExplainOptions& o) {
+  CLI::App* cmd = app.add_subcommand("explain", "Walk one prediction through softmax and cross-entropy, step by step");
+  cmd->add_option("--model", o.model, "Model file written by xgrad train --save")->required()->type_name("PATH");
+  cmd->add_option("--index", o.index, "Test-split item to explain (0-based)")->required()->type_name("N");
+  cmd->add_option("--data", o.data, "Data set (default: the one the model was trained on)");
+  return cmd;
+}
+
+int run_explain(const ExplainOptions& o) {
+  LoadedModel model = load_model(o.model);
+  const ImageDataset data = load_data_for_model(model, o.data);
+  if (o.index >= data.test.count) {
+    throw InputError("--index " + std::to_string(o.index) + " is out of range: the test split of " + data.name + " has " +
+                     std::to_string(data.test.count) + " items (0.." + std::to_string(data.test.count - 1) + ")");
+  }
+  const std::vector<std::string>& names = model.info.classes;
+  const std::size_t classes = names.size(), features = model.info.layers.front();
+  const Array logits = model_logits(model, data.test.pixels.data() + o.index * features, 1);
+  const std::size_t truth = data.test.labels[o.index];
+  const float* z = logits.data();
+
+  // The same arithmetic as the fused loss (losses/softmax_cross_entropy.cpp), in float.
+  const float m = *std::max_element(z, z + classes);
+  std::vector<float> shifted(classes), e(classes), p(classes);
+  float sum = 0.0f;
+  for (std::size_t c = 0; c < classes; ++c) {
+    shifted[c] = z[c] - m;
+    e[c] = std::exp(shifted[c]);
+    sum += e[c];
+  }
+  for (std::size_t c = 0; c < classes; ++c) p[c] = e[c] / sum;
+  const float loss = std::log(sum) - shifted[truth];
+  const std::size_t predicted = std::size_t(std::max_element(p.begin(), p.end()) - p.begin());
+
+  std::size_t width = 5;
+  for (const std::string& n : names) width = std::max(width, n.size());
+  const int w = int(width);
+  auto table = [&](const char* heading, const std::vector<float>& v, const char* format) {
+    std::printf("%s\n", heading);
+    for (std::size_t c = 0; c < classes; ++c) {
+      std::printf("  %-*s  ", w, names[c].c_str());
+      std::printf(format, double(v[c]));
+      std::printf("%s\n", c == truth ? "   <- true class" : "");
+    }
+    std::printf("\n");
+  };
+
+  std::printf("test item %zu of %s: true class %s, predicted %s (p = %.4f)\n\n", o.index, data.name.c_str(),
+              names[truth].c_str(), names[predicted].c_str(), double(p[predicted]));
+  table("1. logits: z = model(x), one score per class", std::vector<float>(z, z + classes), "%+12.6f");
+  std::printf("2. subtract the maximum, m = max_k z_k = %.6f (exp cannot overflow; the result does not change)\n", double(m));
+  table("   z_c - m", shifted, "%+12.6f");
+  table("3. exponentials: e_c = exp(z_c - m), each in (0, 1]", e, "%12.6g");
+  std::printf("4. their sum: S = sum_c e_c = %.6g\n\n", double(sum));
+  table("5. probabilities: p_c = e_c / S (softmax; they sum to 1)", p, "%12.6f");
+  std::printf("6. loss: L = -log p_true = log S - (z_true - m) = %.6f  (true class %s, p_true = %.6f)\n\n", double(loss),
+              names[truth].c_str(), double(p[truth]));
+  std::vector<float> grad(p);
+  grad[truth] -= 1.0f;
+  table("7. gradient: dL/dz_c = p_c - onehot_c (1 for the true class, else 0); backprop starts here", grad, "%+12.6f");
+  std::printf("The gradient pushes the true class's logit up (negative gradient) and every other logit down,\n"
+              "each in proportion to the probability it wrongly received.\n");
+  return 0;
+}
+
+}  // namespace xg

@@ -1,0 +1,104 @@
+#include "apps/predict_command.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <numeric>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "apps/checkpoint.hpp"
+#include "core/error.hpp"
+#include "datasets/image_file.hpp"
+#include "losses/softmax_cross_entropy.hpp"
+
+namespace xg {
+
+CLI::App* add_predict_command(CLI::App& app, PredictOptions& o) {
+  CLI::App* cmd = app.add_subcommand("predict", "Classify test items or image files with a saved model");
+  cmd->add_option("--model", o.model, "Model file written by xgrad train --save")->required()->type_name("PATH");
+  cmd->add_option("--index", o.index, "Test-split item(s) to classify (0-based; repeatable)")->type_name("N");
+  cmd->add_option("images", o.images, "Grey-scale PGM (P2/P5) or PNG files of the model's input size")->type_name("IMAGE");
+  cmd->add_option("--data", o.data, "Data set for --index (default: the one the model was trained on)");
+  cmd->add_option("--top-k", o.top_k, "How many classes to list")->capture_default_str();
+  cmd->add_flag("--resize", o.resize, "Resize images to the model's input size (bilinear) instead of refusing");
+  cmd->add_flag("--json", o.json, "Print JSON: logits, probabilities and the top k of each input");
+  return cmd;
+}
+
+int run_predict(const PredictOptions& o) {
+  if (o.top_k == 0) throw InputError("--top-k must be at least 1");
+  if (o.index.empty() && o.images.empty()) throw InputError("predict: give --index N or IMAGE files");
+  LoadedModel model = load_model(o.model);
+  const std::vector<std::string>& names = model.info.classes;
+  const std::size_t classes = names.size(), features = model.info.layers.front();
+  if (!o.images.empty() && model.info.input_shape.size() != 2) {
+    throw InputError(o.model + ": the model takes " + std::to_string(features) + " features, not images");
+  }
+
+  // Gather the inputs' pixels, with a label and a source name for each.
+  std::vector<std::uint8_t> pixels;
+  std::vector<std::string> sources;
+  std::vector<int> labels;  // -1: unknown (an image file)
+  if (!o.index.empty()) {
+    const ImageDataset data = load_data_for_model(model, o.data);
+    for (std::size_t i : o.index) {
+      if (i >= data.test.count) {
+        throw InputError("--index " + std::to_string(i) + " is out of range: the test split of " + data.name + " has " +
+                         std::to_string(data.test.count) + " items (0.." + std::to_string(data.test.count - 1) + ")");
+      }
+      pixels.insert(pixels.end(), data.test.pixels.begin() + std::ptrdiff_t(i * features),
+                    data.test.pixels.begin() + std::ptrdiff_t((i + 1) * features));
+      sources.push_back("test[" + std::to_string(i) + "]");
+      labels.push_back(data.test.labels[i]);
+    }
+  }
+  const std::size_t rows = model.info.input_shape.size() == 2 ? model.info.input_shape[0] : 0;
+  const std::size_t cols = model.info.input_shape.size() == 2 ? model.info.input_shape[1] : 0;
+  for (const std::string& path : o.images) {
+    GreyImage image = read_grey_image(path);
+    if (image.rows != rows || image.cols != cols) {
+      if (!o.resize) {
+        throw InputError(path + ": image is " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +
+                         " (width x height) but the model takes " + std::to_string(cols) + "x" + std::to_string(rows) +
+                         "; pass --resize to scale it");
+      }
+      image = resize_image(image, rows, cols);
+    }
+    pixels.insert(pixels.end(), image.pixels.begin(), image.pixels.end());
+    sources.push_back(path);
+    labels.push_back(-1);
+  }
+
+  const Array logits = model_logits(model, pixels.data(), sources.size());
+  const Array p = softmax(logits);
+  const std::size_t k = std::min(o.top_k, classes);
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t n = 0; n < sources.size(); ++n) {
+    const float* prob = p.data() + n * classes;
+    std::vector<std::size_t> order(classes);
+    std::iota(order.begin(), order.end(), std::size_t(0));
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return prob[a] > prob[b]; });
+    if (o.json) {
+      nlohmann::json item = {{"input", sources[n]}};
+      if (labels[n] >= 0) item["label"] = names[std::size_t(labels[n])];
+      item["logits"] = std::vector<float>(logits.data() + n * classes, logits.data() + (n + 1) * classes);
+      item["probabilities"] = std::vector<float>(prob, prob + classes);
+      nlohmann::json top = nlohmann::json::array();
+      for (std::size_t r = 0; r < k; ++r) top.push_back({{"class", names[order[r]]}, {"index", order[r]}, {"probability", prob[order[r]]}});
+      item["top"] = top;
+      out.push_back(item);
+      continue;
+    }
+    std::printf("%s%s\n", sources[n].c_str(), labels[n] >= 0 ? (" (true class: " + names[std::size_t(labels[n])] + ")").c_str() : "");
+    std::size_t width = 0;
+    for (std::size_t r = 0; r < k; ++r) width = std::max(width, names[order[r]].size());
+    for (std::size_t r = 0; r < k; ++r) {
+      std::printf("  %zu. %-*s  %.4f\n", r + 1, int(width), names[order[r]].c_str(), double(prob[order[r]]));
+    }
+  }
+  if (o.json) std::printf("%s\n", nlohmann::json{{"model", o.model}, {"predictions", out}}.dump(2).c_str());
+  return 0;
+}
+
+}  // namespace xg

@@ -1,0 +1,27 @@
+#pragma once
+// `xgrad predict --model M (--index N | IMAGE...)`: the top-k classes of one
+// test item or of PGM/PNG image files, with their softmax probabilities.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace CLI {
+class App;
+}
+
+namespace xg {
+
+struct PredictOptions {
+  std::string model;
+  std::string data;                 // "" : the checkpoint's --data (for --index)
+  std::vector<std::size_t> index;   // test items
+  std::vector<std::string> images;  // PGM/PNG files
+  std::size_t top_k = 3;
+  bool resize = false;              // resize images to the model's input (bilinear) instead of refusing
+  bool json = false;
+};
+
+CLI::App* add_predict_command(CLI::App& app, PredictOptions& options);
+int run_predict(const PredictOptions& options);
+
+}  // namespace xg

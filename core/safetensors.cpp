@@ -1,0 +1,210 @@
+#include "core/safetensors.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <system_error>
+
+#include <nlohmann/json.hpp>
+
+#include "core/atomic_file.hpp"
+#include "core/error.hpp"
+
+namespace xg {
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "safetensors data is little-endian; this reader copies it as is");
+
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr std::size_t kMaxRank = 8;
+
+// A tensor name as it appears in messages: quoted, and cut if very long.
+std::string quote_name(const std::string& name) {
+  if (name.size() <= 80) return "'" + name + "'";
+  return "'" + name.substr(0, 77) + "...'";
+}
+
+[[noreturn]] void fail(const std::string& source, const std::string& what) {
+  throw InputError(source + ": " + what + "; hint: the file is not an intact safetensors checkpoint written by xgrad or PyTorch");
+}
+
+struct Entry {
+  std::string name;
+  Shape shape;
+  std::uint64_t begin = 0, end = 0;
+};
+
+Entry parse_entry(const std::string& source, const std::string& name, const Json& value, std::uint64_t buffer_size) {
+  const std::string tensor = "tensor " + quote_name(name);
+  if (!value.is_object()) fail(source, tensor + ": header entry is not an object");
+  auto dtype = value.find("dtype");
+  if (dtype == value.end() || !dtype->is_string()) fail(source, tensor + ": header entry has no \"dtype\" string");
+  if (dtype->get_ref<const std::string&>() != "F32") {
+    fail(source, tensor + ": dtype " + dtype->get_ref<const std::string&>().substr(0, 20) + " is not supported, only F32 (float32)");
+  }
+  auto shape = value.find("shape");
+  if (shape == value.end() || !shape->is_array()) fail(source, tensor + ": header entry has no \"shape\" array");
+  if (shape->size() > kMaxRank) fail(source, tensor + ": shape has " + std::to_string(shape->size()) + " dimensions, at most 8 are supported");
+  Entry entry;
+  entry.name = name;
+  std::uint64_t elements = 1;
+  for (const Json& d : *shape) {
+    if (!d.is_number_unsigned()) fail(source, tensor + ": shape holds something other than a non-negative integer");
+    const std::uint64_t size = d.get<std::uint64_t>();
+    if (size != 0 && elements > (kMaxSafetensorsFile / 4) / size) fail(source, tensor + ": shape is larger than the 16 GiB file limit");
+    elements *= size;
+    entry.shape.push_back(std::size_t(size));
+  }
+  auto offsets = value.find("data_offsets");
+  if (offsets == value.end() || !offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
+      !(*offsets)[1].is_number_unsigned()) {
+    fail(source, tensor + ": header entry needs \"data_offsets\": [begin, end] with non-negative integers");
+  }
+  entry.begin = (*offsets)[0].get<std::uint64_t>();
+  entry.end = (*offsets)[1].get<std::uint64_t>();
+  const std::string range = "[" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) + "]";
+  if (entry.begin > entry.end) fail(source, tensor + ": data_offsets " + range + " end before they begin");
+  if (entry.end > buffer_size) {
+    fail(source, tensor + ": data_offsets " + range + " run past the end of the " + std::to_string(buffer_size) + "-byte data buffer");
+  }
+  if (entry.end - entry.begin != elements * 4) {
+    fail(source, tensor + ": shape " + shape_string(entry.shape) + " needs " + std::to_string(elements * 4) +
+                     " bytes of float32 but data_offsets " + range + " hold " + std::to_string(entry.end - entry.begin));
+  }
+  return entry;
+}
+
+}  // namespace
+
+const Array* Safetensors::find(const std::string& name) const {
+  for (const auto& [n, a] : tensors)
+    if (n == name) return &a;
+  return nullptr;
+}
+
+std::string encode_safetensors(const std::vector<std::pair<std::string, const Array*>>& tensors,
+                               const std::map<std::string, std::string>& metadata) {
+  Json header = Json::object();
+  if (!metadata.empty()) header["__metadata__"] = metadata;
+  std::uint64_t offset = 0;
+  for (const auto& [name, array] : tensors) {
+    if (name.empty() || name == "__metadata__" || header.contains(name)) {
+      throw std::invalid_argument("encode_safetensors: empty, reserved or duplicate tensor name '" + name + "'");
+    }
+    const std::uint64_t bytes = std::uint64_t(array->size()) * 4;
+    header[name] = {{"dtype", "F32"},
+                    {"shape", Shape(array->shape().begin(), array->shape().end())},
+                    {"data_offsets", {offset, offset + bytes}}};
+    offset += bytes;
+  }
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');  // the data buffer starts 8-byte aligned
+  std::string out(8, '\0');
+  const std::uint64_t n = text.size();
+  for (int i = 0; i < 8; ++i) out[std::size_t(i)] = char((n >> (8 * i)) & 0xff);
+  out += text;
+  out.reserve(out.size() + offset);
+  for (const auto& [name, array] : tensors) {
+    out.append(reinterpret_cast<const char*>(array->data()), array->size() * 4);
+  }
+  return out;
+}
+
+Safetensors decode_safetensors(const std::string& bytes, const std::string& source) {
+  if (bytes.size() < 8) {
+    fail(source, "too short for a safetensors file (" + std::to_string(bytes.size()) + " bytes, the header length alone takes 8)");
+  }
+  std::uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i) header_size = header_size << 8 | std::uint8_t(bytes[std::size_t(i)]);
+  const std::uint64_t available = bytes.size() - 8;
+  if (header_size > available) {
+    fail(source, "header length " + std::to_string(header_size) + " is larger than the " + std::to_string(available) +
+                     " bytes that follow it");
+  }
+  if (header_size > kMaxSafetensorsHeader) fail(source, "header length " + std::to_string(header_size) + " exceeds the 64 MiB limit");
+  if (header_size < 2 || bytes[8] != '{') fail(source, "header is not a JSON object");
+
+  Json header;
+  try {
+    header = Json::parse(bytes.begin() + 8, bytes.begin() + 8 + std::ptrdiff_t(header_size));
+  } catch (const Json::exception& e) {
+    std::string what = e.what();
+    if (what.size() > 160) what = what.substr(0, 157) + "...";
+    fail(source, "header is not valid JSON (" + what + ")");
+  }
+  if (!header.is_object()) fail(source, "header is not a JSON object");
+
+  Safetensors result;
+  const std::uint64_t buffer_size = available - header_size;
+  std::vector<Entry> entries;
+  for (const auto& [name, value] : header.items()) {
+    if (name == "__metadata__") {
+      if (!value.is_object()) fail(source, "__metadata__ is not an object of strings");
+      for (const auto& [key, text] : value.items()) {
+        if (!text.is_string()) fail(source, "__metadata__ value " + quote_name(key) + " is not a string");
+        result.metadata[key] = text.get<std::string>();
+      }
+      continue;
+    }
+    entries.push_back(parse_entry(source, name, value, buffer_size));
+  }
+
+  // The tensors must tile the buffer: sorted by offset, each starts where the previous ended.
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  std::uint64_t expected = 0;
+  for (std::size_t i = 0; i < entries.size(); ++i) {
+    const Entry& e = entries[i];
+    if (e.begin < expected) {
+      fail(source, "tensor " + quote_name(e.name) + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+                       "] overlap tensor " + quote_name(entries[i - 1].name));
+    }
+    if (e.begin > expected) {
+      fail(source, "tensor " + quote_name(e.name) + ": data_offsets begin at " + std::to_string(e.begin) + ", leaving bytes " +
+                       std::to_string(expected) + " to " + std::to_string(e.begin) + " of the data buffer unused");
+    }
+    expected = e.end;
+  }
+  if (expected != buffer_size) {
+    fail(source, "the data buffer holds " + std::to_string(buffer_size) + " bytes but the tensors cover " +
+                     std::to_string(expected) + (entries.empty() ? "" : " (the last is " + quote_name(entries.back().name) + ")"));
+  }
+
+  const char* buffer = bytes.data() + 8 + header_size;
+  for (const Entry& e : entries) {
+    Array array;
+    array.resize(e.shape);
+    if (e.end > e.begin) std::memcpy(array.data(), buffer + e.begin, std::size_t(e.end - e.begin));
+    result.tensors.emplace_back(e.name, std::move(array));
+  }
+  return result;
+}
+
+Safetensors read_safetensors(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) throw InputError(path + ": file does not exist");
+  if (fs::is_directory(status)) throw InputError(path + ": is a directory, expected a .safetensors file");
+  const std::uint64_t size = fs::file_size(path, ec);
+  if (ec) throw InputError(path + ": cannot read the file size: " + ec.message());
+  if (size > kMaxSafetensorsFile) throw InputError(path + ": " + std::to_string(size) + " bytes is larger than the 16 GiB limit");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open for reading");
+  std::string bytes(std::size_t(size), '\0');
+  in.read(bytes.data(), std::streamsize(size));
+  if (std::uint64_t(in.gcount()) != size) throw InputError(path + ": read error (file shorter than its size, or it changed while reading)");
+  return decode_safetensors(bytes, path);
+}
+
+void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, const Array*>>& tensors,
+                       const std::map<std::string, std::string>& metadata) {
+  write_file_atomically(path, encode_safetensors(tensors, metadata));
+}
+
+}  // namespace xg

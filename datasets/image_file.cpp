@@ -1,0 +1,246 @@
+#include "datasets/image_file.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include <zlib.h>
+
+#include "core/error.hpp"
+
+namespace xg {
+namespace {
+
+[[noreturn]] void fail(const std::string& source, const std::string& what) { throw InputError(source + ": " + what); }
+
+void check_size(const std::string& source, std::uint64_t cols, std::uint64_t rows) {
+  if (cols == 0 || rows == 0) fail(source, "image has no pixels (" + std::to_string(cols) + "x" + std::to_string(rows) + ")");
+  if (cols > kMaxImageSide || rows > kMaxImageSide) {
+    fail(source, "image of " + std::to_string(cols) + "x" + std::to_string(rows) + " exceeds the 16384x16384 limit");
+  }
+}
+
+// ---- PGM: "P5" or "P2", whitespace, width, height, maxval (comments from # to line end), then pixels.
+class PgmTokens {
+ public:
+  PgmTokens(const std::string& bytes, const std::string& source) : b_(bytes), source_(source) {}
+  std::uint64_t number(const char* what) {
+    skip_space();
+    if (pos_ >= b_.size() || b_[pos_] < '0' || b_[pos_] > '9') fail(source_, std::string("PGM: expected the ") + what + ", found " + (pos_ >= b_.size() ? "the end of the file" : "something else"));
+    std::uint64_t v = 0;
+    while (pos_ < b_.size() && b_[pos_] >= '0' && b_[pos_] <= '9') {
+      v = v * 10 + std::uint64_t(b_[pos_++] - '0');
+      if (v > 100000000) fail(source_, std::string("PGM: the ") + what + " is too large");
+    }
+    return v;
+  }
+  void skip_space() {
+    while (pos_ < b_.size()) {
+      if (b_[pos_] == '#') {
+        while (pos_ < b_.size() && b_[pos_] != '\n') ++pos_;
+      } else if (std::isspace(static_cast<unsigned char>(b_[pos_]))) {
+        ++pos_;
+      } else {
+        break;
+      }
+    }
+  }
+  std::size_t pos_ = 2;
+
+ private:
+  const std::string& b_;
+  const std::string& source_;
+};
+
+GreyImage decode_pgm(const std::string& bytes, const std::string& source) {
+  const bool binary = bytes[1] == '5';
+  PgmTokens t(bytes, source);
+  const std::uint64_t cols = t.number("width"), rows = t.number("height"), maxval = t.number("maxval");
+  check_size(source, cols, rows);
+  if (maxval == 0 || maxval > 65535) fail(source, "PGM: maxval " + std::to_string(maxval) + " is not in 1..65535");
+  GreyImage image;
+  image.rows = rows;
+  image.cols = cols;
+  const std::uint64_t count = rows * cols;
+  auto scale = [&](std::uint64_t v) -> std::uint8_t {
+    if (v > maxval) fail(source, "PGM: pixel value " + std::to_string(v) + " exceeds maxval " + std::to_string(maxval));
+    return std::uint8_t((v * 255 + maxval / 2) / maxval);
+  };
+  if (binary) {
+    // Exactly one whitespace byte separates maxval from the pixels.
+    std::size_t pos = t.pos_;
+    if (pos >= bytes.size() || !std::isspace(static_cast<unsigned char>(bytes[pos]))) fail(source, "PGM: no whitespace after maxval");
+    ++pos;
+    const std::uint64_t width = maxval > 255 ? 2 : 1;
+    const std::uint64_t need = count * width;
+    if (bytes.size() - pos < need) {
+      fail(source, "PGM: truncated: " + std::to_string(cols) + "x" + std::to_string(rows) + " needs " + std::to_string(need) +
+                       " bytes of pixels, the file holds " + std::to_string(bytes.size() - pos));
+    }
+    image.pixels.resize(count);
+    const auto* p = reinterpret_cast<const std::uint8_t*>(bytes.data() + pos);
+    for (std::uint64_t i = 0; i < count; ++i) {
+      image.pixels[i] = scale(width == 2 ? std::uint64_t(p[2 * i]) << 8 | p[2 * i + 1] : p[i]);
+    }
+    return image;
+  }
+  // P2: each pixel takes at least two bytes of text, so a short file cannot promise many.
+  if (count > bytes.size()) fail(source, "PGM: truncated: " + std::to_string(count) + " pixels promised, the file is too short");
+  image.pixels.resize(count);
+  for (std::uint64_t i = 0; i < count; ++i) image.pixels[i] = scale(t.number("pixel value"));
+  return image;
+}
+
+// ---- PNG
+std::uint32_t be32(const std::uint8_t* p) {
+  return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
+}
+
+int paeth(int a, int b, int c) {
+  const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+  if (pa <= pb && pa <= pc) return a;
+  return pb <= pc ? b : c;
+}
+
+GreyImage decode_png(const std::string& bytes, const std::string& source) {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const std::size_t size = bytes.size();
+  std::size_t pos = 8;
+  std::uint32_t cols = 0, rows = 0;
+  int depth = 0, colour = -1;
+  std::string compressed;
+  bool seen_header = false, seen_end = false;
+  while (!seen_end) {
+    if (size - pos < 12) fail(source, "PNG: truncated (a chunk header runs past the end of the file)");
+    const std::uint32_t length = be32(data + pos);
+    const std::string type(bytes, pos + 4, 4);
+    if (length > size - pos - 12) fail(source, "PNG: chunk " + type + " of " + std::to_string(length) + " bytes runs past the end of the file");
+    const std::uint8_t* body = data + pos + 8;
+    if (crc32(crc32(0, data + pos + 4, 4), body, length) != be32(body + length)) fail(source, "PNG: chunk " + type + " fails its CRC check");
+    if (!seen_header && type != "IHDR") fail(source, "PNG: the first chunk is " + type + ", expected IHDR");
+    if (type == "IHDR") {
+      if (seen_header || length != 13) fail(source, "PNG: malformed IHDR chunk");
+      seen_header = true;
+      cols = be32(body);
+      rows = be32(body + 4);
+      depth = body[8];
+      colour = body[9];
+      check_size(source, cols, rows);
+      if (body[10] != 0 || body[11] != 0) fail(source, "PNG: unknown compression or filter method");
+      if (body[12] != 0) fail(source, "PNG: interlaced images are not supported; save it without interlacing");
+      if (colour != 0 && colour != 4) {
+        fail(source, "PNG: colour type " + std::to_string(colour) + " is not grey-scale; convert it to grey (e.g. convert in.png -colorspace Gray out.png)");
+      }
+      if (depth != 8 && depth != 16) fail(source, "PNG: bit depth " + std::to_string(depth) + " is not supported (8 or 16)");
+    } else if (type == "IDAT") {
+      if (compressed.size() + length > (std::size_t(64) << 20)) fail(source, "PNG: more than 64 MiB of image data");
+      compressed.append(reinterpret_cast<const char*>(body), length);
+    } else if (type == "IEND") {
+      seen_end = true;
+    } else if (!(type[0] & 0x20)) {
+      fail(source, "PNG: unknown critical chunk " + type);
+    }
+    pos += 12 + std::size_t(length);
+  }
+  const std::size_t channels = colour == 4 ? 2 : 1, bytes_per_pixel = channels * std::size_t(depth / 8);
+  const std::size_t stride = std::size_t(cols) * bytes_per_pixel;
+  const std::size_t expected = std::size_t(rows) * (stride + 1);
+  // Deflate compresses at most ~1032:1; a header promising more than that is lying.
+  if (expected / 1032 > compressed.size() + 64) fail(source, "PNG: the image data is far too short for " + std::to_string(cols) + "x" + std::to_string(rows));
+  std::vector<std::uint8_t> raw(expected);
+  z_stream z{};
+  if (inflateInit(&z) != Z_OK) fail(source, "PNG: cannot start zlib");
+  z.next_in = reinterpret_cast<Bytef*>(compressed.data());
+  z.avail_in = uInt(compressed.size());
+  z.next_out = raw.data();
+  z.avail_out = uInt(raw.size());
+  const int status = inflate(&z, Z_FINISH);
+  const std::size_t produced = raw.size() - z.avail_out;
+  inflateEnd(&z);
+  if (status != Z_STREAM_END || produced != expected) {
+    fail(source, "PNG: corrupt or truncated image data (inflated " + std::to_string(produced) + " of " + std::to_string(expected) +
+                     " bytes" + (status == Z_BUF_ERROR && produced == expected ? ", with more left over)" : ")"));
+  }
+  // Undo the per-row filters in place.
+  std::vector<std::uint8_t> previous(stride, 0);
+  GreyImage image;
+  image.rows = rows;
+  image.cols = cols;
+  image.pixels.resize(std::size_t(rows) * cols);
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::uint8_t* line = raw.data() + r * (stride + 1);
+    const int filter = line[0];
+    std::uint8_t* x = line + 1;
+    for (std::size_t i = 0; i < stride; ++i) {
+      const int a = i >= bytes_per_pixel ? x[i - bytes_per_pixel] : 0, b = previous[i],
+                c = i >= bytes_per_pixel ? previous[i - bytes_per_pixel] : 0;
+      switch (filter) {
+        case 0: break;
+        case 1: x[i] = std::uint8_t(x[i] + a); break;
+        case 2: x[i] = std::uint8_t(x[i] + b); break;
+        case 3: x[i] = std::uint8_t(x[i] + (a + b) / 2); break;
+        case 4: x[i] = std::uint8_t(x[i] + paeth(a, b, c)); break;
+        default: fail(source, "PNG: row " + std::to_string(r) + " has unknown filter type " + std::to_string(filter));
+      }
+    }
+    std::memcpy(previous.data(), x, stride);
+    for (std::size_t c = 0; c < cols; ++c) {
+      const std::uint8_t* px = x + c * bytes_per_pixel;
+      image.pixels[r * cols + c] = depth == 16 ? std::uint8_t((std::uint32_t(px[0]) << 8 | px[1]) * 255 / 65535) : px[0];
+    }
+  }
+  return image;
+}
+
+}  // namespace
+
+GreyImage decode_grey_image(const std::string& bytes, const std::string& source) {
+  if (bytes.size() >= 8 && bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) return decode_png(bytes, source);
+  if (bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '2')) return decode_pgm(bytes, source);
+  fail(source, "not a grey-scale PGM (P2/P5) or PNG image");
+}
+
+GreyImage read_grey_image(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::file_status status = fs::status(path, ec);
+  if (!fs::exists(status)) fail(path, "file does not exist");
+  if (!fs::is_regular_file(status)) fail(path, "not a regular file, expected a PGM or PNG image");
+  const std::uint64_t size = fs::file_size(path, ec);
+  if (ec) fail(path, "cannot read the file size: " + ec.message());
+  if (size > (std::uint64_t(256) << 20)) fail(path, "larger than the 256 MiB image limit");
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes(std::size_t(size), '\0');
+  in.read(bytes.data(), std::streamsize(size));
+  if (!in || std::uint64_t(in.gcount()) != size) fail(path, "read error");
+  return decode_grey_image(bytes, path);
+}
+
+GreyImage resize_image(const GreyImage& in, std::size_t rows, std::size_t cols) {
+  GreyImage out;
+  out.rows = rows;
+  out.cols = cols;
+  out.pixels.resize(rows * cols);
+  // Pixel centres aligned (align_corners = false, as PIL and torch do).
+  const double sy = double(in.rows) / double(rows), sx = double(in.cols) / double(cols);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const double y = std::clamp((double(r) + 0.5) * sy - 0.5, 0.0, double(in.rows - 1));
+    const std::size_t y0 = std::size_t(y), y1 = std::min(y0 + 1, in.rows - 1);
+    const double fy = y - double(y0);
+    for (std::size_t c = 0; c < cols; ++c) {
+      const double x = std::clamp((double(c) + 0.5) * sx - 0.5, 0.0, double(in.cols - 1));
+      const std::size_t x0 = std::size_t(x), x1 = std::min(x0 + 1, in.cols - 1);
+      const double fx = x - double(x0);
+      auto at = [&](std::size_t yy, std::size_t xx) { return double(in.pixels[yy * in.cols + xx]); };
+      const double v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1));
+      out.pixels[r * cols + c] = std::uint8_t(std::lround(std::clamp(v, 0.0, 255.0)));
+    }
+  }
+  return out;
+}
+
+}  // namespace xg

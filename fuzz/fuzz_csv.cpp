@@ -1,0 +1,38 @@
+// libFuzzer target: the CSV reader and the data set built from it. The input
+// is split at its first 0xFF byte into a training and a test file (no 0xFF:
+// the training file alone, split by --test-split). An InputError is a correct
+// refusal; anything else is a bug.
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+#include "core/error.hpp"
+#include "datasets/csv.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string input(reinterpret_cast<const char*>(data), size);
+  const std::size_t cut = input.find('\xFF');
+  xg::CsvOptions options;
+  options.seed = size;
+  std::string train = input, test, test_source;
+  if (cut != std::string::npos) {
+    train = input.substr(0, cut);
+    test = input.substr(cut + 1);
+    test_source = "test.csv";
+  }
+  try {
+    const xg::CsvDataset d = xg::csv_dataset_from_text(train, "train.csv", test, test_source, options);
+    // The data set's own promises.
+    for (const xg::TabularSet* set : {&d.train, &d.test}) {
+      if (set->x.size() != set->count * set->features || set->labels.size() != set->count) __builtin_trap();
+      for (std::uint32_t label : set->labels)
+        if (label >= d.num_classes()) __builtin_trap();
+      for (float v : set->x)
+        if (!std::isfinite(v)) __builtin_trap();
+    }
+    for (float s : d.std)
+      if (!(s > 0.0f) || !std::isfinite(s)) __builtin_trap();
+  } catch (const xg::InputError&) {
+  }
+  return 0;
+}
