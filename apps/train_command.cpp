@@ -159,32 +159,32 @@ int run_train(const TrainOptions& command_line) {
   std::string metrics_text = checkpoints.metrics_text();
   std::vector<EpochStats> history;  // for --report
   try {
-  for (std::size_t epoch = checkpoints.first_epoch(); epoch <= o.epochs; ++epoch) {
-    ProgressFn progress;
-    if (terminal) {
-      progress = [&](std::size_t step, std::size_t steps, double loss) {
-        draw_progress(epoch, o.epochs, step, steps, loss);
-      };
+    for (std::size_t epoch = checkpoints.first_epoch(); epoch <= o.epochs; ++epoch) {
+      ProgressFn progress;
+      if (terminal) {
+        progress = [&](std::size_t step, std::size_t steps, double loss) {
+          draw_progress(epoch, o.epochs, step, steps, loss);
+        };
+      }
+      const EpochStats stats = run.run_epoch(epoch, progress);
+      if (terminal) std::printf("\r\x1b[K");
+      std::printf("%s\n", format_epoch_line(stats, o.epochs).c_str());
+      if (o.diagnostics) std::printf("%s", format_diagnostics(run.diagnostics_history().back()).c_str());
+      std::fflush(stdout);
+      if (!o.metrics.empty()) {
+        nlohmann::json line = epoch_json(stats);
+        if (o.diagnostics) line["diagnostics"] = diagnostics_json(run.diagnostics_history().back());
+        metrics_text += line.dump() + "\n";
+        write_file_atomically(o.metrics, metrics_text);
+      }
+      checkpoints.after_epoch(epoch, stats.test_loss, metrics_text);
+      history.push_back(stats);
+      if (run.should_stop()) {
+        std::printf("early stop: the %s loss has not improved for %zu epochs\n", stats.validation ? "validation" : "test",
+                    o.early_stop);
+        break;
+      }
     }
-    const EpochStats stats = run.run_epoch(epoch, progress);
-    if (terminal) std::printf("\r\x1b[K");
-    std::printf("%s\n", format_epoch_line(stats, o.epochs).c_str());
-    if (o.diagnostics) std::printf("%s", format_diagnostics(run.diagnostics_history().back()).c_str());
-    std::fflush(stdout);
-    if (!o.metrics.empty()) {
-      nlohmann::json line = epoch_json(stats);
-      if (o.diagnostics) line["diagnostics"] = diagnostics_json(run.diagnostics_history().back());
-      metrics_text += line.dump() + "\n";
-      write_file_atomically(o.metrics, metrics_text);
-    }
-    checkpoints.after_epoch(epoch, stats.test_loss, metrics_text);
-    history.push_back(stats);
-    if (run.should_stop()) {
-      std::printf("early stop: the %s loss has not improved for %zu epochs\n", stats.validation ? "validation" : "test",
-                  o.early_stop);
-      break;
-    }
-  }
   } catch (const TrainingDiverged& diverged) {
     if (terminal) std::printf("\r\x1b[K");
     if (!o.report.empty()) write_train_report(o.report, run, history, &diverged);
