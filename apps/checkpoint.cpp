@@ -1,5 +1,7 @@
 #include "apps/checkpoint.hpp"
 
+#include "apps/toolbox.hpp"
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -109,7 +111,8 @@ std::string data_sha256(const ImageSet& train) {
 std::string state_path(const std::string& model_path) { return model_path + ".state"; }
 
 Json model_info_json(const ModelInfo& i) {
-  return {{"layers", i.layers},   {"activation", i.activation}, {"head", i.head},       {"input_shape", i.input_shape},
+  return {{"layers", i.layers},   {"activation", i.activation}, {"dropout", i.dropout},
+          {"head", i.head},       {"input_shape", i.input_shape},
           {"mean", i.mean},       {"std", i.std},               {"classes", i.classes}, {"config", i.config},
           {"seed", i.seed},       {"version", i.version},       {"data_sha256", i.data_sha256},
           {"epoch", i.epoch}};
@@ -121,6 +124,7 @@ ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
   i.layers = get_field<std::vector<std::size_t>>(doc, "layers", source);
   i.activation = get_field<std::string>(doc, "activation", source);
   i.head = get_field<std::string>(doc, "head", source);
+  i.dropout = doc.value("dropout", 0.0f);
   i.input_shape = get_field<std::vector<std::size_t>>(doc, "input_shape", source);
   i.mean = get_field<std::vector<float>>(doc, "mean", source);
   i.std = get_field<std::vector<float>>(doc, "std", source);
@@ -135,12 +139,20 @@ ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
   if (i.layers.size() < 2) bad("\"layers\" needs at least the input and output sizes");
   for (std::size_t s : i.layers)
     if (s == 0 || s > 1000000) bad("\"layers\" holds a size outside 1..1000000");
-  if (i.activation != "relu") bad("activation '" + i.activation + "' is not supported (only relu)");
-  if (i.head != "softmax_cross_entropy") bad("head '" + i.head + "' is not supported (only softmax_cross_entropy)");
+  if (i.activation != "relu" && i.activation != "tanh" && i.activation != "sigmoid" && i.activation != "leaky_relu") {
+    bad("activation '" + i.activation + "' is not one of relu, tanh, sigmoid, leaky_relu");
+  }
+  if (!(i.dropout >= 0.0f && i.dropout < 1.0f)) bad("\"dropout\" must be in [0, 1)");
+  if (i.head != "softmax_cross_entropy" && i.head != "sigmoid") {
+    bad("head '" + i.head + "' is not one of softmax_cross_entropy, sigmoid");
+  }
+  if (i.head == "sigmoid" && (i.classes.size() != 2 || i.layers.back() != 1)) {
+    bad("a sigmoid head has one output and two classes");
+  }
   std::size_t inputs = 1;
   for (std::size_t s : i.input_shape) inputs = s && inputs <= 1000000 ? inputs * s : 0;
   if (i.input_shape.empty() || inputs != i.layers.front()) bad("\"input_shape\" does not match the first layer size");
-  if (i.classes.size() != i.layers.back()) {
+  if (i.head != "sigmoid" && i.classes.size() != i.layers.back()) {
     bad(std::to_string(i.classes.size()) + " classes but the last layer has " + std::to_string(i.layers.back()) + " outputs");
   }
   if (i.mean.size() != i.std.size() || (i.mean.size() != 1 && i.mean.size() != inputs)) bad("\"mean\" and \"std\" sizes do not fit the input");
@@ -184,6 +196,29 @@ void load_weights(Sequential& model, const Safetensors& file, const std::string&
   }
 }
 
+namespace {
+// The architecture `xgrad train` built for these settings (apps/toolbox.cpp
+// build_model), so that module positions, and so tensor names, match.
+std::shared_ptr<Sequential> rebuild_model(const ModelInfo& info) {
+  TrainOptions o;
+  o.hidden.clear();
+  for (std::size_t k = 1; k + 1 < info.layers.size(); ++k) o.hidden += (k > 1 ? "," : "") + std::to_string(info.layers[k]);
+  o.activation = info.activation;
+  o.dropout = info.dropout;
+  o.head = info.head == "sigmoid" ? "sigmoid" : "softmax";
+  o.seed = info.seed;
+  Rng rng(info.seed);
+  return build_model(o, info.layers.front(), info.classes.size(), rng);
+}
+}  // namespace
+
+void require_softmax_head(const LoadedModel& model, const std::string& path) {
+  if (model.info.head != "softmax_cross_entropy") {
+    throw InputError(path + ": a --head " + model.info.head +
+                     " model (one output) cannot be used here; eval, predict and explain support softmax models");
+  }
+}
+
 LoadedModel load_model(const std::string& path) {
   const Safetensors file = read_safetensors(path);
   auto it = file.metadata.find("xgrad");
@@ -194,8 +229,7 @@ LoadedModel load_model(const std::string& path) {
   if (doc.is_discarded()) throw InputError(path + ": the \"xgrad\" metadata is not valid JSON");
   LoadedModel loaded;
   loaded.info = model_info_from_json(doc, path);
-  Rng rng(loaded.info.seed);
-  loaded.model = make_mlp(loaded.info.layers, rng);
+  loaded.model = rebuild_model(loaded.info);
   load_weights(*loaded.model, file, path);
   loaded.model->eval();
   return loaded;
@@ -339,6 +373,9 @@ ModelInfo Checkpointer::info_for(std::size_t epoch) const {
       i.layers.push_back(linear->out_features());
     }
   }
+  i.activation = options_.activation;
+  i.dropout = float(options_.dropout);
+  i.head = options_.head == "sigmoid" ? "sigmoid" : "softmax_cross_entropy";
   i.input_shape = {data.train.rows, data.train.cols};
   i.mean = {run_.normalization().mean};
   i.std = {run_.normalization().std};

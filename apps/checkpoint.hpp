@@ -32,8 +32,9 @@ class Experiment;
 // The "xgrad" metadata document of a model file.
 struct ModelInfo {
   std::vector<std::size_t> layers;          // sizes, input first: {784, 256, 128, 10}
-  std::string activation = "relu";          // between the Linear layers
-  std::string head = "softmax_cross_entropy";
+  std::string activation = "relu";          // between the Linear layers: relu, tanh, sigmoid, leaky_relu
+  float dropout = 0.0f;                     // Dropout(p) after each activation; 0: none
+  std::string head = "softmax_cross_entropy";  // or "sigmoid": one output, P(class 1) = sigmoid(z)
   std::vector<std::size_t> input_shape;     // {rows, cols} for images, {features} for tables
   std::vector<float> mean, std;             // x_norm = (x/255 - mean)/std (one value for images)
   std::vector<std::string> classes;
@@ -60,6 +61,9 @@ void save_model(const std::string& path, const Sequential& model, const ModelInf
 // (one line) for a malformed file, bad metadata, or a tensor that is missing,
 // unexpected or of the wrong shape (naming the tensor and both shapes).
 LoadedModel load_model(const std::string& path);
+// eval, predict and explain read softmax probabilities over the classes; a
+// --head sigmoid model (one output) is refused with an InputError naming `path`.
+void require_softmax_head(const LoadedModel& model, const std::string& path);
 // Copies the tensors of `file` into `model`'s parameters, checking names and shapes.
 void load_weights(Sequential& model, const Safetensors& file, const std::string& source);
 

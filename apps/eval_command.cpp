@@ -68,6 +68,7 @@ Calibration calibration(const Array& logits, const std::vector<std::uint8_t>& la
 int run_eval(const EvalOptions& o) {
   if (o.top_k == 0) throw InputError("--top-k must be at least 1");
   LoadedModel model = load_model(o.model);
+  require_softmax_head(model, o.model);
   ImageDataset data = load_data_for_model(model, o.data);
   if (o.limit) truncate(data.test, o.limit);
   const ImageSet& test = data.test;

@@ -22,6 +22,7 @@ CLI::App* add_explain_command(CLI::App& app, ExplainOptions& o) {
 
 int run_explain(const ExplainOptions& o) {
   LoadedModel model = load_model(o.model);
+  require_softmax_head(model, o.model);
   const ImageDataset data = load_data_for_model(model, o.data);
   if (o.index >= data.test.count) {
     throw InputError("--index " + std::to_string(o.index) + " is out of range: the test split of " + data.name + " has " +

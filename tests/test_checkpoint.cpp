@@ -259,3 +259,28 @@ TEST_CASE("checkpoint: optimizer state() and load_state() continue SGD and Adam 
     run([o](std::vector<Tensor> p) { return std::make_unique<Adam>(std::move(p), 0.01f, o); });
   }
 }
+
+TEST_CASE("checkpoint: eval rebuilds the architecture train used (activation, dropout), and refuses a sigmoid head") {
+  TempDir dir;
+  for (const std::string flags : {"--activation tanh", "--activation leaky_relu --dropout 0.3"}) {
+    INFO(flags);
+    const std::string model = dir.file("m.safetensors");
+    const RunResult trained = run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 2 --quiet --threads 1 " + flags +
+                                        " --save " + model + " --metrics " + dir.file("m.jsonl"));
+    REQUIRE(trained.status == 0);
+    const auto lines = lines_of(read_file(dir.file("m.jsonl")));
+    const double trained_acc = nlohmann::json::parse(lines.back()).at("test_acc").get<double>();
+    const RunResult evaluated = run_xgrad("eval --json --model " + model);
+    INFO(evaluated.err);
+    REQUIRE(evaluated.status == 0);
+    // the same weights through the same architecture: the same accuracy
+    CHECK(nlohmann::json::parse(evaluated.out).at("accuracy").get<double>() == trained_acc);
+  }
+  const RunResult sigmoid = run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 1 --quiet --head sigmoid --classes-subset 0,1 --save " +
+                                      dir.file("s.safetensors"));
+  REQUIRE(sigmoid.status == 0);
+  const RunResult refused = run_xgrad("eval --model " + dir.file("s.safetensors"));
+  CHECK(refused.status == 2);
+  CHECK(lines_of(refused.err).size() == 1);
+  CHECK(refused.err.find("--head sigmoid") != std::string::npos);
+}
