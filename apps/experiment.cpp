@@ -91,4 +91,18 @@ std::string Experiment::describe() const {
   return text;
 }
 
+InspectedBatch first_training_batch(const std::string& data, const std::string& hidden, std::uint64_t seed,
+                                    std::size_t batch) {
+  TrainOptions t;
+  t.data = data;
+  t.hidden = hidden;
+  t.seed = seed;
+  t.batch = batch;
+  InspectedBatch inspected;
+  inspected.run = std::make_unique<Experiment>(t, load_training_data(t));
+  DataLoader loader(inspected.run->data().train, batch, /*shuffle=*/false, 0, inspected.run->normalization());
+  loader.batch(0, inspected.x, inspected.y);
+  return inspected;
+}
+
 }  // namespace xg

@@ -67,4 +67,15 @@ class Experiment {
   std::vector<std::vector<LayerDiagnostics>> diagnostics_history_;
 };
 
+// The model that --data, --hidden and --seed make, with the first `batch`
+// training images in file order, normalised as in training: the one step that
+// `xgrad gradcheck` and `xgrad graph` inspect.
+struct InspectedBatch {
+  std::unique_ptr<Experiment> run;
+  Array x;                       // (rows, features)
+  std::vector<std::uint32_t> y;  // rows labels
+};
+InspectedBatch first_training_batch(const std::string& data, const std::string& hidden, std::uint64_t seed,
+                                    std::size_t batch);
+
 }  // namespace xg

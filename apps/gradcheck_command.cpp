@@ -159,23 +159,16 @@ int run_gradcheck(const GradcheckOptions& o) {
   if (!(o.settings.atol >= 0.0) || !(o.settings.rtol >= 0.0)) throw InputError("--atol and --rtol must be >= 0");
   // Thousands of tiny forward passes: threads would cost more than they save.
   omp_set_num_threads(1);
-  TrainOptions t;
-  t.data = o.data;
-  t.hidden = o.hidden;
-  t.seed = o.seed;
-  t.batch = o.batch;
-  Experiment run(t, load_training_data(t));
-  DataLoader loader(run.data().train, o.batch, /*shuffle=*/false, 0, run.normalization());
-  Array x;
-  std::vector<std::uint32_t> y;
-  const std::size_t rows = loader.batch(0, x, y);
+  InspectedBatch step = first_training_batch(o.data, o.hidden, o.seed, o.batch);
+  Experiment& run = *step.run;
+  const std::size_t rows = step.y.size();
   std::printf("model  %s\nbatch  the first %zu training images of %s; loss = softmax cross-entropy, mean over the batch\n",
               run.model().describe().c_str(), rows, run.data().name.c_str());
   std::printf("check  central differences in double precision, h = %g; %s\n\n", o.settings.step,
               o.settings.samples ? (std::to_string(o.settings.samples) + " random elements per parameter").c_str()
                                  : "every element");
   Rng rng(o.seed);
-  const auto checks = check_parameter_gradients(run.model(), x, y, o.settings, rng);
+  const auto checks = check_parameter_gradients(run.model(), step.x, step.y, o.settings, rng);
   const int status = print_parameter_checks(checks, o.settings, stdout);
   std::fflush(stdout);
   return status;

@@ -30,22 +30,13 @@ int run_graph(const GraphOptions& o) {
   if (o.format != "dot") throw InputError("--format must be dot, got '" + o.format + "'");
   if (o.batch == 0) throw InputError("--batch must be at least 1");
   if (!o.output.empty()) check_writable(o.output);
-  TrainOptions t;
-  t.data = o.data;
-  t.hidden = o.hidden;
-  t.seed = o.seed;
-  t.batch = o.batch;
-  Experiment run(t, load_training_data(t));
-  DataLoader loader(run.data().train, o.batch, /*shuffle=*/false, 0, run.normalization());
-  Array x;
-  std::vector<std::uint32_t> y;
-  loader.batch(0, x, y);
+  InspectedBatch step = first_training_batch(o.data, o.hidden, o.seed, o.batch);
 
   // One training step up to (not including) the optimizer's update.
-  Module& model = run.model();
+  Module& model = step.run->model();
   model.zero_grad();
-  const Tensor input(x);
-  Tensor loss = softmax_cross_entropy(model(input), y);
+  const Tensor input(step.x);
+  Tensor loss = softmax_cross_entropy(model(input), step.y);
   if (!o.no_backward) loss.backward();
 
   auto names = model.named_parameters();

@@ -2,6 +2,8 @@
 // engine's bookkeeping: accumulation, topological order, NoGradGuard.
 #include <doctest/doctest.h>
 
+#include "gradcheck_support.hpp"
+
 #include <cmath>
 
 #include "core/gradcheck.hpp"
@@ -10,49 +12,22 @@
 #include "losses/softmax_cross_entropy.hpp"
 
 using namespace xg;
-
-namespace {
-
-Tensor random_tensor(const Shape& shape, Rng& rng, bool requires_grad = true) {
-  Array a = Array::from_shape(shape);
-  for (float& v : a) v = rng.uniform(-1.0f, 1.0f);
-  return Tensor(std::move(a), requires_grad);
-}
-
-// Values in ±[0.1, 1]: at least 0.1 away from ReLU's kink, more than the step h.
-Tensor off_kink_tensor(const Shape& shape, Rng& rng) {
-  Array a = Array::from_shape(shape);
-  for (float& v : a) v = (rng.uniform(0.0f, 1.0f) < 0.5f ? -1.0f : 1.0f) * rng.uniform(0.1f, 1.0f);
-  return Tensor(std::move(a), true);
-}
-
-// Reduces any tensor to a scalar with fixed random weights, so that every
-// element's gradient differs (a plain sum would hide transposition bugs).
-Tensor weighted_sum(const Tensor& t, const Tensor& weights) { return sum(mul(t, weights)); }
-
-void check(const std::function<Tensor()>& loss, const Tensor& input, const char* what) {
-  const GradCheckResult r = gradient_check(loss, input);
-  INFO(what << ": max abs error " << r.max_abs_error << ", worst element " << r.worst_index << " analytic "
-            << r.worst_analytic << " numeric " << r.worst_numeric);
-  CHECK(r.passed);
-}
-
-}  // namespace
+using namespace xg::testing;
 
 TEST_CASE("gradcheck: matmul") {
   Rng rng(1);
   Tensor a = random_tensor({5, 7}, rng), b = random_tensor({7, 3}, rng), w = random_tensor({5, 3}, rng, false);
   auto loss = [&] { return weighted_sum(matmul(a, b), w); };
-  check(loss, a, "d/da");
-  check(loss, b, "d/db");
+  check_gradient(loss, a, "d/da");
+  check_gradient(loss, b, "d/db");
 }
 
 TEST_CASE("gradcheck: matmul_nt") {
   Rng rng(2);
   Tensor a = random_tensor({4, 6}, rng), b = random_tensor({3, 6}, rng), w = random_tensor({4, 3}, rng, false);
   auto loss = [&] { return weighted_sum(matmul_nt(a, b), w); };
-  check(loss, a, "d/da");
-  check(loss, b, "d/db");
+  check_gradient(loss, a, "d/da");
+  check_gradient(loss, b, "d/db");
 }
 
 TEST_CASE("gradcheck: linear") {
@@ -60,42 +35,42 @@ TEST_CASE("gradcheck: linear") {
   Tensor x = random_tensor({6, 5}, rng), wt = random_tensor({4, 5}, rng), b = random_tensor({4}, rng),
          w = random_tensor({6, 4}, rng, false);
   auto loss = [&] { return weighted_sum(linear(x, wt, b), w); };
-  check(loss, x, "d/dx");
-  check(loss, wt, "d/dW");
-  check(loss, b, "d/db");
+  check_gradient(loss, x, "d/dx");
+  check_gradient(loss, wt, "d/dW");
+  check_gradient(loss, b, "d/db");
 }
 
 TEST_CASE("gradcheck: add_bias") {
   Rng rng(4);
   Tensor x = random_tensor({5, 3}, rng), b = random_tensor({3}, rng), w = random_tensor({5, 3}, rng, false);
   auto loss = [&] { return weighted_sum(add_bias(x, b), w); };
-  check(loss, x, "d/dx");
-  check(loss, b, "d/db");
+  check_gradient(loss, x, "d/dx");
+  check_gradient(loss, b, "d/db");
 }
 
 TEST_CASE("gradcheck: relu, inputs kept off the kink") {
   Rng rng(5);
   Tensor x = off_kink_tensor({6, 4}, rng), w = random_tensor({6, 4}, rng, false);
-  check([&] { return weighted_sum(relu(x), w); }, x, "d/dx");
+  check_gradient([&] { return weighted_sum(relu(x), w); }, x, "d/dx");
 }
 
 TEST_CASE("gradcheck: sum and mean") {
   Rng rng(6);
   Tensor x = random_tensor({3, 4}, rng), w = random_tensor({3, 4}, rng, false);
-  check([&] { return sum(mul(x, x)); }, x, "sum");
-  check([&] { return mean(mul(x, w)); }, x, "mean");
+  check_gradient([&] { return sum(mul(x, x)); }, x, "sum");
+  check_gradient([&] { return mean(mul(x, w)); }, x, "mean");
 }
 
 TEST_CASE("gradcheck: add, mul, scale") {
   Rng rng(7);
   Tensor a = random_tensor({4, 3}, rng), b = random_tensor({4, 3}, rng), w = random_tensor({4, 3}, rng, false);
-  check([&] { return weighted_sum(add(a, b), w); }, a, "add d/da");
-  check([&] { return weighted_sum(add(a, b), w); }, b, "add d/db");
-  check([&] { return weighted_sum(mul(a, b), w); }, a, "mul d/da");
-  check([&] { return weighted_sum(mul(a, b), w); }, b, "mul d/db");
-  check([&] { return weighted_sum(scale(a, -2.5f), w); }, a, "scale");
+  check_gradient([&] { return weighted_sum(add(a, b), w); }, a, "add d/da");
+  check_gradient([&] { return weighted_sum(add(a, b), w); }, b, "add d/db");
+  check_gradient([&] { return weighted_sum(mul(a, b), w); }, a, "mul d/da");
+  check_gradient([&] { return weighted_sum(mul(a, b), w); }, b, "mul d/db");
+  check_gradient([&] { return weighted_sum(scale(a, -2.5f), w); }, a, "scale");
   Tensor v = random_tensor({7}, rng), wv = random_tensor({7}, rng, false);
-  check([&] { return weighted_sum(scale(v, 3.0f), wv); }, v, "scale, rank 1");
+  check_gradient([&] { return weighted_sum(scale(v, 3.0f), wv); }, v, "scale, rank 1");
 }
 
 TEST_CASE("gradcheck: fused softmax_cross_entropy") {
@@ -103,7 +78,7 @@ TEST_CASE("gradcheck: fused softmax_cross_entropy") {
   Tensor z = random_tensor({6, 5}, rng);
   for (float& v : z.value()) v *= 3.0f;
   const std::vector<std::uint32_t> labels{0, 4, 2, 2, 1, 3};
-  check([&] { return softmax_cross_entropy(z, labels); }, z, "d/dlogits");
+  check_gradient([&] { return softmax_cross_entropy(z, labels); }, z, "d/dlogits");
 }
 
 TEST_CASE("gradcheck: a two-layer MLP's loss, every parameter") {
@@ -121,10 +96,10 @@ TEST_CASE("gradcheck: a two-layer MLP's loss, every parameter") {
     for (float v : h.value()) nearest = std::min(nearest, std::abs(v));
     REQUIRE(nearest > 0.02f);
   }
-  check(loss, w1, "W1");
-  check(loss, b1, "b1");
-  check(loss, w2, "W2");
-  check(loss, b2, "b2");
+  check_gradient(loss, w1, "W1");
+  check_gradient(loss, b1, "b1");
+  check_gradient(loss, w2, "W2");
+  check_gradient(loss, b2, "b2");
 }
 
 TEST_CASE("gradcheck itself fails for a wrong gradient") {

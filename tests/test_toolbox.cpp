@@ -4,6 +4,8 @@
 // PyTorch in tests/toolbox_oracle/.
 #include <doctest/doctest.h>
 
+#include "gradcheck_support.hpp"
+
 #include <cmath>
 
 #include "core/gradcheck.hpp"
@@ -22,65 +24,40 @@
 #include "optim/sgd.hpp"
 
 using namespace xg;
-
-namespace {
-
-Tensor random_tensor(const Shape& shape, Rng& rng, bool requires_grad = true, float range = 1.0f) {
-  Array a = Array::from_shape(shape);
-  for (float& v : a) v = rng.uniform(-range, range);
-  return Tensor(std::move(a), requires_grad);
-}
-
-// Values in ±[0.1, 1]: away from the kinks of leaky_relu and |x|.
-Tensor off_kink_tensor(const Shape& shape, Rng& rng) {
-  Array a = Array::from_shape(shape);
-  for (float& v : a) v = (rng.uniform(0.0f, 1.0f) < 0.5f ? -1.0f : 1.0f) * rng.uniform(0.1f, 1.0f);
-  return Tensor(std::move(a), true);
-}
-
-Tensor weighted_sum(const Tensor& t, const Tensor& weights) { return sum(mul(t, weights)); }
-
-void check(const std::function<Tensor()>& loss, const Tensor& input, const char* what) {
-  const GradCheckResult r = gradient_check(loss, input);
-  INFO(what << ": max abs error " << r.max_abs_error << ", worst element " << r.worst_index << " analytic "
-            << r.worst_analytic << " numeric " << r.worst_numeric);
-  CHECK(r.passed);
-}
-
-}  // namespace
+using namespace xg::testing;
 
 TEST_CASE("gradcheck: sigmoid, tanh") {
   Rng rng(11);
   Tensor x = random_tensor({5, 4}, rng, true, 3.0f), w = random_tensor({5, 4}, rng, false);
-  check([&] { return weighted_sum(sigmoid(x), w); }, x, "sigmoid");
-  check([&] { return weighted_sum(xg::tanh(x), w); }, x, "tanh");
+  check_gradient([&] { return weighted_sum(sigmoid(x), w); }, x, "sigmoid");
+  check_gradient([&] { return weighted_sum(xg::tanh(x), w); }, x, "tanh");
 }
 
 TEST_CASE("gradcheck: leaky_relu, inputs kept off the kink") {
   Rng rng(12);
   Tensor x = off_kink_tensor({6, 3}, rng), w = random_tensor({6, 3}, rng, false);
-  check([&] { return weighted_sum(leaky_relu(x, 0.2f), w); }, x, "leaky_relu");
+  check_gradient([&] { return weighted_sum(leaky_relu(x, 0.2f), w); }, x, "leaky_relu");
 }
 
 TEST_CASE("gradcheck: dropout (a fixed seed gives the same mask each call) and masked_scale") {
   Rng rng(13);
   Tensor x = random_tensor({8, 5}, rng), w = random_tensor({8, 5}, rng, false);
-  check(
+  check_gradient(
       [&] {
         Rng mask_rng(99);
         return weighted_sum(dropout(x, 0.3f, mask_rng), w);
       },
       x, "dropout");
   Array mask = random_tensor({8, 5}, rng, false).value();
-  check([&] { return weighted_sum(masked_scale(x, mask), w); }, x, "masked_scale");
+  check_gradient([&] { return weighted_sum(masked_scale(x, mask), w); }, x, "masked_scale");
 }
 
 TEST_CASE("gradcheck: sum_squares, sum_abs and the weight penalties") {
   Rng rng(14);
   Tensor a = off_kink_tensor({4, 3}, rng), b = off_kink_tensor({3}, rng);
-  check([&] { return sum_squares(a); }, a, "sum_squares");
-  check([&] { return sum_abs(a); }, a, "sum_abs");
-  check([&] { return add(l1_penalty({a, b}), scale(l2_penalty({a, b}), 0.5f)); }, b, "penalties");
+  check_gradient([&] { return sum_squares(a); }, a, "sum_squares");
+  check_gradient([&] { return sum_abs(a); }, a, "sum_abs");
+  check_gradient([&] { return add(l1_penalty({a, b}), scale(l2_penalty({a, b}), 0.5f)); }, b, "penalties");
 }
 
 TEST_CASE("gradcheck: cross_entropy with label smoothing, class weights and every reduction") {
@@ -97,7 +74,7 @@ TEST_CASE("gradcheck: cross_entropy with label smoothing, class weights and ever
       Tensor l = cross_entropy(z, y, o);
       return r == Reduction::None ? weighted_sum(l, row_weights) : l;
     };
-    check(loss, z, "cross_entropy");
+    check_gradient(loss, z, "cross_entropy");
   }
 }
 
@@ -126,12 +103,12 @@ TEST_CASE("gradcheck: bce_with_logits with pos_weight, and mse in both inputs") 
   Tensor w = random_tensor({5, 2}, rng, false);
   BceOptions o;
   o.pos_weight = {2.0f, 0.5f};
-  check([&] { return bce_with_logits(x, t, o); }, x, "bce mean");
+  check_gradient([&] { return bce_with_logits(x, t, o); }, x, "bce mean");
   o.reduction = Reduction::None;
-  check([&] { return weighted_sum(bce_with_logits(x, t, o), w); }, x, "bce none");
+  check_gradient([&] { return weighted_sum(bce_with_logits(x, t, o), w); }, x, "bce none");
   Tensor target = random_tensor({5, 2}, rng);
-  check([&] { return mse(x, target); }, x, "mse d/dprediction");
-  check([&] { return mse(x, target, Reduction::Sum); }, target, "mse d/dtarget");
+  check_gradient([&] { return mse(x, target); }, x, "mse d/dprediction");
+  check_gradient([&] { return mse(x, target, Reduction::Sum); }, target, "mse d/dtarget");
 }
 
 TEST_CASE("bce_with_logits is finite for logits of ±1e4") {
