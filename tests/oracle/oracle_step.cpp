@@ -32,70 +32,20 @@
 #include <type_traits>
 #include <vector>
 
-#include <xtensor/xnpy.hpp>
-
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/tensor.hpp"
 #include "layers/sequential.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/sgd.hpp"
+#include "tests/npy_io.hpp"
 
 namespace {
 
-// A bad command line (exit status 2), as opposed to a failure while running (1).
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-const char* const kInputHint = "HINT: test_training_step.py writes the inputs; run it (ctest -R torch_oracle) rather than oracle_step alone";
-
-// Opens `path` for an .npy read, or throws with a hint.
-std::ifstream open_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw xg::InputError(path + ": cannot open. " + kInputHint);
-  return in;
-}
-
-// Reads an .npy of element type T (xtensor checks the magic, the header and the
-// dtype); throws if any of that fails or the data is shorter than the header says.
-template <class T>
-xt::xarray<T> load_npy_checked(const std::string& path) {
-  std::ifstream in = open_npy(path);
-  xt::xarray<T> a;
-  try {
-    a = xt::load_npy<T>(in);
-  } catch (const std::runtime_error& e) {
-    throw xg::InputError(path + ": not a readable .npy of the expected dtype (" + e.what() + "). " + kInputHint);
-  }
-  if (!in) throw xg::InputError(path + ": truncated, the data is shorter than its header says. " + kInputHint);
-  return a;
-}
-
-xg::Array load_floats(const std::string& path) { return load_npy_checked<float>(path); }
-
-// labels (B) int64, as torch wants them -> uint32, as xgrad wants them.
-std::vector<std::uint32_t> load_labels(const std::string& path) {
-  const xt::xarray<std::int64_t> raw = load_npy_checked<std::int64_t>(path);
-  if (raw.dimension() != 1) throw xg::InputError(path + ": labels must have rank 1, got shape " + xg::shape_string(xg::Shape(raw.shape().begin(), raw.shape().end())));
-  std::vector<std::uint32_t> labels(raw.size());
-  for (std::size_t i = 0; i < raw.size(); ++i) {
-    const std::int64_t y = raw.data()[i];
-    if (y < 0 || y > std::int64_t(std::numeric_limits<std::uint32_t>::max())) {
-      throw xg::InputError(path + ": label " + std::to_string(y) + " at index " + std::to_string(i) + " is negative or too large");
-    }
-    labels[i] = std::uint32_t(y);
-  }
-  return labels;
-}
-
-void save(const std::string& path, const xg::Array& a) {
-  try {
-    xt::dump_npy(path, a);
-  } catch (const std::runtime_error& e) {
-    throw xg::InputError(path + ": cannot write (" + e.what() + "); HINT: does the directory exist and is it writable?");
-  }
-}
+using xg::oracle::load_floats;
+using xg::oracle::load_labels;
+using xg::oracle::save;
+using xg::oracle::UsageError;
 
 // Parses a whole command-line word as a number, or throws.
 template <class Number>

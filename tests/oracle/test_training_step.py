@@ -29,55 +29,18 @@ import sys
 import numpy as np
 import torch
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from oracle_results import Results  # noqa: E402  (tests/oracle_results.py)
+
 SIZES = (12, 7, 5, 4)  # in, hidden..., out
 BATCH = 8
 LR = 0.1
 MOMENTUM = 0.9
 STEPS = 3
 SEED = 20240607
-RTOL = 1e-5
-ATOL = 1e-6
 # Pre-activations closer than this to ReLU's kink at 0 could switch side between
 # two correct float32 computations and make the comparison meaningless.
 RELU_MARGIN = 1e-4
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def fail(self, name, why):
-        self.failed += 1
-        print(f"FAIL {name}: {why}")
-
-    def compare(self, name, actual_path, expected):
-        """Compares the xgrad array in actual_path with torch's `expected`."""
-        expected = np.asarray(expected)
-        if not actual_path.exists():
-            self.fail(name, f"oracle_step did not write {actual_path}")
-            return
-        actual = np.load(actual_path)
-        if actual.dtype != np.float32:
-            self.fail(name, f"dtype {actual.dtype}, expected float32")
-            return
-        if actual.shape != expected.shape:
-            self.fail(name, f"shape {actual.shape}, torch has {expected.shape}")
-            return
-        diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
-        scale = np.abs(expected.astype(np.float64))
-        max_abs = float(diff.max()) if diff.size else 0.0
-        max_rel = float((diff / np.maximum(scale, np.finfo(np.float32).tiny)).max()) if diff.size else 0.0
-        try:
-            np.testing.assert_allclose(actual, expected, rtol=RTOL, atol=ATOL)
-        except AssertionError:
-            worst = np.unravel_index(int(np.argmax(diff - RTOL * scale)), diff.shape) if diff.ndim else ()
-            self.fail(name, f"max |xgrad - torch| = {max_abs:.3g}, max relative = {max_rel:.3g}; "
-                            f"worst at index {tuple(int(i) for i in worst)}: "
-                            f"xgrad {actual[worst]!r}, torch {expected[worst]!r}")
-            return
-        self.passed += 1
-        print(f"ok   {name}: max |diff| {max_abs:.2g}, max relative {max_rel:.2g}")
 
 
 def run_oracle(results, label, args):

@@ -35,41 +35,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from oracle_results import Results  # noqa: E402  (tests/oracle_results.py)
+
 SEED = 20261122
 # SequentialLR steps the inner schedule with an explicit epoch, which torch warns about.
 warnings.filterwarnings("ignore", message="The epoch parameter", category=UserWarning)
-
-
-class Results:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def fail(self, name, why):
-        self.failed += 1
-        print(f"FAIL {name}: {why}")
-
-    def compare(self, name, path, expected, rtol=1e-5, atol=1e-6):
-        expected = np.asarray(expected, dtype=np.float64)
-        if not path.exists():
-            self.fail(name, f"toolbox_oracle did not write {path}")
-            return
-        actual = np.load(path)
-        if actual.dtype != np.float32:
-            self.fail(name, f"dtype {actual.dtype}, expected float32")
-            return
-        if actual.shape != expected.shape:
-            self.fail(name, f"shape {actual.shape}, torch has {expected.shape}")
-            return
-        diff = np.abs(actual.astype(np.float64) - expected)
-        max_rel = float((diff / np.maximum(np.abs(expected), 1e-30)).max()) if diff.size else 0.0
-        if not np.all(diff <= atol + rtol * np.abs(expected)):
-            worst = np.unravel_index(int(np.argmax(diff - rtol * np.abs(expected))), diff.shape) if diff.ndim else ()
-            self.fail(name, f"max |diff| {diff.max():.3g}; worst at {tuple(int(i) for i in worst)}: "
-                            f"xgrad {actual[worst]!r}, torch {expected[worst]!r}")
-            return
-        self.passed += 1
-        print(f"ok   {name}: max |diff| {diff.max() if diff.size else 0:.2g}, max relative {max_rel:.2g}")
 
 
 class Case:

@@ -42,8 +42,6 @@
 #include <string>
 #include <vector>
 
-#include <xtensor/xnpy.hpp>
-
 #include "core/error.hpp"
 #include "core/ops.hpp"
 #include "core/random.hpp"
@@ -58,55 +56,20 @@
 #include "optim/clip.hpp"
 #include "optim/lr_schedule.hpp"
 #include "optim/sgd.hpp"
+#include "tests/npy_io.hpp"
 
 namespace {
 
 using xg::Array;
 using xg::Tensor;
-
-struct UsageError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-const char* const kHint = "HINT: test_toolbox.py writes the inputs; run it (ctest -R toolbox_oracle)";
-
-template <class T>
-xt::xarray<T> load_npy_checked(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw xg::InputError(path + ": cannot open. " + kHint);
-  xt::xarray<T> a;
-  try {
-    a = xt::load_npy<T>(in);
-  } catch (const std::runtime_error& e) {
-    throw xg::InputError(path + ": not a readable .npy of the expected dtype (" + e.what() + "). " + kHint);
-  }
-  if (!in) throw xg::InputError(path + ": truncated. " + kHint);
-  return a;
-}
-
-Array load_floats(const std::string& path) { return load_npy_checked<float>(path); }
+using xg::oracle::load_floats;
+using xg::oracle::load_labels;
+using xg::oracle::save;
+using xg::oracle::UsageError;
 
 std::vector<float> load_vector(const std::string& path) {
   const Array a = load_floats(path);
   return std::vector<float>(a.begin(), a.end());
-}
-
-std::vector<std::uint32_t> load_labels(const std::string& path) {
-  const xt::xarray<std::int64_t> raw = load_npy_checked<std::int64_t>(path);
-  std::vector<std::uint32_t> labels;
-  for (std::int64_t y : raw) {
-    if (y < 0) throw xg::InputError(path + ": negative label");
-    labels.push_back(std::uint32_t(y));
-  }
-  return labels;
-}
-
-void save(const std::string& path, const Array& a) {
-  try {
-    xt::dump_npy(path, a);
-  } catch (const std::runtime_error& e) {
-    throw xg::InputError(path + ": cannot write (" + e.what() + ")");
-  }
 }
 
 // KEY=VALUE words, with typed getters that insist on the whole word being used.
