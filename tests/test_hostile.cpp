@@ -122,6 +122,20 @@ TEST_CASE("hostile: a well-formed safetensors file that is not a usable xgrad mo
     CHECK(r.status == 2);
     CHECK(r.err.find("'0.weight'") != std::string::npos);
   }
+  SUBCASE("metadata naming an unknown activation, a dropout out of range, or a sigmoid head with 3 outputs") {
+    const std::pair<const char*, nlohmann::json> bad[] = {
+        {"activation", "swish"}, {"dropout", 1.5}, {"head", "sigmoid"}};
+    for (const auto& [field, value] : bad) {
+      nlohmann::json broken = info;
+      broken[field] = value;
+      write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", broken.dump()}});
+      const RunResult r = run_xgrad("eval --model " + path);
+      INFO(field << ": " << r.err);
+      CHECK(r.status == 2);
+      CHECK(lines_of(r.err).size() == 1);
+      CHECK(r.err.find(field) != std::string::npos);
+    }
+  }
   SUBCASE("metadata whose class count does not fit the last layer") {
     info["classes"] = {"a", "b"};
     write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", info.dump()}});
