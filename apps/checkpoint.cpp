@@ -8,6 +8,8 @@
 #include <filesystem>
 
 #include "apps/experiment.hpp"
+#include "datasets/csv.hpp"
+#include "datasets/dataloader.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
 #include "layers/linear.hpp"
@@ -85,10 +87,34 @@ T get_field(const Json& doc, const char* key, const std::string& source) {
 }
 
 Json options_json(const TrainOptions& o) {
-  return {{"data", o.data},       {"hidden", o.hidden},         {"epochs", o.epochs},       {"batch", o.batch},
-          {"lr", o.lr},           {"momentum", o.momentum},     {"schedule", o.schedule},   {"seed", o.seed},
-          {"classes", o.classes}, {"no_normalize", o.no_normalize}, {"train_limit", o.train_limit},
-          {"test_limit", o.test_limit}};
+  Json config = {{"epochs", o.epochs}};
+  for_each_training_flag(o, [&](const char*, const char* key, const auto& field) { config[key] = field; });
+  return config;
+}
+
+// The training options a checkpoint's config records, over `base`. A flag the
+// config lacks (a checkpoint of an older xgrad) keeps base's value. With
+// `command_line`, a flag given there must equal the checkpoint's.
+TrainOptions options_from_config(const Json& config, const TrainOptions& base, const std::string& source,
+                                 const TrainOptions* command_line = nullptr) {
+  if (!config.is_object()) throw InputError(source + ": xgrad metadata \"config\" is not an object");
+  TrainOptions o = base;
+  for_each_training_flag(o, [&](const char* flag, const char* key, auto& field) {
+    using T = std::decay_t<decltype(field)>;
+    if (!config.contains(key)) return;
+    T stored;
+    try {
+      stored = config.at(key).get<T>();
+    } catch (const Json::exception&) {
+      throw InputError(source + ": xgrad metadata config \"" + std::string(key) + "\" has the wrong type");
+    }
+    if (command_line && command_line->was_given(flag) && !(field == stored)) {
+      throw InputError(std::string(flag) + " differs from the checkpoint " + source + " (" + Json(field).dump() + " vs " +
+                       Json(stored).dump() + "); a resumed run keeps its training flags, only --epochs may change");
+    }
+    field = stored;
+  });
+  return o;
 }
 
 std::string state_source(const std::string& path) { return state_path(path); }
@@ -101,21 +127,27 @@ std::string sha256_hex(const std::uint8_t* data, std::size_t size) {
   return s.hex();
 }
 
-std::string data_sha256(const ImageSet& train) {
+std::string data_sha256(const Split& train) {
   Sha256 s;
   s.update(train.pixels.data(), train.pixels.size());
-  s.update(train.labels.data(), train.labels.size());
+  s.update(reinterpret_cast<const std::uint8_t*>(train.values.data()), train.values.size() * sizeof(float));
+  for (std::uint32_t label : train.labels) {
+    const std::uint8_t bytes[4] = {std::uint8_t(label), std::uint8_t(label >> 8), std::uint8_t(label >> 16), std::uint8_t(label >> 24)};
+    s.update(bytes, 4);
+  }
   return s.hex();
 }
 
 std::string state_path(const std::string& model_path) { return model_path + ".state"; }
 
 Json model_info_json(const ModelInfo& i) {
-  return {{"layers", i.layers},   {"activation", i.activation}, {"dropout", i.dropout},
+  Json doc = {{"layers", i.layers},   {"activation", i.activation}, {"dropout", i.dropout},
           {"head", i.head},       {"input_shape", i.input_shape},
           {"mean", i.mean},       {"std", i.std},               {"classes", i.classes}, {"config", i.config},
           {"seed", i.seed},       {"version", i.version},       {"data_sha256", i.data_sha256},
           {"epoch", i.epoch}};
+  if (!i.features.empty()) doc["features"] = i.features;
+  return doc;
 }
 
 ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
@@ -129,6 +161,7 @@ ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
   i.mean = get_field<std::vector<float>>(doc, "mean", source);
   i.std = get_field<std::vector<float>>(doc, "std", source);
   i.classes = get_field<std::vector<std::string>>(doc, "classes", source);
+  if (doc.contains("features")) i.features = get_field<std::vector<std::string>>(doc, "features", source);
   i.config = doc.value("config", Json::object());
   i.seed = get_field<std::uint64_t>(doc, "seed", source);
   i.version = get_field<std::string>(doc, "version", source);
@@ -155,14 +188,23 @@ ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
   if (i.head != "sigmoid" && i.classes.size() != i.layers.back()) {
     bad(std::to_string(i.classes.size()) + " classes but the last layer has " + std::to_string(i.layers.back()) + " outputs");
   }
-  if (i.mean.size() != i.std.size() || (i.mean.size() != 1 && i.mean.size() != inputs)) bad("\"mean\" and \"std\" sizes do not fit the input");
+  // Images (input_shape [rows, cols]) have one mean and std; tables ([features]) one per feature.
+  const std::size_t norm_values = i.input_shape.size() == 1 ? inputs : 1;
+  if (i.mean.size() != norm_values || i.std.size() != norm_values) {
+    bad("\"mean\" and \"std\" must hold " + std::to_string(norm_values) + " value" + (norm_values == 1 ? "" : "s") +
+        " each for input_shape " + Json(i.input_shape).dump());
+  }
+  if (i.input_shape.size() > 2) bad("\"input_shape\" must be [rows, cols] (images) or [features] (tables)");
+  if (!i.features.empty() && (i.input_shape.size() != 1 || i.features.size() != inputs)) {
+    bad("\"features\" must name each of the " + std::to_string(inputs) + " inputs of a table model");
+  }
   for (std::size_t k = 0; k < i.mean.size(); ++k) {
     if (!std::isfinite(i.mean[k]) || !(i.std[k] > 0.0f) || !std::isfinite(i.std[k])) bad("\"mean\"/\"std\" must be finite with std > 0");
   }
   return i;
 }
 
-Normalization LoadedModel::normalization() const { return Normalization{info.mean.at(0), info.std.at(0)}; }
+Normalization LoadedModel::normalization() const { return Normalization{info.mean, info.std}; }
 
 void save_model(const std::string& path, const Sequential& model, const ModelInfo& info) {
   std::vector<std::pair<std::string, Tensor>> named = model.named_parameters();
@@ -228,6 +270,7 @@ LoadedModel load_model(const std::string& path) {
   Json doc = Json::parse(it->second, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) throw InputError(path + ": the \"xgrad\" metadata is not valid JSON");
   LoadedModel loaded;
+  loaded.path = path;
   loaded.info = model_info_from_json(doc, path);
   loaded.model = rebuild_model(loaded.info);
   load_weights(*loaded.model, file, path);
@@ -235,45 +278,70 @@ LoadedModel load_model(const std::string& path) {
   return loaded;
 }
 
-ImageDataset load_data_for_model(const LoadedModel& model, const std::string& data_flag) {
-  std::string data = data_flag;
-  if (data.empty()) data = model.info.config.value("data", std::string("fashion-mnist"));
-  ImageDataset set = load_image_dataset(data);
+TrainOptions LoadedModel::training_options() const { return options_from_config(info.config, TrainOptions{}, path); }
+
+bool LoadedModel::takes_tables() const { return info.input_shape.size() == 1; }
+
+Dataset load_data_for_model(const LoadedModel& model, const std::string& data_flag) {
+  TrainOptions o = model.training_options();
+  o.test_limit = 0;  // the whole test split
+  o.classes.clear();  // the model's names are set below
+  if (!data_flag.empty()) o.data = data_flag;
+  const std::string which = data_flag.empty() ? "the training data " + o.data : "--data " + o.data;
+  if (model.takes_tables() != is_csv_path(o.data)) {
+    throw InputError(which + ": the model " + model.path + " was trained on " +
+                     (model.takes_tables() ? "CSV data; give a .csv file" : "images; give an image directory"));
+  }
+  Dataset data;
+  if (model.takes_tables() && !data_flag.empty()) {
+    // A CSV file to evaluate: every row is a test item, its label one of the model's classes.
+    CsvOptions csv;
+    csv.label_column = o.label_col;
+    csv.test_split = 0.0;
+    csv.classes = model.info.classes;
+    data = load_csv_dataset(o.data, csv);
+    if (data.feature_names.size() != model.info.layers.front()) {
+      throw InputError(which + ": has " + std::to_string(data.feature_names.size()) + " feature columns but the model takes " +
+                       std::to_string(model.info.layers.front()));
+    }
+    std::swap(data.train, data.test);  // all rows are test rows
+  } else {
+    // The data as training saw it: the same file or directory, split, classes subset and limits.
+    data = std::move(*std::const_pointer_cast<Dataset>(load_training_data(o)));
+    if (model.takes_tables() && !model.info.data_sha256.empty() && data_sha256(data.train) != model.info.data_sha256) {
+      throw InputError(which + " has changed since " + model.path + " was trained (its training split's sha256 differs), so "
+                       "its test split is no longer held-out data; pass --data FILE.csv to evaluate a file as a whole");
+    }
+  }
   const std::size_t features = model.info.layers.front();
-  if (set.test.features() != features) {
-    throw InputError("--data " + data + ": images are " + std::to_string(set.test.rows) + "x" + std::to_string(set.test.cols) +
-                     " but the model takes " + std::to_string(features) + " inputs (" +
+  if (data.test.features() != features) {
+    throw InputError(which + ": items are " + data.test.item_description() + " but the model takes " +
+                     std::to_string(features) + " inputs (" +
                      shape_string(Shape(model.info.input_shape.begin(), model.info.input_shape.end())) + ")");
   }
-  for (std::uint8_t label : set.test.labels) {
+  for (std::uint32_t label : data.test.labels) {
     if (label >= model.info.classes.size()) {
-      throw InputError("--data " + data + ": test label " + std::to_string(label) + " is not one of the model's " +
+      throw InputError(which + ": test label " + std::to_string(label) + " is not one of the model's " +
                        std::to_string(model.info.classes.size()) + " classes");
     }
   }
-  set.class_names = model.info.classes;
-  return set;
+  data.class_names = model.info.classes;
+  return data;
 }
 
-Array model_logits(LoadedModel& model, const std::uint8_t* pixels, std::size_t count) {
+Array model_logits(LoadedModel& model, const Split& items) {
   NoGradGuard no_grad;
   model.model->eval();
-  const std::size_t features = model.info.layers.front(), classes = model.info.layers.back();
-  Array logits = xt::zeros<float>({count, classes});
-  const std::size_t batch = 1000;
+  const std::size_t classes = model.info.layers.back();
+  Array logits = xt::zeros<float>({items.count, classes});
+  DataLoader loader(items, 1000, /*shuffle=*/false, 0, model.normalization());
   Array x;
-  for (std::size_t first = 0; first < count; first += batch) {
-    const std::size_t b = std::min(batch, count - first);
-    x.resize({b, features});
-    for (std::size_t i = 0; i < b * features; ++i) {
-      const std::size_t f = i % features;
-      const float mean = model.info.mean.size() == 1 ? model.info.mean[0] : model.info.mean[f];
-      const float std = model.info.std.size() == 1 ? model.info.std[0] : model.info.std[f];
-      // (p/255 - mean)/std folded into one multiply-add exactly as the DataLoader does it.
-      x.data()[i] = float(pixels[first * features + i]) * (1.0f / (255.0f * std)) + (-mean / std);
-    }
+  std::vector<std::uint32_t> y;
+  for (std::size_t i = 0, first = 0; i < loader.num_batches(); ++i) {
+    const std::size_t b = loader.batch(i, x, y);
     Tensor out = (*model.model)(Tensor(x));
     std::memcpy(logits.data() + first * classes, out.data(), b * classes * sizeof(float));
+    first += b;
   }
   return logits;
 }
@@ -282,33 +350,7 @@ TrainOptions resume_options(const TrainOptions& cli) {
   if (cli.resume.empty()) return cli;
   const LoadedModel loaded = load_model(cli.resume);
   const Json& c = loaded.info.config;
-  TrainOptions o = cli;
-  auto take = [&](const char* flag, const char* key, auto& field) {
-    using T = std::decay_t<decltype(field)>;
-    if (!c.contains(key)) throw InputError(cli.resume + ": xgrad metadata config has no \"" + std::string(key) + "\"");
-    T stored;
-    try {
-      stored = c.at(key).get<T>();
-    } catch (const Json::exception&) {
-      throw InputError(cli.resume + ": xgrad metadata config \"" + std::string(key) + "\" has the wrong type");
-    }
-    if (cli.was_given(flag) && !(field == stored)) {
-      throw InputError(std::string(flag) + " differs from the checkpoint " + cli.resume + " (" + Json(field).dump() + " vs " +
-                       Json(stored).dump() + "); a resumed run keeps its training flags, only --epochs may change");
-    }
-    field = stored;
-  };
-  take("--data", "data", o.data);
-  take("--hidden", "hidden", o.hidden);
-  take("--batch", "batch", o.batch);
-  take("--lr", "lr", o.lr);
-  take("--momentum", "momentum", o.momentum);
-  take("--schedule", "schedule", o.schedule);
-  take("--seed", "seed", o.seed);
-  take("--classes", "classes", o.classes);
-  take("--no-normalize", "no_normalize", o.no_normalize);
-  take("--train-limit", "train_limit", o.train_limit);
-  take("--test-limit", "test_limit", o.test_limit);
+  TrainOptions o = options_from_config(c, cli, cli.resume, &cli);
   if (!cli.was_given("--epochs")) o.epochs = c.value("epochs", cli.epochs);
   return o;
 }
@@ -366,7 +408,7 @@ Checkpointer::Checkpointer(const TrainOptions& o, Experiment& run)
 
 ModelInfo Checkpointer::info_for(std::size_t epoch) const {
   ModelInfo i;
-  const ImageDataset& data = run_.data();
+  const Dataset& data = run_.data();
   for (const auto& [name, child] : run_.model().children()) {
     if (const auto* linear = dynamic_cast<const Linear*>(child.get())) {
       if (i.layers.empty()) i.layers.push_back(linear->in_features());
@@ -376,9 +418,10 @@ ModelInfo Checkpointer::info_for(std::size_t epoch) const {
   i.activation = options_.activation;
   i.dropout = float(options_.dropout);
   i.head = options_.head == "sigmoid" ? "sigmoid" : "softmax_cross_entropy";
-  i.input_shape = {data.train.rows, data.train.cols};
-  i.mean = {run_.normalization().mean};
-  i.std = {run_.normalization().std};
+  i.input_shape = data.train.shape;
+  i.features = data.feature_names;
+  i.mean = run_.normalization().mean;
+  i.std = run_.normalization().std;
   i.classes = data.class_names;
   i.config = options_json(options_);
   i.seed = options_.seed;

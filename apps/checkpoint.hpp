@@ -21,7 +21,7 @@
 
 #include "apps/train_command.hpp"
 #include "core/safetensors.hpp"
-#include "datasets/image_dataset.hpp"
+#include "datasets/dataset.hpp"
 #include "layers/sequential.hpp"
 #include "optim/optimizer.hpp"
 
@@ -36,12 +36,13 @@ struct ModelInfo {
   float dropout = 0.0f;                     // Dropout(p) after each activation; 0: none
   std::string head = "softmax_cross_entropy";  // or "sigmoid": one output, P(class 1) = sigmoid(z)
   std::vector<std::size_t> input_shape;     // {rows, cols} for images, {features} for tables
-  std::vector<float> mean, std;             // x_norm = (x/255 - mean)/std (one value for images)
+  std::vector<std::string> features;        // tables: the feature (column) names; images: none
+  std::vector<float> mean, std;             // x_norm = (x/255 - mean)/std, one value (images); (x - mean_j)/std_j per feature (tables)
   std::vector<std::string> classes;
   nlohmann::json config = nlohmann::json::object();  // the training flags, by flag name
   std::uint64_t seed = 0;
   std::string version;                      // xgrad's version that wrote it
-  std::string data_sha256;                  // of the training split (pixels, then labels)
+  std::string data_sha256;                  // of the training split (data_sha256 below)
   std::size_t epoch = 0;                    // epochs trained
 };
 
@@ -50,9 +51,12 @@ nlohmann::json model_info_json(const ModelInfo& info);
 ModelInfo model_info_from_json(const nlohmann::json& doc, const std::string& source);
 
 struct LoadedModel {
+  std::string path;  // the file, for messages
   ModelInfo info;
   std::shared_ptr<Sequential> model;
-  Normalization normalization() const;  // the image normalisation (mean[0], std[0])
+  Normalization normalization() const;  // info's mean and std
+  bool takes_tables() const;            // trained on CSV rows (input_shape {features}), not images
+  TrainOptions training_options() const;  // the flags of the run that trained it (info.config)
 };
 
 // Writes the model file atomically.
@@ -67,18 +71,23 @@ void require_softmax_head(const LoadedModel& model, const std::string& path);
 // Copies the tensors of `file` into `model`'s parameters, checking names and shapes.
 void load_weights(Sequential& model, const Safetensors& file, const std::string& source);
 
-// The data set to use a model with: `data_flag`, or the checkpoint's --data
-// when empty, with the model's class names. Throws InputError when its images
-// do not have the model's input size.
-ImageDataset load_data_for_model(const LoadedModel& model, const std::string& data_flag);
-// The logits (count, classes) of `count` images of the model's input size,
-// normalised as in training.
-Array model_logits(LoadedModel& model, const std::uint8_t* pixels, std::size_t count);
+// The data set to use a model with, its test split the items to evaluate, with
+// the model's class names:
+//   - no `data_flag`: the training run's data (its --data, CSV split, --classes-subset);
+//   - an image directory: its test images (with the run's --classes-subset);
+//   - a CSV file (a table model): every row of it, labels from the model's classes.
+// Throws InputError when the items do not fit the model (size, kind, labels),
+// or when a table model's training file has changed since (its test split
+// would no longer be held out).
+Dataset load_data_for_model(const LoadedModel& model, const std::string& data_flag);
+// The logits (count, classes) of the items, normalised as in training.
+Array model_logits(LoadedModel& model, const Split& items);
 
 // SHA-256 of bytes, as 64 hex digits.
 std::string sha256_hex(const std::uint8_t* data, std::size_t size);
-// SHA-256 of a training split: its pixels, then its labels.
-std::string data_sha256(const ImageSet& train);
+// SHA-256 of a training split: its items (image bytes, or table values as
+// float32 little-endian), then its labels as uint32 little-endian.
+std::string data_sha256(const Split& train);
 
 // Where the training state of the model file `path` goes.
 std::string state_path(const std::string& model_path);

@@ -24,7 +24,7 @@ CLI::App* add_eval_command(CLI::App& app, EvalOptions& o) {
   return cmd;
 }
 
-double top_k_accuracy(const Array& logits, const std::vector<std::uint8_t>& labels, std::size_t k) {
+double top_k_accuracy(const Array& logits, const std::vector<std::uint32_t>& labels, std::size_t k) {
   const std::size_t n = logits.shape()[0], c = logits.shape()[1];
   std::size_t hits = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -38,7 +38,7 @@ double top_k_accuracy(const Array& logits, const std::vector<std::uint8_t>& labe
   return n ? double(hits) / double(n) : 0.0;
 }
 
-Calibration calibration(const Array& logits, const std::vector<std::uint8_t>& labels, std::size_t bins) {
+Calibration calibration(const Array& logits, const std::vector<std::uint32_t>& labels, std::size_t bins) {
   const std::size_t n = logits.shape()[0], c = logits.shape()[1];
   const Array p = softmax(logits);
   Calibration out;
@@ -69,16 +69,15 @@ int run_eval(const EvalOptions& o) {
   if (o.top_k == 0) throw InputError("--top-k must be at least 1");
   LoadedModel model = load_model(o.model);
   require_softmax_head(model, o.model);
-  ImageDataset data = load_data_for_model(model, o.data);
+  Dataset data = load_data_for_model(model, o.data);
   if (o.limit) truncate(data.test, o.limit);
-  const ImageSet& test = data.test;
+  const Split& test = data.test;
   const std::vector<std::string>& names = model.info.classes;
   const std::size_t classes = names.size();
-  const Array logits = model_logits(model, test.pixels.data(), test.count);
+  const Array logits = model_logits(model, test);
 
   ConfusionMatrix confusion(classes);
-  std::vector<std::uint32_t> truth(test.labels.begin(), test.labels.end());
-  confusion.add_batch(logits.data(), test.count, classes, truth.data());
+  confusion.add_batch(logits.data(), test.count, classes, test.labels.data());
   const Array log_p = log_softmax(logits);
   double loss = 0.0;
   for (std::size_t i = 0; i < test.count; ++i) loss -= double(log_p.data()[i * classes + test.labels[i]]);
@@ -126,7 +125,7 @@ int run_eval(const EvalOptions& o) {
 
   const bool terminal = ::isatty(::fileno(stdout));
   std::printf("model  %s: %s, trained %zu epochs\n", o.model.c_str(), model.model->describe().c_str(), model.info.epoch);
-  std::printf("data   %s: %zu test images\n\n", data.name.c_str(), test.count);
+  std::printf("data   %s: %zu test %s\n\n", data.name.c_str(), test.count, test.is_image() ? "images" : "rows");
   std::printf("accuracy %.4f  test_loss %.4f  top-%zu accuracy %.4f\n", confusion.accuracy(), loss, k, top_k);
   std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s\n", confusion.format_matrix(names, terminal).c_str());
   std::printf("%s\n", confusion.format_report(names).c_str());

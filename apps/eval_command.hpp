@@ -39,8 +39,8 @@ struct Calibration {
   double ece = 0;
 };
 // logits (N, C), labels N.
-Calibration calibration(const Array& logits, const std::vector<std::uint8_t>& labels, std::size_t bins = 10);
+Calibration calibration(const Array& logits, const std::vector<std::uint32_t>& labels, std::size_t bins = 10);
 // Fraction of items whose label is among the k largest logits.
-double top_k_accuracy(const Array& logits, const std::vector<std::uint8_t>& labels, std::size_t k);
+double top_k_accuracy(const Array& logits, const std::vector<std::uint32_t>& labels, std::size_t k);
 
 }  // namespace xg

@@ -1,15 +1,26 @@
 #include "apps/experiment.hpp"
 
 #include <chrono>
-#include <cstdio>
 
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "datasets/csv.hpp"
+#include "datasets/image_dataset.hpp"
 
 namespace xg {
 
-std::shared_ptr<const ImageDataset> load_training_data(const TrainOptions& o) {
-  auto data = std::make_shared<ImageDataset>(load_image_dataset(o.data));
+Dataset load_dataset(const TrainOptions& o) {
+  if (!is_csv_path(o.data)) return load_image_dataset(o.data);
+  CsvOptions csv;
+  csv.label_column = o.label_col;
+  csv.test_file = o.test_file;
+  csv.test_split = o.test_file.empty() ? o.test_split : 0.0;
+  csv.seed = o.seed;
+  return load_csv_dataset(o.data, csv);
+}
+
+std::shared_ptr<const Dataset> load_training_data(const TrainOptions& o) {
+  auto data = std::make_shared<Dataset>(load_dataset(o));
   if (!o.classes.empty()) {
     std::vector<std::string> names = load_class_names(o.classes);
     if (names.size() < data->num_classes()) {
@@ -24,15 +35,20 @@ std::shared_ptr<const ImageDataset> load_training_data(const TrainOptions& o) {
   return data;
 }
 
-Experiment::Experiment(const TrainOptions& options, std::shared_ptr<const ImageDataset> data)
+Experiment::Experiment(const TrainOptions& options, std::shared_ptr<const Dataset> data)
     : options_(options), data_(std::move(data)), last_{0.0, ConfusionMatrix(data_->num_classes())} {
   validate_train_options(options_);
   if (options_.val_split > 0) {
     train_ = data_->train;
     validation_ = split_validation(train_, options_.val_split, options_.seed);
   }
-  const ImageSet& train = has_validation() ? train_ : data_->train;
-  norm_ = options_.no_normalize ? Normalization{} : compute_normalization(train);
+  const Split& train = has_validation() ? train_ : data_->train;
+  if (options_.no_normalize) {
+    const std::size_t values = train.is_image() ? 1 : train.features();  // x/255 for images, the raw numbers for tables
+    norm_ = Normalization{std::vector<float>(values, 0.0f), std::vector<float>(values, 1.0f)};
+  } else {
+    norm_ = compute_normalization(train);
+  }
   Rng rng(options_.seed);
   model_ = build_model(options_, train.features(), data_->num_classes(), rng);
   objective_ = build_objective(options_, *model_, data_->num_classes());
@@ -79,15 +95,16 @@ const Evaluation& Experiment::evaluate_test() {
 std::string Experiment::describe() const {
   std::size_t parameter_count = 0;
   for (const Tensor& p : model_->parameters()) parameter_count += p.size();
-  char text[1024];
-  std::snprintf(text, sizeof text,
-                "data   %s: %zu train / %zu test images of %zux%zu, %zu classes\n"
-                "model  %s, %zu parameters\n"
-                "train  %s, batch %zu, %zu epochs, seed %llu",
-                data_->name.c_str(), data_->train.count, data_->test.count, data_->train.rows, data_->train.cols,
-                data_->num_classes(), model_->describe().c_str(), parameter_count, describe_training(options_).c_str(),
-                options_.batch, options_.epochs, (unsigned long long)options_.seed);
-  if (has_validation()) return text + std::string(" (") + std::to_string(validation_.count) + " held out for validation)";
+  const Split& train = data_->train;
+  std::string text = "data   " + data_->name + ": " + std::to_string(train.count) + " train / " +
+                     std::to_string(data_->test.count) + (train.is_image() ? " test images of " : " test rows of ") +
+                     (train.is_image() ? std::to_string(train.shape[0]) + "x" + std::to_string(train.shape[1])
+                                       : train.item_description()) +
+                     ", " + std::to_string(data_->num_classes()) + " classes\n";
+  text += "model  " + model_->describe() + ", " + std::to_string(parameter_count) + " parameters\n";
+  text += "train  " + describe_training(options_) + ", batch " + std::to_string(options_.batch) + ", " +
+          std::to_string(options_.epochs) + " epochs, seed " + std::to_string(options_.seed);
+  if (has_validation()) text += " (" + std::to_string(validation_.count) + " held out for validation)";
   return text;
 }
 

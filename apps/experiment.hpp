@@ -13,19 +13,22 @@
 
 namespace xg {
 
-// Loads the data set named by the options, applies --classes and the limits.
-std::shared_ptr<const ImageDataset> load_training_data(const TrainOptions& options);
+// The data set --data names (an IDX directory or a CSV file with --label-col,
+// --test, --test-split and --seed), as read.
+Dataset load_dataset(const TrainOptions& options);
+// load_dataset, then --classes, --classes-subset and the limits applied.
+std::shared_ptr<const Dataset> load_training_data(const TrainOptions& options);
 
 class Experiment {
  public:
   // Validates the options and builds the model from the seed; throws InputError.
-  Experiment(const TrainOptions& options, std::shared_ptr<const ImageDataset> data);
+  Experiment(const TrainOptions& options, std::shared_ptr<const Dataset> data);
 
   // Trains one epoch (1-based) at the scheduled LR, then evaluates on the test set.
   EpochStats run_epoch(std::size_t epoch, const ProgressFn& progress = nullptr);
 
   const TrainOptions& options() const { return options_; }
-  const ImageDataset& data() const { return *data_; }
+  const Dataset& data() const { return *data_; }
   const Normalization& normalization() const { return norm_; }
   Sequential& model() { return *model_; }
   Optimizer& optimizer() { return *optimizer_; }
@@ -51,13 +54,13 @@ class Experiment {
 
  private:
   TrainOptions options_;
-  std::shared_ptr<const ImageDataset> data_;
+  std::shared_ptr<const Dataset> data_;
   Normalization norm_;
   std::shared_ptr<Sequential> model_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<DataLoader> loader_;
   Evaluation last_;
-  ImageSet train_, validation_;     // --val-split only: the training set split in two
+  Split train_, validation_;     // --val-split only: the training set split in two
   Objective objective_;             // loss, penalties, clipping (apps/toolbox.hpp)
   std::unique_ptr<LRSchedule> schedule_;
   double best_loss_ = std::numeric_limits<double>::infinity();

@@ -23,14 +23,14 @@ CLI::App* add_explain_command(CLI::App& app, ExplainOptions& o) {
 int run_explain(const ExplainOptions& o) {
   LoadedModel model = load_model(o.model);
   require_softmax_head(model, o.model);
-  const ImageDataset data = load_data_for_model(model, o.data);
+  const Dataset data = load_data_for_model(model, o.data);
   if (o.index >= data.test.count) {
     throw InputError("--index " + std::to_string(o.index) + " is out of range: the test split of " + data.name + " has " +
                      std::to_string(data.test.count) + " items (0.." + std::to_string(data.test.count - 1) + ")");
   }
   const std::vector<std::string>& names = model.info.classes;
-  const std::size_t classes = names.size(), features = model.info.layers.front();
-  const Array logits = model_logits(model, data.test.pixels.data() + o.index * features, 1);
+  const std::size_t classes = names.size();
+  const Array logits = model_logits(model, select(data.test, {std::uint32_t(o.index)}));
   const std::size_t truth = data.test.labels[o.index];
   const float* z = logits.data();
 

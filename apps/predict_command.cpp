@@ -9,6 +9,7 @@
 
 #include "apps/checkpoint.hpp"
 #include "core/error.hpp"
+#include "datasets/csv.hpp"
 #include "datasets/image_file.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 
@@ -18,7 +19,10 @@ CLI::App* add_predict_command(CLI::App& app, PredictOptions& o) {
   CLI::App* cmd = app.add_subcommand("predict", "Classify test items or image files with a saved model");
   cmd->add_option("--model", o.model, "Model file written by xgrad train --save")->required()->type_name("PATH");
   cmd->add_option("--index", o.index, "Test-split item(s) to classify (0-based; repeatable)")->type_name("N");
-  cmd->add_option("images", o.images, "Grey-scale PGM (P2/P5) or PNG files of the model's input size")->type_name("IMAGE");
+  cmd->add_option("inputs", o.images,
+                  "Images: grey-scale PGM (P2/P5) or PNG files of the model's input size. A model trained on CSV "
+                  "data: .csv files of rows of its features (the label column may be there too)")
+      ->type_name("FILE");
   cmd->add_option("--data", o.data, "Data set for --index (default: the one the model was trained on)");
   cmd->add_option("--top-k", o.top_k, "How many classes to list")->capture_default_str();
   cmd->add_flag("--resize", o.resize, "Resize images to the model's input size (bilinear) instead of refusing");
@@ -28,50 +32,68 @@ CLI::App* add_predict_command(CLI::App& app, PredictOptions& o) {
 
 int run_predict(const PredictOptions& o) {
   if (o.top_k == 0) throw InputError("--top-k must be at least 1");
-  if (o.index.empty() && o.images.empty()) throw InputError("predict: give --index N or IMAGE files");
+  if (o.index.empty() && o.images.empty()) throw InputError("predict: give --index N, IMAGE files or (a CSV model) FILE.csv");
   LoadedModel model = load_model(o.model);
   require_softmax_head(model, o.model);
   const std::vector<std::string>& names = model.info.classes;
   const std::size_t classes = names.size(), features = model.info.layers.front();
-  if (!o.images.empty() && model.info.input_shape.size() != 2) {
-    throw InputError(o.model + ": the model takes " + std::to_string(features) + " features, not images");
-  }
 
-  // Gather the inputs' pixels, with a label and a source name for each.
-  std::vector<std::uint8_t> pixels;
+  // Gather the inputs as one split of the model's kind, with a source name for each.
+  Split items;
+  items.shape = model.info.input_shape;
   std::vector<std::string> sources;
-  std::vector<int> labels;  // -1: unknown (an image file)
+  std::vector<bool> labelled;  // false: the true class is unknown (an image file, an unlabelled CSV row)
+  auto append = [&](const Split& more, bool with_labels) {
+    items.pixels.insert(items.pixels.end(), more.pixels.begin(), more.pixels.end());
+    items.values.insert(items.values.end(), more.values.begin(), more.values.end());
+    items.labels.insert(items.labels.end(), more.labels.begin(), more.labels.end());
+    items.count += more.count;
+    labelled.insert(labelled.end(), more.count, with_labels);
+  };
   if (!o.index.empty()) {
-    const ImageDataset data = load_data_for_model(model, o.data);
+    const Dataset data = load_data_for_model(model, o.data);
     for (std::size_t i : o.index) {
       if (i >= data.test.count) {
         throw InputError("--index " + std::to_string(i) + " is out of range: the test split of " + data.name + " has " +
                          std::to_string(data.test.count) + " items (0.." + std::to_string(data.test.count - 1) + ")");
       }
-      pixels.insert(pixels.end(), data.test.pixels.begin() + std::ptrdiff_t(i * features),
-                    data.test.pixels.begin() + std::ptrdiff_t((i + 1) * features));
       sources.push_back("test[" + std::to_string(i) + "]");
-      labels.push_back(data.test.labels[i]);
     }
+    append(select(data.test, std::vector<std::uint32_t>(o.index.begin(), o.index.end())), true);
   }
-  const std::size_t rows = model.info.input_shape.size() == 2 ? model.info.input_shape[0] : 0;
-  const std::size_t cols = model.info.input_shape.size() == 2 ? model.info.input_shape[1] : 0;
-  for (const std::string& path : o.images) {
-    GreyImage image = read_grey_image(path);
-    if (image.rows != rows || image.cols != cols) {
-      if (!o.resize) {
-        throw InputError(path + ": image is " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +
-                         " (width x height) but the model takes " + std::to_string(cols) + "x" + std::to_string(rows) +
-                         "; pass --resize to scale it");
+  if (model.takes_tables()) {
+    // Inputs are CSV files of rows: the model's features, with or without its label column.
+    for (const std::string& path : o.images) {
+      if (!is_csv_path(path)) {
+        throw InputError(path + ": the model " + o.model + " takes rows of " + std::to_string(features) +
+                         " features; give a .csv file of them");
       }
-      image = resize_image(image, rows, cols);
+      const CsvRows rows = load_csv_rows(path, model.info.features, model.training_options().label_col, names);
+      for (std::size_t line : rows.line_numbers) sources.push_back(path + ":" + std::to_string(line));
+      append(rows.items, rows.labelled);
     }
-    pixels.insert(pixels.end(), image.pixels.begin(), image.pixels.end());
-    sources.push_back(path);
-    labels.push_back(-1);
+  } else {
+    const std::size_t rows = model.info.input_shape[0], cols = model.info.input_shape[1];
+    for (const std::string& path : o.images) {
+      GreyImage image = read_grey_image(path);
+      if (image.rows != rows || image.cols != cols) {
+        if (!o.resize) {
+          throw InputError(path + ": image is " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +
+                           " (width x height) but the model takes " + std::to_string(cols) + "x" + std::to_string(rows) +
+                           "; pass --resize to scale it");
+        }
+        image = resize_image(image, rows, cols);
+      }
+      Split one;
+      one.count = 1;
+      one.pixels = std::move(image.pixels);
+      one.labels = {0};
+      append(one, false);
+      sources.push_back(path);
+    }
   }
 
-  const Array logits = model_logits(model, pixels.data(), sources.size());
+  const Array logits = model_logits(model, items);
   const Array p = softmax(logits);
   const std::size_t k = std::min(o.top_k, classes);
   nlohmann::json out = nlohmann::json::array();
@@ -82,7 +104,7 @@ int run_predict(const PredictOptions& o) {
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return prob[a] > prob[b]; });
     if (o.json) {
       nlohmann::json item = {{"input", sources[n]}};
-      if (labels[n] >= 0) item["label"] = names[std::size_t(labels[n])];
+      if (labelled[n]) item["label"] = names[items.labels[n]];
       item["logits"] = std::vector<float>(logits.data() + n * classes, logits.data() + (n + 1) * classes);
       item["probabilities"] = std::vector<float>(prob, prob + classes);
       nlohmann::json top = nlohmann::json::array();
@@ -91,7 +113,7 @@ int run_predict(const PredictOptions& o) {
       out.push_back(item);
       continue;
     }
-    std::printf("%s%s\n", sources[n].c_str(), labels[n] >= 0 ? (" (true class: " + names[std::size_t(labels[n])] + ")").c_str() : "");
+    std::printf("%s%s\n", sources[n].c_str(), labelled[n] ? (" (true class: " + names[items.labels[n]] + ")").c_str() : "");
     std::size_t width = 0;
     for (std::size_t r = 0; r < k; ++r) width = std::max(width, names[order[r]].size());
     for (std::size_t r = 0; r < k; ++r) {

@@ -1,6 +1,7 @@
 #pragma once
-// `xgrad predict --model M (--index N | IMAGE...)`: the top-k classes of one
-// test item or of PGM/PNG image files, with their softmax probabilities.
+// `xgrad predict --model M (--index N | FILE...)`: the top-k classes of test
+// items, of PGM/PNG image files, or (a model trained on CSV data) of the rows
+// of CSV files, with their softmax probabilities.
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -15,7 +16,7 @@ struct PredictOptions {
   std::string model;
   std::string data;                 // "" : the checkpoint's --data (for --index)
   std::vector<std::size_t> index;   // test items
-  std::vector<std::string> images;  // PGM/PNG files
+  std::vector<std::string> images;  // PGM/PNG files, or CSV files for a table model
   std::size_t top_k = 3;
   bool resize = false;              // resize images to the model's input (bilinear) instead of refusing
   bool json = false;

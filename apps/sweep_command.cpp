@@ -263,7 +263,7 @@ int run_sweep(const SweepOptions& o) {
   if (!o.train.metrics.empty()) check_writable(o.train.metrics);
   if (!o.train.report.empty()) prepare_report_directory(o.train.report);
 
-  const std::shared_ptr<const ImageDataset> data = load_training_data(o.train);
+  const std::shared_ptr<const Dataset> data = load_training_data(o.train);
   std::vector<Run> runs(rates.size());
   for (std::size_t i = 0; i < rates.size(); ++i) {
     TrainOptions options = o.train;

@@ -186,9 +186,9 @@ void validate_toolbox_options(const TrainOptions& o) {
   if (!o.classes_subset.empty()) parse_counts("--classes-subset", o.classes_subset);
 }
 
-void keep_classes(ImageDataset& data, const std::string& spec) {
+void keep_classes(Dataset& data, const std::string& spec) {
   const std::vector<std::size_t> keep = parse_counts("--classes-subset", spec);
-  std::vector<int> new_label(256, -1);
+  std::vector<int> new_label(data.num_classes(), -1);
   for (std::size_t i = 0; i < keep.size(); ++i) {
     if (keep[i] >= data.num_classes()) {
       fail("--classes-subset: label " + std::to_string(keep[i]) + " is not a class of the data (0.." +
@@ -198,19 +198,13 @@ void keep_classes(ImageDataset& data, const std::string& spec) {
     new_label[keep[i]] = int(i);
   }
   if (keep.size() < 2) fail("--classes-subset needs at least 2 classes, got '" + spec + "'");
-  auto filter = [&](ImageSet& set, const char* split) {
-    const std::size_t n = set.features();
-    std::size_t kept = 0;
-    for (std::size_t i = 0; i < set.count; ++i) {
-      const int y = new_label[set.labels[i]];
-      if (y < 0) continue;
-      std::copy_n(set.pixels.begin() + i * n, n, set.pixels.begin() + kept * n);
-      set.labels[kept++] = std::uint8_t(y);
-    }
-    if (kept == 0) fail(std::string("--classes-subset ") + spec + " leaves no " + split + " images");
-    set.count = kept;
-    set.pixels.resize(kept * n);
-    set.labels.resize(kept);
+  auto filter = [&](Split& set, const char* split) {
+    std::vector<std::uint32_t> kept;
+    for (std::size_t i = 0; i < set.count; ++i)
+      if (new_label[set.labels[i]] >= 0) kept.push_back(std::uint32_t(i));
+    if (kept.empty()) fail(std::string("--classes-subset ") + spec + " leaves no " + split + " items");
+    set = select(set, kept);
+    for (std::uint32_t& y : set.labels) y = std::uint32_t(new_label[y]);
   };
   filter(data.train, "training");
   filter(data.test, "test");
@@ -219,11 +213,11 @@ void keep_classes(ImageDataset& data, const std::string& spec) {
   data.class_names = std::move(names);
 }
 
-ImageSet split_validation(ImageSet& train, double fraction, std::uint64_t seed) {
+Split split_validation(Split& train, double fraction, std::uint64_t seed) {
   const std::size_t held = std::size_t(std::llround(fraction * double(train.count)));
   if (held == 0 || held >= train.count) {
     fail("--val-split " + number(fraction) + " of " + std::to_string(train.count) +
-         " training images leaves an empty training or validation set");
+         " training items leaves an empty training or validation set");
   }
   std::vector<std::uint32_t> order(train.count);
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = std::uint32_t(i);
@@ -231,20 +225,11 @@ ImageSet split_validation(ImageSet& train, double fraction, std::uint64_t seed) 
   rng.shuffle(order);
   std::vector<bool> is_validation(train.count, false);
   for (std::size_t i = 0; i < held; ++i) is_validation[order[i]] = true;
-  ImageSet val, rest;
-  for (ImageSet* s : {&val, &rest}) {
-    s->rows = train.rows;
-    s->cols = train.cols;
-  }
-  const std::size_t n = train.features();
-  for (std::size_t i = 0; i < train.count; ++i) {
-    ImageSet& to = is_validation[i] ? val : rest;
-    to.pixels.insert(to.pixels.end(), train.pixels.begin() + i * n, train.pixels.begin() + (i + 1) * n);
-    to.labels.push_back(train.labels[i]);
-    ++to.count;
-  }
-  train = std::move(rest);
-  return val;
+  std::vector<std::uint32_t> validation_items, training_items;  // each in file order
+  for (std::uint32_t i = 0; i < train.count; ++i) (is_validation[i] ? validation_items : training_items).push_back(i);
+  Split validation = select(train, validation_items);
+  train = select(train, training_items);
+  return validation;
 }
 
 std::shared_ptr<Sequential> build_model(const TrainOptions& o, std::size_t inputs, std::size_t classes, Rng& rng) {

@@ -12,7 +12,7 @@
 #include "apps/train_command.hpp"
 #include "apps/training.hpp"
 #include "core/random.hpp"
-#include "datasets/image_dataset.hpp"
+#include "datasets/dataset.hpp"
 #include "layers/sequential.hpp"
 #include "optim/lr_schedule.hpp"
 #include "optim/optimizer.hpp"
@@ -37,11 +37,11 @@ void validate_toolbox_options(const TrainOptions& options);
 // --classes-subset "3,5": keeps only the items with those labels, in both
 // splits, renumbered 0..k-1 in the order given; the class names follow.
 // Throws InputError for a malformed list, a repeated or unknown label.
-void keep_classes(ImageDataset& data, const std::string& spec);
+void keep_classes(Dataset& data, const std::string& spec);
 
 // --val-split: moves a seeded random `fraction` of `train` (at least one item,
 // and at least one left) into the returned set; both keep their original order.
-ImageSet split_validation(ImageSet& train, double fraction, std::uint64_t seed);
+Split split_validation(Split& train, double fraction, std::uint64_t seed);
 
 // Linear, activation, [Dropout], …, Linear; one output for --head sigmoid.
 // Weights initialised as --init says (biases then zero); "default" is

@@ -17,13 +17,20 @@
 #include "apps/toolbox.hpp"
 #include "core/atomic_file.hpp"
 #include "core/error.hpp"
+#include "datasets/csv.hpp"
 
 namespace xg {
 
 void add_training_flags(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--data", o.data,
-                  "Data set: 'fashion-mnist' (the Debian package's directory) or a directory holding the four "
-                  "MNIST-style IDX files (.gz or raw)")
+                  "Data set: 'fashion-mnist' (the Debian package's directory), a directory holding the four "
+                  "MNIST-style IDX files (.gz or raw), or a FILE.csv (numeric features and a label column)")
+      ->capture_default_str();
+  cmd->add_option("--label-col", o.label_col, "CSV: the label column, by header name or 1-based number")
+      ->default_str("the first column");
+  cmd->add_option("--test", o.test_file, "CSV: a separate test file with the same columns")->type_name("FILE.csv");
+  cmd->add_option("--test-split", o.test_split,
+                  "CSV without --test: the fraction of the rows held out (seeded by --seed) for testing")
       ->capture_default_str();
   cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "Passes over the training set")->capture_default_str();
@@ -110,6 +117,16 @@ void validate_train_options(const TrainOptions& o) {
   if (o.batch == 0) fail("--batch must be at least 1");
   if (o.epochs == 0) fail("--epochs must be at least 1");
   if (o.threads < 0) fail("--threads must be 0 (all cores) or more, got " + std::to_string(o.threads));
+  const bool csv = is_csv_path(o.data);
+  for (const char* flag : {"--label-col", "--test", "--test-split"}) {
+    if (!csv && o.was_given(flag)) fail(std::string(flag) + " applies to CSV data only (--data FILE.csv), not to " + o.data);
+  }
+  if (!(o.test_split >= 0.0 && o.test_split < 1.0)) fail("--test-split must be in [0, 1), got " + number(o.test_split));
+  if (!o.test_file.empty() && o.was_given("--test-split")) fail("give --test FILE.csv or --test-split, not both");
+  if (!o.test_file.empty() && !is_csv_path(o.test_file)) fail("--test " + o.test_file + ": expected a .csv file");
+  if (csv && o.test_file.empty() && o.test_split == 0.0) {
+    fail("--test-split 0 leaves no test rows; give --test FILE.csv or a fraction such as 0.2");
+  }
   validate_toolbox_options(o);  // --schedule and the other toolbox flags
   parse_size_list("--hidden", o.hidden);
 }
@@ -151,7 +168,7 @@ int run_train(const TrainOptions& command_line) {
 
   Experiment run(o, load_training_data(o));
   Checkpointer checkpoints(o, run);  // --save, --save-best, --resume
-  const ImageDataset& data = run.data();
+  const Dataset& data = run.data();
   std::printf("%s, %d threads\n", run.describe().c_str(), threads);
   std::fflush(stdout);
 

@@ -1,5 +1,5 @@
 #pragma once
-// `xgrad train`: train an MLP classifier on an MNIST-style data set.
+// `xgrad train`: train an MLP classifier on an MNIST-style data set or a CSV table.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,7 +11,11 @@ class App;
 namespace xg {
 
 struct TrainOptions {
-  std::string data = "fashion-mnist";
+  std::string data = "fashion-mnist";  // a directory of IDX files, "fashion-mnist", or a FILE.csv
+  // CSV data only (datasets/csv.hpp):
+  std::string label_col;     // the label column's name or 1-based number ("": the first column)
+  std::string test_file;     // --test FILE.csv: a separate test file ("": hold out --test-split)
+  double test_split = 0.2;   // the fraction of the rows held out for testing when there is no --test
   std::string hidden = "256,128";
   std::size_t epochs = 10;
   std::size_t batch = 64;
@@ -61,6 +65,51 @@ struct TrainOptions {
     return false;
   }
 };
+
+// Calls visit(flag, key, field) for each flag that shapes a training run's
+// data, model and numbers (all but --epochs, --threads and the output flags).
+// A checkpoint records them by key in its config (apps/checkpoint.cpp); a
+// resumed run, eval and predict take them back from there.
+template <class Options, class Visit>
+void for_each_training_flag(Options& o, Visit&& visit) {
+  visit("--data", "data", o.data);
+  visit("--label-col", "label_col", o.label_col);
+  visit("--test", "test", o.test_file);
+  visit("--test-split", "test_split", o.test_split);
+  visit("--classes", "classes", o.classes);
+  visit("--classes-subset", "classes_subset", o.classes_subset);
+  visit("--no-normalize", "no_normalize", o.no_normalize);
+  visit("--train-limit", "train_limit", o.train_limit);
+  visit("--test-limit", "test_limit", o.test_limit);
+  visit("--val-split", "val_split", o.val_split);
+  visit("--hidden", "hidden", o.hidden);
+  visit("--activation", "activation", o.activation);
+  visit("--dropout", "dropout", o.dropout);
+  visit("--init", "init", o.init);
+  visit("--init-mode", "init_mode", o.init_mode);
+  visit("--head", "head", o.head);
+  visit("--seed", "seed", o.seed);
+  visit("--batch", "batch", o.batch);
+  visit("--optimizer", "optimizer", o.optimizer);
+  visit("--lr", "lr", o.lr);
+  visit("--momentum", "momentum", o.momentum);
+  visit("--nesterov", "nesterov", o.nesterov);
+  visit("--weight-decay", "weight_decay", o.weight_decay);
+  visit("--l1", "l1", o.l1);
+  visit("--l2", "l2", o.l2);
+  visit("--label-smoothing", "label_smoothing", o.label_smoothing);
+  visit("--class-weights", "class_weights", o.class_weights);
+  visit("--pos-weight", "pos_weight", o.pos_weight);
+  visit("--clip-grad-norm", "clip_grad_norm", o.clip_grad_norm);
+  visit("--schedule", "schedule", o.schedule);
+  visit("--step-size", "step_size", o.step_size);
+  visit("--milestones", "milestones", o.milestones);
+  visit("--gamma", "gamma", o.gamma);
+  visit("--min-lr", "min_lr", o.min_lr);
+  visit("--plateau-patience", "plateau_patience", o.plateau_patience);
+  visit("--warmup-epochs", "warmup_epochs", o.warmup_epochs);
+  visit("--early-stop", "early_stop", o.early_stop);
+}
 
 // Registers the flags that shape a training run (shared with other subcommands).
 void add_training_flags(CLI::App* command, TrainOptions& options);

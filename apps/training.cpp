@@ -88,7 +88,7 @@ double train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std:
   return seen ? loss_sum / double(seen) : 0.0;
 }
 
-Evaluation evaluate(Module& model, const ImageSet& set, const Normalization& norm, std::size_t num_classes,
+Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, std::size_t num_classes,
                     const Objective* objective) {
   NoGradGuard no_grad;
   model.eval();

@@ -91,7 +91,7 @@ struct Evaluation {
 // Loss and confusion matrix of `model` over all of `set`, in eval mode and
 // without recording a graph.
 // The loss is the objective's data loss (softmax cross-entropy without one).
-Evaluation evaluate(Module& model, const ImageSet& set, const Normalization& norm, std::size_t num_classes,
+Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, std::size_t num_classes,
                     const Objective* objective = nullptr);
 
 // The learning rate for a 1-based epoch: "none" keeps base_lr; "cosine"

@@ -1,7 +1,7 @@
 #include "datasets/csv.hpp"
 
 #include <algorithm>
-#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -70,13 +70,21 @@ std::vector<std::string> split_line(const std::string& line, const std::string& 
   return cells;
 }
 
-// Parses a whole cell as a float; false if it is not a number.
+// Parses a whole cell as a number (a leading '+' allowed); false if it is not
+// one. A number too large for a double becomes ±infinity (refused later).
 bool parse_number(const std::string& cell, double& value) {
-  if (cell.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  value = std::strtod(cell.c_str(), &end);
-  return end == cell.c_str() + cell.size();
+  const char* first = cell.data();
+  const char* last = first + cell.size();
+  const bool negative = first != last && *first == '-';
+  if (first != last && *first == '+') ++first;
+  if (first == last) return false;
+  const std::from_chars_result result = std::from_chars(first, last, value);
+  if (result.ptr != last) return false;
+  if (result.ec == std::errc::result_out_of_range) {
+    value = negative ? -HUGE_VAL : HUGE_VAL;  // overflow; an underflow to 0 would be fine but reads as "too large" too
+    return true;
+  }
+  return result.ec == std::errc();
 }
 
 std::string column_name(const CsvTable& t, std::size_t c) {
@@ -95,30 +103,6 @@ std::size_t find_label_column(const CsvTable& t, const std::string& spec, const 
                    std::to_string(t.columns.size()));
 }
 
-// Converts rows to features (every column but `label`) and label strings.
-void convert(const CsvTable& t, std::size_t label, const std::string& source, std::vector<float>& x,
-             std::vector<std::string>& labels) {
-  const std::size_t columns = t.columns.size();
-  x.reserve(t.rows.size() * (columns - 1));
-  for (std::size_t r = 0; r < t.rows.size(); ++r) {
-    const std::vector<std::string>& row = t.rows[r];
-    for (std::size_t c = 0; c < columns; ++c) {
-      if (c == label) {
-        if (row[c].empty()) fail_at(source, t.line_numbers[r], column_name(t, c) + ": the label is empty");
-        labels.push_back(row[c]);
-        continue;
-      }
-      double value = 0;
-      if (row[c].empty()) fail_at(source, t.line_numbers[r], column_name(t, c) + ": empty cell, expected a number");
-      if (!parse_number(row[c], value)) fail_at(source, t.line_numbers[r], column_name(t, c) + ": " + shown(row[c]) + " is not a number");
-      if (!std::isfinite(value) || std::fabs(value) > 3.0e38) {
-        fail_at(source, t.line_numbers[r], column_name(t, c) + ": " + shown(row[c]) + " is not a finite float32 number");
-      }
-      x.push_back(float(value));
-    }
-  }
-}
-
 bool is_small_integer(const std::string& s) {
   if (s.empty() || s.size() > 3) return false;
   return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -126,173 +110,243 @@ bool is_small_integer(const std::string& s) {
 
 }  // namespace
 
-CsvTable parse_csv(const std::string& text, const std::string& source) {
-  CsvTable table;
-  std::vector<std::vector<std::string>> rows;
-  std::size_t pos = 0, line_number = 0;
-  if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) pos = 3;
+namespace {
+
+bool is_blank(const std::string& line) { return line.find_first_not_of(" \t") == std::string::npos; }
+
+// Calls f(line, line_number) for each non-blank line (its line end removed)
+// until f returns false.
+template <class F>
+void for_each_line(const std::string& text, const std::string& source, F&& f) {
+  std::size_t pos = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0, line_number = 0;
+  std::string line;
   while (pos < text.size()) {
     std::size_t end = text.find('\n', pos);
     if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(pos, end - pos);
+    line.assign(text, pos, end - pos);
     pos = end + 1;
     ++line_number;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find('\0') != std::string::npos) fail_at(source, line_number, "holds a NUL byte; this is not a text CSV file");
-    if (trim(line).empty()) continue;
-    rows.push_back(split_line(line, source, line_number));
-    table.line_numbers.push_back(line_number);
+    if (is_blank(line)) continue;
+    if (!f(line, line_number)) return;
   }
-  if (rows.empty()) throw InputError(source + ": empty file, expected CSV rows of numbers with a label column");
+}
 
-  // Header: a non-number in the first row where the second row has a number.
-  if (rows.size() >= 2) {
-    const std::vector<std::string>& first = rows[0];
-    const std::vector<std::string>& second = rows[1];
+}  // namespace
+
+CsvTable parse_csv(const std::string& text, const std::string& source,
+                   const std::function<std::size_t(const CsvTable&)>& choose_label) {
+  // The first two rows decide the header: a non-number in the first row where the second row has a number.
+  std::vector<std::vector<std::string>> first_rows;
+  for_each_line(text, source, [&](const std::string& line, std::size_t number) {
+    first_rows.push_back(split_line(line, source, number));
+    return first_rows.size() < 2;
+  });
+  if (first_rows.empty()) throw InputError(source + ": empty file, expected CSV rows of numbers with a label column");
+  CsvTable table;
+  if (first_rows.size() == 2) {
     double v = 0;
+    const std::vector<std::string>& first = first_rows[0];
+    const std::vector<std::string>& second = first_rows[1];
     for (std::size_t c = 0; c < std::min(first.size(), second.size()) && !table.has_header; ++c) {
       if (!parse_number(first[c], v) && parse_number(second[c], v)) table.has_header = true;
     }
   }
-  const std::size_t columns = rows[0].size();
-  if (table.has_header) {
-    table.columns = rows[0];
+  const std::size_t columns = first_rows[0].size();
+  for (std::size_t c = 0; c < columns; ++c) {
+    const bool named = table.has_header && !first_rows[0][c].empty();
+    table.columns.push_back(named ? first_rows[0][c] : std::to_string(c + 1));
+  }
+  table.label = choose_label(table);
+
+  // Then every data row, converted as it is read: the label cell kept as text, the others as numbers.
+  const char* like = table.has_header ? "header" : "first row";
+  bool header_skipped = !table.has_header;
+  std::vector<std::string> cells;
+  for_each_line(text, source, [&](const std::string& line, std::size_t number) {
+    if (!header_skipped) return header_skipped = true;
+    cells = split_line(line, source, number);
+    if (cells.size() != columns) {
+      fail_at(source, number, "has " + std::to_string(cells.size()) + " cells, expected " + std::to_string(columns) +
+                                  " like the " + like);
+    }
     for (std::size_t c = 0; c < columns; ++c) {
-      if (table.columns[c].empty()) table.columns[c] = std::to_string(c + 1);
+      const std::string& cell = cells[c];
+      if (c == table.label) {
+        if (cell.empty()) fail_at(source, number, column_name(table, c) + ": the label is empty");
+        table.labels.push_back(cell);
+        continue;
+      }
+      double value = 0;
+      if (cell.empty()) fail_at(source, number, column_name(table, c) + ": empty cell, expected a number");
+      if (!parse_number(cell, value)) fail_at(source, number, column_name(table, c) + ": " + shown(cell) + " is not a number");
+      if (!std::isfinite(value) || std::fabs(value) > 3.0e38) {
+        fail_at(source, number, column_name(table, c) + ": " + shown(cell) + " is not a finite float32 number");
+      }
+      table.values.push_back(float(value));
     }
-    rows.erase(rows.begin());
-    table.line_numbers.erase(table.line_numbers.begin());
-  } else {
-    for (std::size_t c = 0; c < columns; ++c) table.columns.push_back(std::to_string(c + 1));
-  }
-  if (rows.empty()) throw InputError(source + ": has a header but no data rows");
-  for (std::size_t r = 0; r < rows.size(); ++r) {
-    if (rows[r].size() != columns) {
-      fail_at(source, table.line_numbers[r], "has " + std::to_string(rows[r].size()) + " cells, expected " +
-                                                  std::to_string(columns) + " like the " +
-                                                  (table.has_header ? std::string("header") : std::string("first row")));
-    }
-  }
-  if (columns < 2) throw InputError(source + ": has 1 column; expected a label column and at least one feature column");
-  table.rows = std::move(rows);
+    table.line_numbers.push_back(number);
+    return true;
+  });
+  if (table.rows() == 0) throw InputError(source + ": has a header but no data rows");
   return table;
 }
 
-CsvDataset csv_dataset_from_text(const std::string& train_text, const std::string& train_source,
-                                 const std::string& test_text, const std::string& test_source,
-                                 const CsvOptions& options) {
+namespace {
+
+// The class index of each label: its position in `classes` (a small integer
+// like "07" also matches the class "7"). `where` says whose classes they are,
+// for the message about a label that is not one of them.
+std::vector<std::uint32_t> class_indices(const CsvTable& t, const std::vector<std::string>& classes,
+                                         const std::string& source, const std::string& where) {
+  const std::vector<std::string>& labels = t.labels;
+  std::map<std::string, std::uint32_t> class_of;
+  for (std::size_t c = 0; c < classes.size(); ++c) class_of.emplace(classes[c], std::uint32_t(c));
+  std::vector<std::uint32_t> y;
+  y.reserve(labels.size());
+  for (std::size_t r = 0; r < labels.size(); ++r) {
+    auto it = class_of.find(labels[r]);
+    if (it == class_of.end() && is_small_integer(labels[r])) it = class_of.find(std::to_string(std::atoi(labels[r].c_str())));
+    if (it == class_of.end()) {
+      fail_at(source, t.line_numbers[r], column_name(t, t.label) + ": label " + shown(labels[r]) + " does not occur " + where);
+    }
+    y.push_back(it->second);
+  }
+  return y;
+}
+
+// The classes of a training file: "0".."max" when every label is an integer
+// 0..999, otherwise the distinct labels, sorted.
+std::vector<std::string> infer_classes(const std::vector<std::string>& labels) {
+  std::vector<std::string> classes;
+  if (std::all_of(labels.begin(), labels.end(), is_small_integer)) {
+    int largest = 0;
+    for (const std::string& l : labels) largest = std::max(largest, std::atoi(l.c_str()));
+    for (int c = 0; c <= largest; ++c) classes.push_back(std::to_string(c));
+  } else {
+    classes = labels;
+    std::sort(classes.begin(), classes.end());
+    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+  }
+  return classes;
+}
+
+// The rows of `t` as a table split (its values moved out of `t`), with the
+// labels' class indices in `classes` (no label column: all 0).
+Split to_split(CsvTable& t, const std::string& source, const std::vector<std::string>& classes, const std::string& where) {
+  Split set;
+  set.count = t.rows();
+  set.shape = {t.label == kNoLabel ? t.columns.size() : t.columns.size() - 1};
+  set.values = std::move(t.values);
+  if (t.label == kNoLabel) set.labels.assign(set.count, 0);
+  else set.labels = class_indices(t, classes, source, where);
+  return set;
+}
+
+// A second file (a test file, or data for a trained model) must have the same columns.
+void check_same_columns(const CsvTable& t, const std::string& source, const std::vector<std::string>& columns,
+                        bool has_header, const std::string& reference) {
+  if (t.columns.size() != columns.size()) {
+    throw InputError(source + ": has " + std::to_string(t.columns.size()) + " columns but " + reference + " has " +
+                     std::to_string(columns.size()));
+  }
+  if (!t.has_header || !has_header) return;
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    if (t.columns[c] != columns[c]) {
+      throw InputError(source + ": column " + std::to_string(c + 1) + " is " + shown(t.columns[c]) + " but in " + reference +
+                       " it is " + shown(columns[c]));
+    }
+  }
+}
+
+}  // namespace
+
+Dataset csv_dataset_from_text(const std::string& train_text, const std::string& train_source,
+                              const std::string& test_text, const std::string& test_source, const CsvOptions& options) {
   if (!(options.test_split >= 0.0 && options.test_split < 1.0)) {
     throw InputError("--test-split must be in [0, 1), got " + std::to_string(options.test_split));
   }
-  CsvDataset data;
-  data.name = train_source;
-  const CsvTable train_table = parse_csv(train_text, train_source);
-  const std::size_t label = find_label_column(train_table, options.label_column, train_source);
+  Dataset data;
+  data.name = data.source = train_source;
+  CsvTable train_table = parse_csv(train_text, train_source, [&](const CsvTable& t) {
+    if (t.columns.size() < 2) {
+      throw InputError(train_source + ": has 1 column; expected a label column and at least one feature column");
+    }
+    return find_label_column(t, options.label_column, train_source);
+  });
+  const std::size_t label = train_table.label;
   for (std::size_t c = 0; c < train_table.columns.size(); ++c)
     if (c != label) data.feature_names.push_back(train_table.columns[c]);
-  const std::size_t features = data.feature_names.size();
 
-  std::vector<float> x;
-  std::vector<std::string> labels;
-  convert(train_table, label, train_source, x, labels);
-
-  // Classes: small integers keep their values, anything else is sorted by name.
-  const bool numeric = std::all_of(labels.begin(), labels.end(), is_small_integer);
-  std::map<std::string, std::uint32_t> class_of;
-  if (numeric) {
-    int largest = 0;
-    for (const std::string& l : labels) largest = std::max(largest, std::atoi(l.c_str()));
-    for (int c = 0; c <= largest; ++c) data.class_names.push_back(std::to_string(c));
-  } else {
-    data.class_names = labels;
-    std::sort(data.class_names.begin(), data.class_names.end());
-    data.class_names.erase(std::unique(data.class_names.begin(), data.class_names.end()), data.class_names.end());
+  data.class_names = options.classes.empty() ? infer_classes(train_table.labels) : options.classes;
+  const std::string first_label = train_table.labels.front();
+  Split all = to_split(train_table, train_source, data.class_names,
+                       options.classes.empty() ? "in " + train_source : "among the model's classes");
+  if (options.classes.empty() &&
+      std::all_of(all.labels.begin(), all.labels.end(), [&](std::uint32_t y) { return y == all.labels[0]; })) {
+    throw InputError(train_source + ": " + column_name(train_table, label) + ": every row has the label " + shown(first_label) +
+                     "; a classifier needs at least two classes (is --label-col right?)");
   }
-  for (std::size_t c = 0; c < data.class_names.size(); ++c) class_of[data.class_names[c]] = std::uint32_t(c);
-  auto class_index = [&](const std::string& l) -> std::uint32_t {
-    if (numeric && is_small_integer(l)) return std::uint32_t(std::atoi(l.c_str()));
-    return class_of.at(l);
-  };
-  std::vector<std::uint32_t> y;
-  for (const std::string& l : labels) y.push_back(class_index(l));
-  {
-    std::vector<std::uint32_t> distinct = y;
-    std::sort(distinct.begin(), distinct.end());
-    if (std::unique(distinct.begin(), distinct.end()) - distinct.begin() < 2) {
-      throw InputError(train_source + ": " + column_name(train_table, label) + ": every row has the label " + shown(labels[0]) +
-                       "; a classifier needs at least two classes (is --label-col right?)");
-    }
-  }
-
-  auto take = [&](const std::vector<std::size_t>& rows, TabularSet& set) {
-    set.count = rows.size();
-    set.features = features;
-    set.x.reserve(rows.size() * features);
-    for (std::size_t r : rows) {
-      set.x.insert(set.x.end(), x.begin() + std::ptrdiff_t(r * features), x.begin() + std::ptrdiff_t((r + 1) * features));
-      set.labels.push_back(y[r]);
-    }
-  };
 
   if (!test_source.empty()) {
-    std::vector<std::size_t> all(labels.size());
-    std::iota(all.begin(), all.end(), std::size_t(0));
-    take(all, data.train);
-    const CsvTable test_table = parse_csv(test_text, test_source);
-    if (test_table.columns.size() != train_table.columns.size()) {
-      throw InputError(test_source + ": has " + std::to_string(test_table.columns.size()) + " columns but " + train_source +
-                       " has " + std::to_string(train_table.columns.size()));
-    }
-    std::vector<float> test_x;
-    std::vector<std::string> test_labels;
-    convert(test_table, label, test_source, test_x, test_labels);
-    data.test.count = test_labels.size();
-    data.test.features = features;
-    data.test.x = std::move(test_x);
-    for (std::size_t r = 0; r < test_labels.size(); ++r) {
-      const std::string& l = test_labels[r];
-      const bool known = numeric ? is_small_integer(l) && std::size_t(std::atoi(l.c_str())) < data.class_names.size()
-                                 : class_of.count(l) > 0;
-      if (!known) {
-        fail_at(test_source, test_table.line_numbers[r],
-                column_name(test_table, label) + ": label " + shown(l) + " does not occur in " + train_source);
-      }
-      data.test.labels.push_back(class_index(l));
-    }
-  } else {
-    // A seeded shuffle, then the last round(n * split) rows are the test split.
-    std::vector<std::uint32_t> order(labels.size());
-    std::iota(order.begin(), order.end(), 0u);
-    Rng rng(options.seed);
-    rng.shuffle(order);
-    std::size_t test_count = std::size_t(std::llround(double(order.size()) * options.test_split));
-    if (options.test_split > 0 && test_count == 0) test_count = 1;
-    if (test_count >= order.size()) {
-      throw InputError(train_source + ": " + std::to_string(order.size()) + " rows are too few for --test-split " +
-                       std::to_string(options.test_split) + " (the training split would be empty)");
-    }
-    std::vector<std::size_t> train_rows(order.begin(), order.end() - std::ptrdiff_t(test_count));
-    std::vector<std::size_t> test_rows(order.end() - std::ptrdiff_t(test_count), order.end());
-    take(train_rows, data.train);
-    take(test_rows, data.test);
+    CsvTable test_table = parse_csv(test_text, test_source, [&](const CsvTable& t) {
+      check_same_columns(t, test_source, train_table.columns, train_table.has_header, train_source);
+      return label;
+    });
+    data.test = to_split(test_table, test_source, data.class_names,
+                         options.classes.empty() ? "in " + train_source : "among the model's classes");
+    data.train = std::move(all);
+    return data;
   }
-
-  // Standardisation from the training split only, in double precision.
-  data.mean.assign(features, 0.0f);
-  data.std.assign(features, 1.0f);
-  for (std::size_t f = 0; f < features; ++f) {
-    double sum = 0.0, squares = 0.0;
-    for (std::size_t r = 0; r < data.train.count; ++r) sum += data.train.x[r * features + f];
-    const double mean = sum / double(data.train.count);
-    for (std::size_t r = 0; r < data.train.count; ++r) {
-      const double d = data.train.x[r * features + f] - mean;
-      squares += d * d;
-    }
-    const double stddev = std::sqrt(squares / double(data.train.count));
-    data.mean[f] = float(mean);
-    data.std[f] = stddev > 1e-12 && std::isfinite(stddev) ? float(stddev) : 1.0f;
+  // A seeded shuffle picks the test rows: the last round(n * split) of the shuffled order.
+  std::vector<std::uint32_t> order(all.count);
+  std::iota(order.begin(), order.end(), 0u);
+  Rng rng(options.seed);
+  rng.shuffle(order);
+  std::size_t test_count = std::size_t(std::llround(double(order.size()) * options.test_split));
+  if (options.test_split > 0 && test_count == 0) test_count = 1;
+  if (test_count >= order.size()) {
+    throw InputError(train_source + ": " + std::to_string(order.size()) + " rows are too few for --test-split " +
+                     std::to_string(options.test_split) + " (the training split would be empty)");
   }
+  // Each split keeps the file's order, so test item N is the N-th held-out row of the file.
+  const auto cut = order.end() - std::ptrdiff_t(test_count);
+  std::vector<std::uint32_t> train_rows(order.begin(), cut), test_rows(cut, order.end());
+  std::sort(train_rows.begin(), train_rows.end());
+  std::sort(test_rows.begin(), test_rows.end());
+  data.train = select(all, train_rows);
+  data.test = select(all, test_rows);
   return data;
+}
+
+CsvRows csv_rows_from_text(const std::string& text, const std::string& source, const std::vector<std::string>& feature_names,
+                           const std::string& label_column, const std::vector<std::string>& classes) {
+  const std::size_t features = feature_names.size();
+  // Feature names that are all numbers are positions: the training file had no header to compare with.
+  double number = 0;
+  const bool named = !std::all_of(feature_names.begin(), feature_names.end(),
+                                  [&](const std::string& name) { return parse_number(name, number); });
+  CsvTable t = parse_csv(text, source, [&](const CsvTable& t) {
+    if (t.columns.size() == features) {  // no label column: every cell is a feature
+      check_same_columns(t, source, feature_names, named, "the model's features");
+      return kNoLabel;
+    }
+    if (t.columns.size() != features + 1) {
+      throw InputError(source + ": has " + std::to_string(t.columns.size()) + " columns; the model takes " +
+                       std::to_string(features) + " features (with or without the label column)");
+    }
+    const std::size_t label = find_label_column(t, label_column, source);
+    std::vector<std::string> columns;
+    for (std::size_t c = 0, f = 0; c < t.columns.size(); ++c) columns.push_back(c == label ? t.columns[c] : feature_names[f++]);
+    check_same_columns(t, source, columns, named, "the model's training file");
+    return label;
+  });
+  CsvRows rows;
+  rows.labelled = t.label != kNoLabel;
+  rows.line_numbers = t.line_numbers;
+  rows.items = to_split(t, source, classes, "among the model's classes");
+  return rows;
 }
 
 namespace {
@@ -314,10 +368,15 @@ std::string read_text_file(const std::string& path) {
 }
 }  // namespace
 
-CsvDataset load_csv_dataset(const std::string& path, const CsvOptions& options) {
+Dataset load_csv_dataset(const std::string& path, const CsvOptions& options) {
   const std::string train_text = read_text_file(path);
   const std::string test_text = options.test_file.empty() ? std::string() : read_text_file(options.test_file);
   return csv_dataset_from_text(train_text, path, test_text, options.test_file, options);
+}
+
+CsvRows load_csv_rows(const std::string& path, const std::vector<std::string>& feature_names,
+                      const std::string& label_column, const std::vector<std::string>& classes) {
+  return csv_rows_from_text(read_text_file(path), path, feature_names, label_column, classes);
 }
 
 bool is_csv_path(const std::string& path) {

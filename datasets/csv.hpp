@@ -15,62 +15,76 @@
 // the column ("iris.csv:12: column 3 'petal_length': 'abc' is not a number").
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "datasets/dataset.hpp"
+
 namespace xg {
 
-// The raw content of one CSV file.
+constexpr std::size_t kNoLabel = ~std::size_t(0);
+
+// The content of one CSV file: the label column's cells as text, every other
+// cell as a number. No table of strings is kept, so a file takes about 4 bytes
+// per cell in memory.
 struct CsvTable {
   bool has_header = false;
-  std::vector<std::string> columns;            // header names, or "1", "2", ... (1-based positions)
-  std::vector<std::vector<std::string>> rows;  // the data rows' cells, trimmed, unquoted
-  std::vector<std::size_t> line_numbers;       // 1-based line of each row, for messages
+  std::vector<std::string> columns;       // header names, or "1", "2", ... (1-based positions)
+  std::size_t label = kNoLabel;           // the label column (kNoLabel: none, every column is a feature)
+  std::vector<float> values;              // each data row's cells but the label, row after row
+  std::vector<std::string> labels;        // each data row's label cell (trimmed, unquoted)
+  std::vector<std::size_t> line_numbers;  // 1-based line of each data row, for messages
+  std::size_t rows() const { return line_numbers.size(); }
 };
 
 // Largest CSV file accepted (1 GiB) and most columns per row.
 constexpr std::uint64_t kMaxCsvBytes = std::uint64_t(1) << 30;
 constexpr std::size_t kMaxCsvColumns = 100000;
 
-// Splits `text` into rows and cells; `source` names the file in errors.
-CsvTable parse_csv(const std::string& text, const std::string& source);
-
-// Features and labels, row after row.
-struct TabularSet {
-  std::size_t count = 0, features = 0;
-  std::vector<float> x;                // count * features, row-major, raw (not standardised)
-  std::vector<std::uint32_t> labels;   // count
-};
-
-struct CsvDataset {
-  std::string name;                        // the training file as given
-  std::vector<std::string> feature_names;  // features
-  std::vector<std::string> class_names;
-  TabularSet train, test;
-  // Per-feature standardisation from the training split: x_norm = (x - mean) / std
-  // (std 1 for a constant feature).
-  std::vector<float> mean, std;
-  std::size_t num_classes() const { return class_names.size(); }
-};
+// Reads `text` (`source` names it in errors): finds the header and the
+// columns, asks `choose_label` (which may throw) for the label column, then
+// checks and converts every row.
+CsvTable parse_csv(const std::string& text, const std::string& source,
+                   const std::function<std::size_t(const CsvTable&)>& choose_label);
 
 struct CsvOptions {
   std::string label_column;  // a header name or a 1-based column number; "" = the first column
   std::string test_file;     // a separate test CSV with the same columns; "" = split the training file
   double test_split = 0.2;   // fraction held out for testing when there is no test file, in [0, 1)
   std::uint64_t seed = 0;    // seeds the split
+  // Empty: the classes come from the training file's labels ("0".."max" when
+  // every label is an integer 0..999, else the distinct labels sorted).
+  // Given (a trained model's classes): each label must be one of them.
+  std::vector<std::string> classes;
 };
 
 // Reads `path` (and the test file), picks the label column, converts the
-// features, splits (seeded) and computes the standardisation. Throws
-// InputError for empty files, ragged rows, non-numeric/NaN/Inf cells, a
-// single class, an unknown label column, or a test label the training file
-// does not have.
-CsvDataset load_csv_dataset(const std::string& path, const CsvOptions& options);
+// features and splits (seeded): a Dataset of table splits (shape {features})
+// with feature_names. The standardisation is compute_normalization(train).
+// Throws InputError for empty files, ragged rows, non-numeric/NaN/Inf cells,
+// a single class, an unknown label column, a test file with other columns, or
+// a test label the training file does not have.
+Dataset load_csv_dataset(const std::string& path, const CsvOptions& options);
 
 // The same from text already in memory (for tests and the fuzzer).
-CsvDataset csv_dataset_from_text(const std::string& train_text, const std::string& train_source,
+Dataset csv_dataset_from_text(const std::string& train_text, const std::string& train_source,
                                  const std::string& test_text, const std::string& test_source,
                                  const CsvOptions& options);
+
+// Rows to predict with a model trained on CSV data: a file with the model's
+// feature columns and, optionally, its label column (then the file has one
+// column more, and the label is checked against `classes`). With headers, the
+// column names must be the model's.
+struct CsvRows {
+  Split items;                            // shape {features}; labels 0 when unlabelled
+  bool labelled = false;                  // the file has the label column
+  std::vector<std::size_t> line_numbers;  // of each item, for the output
+};
+CsvRows load_csv_rows(const std::string& path, const std::vector<std::string>& feature_names,
+                      const std::string& label_column, const std::vector<std::string>& classes);
+CsvRows csv_rows_from_text(const std::string& text, const std::string& source, const std::vector<std::string>& feature_names,
+                           const std::string& label_column, const std::vector<std::string>& classes);
 
 // True when `path` names a CSV file (ends in .csv, any case).
 bool is_csv_path(const std::string& path);

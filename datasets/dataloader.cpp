@@ -24,19 +24,34 @@ std::uint64_t mix64(std::uint64_t z) {
 
 }  // namespace
 
-DataLoader::DataLoader(const ImageSet& set, std::size_t batch_size, bool shuffle, std::uint64_t seed,
-                       Normalization norm)
+DataLoader::DataLoader(const Split& set, std::size_t batch_size, bool shuffle, std::uint64_t seed,
+                       const Normalization& norm)
     : set_(&set), batch_size_(batch_size), shuffle_(shuffle), seed_(seed) {
   if (batch_size == 0) throw InputError("batch size must be at least 1");
   if (set.count > std::numeric_limits<std::uint32_t>::max()) {
     throw InputError("data set of " + std::to_string(set.count) + " items is too large (limit 2^32 - 1)");
   }
-  if (!(norm.std > 0.0f) || !std::isfinite(norm.std) || !std::isfinite(norm.mean)) {
-    throw InputError("normalisation std must be a positive number, got " + std::to_string(norm.std));
+  const std::size_t features = set.features();
+  const std::size_t values = set.is_image() ? 1 : features;  // how many means and stds `norm` must have
+  if (norm.mean.size() != values || norm.std.size() != values) {
+    throw InputError("the normalisation has " + std::to_string(norm.mean.size()) + " means and " +
+                     std::to_string(norm.std.size()) + " stds for " + set.item_description() + " (expected " +
+                     std::to_string(values) + " of each)");
   }
-  // (p/255 - mean)/std == p * (1/(255 std)) + (-mean/std)
-  scale_ = 1.0f / (255.0f * norm.std);
-  shift_ = -norm.mean / norm.std;
+  for (std::size_t j = 0; j < values; ++j) {
+    if (!(norm.std[j] > 0.0f) || !std::isfinite(norm.std[j]) || !std::isfinite(norm.mean[j])) {
+      throw InputError("normalisation std must be a positive number, got " + std::to_string(norm.std[j]));
+    }
+  }
+  // Images: (p/255 - mean)/std == p * (1/(255 std)) + (-mean/std). Tables: (v - mean)/std == v * (1/std) + (-mean/std).
+  const float range = set.is_image() ? 255.0f : 1.0f;
+  scale_.resize(features);
+  shift_.resize(features);
+  for (std::size_t j = 0; j < features; ++j) {
+    const std::size_t k = values == 1 ? 0 : j;
+    scale_[j] = 1.0f / (range * norm.std[k]);
+    shift_[j] = -norm.mean[k] / norm.std[k];
+  }
   order_.resize(set.count);
   start_epoch(0);
 }
@@ -63,12 +78,18 @@ std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t
   }
   y.resize(b);
 
-  const float scale = scale_, shift = shift_;
+  const float* scale = scale_.data();
+  const float* shift = shift_.data();
   float* out = x.data();
   for (std::size_t r = 0; r < b; ++r) {
-    const std::uint32_t item = order_[first + r];
-    const std::uint8_t* pixels = set_->pixels.data() + std::size_t(item) * features;
-    for (std::size_t j = 0; j < features; ++j) out[j] = float(pixels[j]) * scale + shift;
+    const std::size_t item = order_[first + r];
+    if (set_->is_image()) {
+      const std::uint8_t* pixels = set_->pixels.data() + item * features;
+      for (std::size_t j = 0; j < features; ++j) out[j] = float(pixels[j]) * scale[j] + shift[j];
+    } else {
+      const float* values = set_->values.data() + item * features;
+      for (std::size_t j = 0; j < features; ++j) out[j] = values[j] * scale[j] + shift[j];
+    }
     out += features;
     y[r] = set_->labels[item];
   }

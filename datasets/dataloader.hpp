@@ -1,18 +1,20 @@
 #pragma once
-// Mini-batches of an ImageSet as float arrays, in a per-epoch shuffled order.
+// Mini-batches of a Split (images or table rows) as normalised float arrays,
+// in a per-epoch shuffled order.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
 #include "core/tensor.hpp"
-#include "datasets/image_dataset.hpp"
+#include "datasets/dataset.hpp"
 
 namespace xg {
 
 class DataLoader {
  public:
-  // Keeps a reference to `set`, which must outlive the loader. batch_size > 0.
-  DataLoader(const ImageSet& set, std::size_t batch_size, bool shuffle, std::uint64_t seed, Normalization norm);
+  // Keeps a reference to `set`, which must outlive the loader. batch_size > 0;
+  // `norm` has one mean and std (images) or one per feature (tables).
+  DataLoader(const Split& set, std::size_t batch_size, bool shuffle, std::uint64_t seed, const Normalization& norm);
 
   std::size_t size() const { return set_->count; }  // items
   std::size_t batch_size() const { return batch_size_; }
@@ -26,7 +28,8 @@ class DataLoader {
   void start_epoch(std::size_t epoch);
 
   // Batch i (0 <= i < num_batches()) of the current epoch, b items:
-  //   x (b, features) float32, x = (pixel/255 - mean) / std
+  //   x (b, features) float32, x = (pixel/255 - mean) / std for images,
+  //                            x = (value - mean_j) / std_j for feature j of a table
   //   y (b)           labels
   // Returns b. Reuses x's and y's buffers when they already have the size, so
   // a steady-state training step allocates nothing.
@@ -36,11 +39,12 @@ class DataLoader {
   const std::vector<std::uint32_t>& order() const { return order_; }
 
  private:
-  const ImageSet* set_;
+  const Split* set_;
   std::size_t batch_size_;
   bool shuffle_;
   std::uint64_t seed_;
-  float scale_, shift_;  // x = pixel * scale_ + shift_, the normalisation folded into one multiply-add
+  // x_j = item_j * scale_[j] + shift_[j]: the normalisation folded into one multiply-add per feature.
+  std::vector<float> scale_, shift_;
   std::vector<std::uint32_t> order_;
 };
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "datasets/dataloader.hpp"
+#include "datasets/image_dataset.hpp"
 #include "layers/sequential.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/sgd.hpp"
@@ -17,7 +18,7 @@
 using namespace xg;
 
 int main(int argc, char** argv) {
-  ImageDataset data = load_image_dataset(argc > 1 ? argv[1] : "fashion-mnist");
+  Dataset data = load_image_dataset(argc > 1 ? argv[1] : "fashion-mnist");
   truncate(data.train, argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 10000);
   const std::size_t epochs = argc > 3 ? std::strtoul(argv[3], nullptr, 10) : 2;
   const Normalization norm = compute_normalization(data.train);

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "datasets/csv.hpp"
@@ -21,17 +22,20 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     test_source = "test.csv";
   }
   try {
-    const xg::CsvDataset d = xg::csv_dataset_from_text(train, "train.csv", test, test_source, options);
+    const xg::Dataset d = xg::csv_dataset_from_text(train, "train.csv", test, test_source, options);
     // The data set's own promises.
-    for (const xg::TabularSet* set : {&d.train, &d.test}) {
-      if (set->x.size() != set->count * set->features || set->labels.size() != set->count) __builtin_trap();
+    for (const xg::Split* set : {&d.train, &d.test}) {
+      if (set->shape != std::vector<std::size_t>{d.feature_names.size()}) __builtin_trap();
+      if (set->values.size() != set->count * set->features() || set->labels.size() != set->count) __builtin_trap();
       for (std::uint32_t label : set->labels)
         if (label >= d.num_classes()) __builtin_trap();
-      for (float v : set->x)
+      for (float v : set->values)
         if (!std::isfinite(v)) __builtin_trap();
     }
-    for (float s : d.std)
+    for (float s : xg::compute_normalization(d.train).std)
       if (!(s > 0.0f) || !std::isfinite(s)) __builtin_trap();
+    // The rows reader on the same text, as predict uses it for this data set's model.
+    xg::csv_rows_from_text(train, "rows.csv", d.feature_names, options.label_column, d.class_names);
   } catch (const xg::InputError&) {
   }
   return 0;

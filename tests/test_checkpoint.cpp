@@ -74,10 +74,10 @@ TEST_CASE("checkpoint: save then load gives a model with bit-identical logits") 
   CHECK(loaded.info.epoch == 1);
   CHECK(loaded.info.data_sha256.size() == 64);
   CHECK(loaded.info.config.at("hidden") == "8");
-  const ImageSet& test = run.data().test;
-  const Array from_file = model_logits(loaded, test.pixels.data(), test.count);
-  LoadedModel live{loaded.info, std::shared_ptr<Sequential>(&run.model(), [](Sequential*) {})};
-  const Array from_memory = model_logits(live, test.pixels.data(), test.count);
+  const Split& test = run.data().test;
+  const Array from_file = model_logits(loaded, test);
+  LoadedModel live{o.save, loaded.info, std::shared_ptr<Sequential>(&run.model(), [](Sequential*) {})};
+  const Array from_memory = model_logits(live, test);
   CHECK(same_bits(from_file, from_memory));
   // And the same loss as training's own evaluation.
   CHECK(evaluate(*loaded.model, test, loaded.normalization(), 3).loss == doctest::Approx(run.last_evaluation().loss).epsilon(1e-6));

@@ -14,7 +14,7 @@ using namespace xg;
 
 namespace {
 
-CsvDataset from(const std::string& text, CsvOptions options = {}) {
+Dataset from(const std::string& text, CsvOptions options = {}) {
   return csv_dataset_from_text(text, "d.csv", "", "", options);
 }
 
@@ -32,28 +32,29 @@ std::string error_of(const std::string& text, CsvOptions options = {}) {
 TEST_CASE("csv: a header is detected, the label column is the first by default, classes are sorted names") {
   CsvOptions o;
   o.test_split = 0;
-  const CsvDataset d = from("species,a,b\nsetosa,1,2\nvirginica,3,4\n\"setosa\", 5 ,6\r\n\n", o);
+  const Dataset d = from("species,a,b\nsetosa,1,2\nvirginica,3,4\n\"setosa\", 5 ,6\r\n\n", o);
   CHECK(d.feature_names == std::vector<std::string>{"a", "b"});
   CHECK(d.class_names == std::vector<std::string>{"setosa", "virginica"});
   CHECK(d.train.count == 3);
   CHECK(d.test.count == 0);
-  CHECK(d.train.x == std::vector<float>{1, 2, 3, 4, 5, 6});
+  CHECK(d.train.values == std::vector<float>{1, 2, 3, 4, 5, 6});
   CHECK(d.train.labels == std::vector<std::uint32_t>{0, 1, 0});
-  CHECK(d.mean[0] == doctest::Approx(3.0));
-  CHECK(d.std[0] == doctest::Approx(std::sqrt(8.0 / 3.0)));
+  const Normalization norm = compute_normalization(d.train);
+  CHECK(norm.mean[0] == doctest::Approx(3.0));
+  CHECK(norm.std[0] == doctest::Approx(std::sqrt(8.0 / 3.0)));
 }
 
 TEST_CASE("csv: no header, integer labels keep their values, --label-col by number and by name") {
   CsvOptions o;
   o.test_split = 0;
   o.label_column = "3";
-  const CsvDataset d = from("1.5,2,0\n3,4e1,2\n5,6,0\n", o);
+  const Dataset d = from("1.5,2,0\n3,4e1,2\n5,6,0\n", o);
   CHECK(d.class_names == std::vector<std::string>{"0", "1", "2"});
   CHECK(d.train.labels == std::vector<std::uint32_t>{0, 2, 0});
-  CHECK(d.train.x == std::vector<float>{1.5f, 2, 3, 40, 5, 6});
+  CHECK(d.train.values == std::vector<float>{1.5f, 2, 3, 40, 5, 6});
   CHECK(d.feature_names == std::vector<std::string>{"1", "2"});
   o.label_column = "y";
-  const CsvDataset named = from("x,y\n1,a\n2,b\n", o);
+  const Dataset named = from("x,y\n1,a\n2,b\n", o);
   CHECK(named.class_names == std::vector<std::string>{"a", "b"});
   CHECK(named.feature_names == std::vector<std::string>{"x"});
 }
@@ -64,19 +65,19 @@ TEST_CASE("csv: --test-split is seeded and disjoint, and a constant feature gets
   CsvOptions o;
   o.test_split = 0.25;
   o.seed = 3;
-  const CsvDataset a = from(text, o), b = from(text, o);
+  const Dataset a = from(text, o), b = from(text, o);
   CHECK(a.train.count == 75);
   CHECK(a.test.count == 25);
-  CHECK(a.test.x == b.test.x);
+  CHECK(a.test.values == b.test.values);
   o.seed = 4;
-  CHECK(from(text, o).test.x != a.test.x);
+  CHECK(from(text, o).test.values != a.test.values);
   std::vector<float> all;
-  for (std::size_t i = 0; i < a.train.count; ++i) all.push_back(a.train.x[i * 2]);
-  for (std::size_t i = 0; i < a.test.count; ++i) all.push_back(a.test.x[i * 2]);
+  for (std::size_t i = 0; i < a.train.count; ++i) all.push_back(a.train.values[i * 2]);
+  for (std::size_t i = 0; i < a.test.count; ++i) all.push_back(a.test.values[i * 2]);
   std::sort(all.begin(), all.end());
   for (int i = 0; i < 100; ++i) CHECK(all[std::size_t(i)] == float(i));
-  CHECK(a.std[1] == 1.0f);
-  CHECK(a.mean[1] == 7.0f);
+  CHECK(compute_normalization(a.train).std[1] == 1.0f);
+  CHECK(compute_normalization(a.train).mean[1] == 7.0f);
 }
 
 TEST_CASE("csv: a separate test file uses the training classes") {
@@ -85,7 +86,7 @@ TEST_CASE("csv: a separate test file uses the training classes") {
   std::ofstream(dir.file("test.csv")) << "y,x\ndog,3\n";
   CsvOptions o;
   o.test_file = dir.file("test.csv");
-  const CsvDataset d = load_csv_dataset(dir.file("train.csv"), o);
+  const Dataset d = load_csv_dataset(dir.file("train.csv"), o);
   CHECK(d.train.count == 2);
   CHECK(d.test.count == 1);
   CHECK(d.test.labels == std::vector<std::uint32_t>{1});
@@ -117,4 +118,59 @@ TEST_CASE("csv: errors name the file, the line and the column") {
   CHECK(error_of("y,a\n0,1\n1,2\n", o).find("--test-split") != std::string::npos);
   o.test_split = 0.9;
   CHECK(error_of("y,a\n0,1\n1,2\n", o).find("too few") != std::string::npos);
+}
+
+TEST_CASE("csv: a model's classes map the labels by name, and a label outside them names the line") {
+  CsvOptions o;
+  o.test_split = 0;
+  o.classes = {"0", "1", "2", "7"};
+  const Dataset d = from("y,a\n07,1\n2,2\n0,3\n", o);
+  CHECK(d.class_names == o.classes);
+  CHECK(d.train.labels == std::vector<std::uint32_t>{3, 2, 0});  // "07" is the class "7"
+  CHECK(error_of("y,a\n1,1\n5,2\n", o) == "d.csv:3: column 1 'y': label '5' does not occur among the model's classes");
+}
+
+TEST_CASE("csv: a test file must have the training file's columns") {
+  CsvOptions o;
+  CHECK_THROWS_WITH_AS(csv_dataset_from_text("y,a,b\n0,1,2\n1,3,4\n", "train.csv", "y,b,a\n0,1,2\n", "test.csv", o),
+                       "test.csv: column 2 is 'b' but in train.csv it is 'a'", InputError);
+  CHECK_THROWS_WITH_AS(csv_dataset_from_text("y,a,b\n0,1,2\n1,3,4\n", "train.csv", "y,a\n0,1\n", "test.csv", o),
+                       "test.csv: has 2 columns but train.csv has 3", InputError);
+  // Without a header on either side only the count is compared.
+  const Dataset d = csv_dataset_from_text("0,1,2\n1,3,4\n", "train.csv", "1,5,6\n", "test.csv", o);
+  CHECK(d.test.values == std::vector<float>{5, 6});
+  CHECK(d.test.shape == std::vector<std::size_t>{2});
+}
+
+TEST_CASE("csv: numbers in every notation strtod reads, and the float32 range") {
+  CsvOptions all_rows;
+  all_rows.test_split = 0;
+  const Dataset d = from("y,a\n0,+1.5\n1,-.25\n0,1e3\n1,2.\n0,-0\n", all_rows);
+  CHECK(d.train.values == std::vector<float>{1.5f, -0.25f, 1000.0f, 2.0f, -0.0f});
+  CHECK(error_of("y,a\n0,1\n1,1e400\n").find("d.csv:3: column 2 'a': '1e400' is not a finite float32 number") != std::string::npos);
+  CHECK(error_of("y,a\n0,1\n1,0x10\n").find("'0x10' is not a number") != std::string::npos);
+  CHECK(error_of("y,a\n0,1\n1,1 2\n").find("'1 2' is not a number") != std::string::npos);
+}
+
+TEST_CASE("csv rows to predict: the model's features, with or without the label column") {
+  const std::vector<std::string> features{"a", "b"}, classes{"cat", "dog"};
+  const CsvRows plain = csv_rows_from_text("a,b\n1,2\n\n3,4\n", "r.csv", features, "y", classes);
+  CHECK(!plain.labelled);
+  CHECK(plain.items.values == std::vector<float>{1, 2, 3, 4});
+  CHECK(plain.items.shape == std::vector<std::size_t>{2});
+  CHECK(plain.line_numbers == std::vector<std::size_t>{2, 4});
+  const CsvRows labelled = csv_rows_from_text("a,y,b\n1,dog,2\n", "r.csv", features, "y", classes);
+  CHECK(labelled.labelled);
+  CHECK(labelled.items.values == std::vector<float>{1, 2});
+  CHECK(labelled.items.labels == std::vector<std::uint32_t>{1});
+  // One row, no header: positions.
+  CHECK(csv_rows_from_text("5,6\n", "r.csv", features, "y", classes).items.values == std::vector<float>{5, 6});
+  CHECK_THROWS_WITH_AS(csv_rows_from_text("b,a\n1,2\n3,4\n", "r.csv", features, "y", classes),
+                       "r.csv: column 1 is 'b' but in the model's features it is 'a'", InputError);
+  CHECK_THROWS_WITH_AS(csv_rows_from_text("1,2,3,4\n", "r.csv", features, "y", classes),
+                       "r.csv: has 4 columns; the model takes 2 features (with or without the label column)", InputError);
+  CHECK_THROWS_WITH_AS(csv_rows_from_text("a,y,b\n1,bird,2\n", "r.csv", features, "y", classes),
+                       "r.csv:2: column 2 'y': label 'bird' does not occur among the model's classes", InputError);
+  // A model trained on a file without a header has positional feature names: any header is accepted.
+  CHECK(csv_rows_from_text("x,z\n1,2\n3,4\n", "r.csv", {"2", "3"}, "", classes).items.count == 2);
 }

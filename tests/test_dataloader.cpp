@@ -15,11 +15,10 @@ namespace {
 
 // count items of rows x cols; item i has label i (count <= 256) and pixel j
 // equal to (3*i + j) % 256, so a row of x identifies its item.
-xg::ImageSet numbered_set(std::size_t count, std::size_t rows = 2, std::size_t cols = 3) {
-  xg::ImageSet set;
+xg::Split numbered_set(std::size_t count, std::size_t rows = 2, std::size_t cols = 3) {
+  xg::Split set;
   set.count = count;
-  set.rows = rows;
-  set.cols = cols;
+  set.shape = {rows, cols};
   for (std::size_t i = 0; i < count; ++i) {
     set.labels.push_back(std::uint8_t(i));
     for (std::size_t j = 0; j < rows * cols; ++j) set.pixels.push_back(std::uint8_t((3 * i + j) % 256));
@@ -48,7 +47,7 @@ std::vector<std::uint32_t> iota(std::size_t n) {
 }  // namespace
 
 TEST_CASE("DataLoader: batch count and a partial final batch") {
-  const xg::ImageSet set = numbered_set(10);
+  const xg::Split set = numbered_set(10);
   xg::DataLoader loader(set, 4, false, 0, {});
   CHECK(loader.size() == 10);
   CHECK(loader.num_batches() == 3);
@@ -72,14 +71,14 @@ TEST_CASE("DataLoader: batch count and a partial final batch") {
 }
 
 TEST_CASE("DataLoader: no shuffle gives the identity order every epoch") {
-  const xg::ImageSet set = numbered_set(11);
+  const xg::Split set = numbered_set(11);
   xg::DataLoader loader(set, 3, false, 42, {});
   CHECK(epoch_items(loader, 0) == iota(11));
   CHECK(epoch_items(loader, 5) == iota(11));
 }
 
 TEST_CASE("DataLoader: shuffled epochs visit every item exactly once") {
-  const xg::ImageSet set = numbered_set(100);
+  const xg::Split set = numbered_set(100);
   xg::DataLoader loader(set, 7, true, 1, {});
   for (std::size_t epoch = 0; epoch < 3; ++epoch) {
     std::vector<std::uint32_t> items = epoch_items(loader, epoch);
@@ -90,7 +89,7 @@ TEST_CASE("DataLoader: shuffled epochs visit every item exactly once") {
 }
 
 TEST_CASE("DataLoader: the order depends on (seed, epoch) only") {
-  const xg::ImageSet set = numbered_set(50);
+  const xg::Split set = numbered_set(50);
   xg::DataLoader resumed(set, 8, true, 7, {});
   const std::vector<std::uint32_t> epoch3_direct = epoch_items(resumed, 3);
 
@@ -107,8 +106,8 @@ TEST_CASE("DataLoader: the order depends on (seed, epoch) only") {
 }
 
 TEST_CASE("DataLoader: pixels are scaled to [0,1] then normalised") {
-  const xg::ImageSet set = numbered_set(5);
-  const xg::Normalization norm{0.5f, 0.25f};
+  const xg::Split set = numbered_set(5);
+  const xg::Normalization norm{{0.5f}, {0.25f}};
   xg::DataLoader loader(set, 2, true, 3, norm);
   xg::Array x;
   std::vector<std::uint32_t> y;
@@ -122,7 +121,7 @@ TEST_CASE("DataLoader: pixels are scaled to [0,1] then normalised") {
     }
   }
 
-  xg::ImageSet extremes = numbered_set(1, 1, 2);
+  xg::Split extremes = numbered_set(1, 1, 2);
   extremes.pixels = {0, 255};
   xg::DataLoader edge(extremes, 1, false, 0, norm);
   edge.batch(0, x, y);
@@ -134,11 +133,52 @@ TEST_CASE("DataLoader: pixels are scaled to [0,1] then normalised") {
   CHECK(x(0, 0) == 0.0f);
   CHECK(x(0, 1) == doctest::Approx(1.0f));
 
-  CHECK_THROWS_AS(xg::DataLoader(extremes, 1, false, 0, xg::Normalization{0.0f, 0.0f}), xg::InputError);
+  CHECK_THROWS_AS(xg::DataLoader(extremes, 1, false, 0, xg::Normalization{{0.0f}, {0.0f}}), xg::InputError);
+  // An image has one mean and std for every pixel, not one per pixel.
+  CHECK_THROWS_WITH_AS(xg::DataLoader(extremes, 1, false, 0, xg::Normalization{{0.0f, 0.0f}, {1.0f, 1.0f}}),
+                       doctest::Contains("2 means and 2 stds for 1x2 images (expected 1 of each)"), xg::InputError);
+}
+
+TEST_CASE("DataLoader: table rows are standardised per feature") {
+  xg::Split table;
+  table.count = 3;
+  table.shape = {2};
+  table.values = {1.0f, 100.0f, 2.0f, 300.0f, 3.0f, -50.0f};
+  table.labels = {0, 1, 2};
+  const xg::Normalization norm{{2.0f, 100.0f}, {0.5f, 200.0f}};
+  xg::DataLoader loader(table, 3, false, 0, norm);
+  xg::Array x;
+  std::vector<std::uint32_t> y;
+  loader.batch(0, x, y);
+  for (std::size_t r = 0; r < 3; ++r) {
+    CHECK(x(r, 0) == doctest::Approx((table.values[r * 2] - 2.0f) / 0.5f));
+    CHECK(x(r, 1) == doctest::Approx((table.values[r * 2 + 1] - 100.0f) / 200.0f));
+  }
+  CHECK(y == std::vector<std::uint32_t>{0, 1, 2});
+  // No normalisation given: the default single mean/std does not fit 2 features.
+  CHECK_THROWS_WITH_AS(xg::DataLoader(table, 1, false, 0, {}), doctest::Contains("for 2 features (expected 2 of each)"),
+                       xg::InputError);
+  CHECK_THROWS_AS(xg::DataLoader(table, 1, false, 0, xg::Normalization{{0.0f, 0.0f}, {1.0f, -1.0f}}), xg::InputError);
+}
+
+TEST_CASE("compute_normalization: one mean and std for images, one per feature for tables") {
+  xg::Split image = numbered_set(1, 1, 2);
+  image.pixels = {0, 255};
+  const xg::Normalization pixels = xg::compute_normalization(image);
+  CHECK(pixels.mean == std::vector<float>{0.5f});
+  CHECK(pixels.std == std::vector<float>{0.5f});
+  xg::Split table;
+  table.count = 2;
+  table.shape = {3};
+  table.values = {1.0f, 10.0f, 7.0f, 3.0f, 30.0f, 7.0f};
+  table.labels = {0, 1};
+  const xg::Normalization columns = xg::compute_normalization(table);
+  CHECK(columns.mean == std::vector<float>{2.0f, 20.0f, 7.0f});
+  CHECK(columns.std == std::vector<float>{1.0f, 10.0f, 1.0f});  // the constant third column keeps std 1
 }
 
 TEST_CASE("DataLoader: full batches reuse the caller's buffers") {
-  const xg::ImageSet set = numbered_set(64);
+  const xg::Split set = numbered_set(64);
   xg::DataLoader loader(set, 16, true, 0, {});
   xg::Array x;
   std::vector<std::uint32_t> y;

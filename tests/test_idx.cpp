@@ -317,17 +317,16 @@ TEST_CASE("load_image_dataset finds files in both naming styles, raw or gzip, an
   spec.max_label = 4;
   write_dataset(dir, spec);
 
-  const xg::ImageDataset data = xg::load_image_dataset(dir.path.string());
+  const xg::Dataset data = xg::load_image_dataset(dir.path.string());
   CHECK(data.name == dir.path.string());
-  CHECK(data.directory == dir.path.string());
+  CHECK(data.source == dir.path.string());
   CHECK(data.train.count == 6);
   CHECK(data.test.count == 4);
-  CHECK(data.train.rows == 5);
-  CHECK(data.train.cols == 7);
+  CHECK(data.train.shape == std::vector<std::size_t>{5, 7});
   CHECK(data.train.features() == 35);
   CHECK(data.train.pixels == pattern(6 * 35, 1));
   CHECK(data.test.pixels == pattern(4 * 35, 2));
-  CHECK(data.train.labels == Bytes{0, 1, 2, 3, 4, 4});
+  CHECK(data.train.labels == std::vector<std::uint32_t>{0, 1, 2, 3, 4, 4});
   // No classes.txt: "0".."max label".
   CHECK(data.class_names == std::vector<std::string>{"0", "1", "2", "3", "4"});
 }
@@ -420,10 +419,9 @@ TEST_CASE("load_class_names: a file or a comma list") {
 }
 
 TEST_CASE("truncate and compute_normalization") {
-  xg::ImageSet set;
+  xg::Split set;
   set.count = 4;
-  set.rows = 1;
-  set.cols = 2;
+  set.shape = {1, 2};
   set.pixels = {0, 255, 0, 255, 0, 255, 7, 7};
   set.labels = {0, 1, 2, 3};
 
@@ -432,17 +430,17 @@ TEST_CASE("truncate and compute_normalization") {
   xg::truncate(set, 3);
   CHECK(set.count == 3);
   CHECK(set.pixels.size() == 6);
-  CHECK(set.labels == Bytes{0, 1, 2});
+  CHECK(set.labels == std::vector<std::uint32_t>{0, 1, 2});
 
   // Half 0, half 1 after /255: mean 0.5, std 0.5.
   xg::Normalization norm = xg::compute_normalization(set);
-  CHECK(norm.mean == doctest::Approx(0.5));
-  CHECK(norm.std == doctest::Approx(0.5));
+  CHECK(norm.mean[0] == doctest::Approx(0.5));
+  CHECK(norm.std[0] == doctest::Approx(0.5));
 
   set.pixels.assign(6, 51);  // constant 0.2: std 0 becomes 1
   norm = xg::compute_normalization(set);
-  CHECK(norm.mean == doctest::Approx(0.2));
-  CHECK(norm.std == 1.0f);
+  CHECK(norm.mean[0] == doctest::Approx(0.2));
+  CHECK(norm.std[0] == 1.0f);
 }
 
 TEST_CASE("the real Fashion-MNIST, if installed") {
@@ -451,23 +449,22 @@ TEST_CASE("the real Fashion-MNIST, if installed") {
     return;
   }
   const auto start = std::chrono::steady_clock::now();
-  const xg::ImageDataset data = xg::load_image_dataset("fashion-mnist");
+  const xg::Dataset data = xg::load_image_dataset("fashion-mnist");
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MESSAGE("loaded Fashion-MNIST in " << seconds << " s");
   CHECK(data.name == "fashion-mnist");
   CHECK(data.train.count == 60000);
   CHECK(data.test.count == 10000);
-  CHECK(data.train.rows == 28);
-  CHECK(data.train.cols == 28);
-  CHECK(data.test.rows == 28);
+  CHECK(data.train.shape == std::vector<std::size_t>{28, 28});
+  CHECK(data.test.shape == std::vector<std::size_t>{28, 28});
   CHECK(data.train.pixels.size() == 60000u * 784u);
   CHECK(data.num_classes() == 10);
   CHECK(data.class_names[0] == "T-shirt/top");
   CHECK(data.class_names[9] == "Ankle boot");
-  for (std::uint8_t label : data.train.labels) REQUIRE(label < 10);
-  for (std::uint8_t label : data.test.labels) REQUIRE(label < 10);
+  for (std::uint32_t label : data.train.labels) REQUIRE(label < 10);
+  for (std::uint32_t label : data.test.labels) REQUIRE(label < 10);
   // The values every Fashion-MNIST tutorial quotes.
   const xg::Normalization norm = xg::compute_normalization(data.train);
-  CHECK(norm.mean == doctest::Approx(0.2860).epsilon(0.001));
-  CHECK(norm.std == doctest::Approx(0.3530).epsilon(0.001));
+  CHECK(norm.mean[0] == doctest::Approx(0.2860).epsilon(0.001));
+  CHECK(norm.std[0] == doctest::Approx(0.3530).epsilon(0.001));
 }

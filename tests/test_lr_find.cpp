@@ -18,7 +18,7 @@ using namespace xg::testing;
 TEST_CASE("lr-find: suggestions inside [start, end], early stop when the loss explodes, weights unchanged") {
   // A small subset of Fashion-MNIST: a toy set this separable never explodes.
   REQUIRE(std::filesystem::exists(kFashionDir));
-  ImageDataset data = load_image_dataset("fashion-mnist");
+  Dataset data = load_image_dataset("fashion-mnist");
   truncate(data.train, 2000);
   Rng rng(5);
   auto model = make_mlp({784, 64, 10}, rng);

@@ -67,7 +67,7 @@ struct CountStepsThreeToTen : StepObserver {
 TEST_CASE("a training step allocates nothing on the heap in steady state (steps 3..10)") {
   testing::TempDir dir;
   testing::write_toy_dataset(dir.path(), 1024, 64, 10, 28, 28);
-  const ImageDataset data = load_image_dataset(dir.path());
+  const Dataset data = load_image_dataset(dir.path());
   Rng rng(0);
   auto model = make_mlp({784, 256, 128, 10}, rng);
   SGD sgd(model->parameters(), 0.05f, 0.9f);

@@ -13,7 +13,7 @@ using namespace xg;
 TEST_CASE("training on 6,000 Fashion-MNIST images for 2 epochs reaches 0.75 test accuracy") {
   INFO("Fashion-MNIST comes from the Debian package dataset-fashion-mnist (the README's test command installs it)");
   REQUIRE(std::filesystem::exists(testing::kFashionDir));
-  ImageDataset data = load_image_dataset("fashion-mnist");
+  Dataset data = load_image_dataset("fashion-mnist");
   truncate(data.train, 6000);
   const Normalization norm = compute_normalization(data.train);
   Rng rng(0);
@@ -37,7 +37,7 @@ TEST_CASE("training on 6,000 Fashion-MNIST images for 2 epochs reaches 0.75 test
 TEST_CASE("a diverging run stops at the first non-finite loss") {
   testing::TempDir dir;
   testing::write_toy_dataset(dir.path(), 256, 64, 3, 4, 4);
-  ImageDataset data = load_image_dataset(dir.path());
+  Dataset data = load_image_dataset(dir.path());
   Rng rng(0);
   auto model = make_mlp({16, 8, 3}, rng);
   SGD sgd(model->parameters(), 1e6f, 0.9f);

@@ -1,0 +1,151 @@
+#include "datasets/dataset.hpp"
+
+#include <array>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <system_error>
+
+#include "core/error.hpp"
+
+namespace xg {
+namespace {
+
+std::string trim(const std::string& text) {
+  const char* space = " \t\r\n\f\v";
+  const std::size_t first = text.find_first_not_of(space);
+  if (first == std::string::npos) return "";
+  const std::size_t last = text.find_last_not_of(space);
+  return text.substr(first, last - first + 1);
+}
+
+// Images: one mean and std of pixel/255 over every pixel. A histogram of the
+// 256 byte values gives exact counts for the two passes of mean and variance.
+Normalization image_normalization(const Split& train) {
+  std::array<std::uint64_t, 256> histogram{};
+  for (std::uint8_t pixel : train.pixels) ++histogram[pixel];
+  double n = 0.0, sum = 0.0;
+  int distinct_values = 0;
+  for (int v = 0; v < 256; ++v) {
+    n += double(histogram[v]);
+    sum += double(histogram[v]) * (v / 255.0);
+    distinct_values += histogram[v] != 0;
+  }
+  Normalization norm;
+  if (n == 0.0) return norm;
+  const double mean = sum / n;
+  norm.mean = {float(mean)};
+  if (distinct_values < 2) return norm;  // constant pixels: std would be 0, keep 1
+  double squares = 0.0;
+  for (int v = 0; v < 256; ++v) {
+    const double d = v / 255.0 - mean;
+    squares += double(histogram[v]) * d * d;
+  }
+  norm.std = {float(std::sqrt(squares / n))};
+  return norm;
+}
+
+// Tables: a mean and std per feature (column), in double precision.
+Normalization table_normalization(const Split& train) {
+  const std::size_t features = train.features();
+  Normalization norm;
+  norm.mean.assign(features, 0.0f);
+  norm.std.assign(features, 1.0f);
+  if (train.count == 0) return norm;
+  for (std::size_t f = 0; f < features; ++f) {
+    double sum = 0.0, squares = 0.0;
+    for (std::size_t r = 0; r < train.count; ++r) sum += train.values[r * features + f];
+    const double mean = sum / double(train.count);
+    for (std::size_t r = 0; r < train.count; ++r) {
+      const double d = train.values[r * features + f] - mean;
+      squares += d * d;
+    }
+    const double stddev = std::sqrt(squares / double(train.count));
+    norm.mean[f] = float(mean);
+    // A constant feature keeps std 1; a std that rounds to 0 in float would divide by zero.
+    norm.std[f] = stddev > 1e-12 && float(stddev) > 0.0f && std::isfinite(float(stddev)) ? float(stddev) : 1.0f;
+  }
+  return norm;
+}
+
+}  // namespace
+
+std::size_t Split::features() const {
+  if (shape.empty()) return 0;
+  std::size_t n = 1;
+  for (std::size_t d : shape) n *= d;
+  return n;
+}
+
+std::string Split::item_description() const {
+  if (is_image()) return std::to_string(shape[0]) + "x" + std::to_string(shape[1]) + " images";
+  return std::to_string(features()) + " features";
+}
+
+Split select(const Split& from, const std::vector<std::uint32_t>& indices) {
+  Split to;
+  to.shape = from.shape;
+  to.count = indices.size();
+  const std::size_t n = from.features();
+  if (from.is_image()) to.pixels.reserve(indices.size() * n);
+  else to.values.reserve(indices.size() * n);
+  to.labels.reserve(indices.size());
+  for (std::uint32_t i : indices) {
+    if (from.is_image()) {
+      to.pixels.insert(to.pixels.end(), from.pixels.begin() + std::ptrdiff_t(i * n), from.pixels.begin() + std::ptrdiff_t((i + 1) * n));
+    } else {
+      to.values.insert(to.values.end(), from.values.begin() + std::ptrdiff_t(i * n), from.values.begin() + std::ptrdiff_t((i + 1) * n));
+    }
+    to.labels.push_back(from.labels[i]);
+  }
+  return to;
+}
+
+void truncate(Split& set, std::size_t n) {
+  if (n >= set.count) return;
+  set.count = n;
+  if (set.is_image()) set.pixels.resize(n * set.features());
+  else set.values.resize(n * set.features());
+  set.labels.resize(n);
+}
+
+Normalization compute_normalization(const Split& train) {
+  return train.is_image() ? image_normalization(train) : table_normalization(train);
+}
+
+std::vector<std::string> load_class_names(const std::string& spec) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(spec, ec)) {
+    std::ifstream in(spec);
+    if (!in) throw InputError(spec + ": cannot open the class-name file for reading");
+    std::string line;
+    while (std::getline(in, line)) {
+      const std::string name = trim(line);
+      if (!name.empty()) names.push_back(name);
+    }
+    if (in.bad()) throw InputError(spec + ": read error in the class-name file");
+    if (names.empty()) throw InputError(spec + ": the class-name file is empty; hint: write one class name per line");
+  } else if (spec.find(',') != std::string::npos) {
+    std::size_t start = 0;
+    while (true) {
+      const std::size_t comma = spec.find(',', start);
+      const std::string name = trim(spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+      if (name.empty()) throw InputError("class list \"" + spec + "\" has an empty name; hint: write names like cat,dog,bird");
+      names.push_back(name);
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  } else {
+    throw InputError("class names \"" + spec +
+                     "\": no such file, and not a comma-separated list; hint: pass a file with one name per line or a list like cat,dog,bird");
+  }
+  std::set<std::string> seen;
+  for (const std::string& name : names) {
+    if (!seen.insert(name).second) throw InputError(spec + ": class name \"" + name + "\" appears twice");
+  }
+  return names;
+}
+
+}  // namespace xg

@@ -1,0 +1,64 @@
+#pragma once
+// A classification data set as training sees it: a train and a test split of
+// items, each item a fixed number of input numbers ("features") and a label.
+//
+// Two kinds of item, one type:
+//   images  (IDX files, datasets/image_dataset.hpp): shape {rows, cols}, kept
+//           as the bytes 0..255 in `pixels` (a quarter of the memory of floats);
+//   tables  (CSV files, datasets/csv.hpp): shape {features}, kept as floats
+//           in `values`.
+// The DataLoader (datasets/dataloader.hpp) turns either into float batches.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace xg {
+
+// One split (train, test or validation).
+struct Split {
+  std::size_t count = 0;
+  std::vector<std::size_t> shape;     // of one item: {rows, cols} for images, {features} for tables
+  std::vector<std::uint8_t> pixels;   // images: count * features() bytes, item after item, row-major
+  std::vector<float> values;          // tables: count * features() numbers, row after row
+  std::vector<std::uint32_t> labels;  // count class indices
+
+  bool is_image() const { return shape.size() == 2; }
+  std::size_t features() const;  // the product of shape (0 for an empty shape)
+  // "28x28 images" or "4 features", for messages.
+  std::string item_description() const;
+};
+
+// A split of the same kind and shape holding the items `indices` of `from`, in that order.
+Split select(const Split& from, const std::vector<std::uint32_t>& indices);
+
+// Keeps the first n items (no-op if n >= count).
+void truncate(Split& set, std::size_t n);
+
+struct Dataset {
+  std::string name;                        // as the user named it: "fashion-mnist", a directory, a .csv file
+  std::string source;                      // the resolved directory or file
+  Split train, test;
+  std::vector<std::string> class_names;    // one per class
+  std::vector<std::string> feature_names;  // tables: one per feature (header names or "1", "2", ...); images: empty
+  std::size_t num_classes() const { return class_names.size(); }
+};
+
+// Input normalisation, x_norm = (x - mean) / std, where x is pixel/255 for
+// images and the number itself for tables. Images have one mean and one std
+// for every pixel; tables have one of each per feature.
+struct Normalization {
+  std::vector<float> mean{0.0f}, std{1.0f};
+};
+
+// From the training split: the mean and population standard deviation of
+// x/255 over every pixel (images), or of each feature (tables). A constant
+// input gets std 1.
+Normalization compute_normalization(const Split& train);
+
+// `spec` is an existing file (one name per line, blank lines ignored) or a
+// comma-separated list ("cat,dog,bird"). Throws InputError if it names no class
+// or a name twice.
+std::vector<std::string> load_class_names(const std::string& spec);
+
+}  // namespace xg
