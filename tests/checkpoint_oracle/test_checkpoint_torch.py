@@ -13,6 +13,12 @@ usage: test_checkpoint_torch.py XGRAD SCRATCH_DIR
    and compares torch's logits and softmax with `xgrad predict --json` for the
    first 20 test items: np.testing.assert_allclose(rtol=1e-5, atol=1e-5).
 
+4. The same for a model trained on CSV data (`--data train.csv --label-col
+   kind --test test.csv`): the metadata's per-feature mean and std must be
+   numpy's population mean and std of the training columns, and torch's logits
+   of x = (v - mean)/std must equal `xgrad predict --json rows.csv` (a file of
+   feature rows without labels).
+
 Exit status 0 only if everything agreed; the last line reads "checkpoint oracle: ok".
 """
 import json
@@ -60,6 +66,76 @@ def read_safetensors(path):
     return tensors, metadata
 
 
+def sequential_from(tensors, info):
+    layers = info["layers"]
+    modules = []
+    for i in range(len(layers) - 1):
+        modules.append(torch.nn.Linear(layers[i], layers[i + 1]))
+        if i + 2 < len(layers):
+            modules.append(torch.nn.ReLU())
+    model = torch.nn.Sequential(*modules)
+    model.load_state_dict(tensors, strict=True)  # the names and shapes must match exactly
+    model.eval()
+    return model
+
+
+def check_csv_model(xgrad, scratch):
+    """A table model: per-feature standardisation, feature names, CSV rows to predict."""
+    rng = np.random.default_rng(11)
+    names = ["alpha", "beta", "gamma"]
+    columns = ["height", "weight", "kind", "age", "score"]
+    def rows(count):
+        kinds = rng.integers(0, 3, size=count)
+        # Features on very different scales, so a wrong per-feature standardisation shows.
+        features = rng.normal(size=(count, 4)) * np.array([100.0, 0.01, 5.0, 1.0]) + np.array([1000.0, 0.0, -3.0, 7.0])
+        features[:, 0] += kinds * 60.0
+        features[:, 3] -= kinds * 0.8
+        return kinds, features
+    def write(path, kinds, features, with_labels=True):
+        lines = [",".join(columns if with_labels else [c for c in columns if c != "kind"])]
+        for k, f in zip(kinds, features):
+            cells = [f"{v:.6g}" for v in f]
+            if with_labels:
+                cells.insert(2, names[k])
+            lines.append(",".join(cells))
+        path.write_text("\n".join(lines) + "\n")
+    train_kinds, train_x = rows(300)
+    test_kinds, test_x = rows(40)
+    write(scratch / "train.csv", train_kinds, train_x)
+    write(scratch / "test.csv", test_kinds, test_x)
+    write(scratch / "rows.csv", test_kinds, test_x, with_labels=False)
+    model_path = scratch / "table.safetensors"
+    subprocess.run([xgrad, "train", "--data", str(scratch / "train.csv"), "--label-col", "kind", "--test",
+                    str(scratch / "test.csv"), "--hidden", "8", "--epochs", "3", "--batch", "16", "--threads", "1",
+                    "--quiet", "--save", str(model_path)], check=True, stdout=subprocess.DEVNULL)
+    tensors, metadata = read_safetensors(model_path)
+    info = json.loads(metadata["xgrad"])
+    assert info["layers"] == [4, 8, 3], info["layers"]
+    assert info["input_shape"] == [4], info["input_shape"]
+    assert info["features"] == ["height", "weight", "age", "score"], info["features"]
+    assert info["classes"] == names, info["classes"]
+    # The values xgrad read (float32 of the printed text), standardised per feature from the training rows.
+    train_values = np.array([[float(c) for i, c in enumerate(line.split(",")) if i != 2]
+                             for line in (scratch / "train.csv").read_text().splitlines()[1:]], dtype=np.float32)
+    np.testing.assert_allclose(info["mean"], train_values.astype(np.float64).mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(info["std"], train_values.astype(np.float64).std(axis=0), rtol=1e-5, atol=1e-6)
+    model = sequential_from(tensors, info)
+    test_values = np.array([[float(c) for c in line.split(",")]
+                            for line in (scratch / "rows.csv").read_text().splitlines()[1:]], dtype=np.float32)
+    mean, std = np.array(info["mean"], dtype=np.float32), np.array(info["std"], dtype=np.float32)
+    with torch.no_grad():
+        torch_logits = model(torch.from_numpy((test_values - mean) / std)).numpy()
+    out = json.loads(subprocess.run([xgrad, "predict", "--model", str(model_path), "--json", str(scratch / "rows.csv")],
+                                    check=True, capture_output=True, text=True).stdout)
+    predictions = out["predictions"]
+    assert len(predictions) == len(test_values), len(predictions)
+    assert predictions[0]["input"].endswith("rows.csv:2"), predictions[0]["input"]
+    xgrad_logits = np.array([p["logits"] for p in predictions], dtype=np.float32)
+    np.testing.assert_allclose(xgrad_logits, torch_logits, rtol=1e-5, atol=1e-5)
+    print(f"CSV model: compared {len(test_values)} rows x 3 logits; max |difference| "
+          f"{np.abs(xgrad_logits - torch_logits).max():.2e}")
+
+
 def main():
     xgrad, scratch = sys.argv[1], pathlib.Path(sys.argv[2])
     shutil.rmtree(scratch, ignore_errors=True)
@@ -75,14 +151,7 @@ def main():
     assert layers == [ROWS * COLS, 16, 12, CLASSES], layers
     assert info["activation"] == "relu" and info["head"] == "softmax_cross_entropy"
     assert info["input_shape"] == [ROWS, COLS]
-    modules = []
-    for i in range(len(layers) - 1):
-        modules.append(torch.nn.Linear(layers[i], layers[i + 1]))
-        if i + 2 < len(layers):
-            modules.append(torch.nn.ReLU())
-    model = torch.nn.Sequential(*modules)
-    model.load_state_dict(tensors, strict=True)  # the names and shapes must match exactly
-    model.eval()
+    model = sequential_from(tensors, info)
 
     raw = (scratch / "t10k-images-idx3-ubyte").read_bytes()
     count = struct.unpack(">I", raw[4:8])[0]
@@ -108,6 +177,7 @@ def main():
         assert p["top"][0]["index"] == int(np.argmax(torch_logits[i])), (i, p["top"][0])
     print(f"compared {len(items)} items x {CLASSES} logits; max |difference| "
           f"{np.abs(xgrad_logits - torch_logits[items]).max():.2e}")
+    check_csv_model(xgrad, scratch)
     print("checkpoint oracle: ok")
 
 
