@@ -67,7 +67,7 @@ std::string graph_to_dot(const Tensor& root, const std::vector<std::pair<std::st
   // a scalar op has one if its input has; a scalar leaf if it is not zero.
   std::unordered_map<const Node*, bool> with_grad;
   for (const Node* n : order) {
-    bool has = n->requires_grad && n->grad.dimension() == n->value.dimension() && n->grad.size() == n->value.size();
+    bool has = n->requires_grad && n->grad_ready && n->grad.shape() == n->value.shape();
     if (has && n->value.dimension() == 0) has = n->parents[0] ? with_grad[n->parents[0].get()] : n->grad() != 0.0f;
     with_grad[n] = has;
   }

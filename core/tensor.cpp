@@ -14,8 +14,9 @@ NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 bool grad_enabled() { return g_grad_enabled; }
 
 Array& Node::grad_buffer() {
-  if (grad.dimension() != value.dimension() || grad.size() != value.size()) {
+  if (!grad_ready || grad.shape() != value.shape()) {
     grad = xt::zeros<float>(value.shape());
+    grad_ready = true;
   }
   return grad;
 }
@@ -81,7 +82,7 @@ void Tensor::backward() {
   // Intermediate gradients belong to one backward pass; only leaves (the
   // parameters) accumulate across passes. Clear any left by an earlier pass.
   for (Node* n : order)
-    if (n->backward != nullptr && n->grad.size() != 0) n->grad.fill(0.0f);
+    if (n->backward != nullptr && n->grad_ready) n->grad.fill(0.0f);
   node_->grad_buffer().data()[0] += 1.0f;  // d(loss)/d(loss) = 1
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node& n = **it;

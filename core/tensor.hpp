@@ -28,7 +28,8 @@ using Shape = std::vector<std::size_t>;
 
 struct Node {
   Array value;                 // the op's result
-  Array grad;                  // d(loss)/d(value); empty until the first accumulation
+  Array grad;                  // d(loss)/d(value); valid only once grad_ready (grad_buffer() makes it)
+  bool grad_ready = false;     // grad has value's shape (a default 0-d Array already has size 1, so size cannot tell)
   bool requires_grad = false;  // false: backward never writes into this node
   const char* op = "leaf";     // the op that made it, for errors and graph export
   std::array<std::shared_ptr<Node>, 3> parents{};  // inputs, unused slots null
@@ -53,7 +54,8 @@ class Tensor {
   // The accumulated gradient (zeros of value's shape if nothing was accumulated).
   const Array& grad() const { return node_->grad_buffer(); }
   Array& grad() { return node_->grad_buffer(); }
-  bool has_grad() const { return node_->grad.size() == node_->value.size() && node_->grad.dimension() == node_->value.dimension(); }
+  // True once a gradient buffer exists (a backward pass reached this tensor, or grad() was called).
+  bool has_grad() const { return node_->grad_ready && node_->grad.shape() == node_->value.shape(); }
   bool requires_grad() const { return node_->requires_grad; }
   const char* op() const { return node_->op; }
 

@@ -149,3 +149,19 @@ TEST_CASE("shape errors name the op and both shapes") {
   CHECK_THROWS_AS(add(a, b), std::invalid_argument);
   CHECK_THROWS_AS(Tensor::zeros({2, 2}).backward(), std::invalid_argument);
 }
+
+TEST_CASE("has_grad: false until a backward pass reaches the tensor, for scalars as for matrices") {
+  xg::Tensor scale(xg::Array(xt::xarray<float>(2.0f)), /*requires_grad=*/true);  // rank 0
+  xg::Tensor w(xg::Array(xt::xarray<float>{{1.0f, 2.0f}}), /*requires_grad=*/true);
+  xg::Tensor unused(xg::Array(xt::xarray<float>(5.0f)), /*requires_grad=*/true);
+  CHECK(!scale.has_grad());  // a default 0-d array already has one element: size alone cannot tell
+  CHECK(!w.has_grad());
+  xg::Tensor loss = xg::sum(xg::mul(w, w));
+  loss = xg::mul(loss, scale);
+  loss.backward();
+  CHECK(scale.has_grad());
+  CHECK(w.has_grad());
+  CHECK(!unused.has_grad());
+  CHECK(scale.grad()() == doctest::Approx(5.0f));  // d(s * sum w^2)/ds = 1 + 4
+  CHECK(w.grad()(0, 1) == doctest::Approx(8.0f));  // 2 * s * w
+}
