@@ -2,6 +2,7 @@
 
 #include "apps/toolbox.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -303,6 +304,20 @@ Dataset load_data_for_model(const LoadedModel& model, const std::string& data_fl
     if (data.feature_names.size() != model.info.layers.front()) {
       throw InputError(which + ": has " + std::to_string(data.feature_names.size()) + " feature columns but the model takes " +
                        std::to_string(model.info.layers.front()));
+    }
+    // With headers on both sides, the features must be the model's, in its order (positional names are numbers).
+    auto positional = [](const std::vector<std::string>& names) {
+      return std::all_of(names.begin(), names.end(), [](const std::string& n) {
+        return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
+      });
+    };
+    if (!positional(data.feature_names) && !positional(model.info.features)) {
+      for (std::size_t f = 0; f < data.feature_names.size(); ++f) {
+        if (data.feature_names[f] != model.info.features[f]) {
+          throw InputError(which + ": feature " + std::to_string(f + 1) + " is '" + data.feature_names[f] +
+                           "' but the model's feature " + std::to_string(f + 1) + " is '" + model.info.features[f] + "'");
+        }
+      }
     }
     std::swap(data.train, data.test);  // all rows are test rows
   } else {

@@ -169,6 +169,9 @@ TEST_CASE("CSV flags and files: bad input is one line and exit 2") {
   std::ofstream(dir.file("unknown.csv")) << "height,weight,kind,age,score\n1,2,delta,3,4\n";
   check_one_line_error(run_xgrad("eval --model " + model + " --data " + dir.file("unknown.csv")),
                        "unknown.csv:2: column 3 'kind': label 'delta' does not occur among the model's classes");
+  std::ofstream(dir.file("renamed.csv")) << "height,mass,kind,age,score\n1,2,alpha,3,4\n";
+  check_one_line_error(run_xgrad("eval --model " + model + " --data " + dir.file("renamed.csv")),
+                       "feature 2 is 'mass' but the model's feature 2 is 'weight'");
   std::ofstream(dir.file("wide.csv")) << "a,b,c\n1,2,3\n";
   check_one_line_error(run_xgrad("predict --model " + model + " " + dir.file("wide.csv")),
                        "wide.csv: has 3 columns; the model takes 4 features");
