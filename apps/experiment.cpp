@@ -108,16 +108,18 @@ std::string Experiment::describe() const {
   return text;
 }
 
-InspectedBatch first_training_batch(const std::string& data, const std::string& hidden, std::uint64_t seed,
-                                    std::size_t batch) {
+InspectedBatch first_training_batch(const InspectOptions& o) {
+  if (o.batch == 0) throw InputError("--batch must be at least 1");
   TrainOptions t;
-  t.data = data;
-  t.hidden = hidden;
-  t.seed = seed;
-  t.batch = batch;
+  t.data = o.data;
+  t.label_col = o.label_col;
+  if (!o.label_col.empty()) t.given_flags.push_back("--label-col");
+  t.hidden = o.hidden;
+  t.seed = o.seed;
+  t.batch = o.batch;
   InspectedBatch inspected;
   inspected.run = std::make_unique<Experiment>(t, load_training_data(t));
-  DataLoader loader(inspected.run->data().train, batch, /*shuffle=*/false, 0, inspected.run->normalization());
+  DataLoader loader(inspected.run->data().train, o.batch, /*shuffle=*/false, 0, inspected.run->normalization());
   loader.batch(0, inspected.x, inspected.y);
   return inspected;
 }

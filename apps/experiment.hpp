@@ -71,14 +71,12 @@ class Experiment {
 };
 
 // The model that --data, --hidden and --seed make, with the first `batch`
-// training images in file order, normalised as in training: the one step that
-// `xgrad gradcheck` and `xgrad graph` inspect.
+// training items in file order, normalised as in training.
 struct InspectedBatch {
   std::unique_ptr<Experiment> run;
   Array x;                       // (rows, features)
   std::vector<std::uint32_t> y;  // rows labels
 };
-InspectedBatch first_training_batch(const std::string& data, const std::string& hidden, std::uint64_t seed,
-                                    std::size_t batch);
+InspectedBatch first_training_batch(const InspectOptions& options);
 
 }  // namespace xg

@@ -138,13 +138,7 @@ int print_parameter_checks(const std::vector<ParameterCheck>& checks, const Grad
 CLI::App* add_gradcheck_command(CLI::App& app, GradcheckOptions& o) {
   CLI::App* cmd = app.add_subcommand(
       "gradcheck", "Compare every parameter's backprop gradient with central finite differences on real data");
-  cmd->add_option("--data", o.data, "Data set: 'fashion-mnist' or a directory of MNIST-style IDX files")
-      ->capture_default_str();
-  cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
-  cmd->add_option("--batch", o.batch, "Number of training images in the batch (the first ones)")
-      ->capture_default_str();
-  cmd->add_option("--seed", o.seed, "Seed of the initial weights (as in xgrad train) and of the sampled elements")
-      ->capture_default_str();
+  add_inspect_flags(cmd, o.inspect);
   cmd->add_option("--samples", o.settings.samples, "Elements checked per parameter, chosen at random (0: all)")
       ->capture_default_str();
   cmd->add_option("--step", o.settings.step, "Step h of the central difference")->capture_default_str();
@@ -154,12 +148,11 @@ CLI::App* add_gradcheck_command(CLI::App& app, GradcheckOptions& o) {
 }
 
 int run_gradcheck(const GradcheckOptions& o) {
-  if (o.batch == 0) throw InputError("--batch must be at least 1");
   if (!(o.settings.step > 0.0) || !std::isfinite(o.settings.step)) throw InputError("--step must be a positive number");
   if (!(o.settings.atol >= 0.0) || !(o.settings.rtol >= 0.0)) throw InputError("--atol and --rtol must be >= 0");
   // Thousands of tiny forward passes: threads would cost more than they save.
   omp_set_num_threads(1);
-  InspectedBatch step = first_training_batch(o.data, o.hidden, o.seed, o.batch);
+  InspectedBatch step = first_training_batch(o.inspect);
   Experiment& run = *step.run;
   const std::size_t rows = step.y.size();
   std::printf("model  %s\nbatch  the first %zu training images of %s; loss = softmax cross-entropy, mean over the batch\n",
@@ -167,7 +160,7 @@ int run_gradcheck(const GradcheckOptions& o) {
   std::printf("check  central differences in double precision, h = %g; %s\n\n", o.settings.step,
               o.settings.samples ? (std::to_string(o.settings.samples) + " random elements per parameter").c_str()
                                  : "every element");
-  Rng rng(o.seed);
+  Rng rng(o.inspect.seed);
   const auto checks = check_parameter_gradients(run.model(), step.x, step.y, o.settings, rng);
   const int status = print_parameter_checks(checks, o.settings, stdout);
   std::fflush(stdout);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/train_command.hpp"
 #include "core/gradcheck.hpp"
 #include "core/random.hpp"
 #include "layers/module.hpp"
@@ -48,10 +49,7 @@ int print_parameter_checks(const std::vector<ParameterCheck>& checks, const Grad
                            std::FILE* out);
 
 struct GradcheckOptions {
-  std::string data = "fashion-mnist";
-  std::string hidden = "256,128";
-  std::size_t batch = 8;
-  std::uint64_t seed = 0;
+  InspectOptions inspect;  // data, model, batch (8) and seed (also the sampled elements')
   GradcheckSettings settings;
 };
 

@@ -14,12 +14,7 @@ namespace xg {
 
 CLI::App* add_graph_command(CLI::App& app, GraphOptions& o) {
   CLI::App* cmd = app.add_subcommand("graph", "Write the autograd graph of one training step's loss (Graphviz DOT)");
-  cmd->add_option("--data", o.data, "Data set: 'fashion-mnist' or a directory of MNIST-style IDX files")
-      ->capture_default_str();
-  cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
-  cmd->add_option("--batch", o.batch, "Number of training images in the batch (the first ones)")
-      ->capture_default_str();
-  cmd->add_option("--seed", o.seed, "Seed of the initial weights, as in xgrad train")->capture_default_str();
+  add_inspect_flags(cmd, o.inspect);
   cmd->add_option("--format", o.format, "Output format: dot (Graphviz)")->capture_default_str();
   cmd->add_option("--output,-o", o.output, "Write to this file instead of stdout")->capture_default_str();
   cmd->add_flag("--no-backward", o.no_backward, "Draw the graph before backward(), without gradient norms");
@@ -28,9 +23,8 @@ CLI::App* add_graph_command(CLI::App& app, GraphOptions& o) {
 
 int run_graph(const GraphOptions& o) {
   if (o.format != "dot") throw InputError("--format must be dot, got '" + o.format + "'");
-  if (o.batch == 0) throw InputError("--batch must be at least 1");
   if (!o.output.empty()) check_writable(o.output);
-  InspectedBatch step = first_training_batch(o.data, o.hidden, o.seed, o.batch);
+  InspectedBatch step = first_training_batch(o.inspect);
 
   // One training step up to (not including) the optimizer's update.
   Module& model = step.run->model();

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "apps/train_command.hpp"
+
 namespace CLI {
 class App;
 }
@@ -12,10 +14,7 @@ class App;
 namespace xg {
 
 struct GraphOptions {
-  std::string data = "fashion-mnist";
-  std::string hidden = "256,128";
-  std::size_t batch = 4;
-  std::uint64_t seed = 0;
+  InspectOptions inspect{"fashion-mnist", "", "256,128", /*batch=*/4, /*seed=*/0};
   std::string format = "dot";
   std::string output;  // empty: stdout
   bool no_backward = false;

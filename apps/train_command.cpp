@@ -59,6 +59,17 @@ void add_training_flags(CLI::App* cmd, TrainOptions& o) {
   add_toolbox_flags(cmd, o);
 }
 
+void add_inspect_flags(CLI::App* cmd, InspectOptions& o) {
+  cmd->add_option("--data", o.data,
+                  "Data set: 'fashion-mnist', a directory of MNIST-style IDX files, or a FILE.csv")
+      ->capture_default_str();
+  cmd->add_option("--label-col", o.label_col, "CSV: the label column, by header name or 1-based number")
+      ->default_str("the first column");
+  cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Number of training items in the batch (the first ones)")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Seed of the initial weights, as in xgrad train")->capture_default_str();
+}
+
 CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
   CLI::App* cmd = app.add_subcommand("train", "Train an MLP classifier and report its test accuracy");
   add_training_flags(cmd, o);

@@ -111,6 +111,17 @@ void for_each_training_flag(Options& o, Visit&& visit) {
   visit("--early-stop", "early_stop", o.early_stop);
 }
 
+// The flags of the one training step that `xgrad gradcheck` and `xgrad graph` inspect.
+struct InspectOptions {
+  std::string data = "fashion-mnist";
+  std::string label_col;  // CSV data: as train's --label-col
+  std::string hidden = "256,128";
+  std::size_t batch = 8;
+  std::uint64_t seed = 0;
+};
+// Registers --data, --label-col, --hidden, --batch and --seed.
+void add_inspect_flags(CLI::App* command, InspectOptions& options);
+
 // Registers the flags that shape a training run (shared with other subcommands).
 void add_training_flags(CLI::App* command, TrainOptions& options);
 // Registers the subcommand and its flags (with defaults shown in --help).
