@@ -255,13 +255,6 @@ std::shared_ptr<Sequential> rebuild_model(const ModelInfo& info) {
 }
 }  // namespace
 
-void require_softmax_head(const LoadedModel& model, const std::string& path) {
-  if (model.info.head != "softmax_cross_entropy") {
-    throw InputError(path + ": a --head " + model.info.head +
-                     " model (one output) cannot be used here; eval, predict and explain support softmax models");
-  }
-}
-
 LoadedModel load_model(const std::string& path) {
   const Safetensors file = read_safetensors(path);
   auto it = file.metadata.find("xgrad");
@@ -347,7 +340,9 @@ Dataset load_data_for_model(const LoadedModel& model, const std::string& data_fl
 Array model_logits(LoadedModel& model, const Split& items) {
   NoGradGuard no_grad;
   model.model->eval();
-  const std::size_t classes = model.info.layers.back();
+  const std::size_t outputs = model.info.layers.back();
+  const bool sigmoid = model.info.head == "sigmoid";  // one output z for class 1
+  const std::size_t classes = sigmoid ? 2 : outputs;
   Array logits = xt::zeros<float>({items.count, classes});
   DataLoader loader(items, 1000, /*shuffle=*/false, 0, model.normalization());
   Array x;
@@ -355,7 +350,11 @@ Array model_logits(LoadedModel& model, const Split& items) {
   for (std::size_t i = 0, first = 0; i < loader.num_batches(); ++i) {
     const std::size_t b = loader.batch(i, x, y);
     Tensor out = (*model.model)(Tensor(x));
-    std::memcpy(logits.data() + first * classes, out.data(), b * classes * sizeof(float));
+    for (std::size_t r = 0; r < b; ++r) {
+      float* row = logits.data() + (first + r) * classes;
+      if (sigmoid) row[1] = out.data()[r];  // (0, z)
+      else std::memcpy(row, out.data() + r * outputs, outputs * sizeof(float));
+    }
     first += b;
   }
   return logits;

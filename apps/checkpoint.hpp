@@ -65,9 +65,6 @@ void save_model(const std::string& path, const Sequential& model, const ModelInf
 // (one line) for a malformed file, bad metadata, or a tensor that is missing,
 // unexpected or of the wrong shape (naming the tensor and both shapes).
 LoadedModel load_model(const std::string& path);
-// eval, predict and explain read softmax probabilities over the classes; a
-// --head sigmoid model (one output) is refused with an InputError naming `path`.
-void require_softmax_head(const LoadedModel& model, const std::string& path);
 // Copies the tensors of `file` into `model`'s parameters, checking names and shapes.
 void load_weights(Sequential& model, const Safetensors& file, const std::string& source);
 
@@ -80,7 +77,10 @@ void load_weights(Sequential& model, const Safetensors& file, const std::string&
 // or when a table model's training file has changed since (its test split
 // would no longer be held out).
 Dataset load_data_for_model(const LoadedModel& model, const std::string& data_flag);
-// The logits (count, classes) of the items, normalised as in training.
+// The class scores (count, classes) of the items, normalised as in training,
+// whose softmax is the model's class probabilities: the logits of a softmax
+// model; for a --head sigmoid model (one output z) the two columns (0, z),
+// since softmax(0, z) = (1 - sigmoid(z), sigmoid(z)).
 Array model_logits(LoadedModel& model, const Split& items);
 
 // SHA-256 of bytes, as 64 hex digits.

@@ -68,7 +68,6 @@ Calibration calibration(const Array& logits, const std::vector<std::uint32_t>& l
 int run_eval(const EvalOptions& o) {
   if (o.top_k == 0) throw InputError("--top-k must be at least 1");
   LoadedModel model = load_model(o.model);
-  require_softmax_head(model, o.model);
   Dataset data = load_data_for_model(model, o.data);
   if (o.limit) truncate(data.test, o.limit);
   const Split& test = data.test;

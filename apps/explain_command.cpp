@@ -22,7 +22,6 @@ CLI::App* add_explain_command(CLI::App& app, ExplainOptions& o) {
 
 int run_explain(const ExplainOptions& o) {
   LoadedModel model = load_model(o.model);
-  require_softmax_head(model, o.model);
   const Dataset data = load_data_for_model(model, o.data);
   if (o.index >= data.test.count) {
     throw InputError("--index " + std::to_string(o.index) + " is out of range: the test split of " + data.name + " has " +
@@ -62,6 +61,12 @@ int run_explain(const ExplainOptions& o) {
 
   std::printf("test item %zu of %s: true class %s, predicted %s (p = %.4f)\n\n", o.index, data.name.c_str(),
               names[truth].c_str(), names[predicted].c_str(), double(p[predicted]));
+  if (model.info.head == "sigmoid") {
+    std::printf("This model has a sigmoid head: one output s, P(%s) = sigmoid(s). Its two class scores are (0, s),\n"
+                "because softmax(0, s) = (1 - sigmoid(s), sigmoid(s)); the steps below are then exactly the sigmoid\n"
+                "and binary cross-entropy, and the gradient p - onehot is (sigmoid(s) - y) on s.\n\n",
+                names[1].c_str());
+  }
   table("1. logits: z = model(x), one score per class", std::vector<float>(z, z + classes), "%+12.6f");
   std::printf("2. subtract the maximum, m = max_k z_k = %.6f (exp cannot overflow; the result does not change)\n", double(m));
   table("   z_c - m", shifted, "%+12.6f");

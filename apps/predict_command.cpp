@@ -34,7 +34,6 @@ int run_predict(const PredictOptions& o) {
   if (o.top_k == 0) throw InputError("--top-k must be at least 1");
   if (o.index.empty() && o.images.empty()) throw InputError("predict: give --index N, IMAGE files or (a CSV model) FILE.csv");
   LoadedModel model = load_model(o.model);
-  require_softmax_head(model, o.model);
   const std::vector<std::string>& names = model.info.classes;
   const std::size_t classes = names.size(), features = model.info.layers.front();
 

@@ -2,6 +2,7 @@
 // resume equivalence, --save-best, and a crash during a save.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sys/wait.h>
@@ -260,7 +261,7 @@ TEST_CASE("checkpoint: optimizer state() and load_state() continue SGD and Adam 
   }
 }
 
-TEST_CASE("checkpoint: eval rebuilds the architecture train used (activation, dropout), and refuses a sigmoid head") {
+TEST_CASE("checkpoint: eval rebuilds the architecture train used (activation, dropout, a sigmoid head)") {
   TempDir dir;
   for (const std::string flags : {"--activation tanh", "--activation leaky_relu --dropout 0.3"}) {
     INFO(flags);
@@ -276,11 +277,27 @@ TEST_CASE("checkpoint: eval rebuilds the architecture train used (activation, dr
     // the same weights through the same architecture: the same accuracy
     CHECK(nlohmann::json::parse(evaluated.out).at("accuracy").get<double>() == trained_acc);
   }
-  const RunResult sigmoid = run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 1 --quiet --head sigmoid --classes-subset 0,1 --save " +
-                                      dir.file("s.safetensors"));
+  const RunResult sigmoid = run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 2 --quiet --head sigmoid --classes-subset 0,1 --save " +
+                                      dir.file("s.safetensors") + " --metrics " + dir.file("s.jsonl"));
   REQUIRE(sigmoid.status == 0);
-  const RunResult refused = run_xgrad("eval --model " + dir.file("s.safetensors"));
-  CHECK(refused.status == 2);
-  CHECK(lines_of(refused.err).size() == 1);
-  CHECK(refused.err.find("--head sigmoid") != std::string::npos);
+  // A sigmoid head: eval's accuracy and loss are training's (binary cross-entropy), predict gives
+  // P(class 1) = sigmoid(z) from the scores (0, z), and explain walks them through.
+  const auto lines = lines_of(read_file(dir.file("s.jsonl")));
+  const nlohmann::json last = nlohmann::json::parse(lines.back());
+  const RunResult evaluated = run_xgrad("eval --json --model " + dir.file("s.safetensors"));
+  INFO(evaluated.err);
+  REQUIRE(evaluated.status == 0);
+  const nlohmann::json report = nlohmann::json::parse(evaluated.out);
+  CHECK(report.at("accuracy").get<double>() == last.at("test_acc").get<double>());
+  CHECK(report.at("loss").get<double>() == doctest::Approx(last.at("test_loss").get<double>()).epsilon(1e-5));
+  CHECK(report.at("classes").size() == 2);
+  const RunResult predicted = run_xgrad("predict --json --model " + dir.file("s.safetensors") + " --index 0");
+  REQUIRE(predicted.status == 0);
+  const nlohmann::json item = nlohmann::json::parse(predicted.out).at("predictions").at(0);
+  const double z = item.at("logits").at(1).get<double>();
+  CHECK(item.at("logits").at(0).get<double>() == 0.0);
+  CHECK(item.at("probabilities").at(1).get<double>() == doctest::Approx(1.0 / (1.0 + std::exp(-z))).epsilon(1e-6));
+  const RunResult explained = run_xgrad("explain --model " + dir.file("s.safetensors") + " --index 0");
+  REQUIRE(explained.status == 0);
+  CHECK(explained.out.find("sigmoid head") != std::string::npos);
 }
