@@ -406,6 +406,17 @@ Checkpointer::Checkpointer(const TrainOptions& o, Experiment& run)
   }
   if (doc.value("best_test_loss", Json()).is_number()) best_loss_ = doc["best_test_loss"].get<double>();
   metrics_text_ = doc.value("metrics", std::string());
+  if (doc.contains("monitored_losses")) {
+    const Json& losses = doc["monitored_losses"];
+    if (!losses.is_array() || losses.size() != epoch_) {
+      throw InputError(sp + ": \"monitored_losses\" must hold one loss per finished epoch (" + std::to_string(epoch_) + ")");
+    }
+    for (const Json& loss : losses) {
+      if (!loss.is_number()) throw InputError(sp + ": \"monitored_losses\" holds a value that is not a number");
+      losses_.push_back(loss.get<double>());
+    }
+    run.restore_history(losses_);  // the schedule (plateau too) and early stopping continue where they were
+  }
   Optimizer::State optimizer_state;
   for (const auto& [name, array] : state.tensors) {
     if (name.rfind("optimizer.", 0) != 0) throw InputError(sp + ": unexpected tensor '" + name + "'");
@@ -448,6 +459,7 @@ ModelInfo Checkpointer::info_for(std::size_t epoch) const {
 void Checkpointer::after_epoch(std::size_t epoch, double test_loss, const std::string& metrics_text) {
   const bool best = test_loss < best_loss_;
   if (best) best_loss_ = test_loss;
+  losses_.push_back(test_loss);
   if (!options_.save.empty()) {
     // The state first: a crash between the two writes leaves a model and a
     // state of different epochs, which --resume detects and refuses.
@@ -456,7 +468,7 @@ void Checkpointer::after_epoch(std::size_t epoch, double test_loss, const std::s
     std::vector<std::string> names;
     for (const auto& [name, array] : optimizer_state) names.push_back("optimizer." + name);
     for (std::size_t k = 0; k < optimizer_state.size(); ++k) tensors.emplace_back(names[k], &optimizer_state[k].second);
-    Json doc = {{"epoch", epoch}, {"metrics", metrics_text}, {"seed", options_.seed}};
+    Json doc = {{"epoch", epoch}, {"metrics", metrics_text}, {"seed", options_.seed}, {"monitored_losses", losses_}};
     if (std::isfinite(best_loss_)) doc["best_test_loss"] = best_loss_;
     write_safetensors(state_path(options_.save), tensors, {{"xgrad_state", doc.dump()}});
     save_model(options_.save, run_.model(), info_for(epoch));

@@ -117,6 +117,7 @@ class Checkpointer {
   Experiment& run_;
   std::size_t epoch_ = 0;
   double best_loss_;
+  std::vector<double> losses_;  // the monitored (validation or test) loss of each epoch so far
   std::string data_sha256_;
   std::string metrics_text_;
 };

@@ -61,8 +61,10 @@ Experiment::Experiment(const TrainOptions& options, std::shared_ptr<const Datase
 EpochStats Experiment::run_epoch(std::size_t epoch, const ProgressFn& progress) {
   EpochStats stats;
   stats.epoch = epoch;
-  // Epoch e runs at the schedule's rate after e-1 steps (catching up after --resume;
-  // plateau's steps need the losses, so it restarts from --lr).
+  // Epoch e runs at the schedule's rate after e-1 steps. A resumed run has
+  // replayed its epochs' losses (restore_history); without them (a state file
+  // of an older xgrad) the schedule catches up blind, and plateau, whose steps
+  // need the losses, restarts from --lr.
   while (options_.schedule != "plateau" && schedule_->steps() + 1 < epoch) schedule_->step();
   stats.lr = schedule_->lr();
   optimizer_->set_lr(float(stats.lr));
@@ -77,14 +79,22 @@ EpochStats Experiment::run_epoch(std::size_t epoch, const ProgressFn& progress) 
   stats.validation = has_validation();
   stats.test_loss = last_.loss;
   stats.test_acc = last_.accuracy();
-  schedule_->step(last_.loss);  // the monitored loss: only plateau reads it
-  if (last_.loss < best_loss_) {
-    best_loss_ = last_.loss;
+  after_epoch(last_.loss);
+  return stats;
+}
+
+void Experiment::after_epoch(double monitored_loss) {
+  schedule_->step(monitored_loss);  // only plateau reads the loss
+  if (monitored_loss < best_loss_) {
+    best_loss_ = monitored_loss;
     epochs_since_best_ = 0;
   } else {
     ++epochs_since_best_;
   }
-  return stats;
+}
+
+void Experiment::restore_history(const std::vector<double>& monitored_losses) {
+  for (double loss : monitored_losses) after_epoch(loss);
 }
 
 const Evaluation& Experiment::evaluate_test() {

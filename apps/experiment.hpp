@@ -46,6 +46,10 @@ class Experiment {
   // --early-stop: true once the monitored (validation or test) loss has not
   // improved for that many epochs.
   bool should_stop() const { return options_.early_stop && epochs_since_best_ >= options_.early_stop; }
+  // --resume: replays the monitored (validation or test) loss of each epoch
+  // already run, so that the schedule (plateau included) and early stopping
+  // continue exactly where the saved run was.
+  void restore_history(const std::vector<double>& monitored_losses);
   // Evaluates on the test set now (with --val-split, once, after the last epoch)
   // and makes that the last evaluation.
   const Evaluation& evaluate_test();
@@ -65,6 +69,7 @@ class Experiment {
   std::unique_ptr<LRSchedule> schedule_;
   double best_loss_ = std::numeric_limits<double>::infinity();
   std::size_t epochs_since_best_ = 0;
+  void after_epoch(double monitored_loss);  // schedule step and early-stopping count
   ExplosionRule explosion_;
   std::unique_ptr<Diagnostics> diagnostics_;  // null without --diagnostics
   std::vector<std::vector<LayerDiagnostics>> diagnostics_history_;

@@ -180,3 +180,27 @@ TEST_CASE("CSV flags and files: bad input is one line and exit 2") {
   std::ofstream(data, std::ios::app) << "1000,0,alpha,0,7\n";
   check_one_line_error(run_xgrad("eval --model " + model), "has changed since");
 }
+
+TEST_CASE("--resume continues a plateau schedule where it was (the epochs' losses are replayed)") {
+  TempDir dir;
+  const std::string data = write_table(dir, "train.csv", 300, 1);
+  const std::string common = "train --data " + data + " --label-col kind --hidden 16 --lr 0.5 --schedule plateau " +
+                             "--plateau-patience 0 --batch 16 --threads 1 --quiet";
+  REQUIRE(run_xgrad(common + " --epochs 8 --metrics " + dir.file("s.jsonl")).status == 0);
+  REQUIRE(run_xgrad(common + " --epochs 4 --save " + dir.file("r.safetensors") + " --metrics " + dir.file("r.jsonl")).status == 0);
+  const RunResult resumed = run_xgrad("train --resume " + dir.file("r.safetensors") + " --epochs 8 --quiet --threads 1 --metrics " +
+                                      dir.file("r.jsonl"));
+  INFO(resumed.err);
+  REQUIRE(resumed.status == 0);
+  const auto s = lines_of(read_file(dir.file("s.jsonl"))), r = lines_of(read_file(dir.file("r.jsonl")));
+  REQUIRE(s.size() == 8);
+  REQUIRE(r.size() == 8);
+  // The straight run's rate was cut before epoch 5, so a restart from --lr would differ.
+  REQUIRE(nlohmann::json::parse(s[4])["lr"].get<double>() < 0.5);
+  for (std::size_t i = 0; i < 8; ++i) {
+    const nlohmann::json a = nlohmann::json::parse(s[i]), b = nlohmann::json::parse(r[i]);
+    CHECK(a["lr"] == b["lr"]);
+    CHECK(a["train_loss"] == b["train_loss"]);
+    CHECK(a["test_loss"] == b["test_loss"]);
+  }
+}
