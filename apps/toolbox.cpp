@@ -23,6 +23,12 @@ namespace xg {
 void add_toolbox_flags(CLI::App* cmd, TrainOptions& o) {
   cmd->add_option("--optimizer", o.optimizer, "sgd, adam or adamw (torch.optim's formulas)")->capture_default_str();
   cmd->add_flag("--nesterov", o.nesterov, "Nesterov momentum (sgd with --momentum > 0)");
+  cmd->add_option("--dampening", o.dampening, "SGD: dampening τ of the momentum, in [0, 1) (0 with --nesterov)")
+      ->capture_default_str();
+  cmd->add_option("--betas", o.betas, "Adam/AdamW: β1,β2, the decay rates of the gradient's mean and square, each in [0, 1)")
+      ->capture_default_str();
+  cmd->add_option("--eps", o.eps, "Adam/AdamW: ε added to the denominator's square root")->capture_default_str();
+  cmd->add_flag("--amsgrad", o.amsgrad, "Adam/AdamW: divide by the running maximum of the second moment (AMSGrad)");
   cmd->add_option("--weight-decay", o.weight_decay,
                   "Weight decay λ on every parameter: sgd and adam add λ·p to the gradient, adamw decays p by lr·λ")
       ->default_str("0 (adamw: 0.01)");
@@ -137,6 +143,17 @@ void validate_toolbox_options(const TrainOptions& o) {
   if (o.optimizer != "sgd" && given("--momentum")) fail("--momentum applies to --optimizer sgd only, not " + o.optimizer);
   if (o.nesterov && o.optimizer != "sgd") fail("--nesterov applies to --optimizer sgd only, not " + o.optimizer);
   if (o.nesterov && o.momentum == 0.0) fail("--nesterov needs --momentum > 0");
+  if (o.optimizer != "sgd" && given("--dampening")) fail("--dampening applies to --optimizer sgd only, not " + o.optimizer);
+  if (!(o.dampening >= 0.0 && o.dampening < 1.0)) fail("--dampening must be in [0, 1), got " + number(o.dampening));
+  if (o.nesterov && o.dampening != 0.0) fail("--nesterov needs --dampening 0 (as torch.optim.SGD)");
+  for (const char* flag : {"--betas", "--eps", "--amsgrad"}) {
+    if (o.optimizer == "sgd" && given(flag)) fail(std::string(flag) + " applies to --optimizer adam or adamw only");
+  }
+  const std::vector<double> betas = parse_numbers("--betas", o.betas);
+  if (betas.size() != 2 || !(betas[0] >= 0.0 && betas[0] < 1.0) || !(betas[1] >= 0.0 && betas[1] < 1.0)) {
+    fail("--betas must be two numbers in [0, 1) like 0.9,0.999, got '" + o.betas + "'");
+  }
+  if (!(o.eps > 0.0 && std::isfinite(o.eps))) fail("--eps must be a positive number, got " + number(o.eps));
   if (given("--weight-decay") && !(o.weight_decay >= 0.0 && std::isfinite(o.weight_decay)))
     fail("--weight-decay must be ≥ 0, got " + number(o.weight_decay));
   if (!(o.l1 >= 0.0 && std::isfinite(o.l1))) fail("--l1 must be ≥ 0, got " + number(o.l1));
@@ -267,11 +284,17 @@ std::unique_ptr<Optimizer> build_optimizer(const TrainOptions& o, std::vector<Te
     SGDOptions s;
     s.momentum = float(o.momentum);
     s.nesterov = o.nesterov;
+    s.dampening = float(o.dampening);
     s.weight_decay = wd;
     return std::make_unique<SGD>(std::move(parameters), lr, s);
   }
   AdamOptions a;
   a.weight_decay = wd;
+  const std::vector<double> betas = parse_numbers("--betas", o.betas);
+  a.beta1 = float(betas.at(0));
+  a.beta2 = float(betas.at(1));
+  a.eps = float(o.eps);
+  a.amsgrad = o.amsgrad;
   if (o.optimizer == "adam") return std::make_unique<Adam>(std::move(parameters), lr, a);
   return std::make_unique<AdamW>(std::move(parameters), lr, a);
 }
@@ -345,8 +368,12 @@ std::string describe_training(const TrainOptions& o) {
   std::ostringstream s;
   if (o.optimizer == "sgd") {
     s << "SGD lr " << o.lr << " momentum " << o.momentum << (o.nesterov ? " nesterov" : "");
+    if (o.dampening > 0) s << " dampening " << o.dampening;
   } else {
     s << (o.optimizer == "adam" ? "Adam" : "AdamW") << " lr " << o.lr;
+    if (o.betas != "0.9,0.999") s << " betas " << o.betas;
+    if (o.eps != 1e-8) s << " eps " << o.eps;
+    if (o.amsgrad) s << " amsgrad";
   }
   if (default_weight_decay(o) > 0) s << " weight_decay " << default_weight_decay(o);
   s << ", schedule " << o.schedule;

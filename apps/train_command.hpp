@@ -38,6 +38,10 @@ struct TrainOptions {
   // The toolbox (apps/toolbox.hpp builds and checks these; README lists the meanings).
   std::string optimizer = "sgd";  // sgd | adam | adamw
   bool nesterov = false;
+  double dampening = 0.0;           // sgd
+  std::string betas = "0.9,0.999";  // adam, adamw: β1,β2
+  double eps = 1e-8;                // adam, adamw
+  bool amsgrad = false;             // adam, adamw
   double weight_decay = -1.0;  // < 0: the optimizer's default (adamw 0.01, else 0)
   double l1 = 0.0, l2 = 0.0;
   double label_smoothing = 0.0;
@@ -94,6 +98,10 @@ void for_each_training_flag(Options& o, Visit&& visit) {
   visit("--lr", "lr", o.lr);
   visit("--momentum", "momentum", o.momentum);
   visit("--nesterov", "nesterov", o.nesterov);
+  visit("--dampening", "dampening", o.dampening);
+  visit("--betas", "betas", o.betas);
+  visit("--eps", "eps", o.eps);
+  visit("--amsgrad", "amsgrad", o.amsgrad);
   visit("--weight-decay", "weight_decay", o.weight_decay);
   visit("--l1", "l1", o.l1);
   visit("--l2", "l2", o.l2);

@@ -7,7 +7,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "apps/toolbox.hpp"
 #include "core/random.hpp"
+#include "layers/sequential.hpp"
+#include "optim/adam.hpp"
+#include "optim/sgd.hpp"
 #include "test_support.hpp"
 
 using namespace xg::testing;
@@ -54,6 +58,8 @@ TEST_CASE("xgrad train: each optimizer, activation, init and schedule learns a t
       "--lr 0.05 --activation leaky_relu --init kaiming_normal --init-mode fan_out --dropout 0.2 --l2 1e-4",
       "--lr 0.05 --activation sigmoid --init xavier_uniform --schedule plateau --plateau-patience 1 --l1 1e-5",
       "--lr 0.05 --label-smoothing 0.1 --class-weights 1,2,1 --clip-grad-norm 0.5 --schedule none",
+      "--optimizer adam --lr 0.01 --betas 0.8,0.99 --eps 1e-6 --amsgrad",
+      "--lr 0.05 --momentum 0.9 --dampening 0.3",
   };
   for (const char* v : variants) {
     const RunResult r = run_xgrad(common + " " + v);
@@ -121,6 +127,14 @@ TEST_CASE("xgrad train: contradictory or bad toolbox flags are exit-2 errors nam
       {"--classes-subset 1", "--classes-subset"},
       {"--classes-subset 0,7", "--classes-subset"},
       {"--clip-grad-norm -1", "--clip-grad-norm"},
+      {"--optimizer adam --dampening 0.1", "--dampening"},
+      {"--nesterov --dampening 0.5", "--dampening"},
+      {"--dampening 1", "--dampening"},
+      {"--betas 0.9,0.99", "--betas"},
+      {"--amsgrad", "--amsgrad"},
+      {"--optimizer adam --betas 0.9", "--betas"},
+      {"--optimizer adam --betas 1,0.9", "--betas"},
+      {"--optimizer adamw --eps 0", "--eps"},
   };
   for (const auto& [flags, named] : cases) {
     const RunResult r = run_xgrad(common + flags);
@@ -129,4 +143,52 @@ TEST_CASE("xgrad train: contradictory or bad toolbox flags are exit-2 errors nam
     CHECK(r.err.find(named) != std::string::npos);
     CHECK(lines_of(r.err).size() == 1);
   }
+}
+
+TEST_CASE("--betas, --eps, --amsgrad and --dampening reach the optimizer") {
+  // Two identical models: one optimizer from the flags, one built by hand; the same gradients; the same weights.
+  auto step_both = [](xg::Optimizer& a, const std::vector<xg::Tensor>& pa, xg::Optimizer& b, const std::vector<xg::Tensor>& pb) {
+    xg::Rng rng(5);
+    for (int step = 0; step < 4; ++step) {
+      for (std::size_t i = 0; i < pa.size(); ++i) {
+        xg::Tensor p = pa[i], q = pb[i];
+        for (std::size_t k = 0; k < p.size(); ++k) p.grad().data()[k] = q.grad().data()[k] = rng.normal(0.0f, 1.0f);
+      }
+      a.step();
+      b.step();
+    }
+    for (std::size_t i = 0; i < pa.size(); ++i)
+      for (std::size_t k = 0; k < pa[i].size(); ++k) REQUIRE(pa[i].data()[k] == pb[i].data()[k]);
+  };
+  auto parameters = [] {
+    xg::Rng rng(1);
+    return xg::make_mlp({5, 4, 3}, rng)->parameters();
+  };
+  xg::TrainOptions o;
+  o.optimizer = "adam";
+  o.lr = 0.01;
+  o.betas = "0.5,0.75";
+  o.eps = 1e-3;
+  o.amsgrad = true;
+  const std::vector<xg::Tensor> pa = parameters(), pb = parameters();
+  auto from_flags = xg::build_optimizer(o, pa);
+  xg::AdamOptions by_hand;
+  by_hand.beta1 = 0.5f;
+  by_hand.beta2 = 0.75f;
+  by_hand.eps = 1e-3f;
+  by_hand.amsgrad = true;
+  xg::Adam adam(pb, 0.01f, by_hand);
+  step_both(*from_flags, pa, adam, pb);
+
+  xg::TrainOptions s;
+  s.lr = 0.1;
+  s.momentum = 0.9;
+  s.dampening = 0.3;
+  const std::vector<xg::Tensor> sa = parameters(), sb = parameters();
+  auto sgd_from_flags = xg::build_optimizer(s, sa);
+  xg::SGDOptions sgd_by_hand;
+  sgd_by_hand.momentum = 0.9f;
+  sgd_by_hand.dampening = 0.3f;
+  xg::SGD sgd(sb, 0.1f, sgd_by_hand);
+  step_both(*sgd_from_flags, sa, sgd, sb);
 }
