@@ -71,8 +71,10 @@ EpochStats Experiment::run_epoch(std::size_t epoch, const ProgressFn& progress) 
   loader_->start_epoch(epoch);
   const auto start = std::chrono::steady_clock::now();
   if (diagnostics_) diagnostics_->start_epoch();
-  stats.train_loss =
+  const TrainResult trained =
       train_epoch(*model_, *optimizer_, *loader_, epoch, progress, &explosion_, diagnostics_.get(), &objective_);
+  stats.train_loss = trained.loss;
+  stats.train_acc = trained.accuracy;
   if (diagnostics_) diagnostics_history_.push_back(diagnostics_->finish_epoch());
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   last_ = evaluate(*model_, has_validation() ? validation_ : data_->test, norm_, data_->num_classes(), &objective_);

@@ -447,10 +447,11 @@ std::vector<std::pair<std::string, std::string>> report_config(
 }
 
 std::string epoch_metrics_csv(const std::vector<EpochStats>& history) {
-  std::string csv = "epoch,train_loss,test_loss,test_acc,lr,seconds\n";
+  const std::string held = !history.empty() && history.front().validation ? "val" : "test";
+  std::string csv = "epoch,train_loss,train_acc," + held + "_loss," + held + "_acc,lr,seconds\n";
   for (const EpochStats& s : history)
-    csv += std::to_string(s.epoch) + "," + csv_number(s.train_loss) + "," + csv_number(s.test_loss) + "," +
-           csv_number(s.test_acc) + "," + csv_number(s.lr) + "," + csv_number(s.seconds) + "\n";
+    csv += std::to_string(s.epoch) + "," + csv_number(s.train_loss) + "," + csv_number(s.train_acc) + "," +
+           csv_number(s.test_loss) + "," + csv_number(s.test_acc) + "," + csv_number(s.lr) + "," + csv_number(s.seconds) + "\n";
   return csv;
 }
 
@@ -471,11 +472,15 @@ void write_train_report(const std::string& dir, const Experiment& run, const std
   report.add_heading("Configuration");
   report.add_config(report_config(run));
   if (!history.empty()) {
-    ChartSeries train_loss("train loss", 0), test_loss("test loss", 1), test_acc("test accuracy", 2);
-    test_loss.dashed = true;
+    // With --val-split the per-epoch held-out figures are the validation set's.
+    const std::string held = history.front().validation ? "validation" : "test";
+    ChartSeries train_loss("train loss", 0), test_loss(held + " loss", 1), train_acc("train accuracy", 0),
+        test_acc(held + " accuracy", 1);
+    test_loss.dashed = test_acc.dashed = true;
     for (const EpochStats& s : history) {
       train_loss.x.push_back(double(s.epoch)), train_loss.y.push_back(s.train_loss);
       test_loss.x.push_back(double(s.epoch)), test_loss.y.push_back(s.test_loss);
+      train_acc.x.push_back(double(s.epoch)), train_acc.y.push_back(s.train_acc);
       test_acc.x.push_back(double(s.epoch)), test_acc.y.push_back(s.test_acc);
     }
     report.add_heading("Learning curves");
@@ -483,16 +488,16 @@ void write_train_report(const std::string& dir, const Experiment& run, const std
     loss.series = {train_loss, test_loss};
     loss.x_integer = true;
     report.add_chart(loss);
-    LineChart acc("Test accuracy per epoch", "epoch", "accuracy");
-    acc.series = {test_acc};
+    LineChart acc("Accuracy per epoch (train: the predictions made while training)", "epoch", "accuracy");
+    acc.series = {train_acc, test_acc};
     acc.x_integer = true;
     report.add_chart(acc);
     std::vector<std::vector<std::string>> rows;
     for (const EpochStats& s : history)
       rows.push_back({"\x01" + std::to_string(s.epoch), "\x01" + fmt("%.4f", s.train_loss),
-                      "\x01" + fmt("%.4f", s.test_loss), "\x01" + fmt("%.4f", s.test_acc), "\x01" + fmt("%.5f", s.lr),
-                      "\x01" + fmt("%.2f", s.seconds)});
-    report.add_table({"epoch", "train loss", "test loss", "test accuracy", "lr", "seconds"}, rows);
+                      "\x01" + fmt("%.4f", s.train_acc), "\x01" + fmt("%.4f", s.test_loss), "\x01" + fmt("%.4f", s.test_acc),
+                      "\x01" + fmt("%.5f", s.lr), "\x01" + fmt("%.2f", s.seconds)});
+    report.add_table({"epoch", "train loss", "train accuracy", held + " loss", held + " accuracy", "lr", "seconds"}, rows);
     add_diagnostics_charts(report, run.diagnostics_history());
     report.add_heading("Confusion matrix on the test set (after epoch " + std::to_string(history.back().epoch) + ")");
     report.add_confusion_matrix(run.last_evaluation().confusion, run.data().class_names);

@@ -106,7 +106,8 @@ std::vector<std::pair<std::string, std::string>> report_config(
 void write_train_report(const std::string& dir, const Experiment& run, const std::vector<EpochStats>& history,
                         const TrainingDiverged* diverged);
 
-// metrics.csv of per-epoch stats: epoch,train_loss,test_loss,test_acc,lr,seconds
+// metrics.csv of per-epoch stats: epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds
+// (val_loss, val_acc with --val-split)
 std::string epoch_metrics_csv(const std::vector<EpochStats>& history);
 
 }  // namespace xg

@@ -98,9 +98,13 @@ void train_one_epoch(Run& run, std::size_t epoch) {
   }
 }
 
-nlohmann::json epoch_json(double base_lr, const EpochStats& s) {
-  return {{"base_lr", base_lr},       {"epoch", s.epoch},   {"train_loss", s.train_loss}, {"test_loss", s.test_loss},
-          {"test_acc", s.test_acc},   {"lr", s.lr},         {"seconds", s.seconds}};
+// What the per-epoch held-out figures are: the validation set's with --val-split, else the test set's.
+std::string held_out(const SweepOptions& o) { return o.train.val_split > 0 ? "val" : "test"; }
+std::string held_out_name(const SweepOptions& o) { return o.train.val_split > 0 ? "validation" : "test"; }
+
+nlohmann::json epoch_json(const std::string& held, double base_lr, const EpochStats& s) {
+  return {{"base_lr", base_lr}, {"epoch", s.epoch},    {"train_loss", s.train_loss}, {"train_acc", s.train_acc},
+          {held + "_loss", s.test_loss}, {held + "_acc", s.test_acc}, {"lr", s.lr}, {"seconds", s.seconds}};
 }
 
 nlohmann::json diverged_json(double base_lr, const TrainingDiverged& e) {
@@ -113,11 +117,12 @@ nlohmann::json diverged_json(double base_lr, const TrainingDiverged& e) {
 
 void write_sweep_report(const SweepOptions& o, const std::vector<Run>& runs, int best) {
   const Experiment& first = *runs.front().experiment;
+  const std::string held = held_out_name(o);
   HtmlReport report("xgrad sweep: " + first.data().name + ", " + std::to_string(runs.size()) + " learning rates");
   if (best >= 0) {
     const EpochStats& s = runs[std::size_t(best)].history.back();
-    report.add_paragraph("Best learning rate by final test loss: " + lr_text(runs[std::size_t(best)].base_lr) +
-                         cell(" (test loss %.4f", s.test_loss) + cell(", test accuracy %.4f).", s.test_acc));
+    report.add_paragraph("Best learning rate by final " + held + " loss: " + lr_text(runs[std::size_t(best)].base_lr) + " (" +
+                         held + cell(" loss %.4f, ", s.test_loss) + held + cell(" accuracy %.4f).", s.test_acc));
   } else {
     report.add_paragraph("Every learning rate diverged.", "warning");
   }
@@ -137,8 +142,8 @@ void write_sweep_report(const SweepOptions& o, const std::vector<Run>& runs, int
   report.add_config(config);
 
   LineChart steps{"Training loss (mean over 20-step windows)", "epoch", "training loss"};
-  LineChart test_loss{"Test loss per epoch", "epoch", "test loss"};
-  LineChart test_acc{"Test accuracy per epoch", "epoch", "test accuracy"};
+  LineChart test_loss{"Loss on the " + held + " set per epoch", "epoch", held + " loss"};
+  LineChart test_acc{"Accuracy on the " + held + " set per epoch", "epoch", held + " accuracy"};
   test_loss.x_integer = test_acc.x_integer = true;
   double top = 0.0;
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -190,21 +195,22 @@ void write_sweep_report(const SweepOptions& o, const std::vector<Run>& runs, int
     }
   }
   report.add_heading("Last completed epoch of each run");
-  report.add_table({"learning rate", "train loss", "test loss", "test accuracy", "status"}, rows);
+  report.add_table({"learning rate", "train loss", held + " loss", held + " accuracy", "status"}, rows);
   if (best >= 0) {
     report.add_heading("Confusion matrix of the best run (lr " + lr_text(runs[std::size_t(best)].base_lr) + ")");
     report.add_confusion_matrix(runs[std::size_t(best)].experiment->last_evaluation().confusion,
                                 first.data().class_names);
   }
 
-  std::string csv = "base_lr,epoch,train_loss,test_loss,test_acc,lr,seconds,diverged_step\n";
+  const std::string h = held_out(o);
+  std::string csv = "base_lr,epoch,train_loss,train_acc," + h + "_loss," + h + "_acc,lr,seconds,diverged_step\n";
   for (const Run& r : runs) {
     for (const EpochStats& s : r.history)
       csv += csv_number(r.base_lr) + "," + std::to_string(s.epoch) + "," + csv_number(s.train_loss) + "," +
-             csv_number(s.test_loss) + "," + csv_number(s.test_acc) + "," + csv_number(s.lr) + "," +
-             csv_number(s.seconds) + ",\n";
+             csv_number(s.train_acc) + "," + csv_number(s.test_loss) + "," + csv_number(s.test_acc) + "," +
+             csv_number(s.lr) + "," + csv_number(s.seconds) + ",\n";
     if (r.diverged)
-      csv += csv_number(r.base_lr) + "," + std::to_string(r.diverged->epoch) + ",,,," + csv_number(r.diverged->lr) +
+      csv += csv_number(r.base_lr) + "," + std::to_string(r.diverged->epoch) + ",,,,," + csv_number(r.diverged->lr) +
              ",," + std::to_string(r.diverged->step) + "\n";
   }
   write_report(o.train.report, report, csv);
@@ -303,7 +309,10 @@ int run_sweep(const SweepOptions& o) {
     std::snprintf(title, sizeof title, "epoch %zu/%zu", epoch, o.train.epochs);
     std::string header = title;
     header.resize(std::max<std::size_t>(14, header.size()), ' ');
-    std::string train_row = "  train_loss  ", test_row = "  test_loss   ", acc_row = "  test_acc    ";
+    const std::string h = held_out(o);
+    std::string train_row = "  train_loss  ", test_row = "  " + h + "_loss", acc_row = "  " + h + "_acc";
+    test_row.resize(14, ' ');
+    acc_row.resize(14, ' ');
     std::string notes;
     for (const Run& r : runs) {
       auto pad = [&](const std::string& s) { return std::string(std::max(0, width - int(s.size())), ' ') + s; };
@@ -321,7 +330,7 @@ int run_sweep(const SweepOptions& o) {
         train_row += pad(cell("%.4f", s.train_loss));
         test_row += pad(cell("%.4f", s.test_loss));
         acc_row += pad(cell("%.4f", s.test_acc));
-        metrics_text += epoch_json(r.base_lr, s).dump() + "\n";
+        metrics_text += epoch_json(h, r.base_lr, s).dump() + "\n";
       }
     }
     std::printf("%s\n%s\n%s\n%s\n%s", header.c_str(), train_row.c_str(), test_row.c_str(), acc_row.c_str(),
@@ -330,13 +339,15 @@ int run_sweep(const SweepOptions& o) {
     if (!o.train.metrics.empty()) write_file_atomically(o.train.metrics, metrics_text);
   }
 
-  // Summary: the last completed epoch of every rate, and the best by final test loss.
+  // Summary: the last completed epoch of every rate, and the best by final test (or validation) loss.
   int best = -1;
   for (std::size_t i = 0; i < runs.size(); ++i)
     if (runs[i].finished() && (best < 0 || runs[i].history.back().test_loss <
                                                runs[std::size_t(best)].history.back().test_loss))
       best = int(i);
-  std::printf("\n%-10s%10s%14s%12s%11s   %s\n", "summary", "lr", "train_loss", "test_loss", "test_acc", "status");
+  const std::string h = held_out(o);
+  std::printf("\n%-10s%10s%14s%12s%11s   %s\n", "summary", "lr", "train_loss", (h + "_loss").c_str(), (h + "_acc").c_str(),
+              "status");
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const Run& r = runs[i];
     char line_text[128];
@@ -359,8 +370,8 @@ int run_sweep(const SweepOptions& o) {
     return 3;
   }
   const EpochStats& s = runs[std::size_t(best)].history.back();
-  std::printf("best lr %s by final test loss (%.4f, test accuracy %.4f)\n", lr_text(runs[std::size_t(best)].base_lr).c_str(),
-              s.test_loss, s.test_acc);
+  std::printf("best lr %s by final %s loss (%.4f, %s accuracy %.4f)\n", lr_text(runs[std::size_t(best)].base_lr).c_str(),
+              held_out_name(o).c_str(), s.test_loss, held_out_name(o).c_str(), s.test_acc);
   return 0;
 }
 

@@ -147,14 +147,15 @@ namespace {
 std::string format_epoch_line(const EpochStats& s, std::size_t epochs) {
   char line[200];
   const char* held_out = s.validation ? "val" : "test";
-  std::snprintf(line, sizeof line, "epoch %2zu/%zu  train_loss %.4f  %s_loss %.4f  %s_acc %.4f  lr %.5f  %.2fs",
-                s.epoch, epochs, s.train_loss, held_out, s.test_loss, held_out, s.test_acc, s.lr, s.seconds);
+  std::snprintf(line, sizeof line,
+                "epoch %2zu/%zu  train_loss %.4f  train_acc %.4f  %s_loss %.4f  %s_acc %.4f  lr %.5f  %.2fs", s.epoch,
+                epochs, s.train_loss, s.train_acc, held_out, s.test_loss, held_out, s.test_acc, s.lr, s.seconds);
   return line;
 }
 
 nlohmann::json epoch_json(const EpochStats& s) {
   const std::string held_out = s.validation ? "val" : "test";
-  return {{"epoch", s.epoch},     {"train_loss", s.train_loss}, {held_out + "_loss", s.test_loss},
+  return {{"epoch", s.epoch},     {"train_loss", s.train_loss}, {"train_acc", s.train_acc}, {held_out + "_loss", s.test_loss},
           {held_out + "_acc", s.test_acc}, {"lr", s.lr},        {"seconds", s.seconds}};
 }
 

@@ -40,7 +40,28 @@ TrainingDiverged::TrainingDiverged(std::size_t epoch_, std::size_t step_, float 
       loss(loss_),
       last_good_loss(last_good) {}
 
-double train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std::size_t epoch,
+namespace {
+// How many rows of `outputs` predict their label: the largest logit, or for a
+// one-output (sigmoid) model, class 1 iff the output is > 0.
+std::size_t count_correct(const Tensor& outputs, const std::vector<std::uint32_t>& y) {
+  const std::size_t rows = y.size(), columns = outputs.size() / (rows ? rows : 1);
+  const float* z = outputs.data();
+  std::size_t correct = 0;
+  for (std::size_t r = 0; r < rows; ++r, z += columns) {
+    std::size_t predicted = 0;
+    if (columns == 1) {
+      predicted = z[0] > 0.0f ? 1 : 0;
+    } else {
+      for (std::size_t c = 1; c < columns; ++c)
+        if (z[c] > z[predicted]) predicted = c;
+    }
+    correct += predicted == y[r];
+  }
+  return correct;
+}
+}  // namespace
+
+TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std::size_t epoch,
                    const ProgressFn& progress, ExplosionRule* explosion, StepObserver* observer,
                    const Objective* objective) {
   model.train();
@@ -49,7 +70,7 @@ double train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std:
   Tensor input(Array{}, false);
   std::vector<std::uint32_t> y;
   double loss_sum = 0.0;
-  std::size_t seen = 0;
+  std::size_t seen = 0, correct = 0;
   double last_good = explosion ? explosion->last_loss : std::numeric_limits<double>::quiet_NaN();
   const std::size_t steps = loader.num_batches();
   for (std::size_t i = 0; i < steps; ++i) {
@@ -82,10 +103,16 @@ double train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std:
     last_good = value;
     if (explosion) explosion->last_loss = value;
     loss_sum += double(value) * double(rows);
+    correct += count_correct(logits, y);
     seen += rows;
     if (progress && ((i + 1) % 20 == 0 || i + 1 == steps)) progress(i + 1, steps, loss_sum / double(seen));
   }
-  return seen ? loss_sum / double(seen) : 0.0;
+  TrainResult result;
+  if (seen) {
+    result.loss = loss_sum / double(seen);
+    result.accuracy = double(correct) / double(seen);
+  }
+  return result;
 }
 
 Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, std::size_t num_classes,

@@ -54,6 +54,7 @@ struct ExplosionRule {
 struct EpochStats {
   std::size_t epoch = 0;    // 1-based
   double train_loss = 0.0;  // mean over the epoch's batches, weighted by batch size
+  double train_acc = 0.0;   // the fraction of training items the model got right as it trained (Keras's "accuracy")
   double test_loss = 0.0;
   double test_acc = 0.0;
   double lr = 0.0;
@@ -74,11 +75,16 @@ struct Objective {
   bool binary = false;              // one output per item (sigmoid head): class 1 iff it is > 0
 };
 
-// One pass over `loader` (start_epoch must have been called): returns the mean
-// training loss. Throws TrainingDiverged at the first non-finite loss or
-// gradient (or, with an active `explosion` rule, a loss above its limit).
-// Without an `objective` the loss is softmax_cross_entropy.
-double train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std::size_t epoch,
+struct TrainResult {
+  double loss = 0.0;      // mean training loss, weighted by batch size
+  double accuracy = 0.0;  // fraction of the items whose prediction (at the step that saw them) was right
+};
+
+// One pass over `loader` (start_epoch must have been called): the mean
+// training loss and accuracy. Throws TrainingDiverged at the first non-finite
+// loss or gradient (or, with an active `explosion` rule, a loss above its
+// limit). Without an `objective` the loss is softmax_cross_entropy.
+TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std::size_t epoch,
                    const ProgressFn& progress = nullptr, ExplosionRule* explosion = nullptr,
                    StepObserver* observer = nullptr, const Objective* objective = nullptr);
 

@@ -23,8 +23,9 @@ TEST_CASE("training on 6,000 Fashion-MNIST images for 2 epochs reaches 0.75 test
   double first_loss = 0.0, last_loss = 0.0;
   for (std::size_t epoch = 1; epoch <= 2; ++epoch) {
     loader.start_epoch(epoch);
-    const double loss = train_epoch(*model, sgd, loader, epoch);
-    (epoch == 1 ? first_loss : last_loss) = loss;
+    const TrainResult trained = train_epoch(*model, sgd, loader, epoch);
+    (epoch == 1 ? first_loss : last_loss) = trained.loss;
+    CHECK(trained.accuracy > (epoch == 1 ? 0.5 : 0.75));
   }
   const Evaluation eval = evaluate(*model, data.test, norm, data.num_classes());
   MESSAGE("train loss " << first_loss << " -> " << last_loss << ", test loss " << eval.loss << ", test accuracy "
@@ -50,6 +51,24 @@ TEST_CASE("a diverging run stops at the first non-finite loss") {
     CHECK(e.step >= 1);
     CHECK(e.lr == 1e6f);
   }
+}
+
+TEST_CASE("train_epoch's accuracy counts the predictions of each step: with lr 0 it is the evaluation's") {
+  testing::TempDir dir;
+  testing::write_toy_dataset(dir.path(), 200, 10, 3, 4, 4);
+  Dataset data = load_image_dataset(dir.path());
+  Rng rng(2);
+  auto model = make_mlp({16, 3}, rng);  // untrained: some right, some wrong
+  SGD frozen(model->parameters(), 0.0f, 0.0f);
+  const Normalization norm = compute_normalization(data.train);
+  DataLoader loader(data.train, 32, true, 0, norm);
+  loader.start_epoch(1);
+  const TrainResult trained = train_epoch(*model, frozen, loader, 1);
+  const Evaluation evaluated = evaluate(*model, data.train, norm, data.num_classes());
+  CHECK(trained.accuracy == evaluated.accuracy());
+  CHECK(trained.loss == doctest::Approx(evaluated.loss).epsilon(1e-5));
+  CHECK(trained.accuracy > 0.0);
+  CHECK(trained.accuracy < 1.0);
 }
 
 TEST_CASE("cosine schedule: full LR at epoch 1, annealed toward 0") {
