@@ -41,6 +41,11 @@ RunResult run_xgrad(const std::string& args);
 std::string read_file(const std::string& path);
 std::vector<std::string> lines_of(const std::string& text);
 
+// Compares two --metrics files: "" when both have `epochs` lines whose values
+// at `keys` are equal (exactly), else a line saying what differs first.
+std::string metrics_mismatch(const std::string& path_a, const std::string& path_b, std::size_t epochs,
+                             const std::vector<std::string>& keys);
+
 // The Debian package's Fashion-MNIST directory (the test command installs it).
 inline const char* kFashionDir = "/usr/share/datasets/fashion-mnist";
 
