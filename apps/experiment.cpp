@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <omp.h>
+
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "datasets/csv.hpp"
@@ -71,8 +73,12 @@ EpochStats Experiment::run_epoch(std::size_t epoch, const ProgressFn& progress) 
   loader_->start_epoch(epoch);
   const auto start = std::chrono::steady_clock::now();
   if (diagnostics_) diagnostics_->start_epoch();
-  const TrainResult trained =
-      train_epoch(*model_, *optimizer_, *loader_, epoch, progress, &explosion_, diagnostics_.get(), &objective_);
+  if (threads_) threads_->start_epoch();
+  ObserverPair observers;
+  observers.first = diagnostics_.get();
+  observers.second = threads_.get();
+  const TrainResult trained = train_epoch(*model_, *optimizer_, *loader_, epoch, progress, &explosion_, &observers, &objective_);
+  stats.threads = threads_ ? threads_->threads() : omp_get_max_threads();
   stats.train_loss = trained.loss;
   stats.train_acc = trained.accuracy;
   if (diagnostics_) diagnostics_history_.push_back(diagnostics_->finish_epoch());
@@ -98,6 +104,12 @@ void Experiment::after_epoch(double monitored_loss) {
 void Experiment::restore_history(const std::vector<double>& monitored_losses) {
   for (double loss : monitored_losses) after_epoch(loss);
 }
+
+void Experiment::choose_threads(int cores) {
+  if (cores > 1) threads_ = std::make_unique<ThreadChooser>(cores);
+}
+
+int Experiment::chosen_threads() const { return threads_ ? threads_->threads() : 0; }
 
 const Evaluation& Experiment::evaluate_test() {
   last_ = evaluate(*model_, data_->test, norm_, data_->num_classes(), &objective_);

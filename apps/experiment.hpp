@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "apps/diagnostics.hpp"
+#include "apps/thread_chooser.hpp"
 #include "apps/toolbox.hpp"
 #include "apps/train_command.hpp"
 #include "apps/training.hpp"
@@ -53,6 +54,10 @@ class Experiment {
   // Evaluates on the test set now (with --val-split, once, after the last epoch)
   // and makes that the last evaluation.
   const Evaluation& evaluate_test();
+  // --threads 0 in `xgrad train`: pick all cores or one at each epoch by timing (apps/thread_chooser.hpp).
+  void choose_threads(int cores);
+  // The chooser's pick of the last epoch (0 when not choosing).
+  int chosen_threads() const;
   // A one-line summary each of the data, the model and the optimizer settings.
   std::string describe() const;
 
@@ -72,6 +77,7 @@ class Experiment {
   void after_epoch(double monitored_loss);  // schedule step and early-stopping count
   ExplosionRule explosion_;
   std::unique_ptr<Diagnostics> diagnostics_;  // null without --diagnostics
+  std::unique_ptr<ThreadChooser> threads_;    // null unless choose_threads()
   std::vector<std::vector<LayerDiagnostics>> diagnostics_history_;
 };
 

@@ -42,7 +42,10 @@ void add_training_flags(CLI::App* cmd, TrainOptions& o) {
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed for initial weights and shuffling; the same seed repeats a run exactly")
       ->capture_default_str();
-  cmd->add_option("--threads", o.threads, "Worker threads (0: all cores)")->capture_default_str();
+  cmd->add_option("--threads", o.threads,
+                  "Worker threads; 0: all cores, or 1 in an epoch where timing shows 1 is faster (other processes "
+                  "holding the cores); results are identical either way")
+      ->capture_default_str();
   cmd->add_option("--classes", o.classes,
                   "Class names: a comma list or a file with one per line (default: the data set's, a classes.txt "
                   "beside the data, or numbers)")
@@ -156,7 +159,7 @@ std::string format_epoch_line(const EpochStats& s, std::size_t epochs) {
 nlohmann::json epoch_json(const EpochStats& s) {
   const std::string held_out = s.validation ? "val" : "test";
   return {{"epoch", s.epoch},     {"train_loss", s.train_loss}, {"train_acc", s.train_acc}, {held_out + "_loss", s.test_loss},
-          {held_out + "_acc", s.test_acc}, {"lr", s.lr},        {"seconds", s.seconds}};
+          {held_out + "_acc", s.test_acc}, {"lr", s.lr},        {"seconds", s.seconds}, {"threads", s.threads}};
 }
 
 // A one-line progress bar redrawn in place; only used when stdout is a terminal.
@@ -179,9 +182,14 @@ int run_train(const TrainOptions& command_line) {
   if (!o.report.empty()) prepare_report_directory(o.report);
 
   Experiment run(o, load_training_data(o));
+  if (o.threads == 0) run.choose_threads(threads);  // all cores, or one while other processes hold them
   Checkpointer checkpoints(o, run);  // --save, --save-best, --resume
   const Dataset& data = run.data();
-  std::printf("%s, %d threads\n", run.describe().c_str(), threads);
+  if (o.threads == 0 && threads > 1) {
+    std::printf("%s, %d threads (or 1 in an epoch where 1 is faster: busy cores)\n", run.describe().c_str(), threads);
+  } else {
+    std::printf("%s, %d thread%s\n", run.describe().c_str(), threads, threads == 1 ? "" : "s");
+  }
   std::fflush(stdout);
 
   const bool terminal = ::isatty(::fileno(stdout));

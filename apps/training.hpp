@@ -42,6 +42,20 @@ struct StepObserver {
   virtual void after_step() = 0;                        // after the optimizer's update
 };
 
+// Two observers as one; either may be null.
+struct ObserverPair : StepObserver {
+  StepObserver* first = nullptr;
+  StepObserver* second = nullptr;
+  void after_backward(const Tensor& loss) override {
+    if (first) first->after_backward(loss);
+    if (second) second->after_backward(loss);
+  }
+  void after_step() override {
+    if (first) first->after_step();
+    if (second) second->after_step();
+  }
+};
+
 // A run's divergence state across epochs: the sweep's extra rule (a finite
 // loss above factor x the run's first loss also stops it) and the losses the
 // forensics report.
@@ -59,6 +73,7 @@ struct EpochStats {
   double test_acc = 0.0;
   double lr = 0.0;
   double seconds = 0.0;  // wall time of the training loop, evaluation excluded
+  int threads = 0;       // the threads the epoch's GEMMs ended up using
   bool validation = false;  // --val-split: test_loss and test_acc are the validation set's
 };
 
