@@ -38,10 +38,20 @@ TEST_CASE("ThreadChooser keeps one thread when one is faster, all cores when the
   run_steps(chooser, 20, 30, 1);  // decided: no more switching in this epoch
   CHECK(omp_get_max_threads() == 1);
 
+  // After a busy verdict the next epoch runs on one core without probing (back-off 1, then 2, ...).
   chooser.start_epoch();
+  CHECK(chooser.threads() == 1);
+  run_steps(chooser, 8, 30, 1);
+  CHECK(chooser.threads() == 1);
+
+  chooser.start_epoch();  // probes again
   CHECK(chooser.threads() == 4);
   run_steps(chooser, 8, 1, 30);  // now all cores are faster (an idle machine)
   CHECK(chooser.threads() == 4);
   CHECK(omp_get_max_threads() == 4);
+  chooser.start_epoch();  // an idle verdict probes every epoch
+  CHECK(chooser.threads() == 4);
+  run_steps(chooser, 4, 1, 30);
+  CHECK(chooser.threads() == 1);  // probing one core
   omp_set_num_threads(saved);
 }
