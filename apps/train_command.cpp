@@ -81,8 +81,11 @@ CLI::App* add_train_command(CLI::App& app, TrainOptions& o) {
   cmd->add_flag("--diagnostics", o.diagnostics,
                 "Per layer and epoch: weight norm, gradient norm, update/weight ratio, dead-ReLU fraction "
                 "(also in --metrics)");
-  cmd->add_option("--save", o.save, "Save the model here after every epoch (safetensors), its training state in PATH.state")
-      ->type_name("PATH");
+  cmd->add_option("--save", o.save,
+                  "Save the model here after every epoch (safetensors), its training state in PATH.state")
+      ->type_name("PATH")
+      ->default_str(std::string(kDefaultModelPath) + " (with --resume: the resumed file)");
+  cmd->add_flag("--no-save", o.no_save, "Keep no model file");
   cmd->add_option("--save-best", o.save_best, "Save the model of the epoch with the lowest test loss here")->type_name("PATH");
   cmd->add_option("--resume", o.resume, "Continue the run saved by --save PATH (its flags; --epochs may grow)")
       ->type_name("PATH");
@@ -174,7 +177,10 @@ void draw_progress(std::size_t epoch, std::size_t epochs, std::size_t step, std:
 }  // namespace
 
 int run_train(const TrainOptions& command_line) {
-  const TrainOptions o = resume_options(command_line);  // the checkpoint's flags with --resume
+  TrainOptions o = resume_options(command_line);  // the checkpoint's flags with --resume
+  if (o.no_save && o.was_given("--save")) throw InputError("give --save PATH or --no-save, not both");
+  if (o.no_save) o.save.clear();
+  else if (o.save.empty()) o.save = o.resume.empty() ? kDefaultModelPath : o.resume;  // a resumed run goes on saving there
   validate_train_options(o);
   const int threads = o.threads > 0 ? o.threads : omp_get_num_procs();
   omp_set_num_threads(threads);
@@ -238,6 +244,10 @@ int run_train(const TrainOptions& command_line) {
     std::printf("%s\n", confusion.format_most_confused(data.class_names, 5).c_str());
   }
   std::printf("final test accuracy %.4f\n", confusion.accuracy());
+  if (!o.save.empty()) {
+    std::printf("model saved to %s (training state in %s); try: xgrad eval --model %s\n", o.save.c_str(),
+                state_path(o.save).c_str(), o.save.c_str());
+  }
   return 0;
 }
 

@@ -32,7 +32,9 @@ struct TrainOptions {
   bool quiet = false;  // no confusion matrix and report at the end
   bool diagnostics = false;  // per-layer gradient-flow figures each epoch (apps/diagnostics.hpp)
   std::string report;  // directory for report.html and metrics.csv ("" : none)
-  std::string save;       // --save PATH: the model after every epoch, PATH.state beside it (apps/checkpoint.hpp)
+  std::string save;       // --save PATH: the model after every epoch, PATH.state beside it (apps/checkpoint.hpp);
+                          // `xgrad train` makes it kDefaultModelPath (or the --resume file) unless --no-save
+  bool no_save = false;   // --no-save: `xgrad train` keeps no model file
   std::string save_best;  // --save-best PATH: the model of the epoch with the lowest test loss
   std::string resume;     // --resume PATH: continue the run saved there
   // The toolbox (apps/toolbox.hpp builds and checks these; README lists the meanings).
@@ -129,6 +131,9 @@ struct InspectOptions {
 };
 // Registers --data, --label-col, --hidden, --batch and --seed.
 void add_inspect_flags(CLI::App* command, InspectOptions& options);
+
+// Where `xgrad train` saves the model when neither --save nor --no-save is given.
+inline const char* const kDefaultModelPath = "model.safetensors";
 
 // Registers the flags that shape a training run (shared with other subcommands).
 void add_training_flags(CLI::App* command, TrainOptions& options);

@@ -98,3 +98,24 @@ TEST_CASE("cli: a diverging run exits 3 and keeps the metrics of finished epochs
   CHECK(r.err.find("diverged") != std::string::npos);
   CHECK(r.err.find("--lr") != std::string::npos);
 }
+
+TEST_CASE("cli: train saves model.safetensors in the current directory unless --save or --no-save says otherwise") {
+  TempDir dir;
+  std::filesystem::create_directory(dir.file("data"));
+  write_toy_dataset(dir.file("data"), 60, 20, 3, 4, 4);
+  const std::string common = std::string(XGRAD_BINARY) + " train --data " + dir.file("data") + " --hidden 4 --epochs 1 --quiet";
+  std::filesystem::create_directory(dir.file("run"));
+  const std::string log = dir.file("log");
+  REQUIRE(std::system(("cd " + dir.file("run") + " && " + common + " > " + log).c_str()) == 0);
+  CHECK(std::filesystem::exists(dir.file("run/model.safetensors")));
+  CHECK(std::filesystem::exists(dir.file("run/model.safetensors.state")));
+  CHECK(read_file(log).find("model saved to model.safetensors") != std::string::npos);
+  // eval finds it by that name.
+  CHECK(std::system(("cd " + dir.file("run") + " && " + XGRAD_BINARY + " eval --model model.safetensors > " + log).c_str()) == 0);
+
+  std::filesystem::create_directory(dir.file("none"));
+  REQUIRE(std::system(("cd " + dir.file("none") + " && " + common + " --no-save > " + log).c_str()) == 0);
+  CHECK(std::filesystem::is_empty(dir.file("none")));
+  CHECK(read_file(log).find("model saved") == std::string::npos);
+  check_bad_input("train --data " + dir.file("data") + " --no-save --save m.safetensors", "--no-save");
+}

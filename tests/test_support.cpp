@@ -81,7 +81,9 @@ std::vector<std::string> lines_of(const std::string& text) {
 RunResult run_xgrad(const std::string& args) {
   TempDir scratch;
   const std::string out = scratch.file("out"), err = scratch.file("err");
-  const std::string command = std::string(XGRAD_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  // From inside the scratch directory, so that files written by default (train's model.safetensors) vanish with it.
+  const std::string command =
+      "cd " + scratch.path() + " && " + std::string(XGRAD_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
   const int raw = std::system(command.c_str());
   RunResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
