@@ -2,7 +2,6 @@
 
 #include "apps/toolbox.hpp"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -293,29 +292,12 @@ Dataset load_data_for_model(const LoadedModel& model, const std::string& data_fl
     csv.label_column = o.label_col;
     csv.test_split = 0.0;
     csv.classes = model.info.classes;
+    csv.features = model.info.features;
     data = load_csv_dataset(o.data, csv);
-    if (data.feature_names.size() != model.info.layers.front()) {
-      throw InputError(which + ": has " + std::to_string(data.feature_names.size()) + " feature columns but the model takes " +
-                       std::to_string(model.info.layers.front()));
-    }
-    // With headers on both sides, the features must be the model's, in its order (positional names are numbers).
-    auto positional = [](const std::vector<std::string>& names) {
-      return std::all_of(names.begin(), names.end(), [](const std::string& n) {
-        return !n.empty() && std::all_of(n.begin(), n.end(), [](char c) { return c >= '0' && c <= '9'; });
-      });
-    };
-    if (!positional(data.feature_names) && !positional(model.info.features)) {
-      for (std::size_t f = 0; f < data.feature_names.size(); ++f) {
-        if (data.feature_names[f] != model.info.features[f]) {
-          throw InputError(which + ": feature " + std::to_string(f + 1) + " is '" + data.feature_names[f] +
-                           "' but the model's feature " + std::to_string(f + 1) + " is '" + model.info.features[f] + "'");
-        }
-      }
-    }
     std::swap(data.train, data.test);  // all rows are test rows
   } else {
     // The data as training saw it: the same file or directory, split, classes subset and limits.
-    data = std::move(*std::const_pointer_cast<Dataset>(load_training_data(o)));
+    data = prepare_training_data(o);
     if (model.takes_tables() && !model.info.data_sha256.empty() && data_sha256(data.train) != model.info.data_sha256) {
       throw InputError(which + " has changed since " + model.path + " was trained (its training split's sha256 differs), so "
                        "its test split is no longer held-out data; pass --data FILE.csv to evaluate a file as a whole");

@@ -21,20 +21,24 @@ Dataset load_dataset(const TrainOptions& o) {
   return load_csv_dataset(o.data, csv);
 }
 
-std::shared_ptr<const Dataset> load_training_data(const TrainOptions& o) {
-  auto data = std::make_shared<Dataset>(load_dataset(o));
+Dataset prepare_training_data(const TrainOptions& o) {
+  Dataset data = load_dataset(o);
   if (!o.classes.empty()) {
     std::vector<std::string> names = load_class_names(o.classes);
-    if (names.size() < data->num_classes()) {
+    if (names.size() < data.num_classes()) {
       throw InputError("--classes gives " + std::to_string(names.size()) + " names but the data has " +
-                       std::to_string(data->num_classes()) + " classes");
+                       std::to_string(data.num_classes()) + " classes");
     }
-    data->class_names = std::move(names);
+    data.class_names = std::move(names);
   }
-  if (!o.classes_subset.empty()) keep_classes(*data, o.classes_subset);
-  if (o.train_limit) truncate(data->train, o.train_limit);
-  if (o.test_limit) truncate(data->test, o.test_limit);
+  if (!o.classes_subset.empty()) keep_classes(data, o.classes_subset);
+  if (o.train_limit) truncate(data.train, o.train_limit);
+  if (o.test_limit) truncate(data.test, o.test_limit);
   return data;
+}
+
+std::shared_ptr<const Dataset> load_training_data(const TrainOptions& o) {
+  return std::make_shared<const Dataset>(prepare_training_data(o));
 }
 
 Experiment::Experiment(const TrainOptions& options, std::shared_ptr<const Dataset> data)
@@ -108,8 +112,6 @@ void Experiment::restore_history(const std::vector<double>& monitored_losses) {
 void Experiment::choose_threads(int cores) {
   if (cores > 1) threads_ = std::make_unique<ThreadChooser>(cores);
 }
-
-int Experiment::chosen_threads() const { return threads_ ? threads_->threads() : 0; }
 
 const Evaluation& Experiment::evaluate_test() {
   last_ = evaluate(*model_, data_->test, norm_, data_->num_classes(), &objective_);

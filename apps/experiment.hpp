@@ -18,6 +18,8 @@ namespace xg {
 // --test, --test-split and --seed), as read.
 Dataset load_dataset(const TrainOptions& options);
 // load_dataset, then --classes, --classes-subset and the limits applied.
+Dataset prepare_training_data(const TrainOptions& options);
+// The same, to share between experiments (a sweep's runs).
 std::shared_ptr<const Dataset> load_training_data(const TrainOptions& options);
 
 class Experiment {
@@ -56,8 +58,6 @@ class Experiment {
   const Evaluation& evaluate_test();
   // --threads 0 in `xgrad train`: pick all cores or one at each epoch by timing (apps/thread_chooser.hpp).
   void choose_threads(int cores);
-  // The chooser's pick of the last epoch (0 when not choosing).
-  int chosen_threads() const;
   // A one-line summary each of the data, the model and the optimizer settings.
   std::string describe() const;
 

@@ -260,6 +260,26 @@ void check_same_columns(const CsvTable& t, const std::string& source, const std:
   }
 }
 
+// Feature names that are all numbers are positions: the model's training file
+// had no header, so there are no names to compare.
+bool has_feature_names(const std::vector<std::string>& features) {
+  double number = 0;
+  return !std::all_of(features.begin(), features.end(), [&](const std::string& name) { return parse_number(name, number); });
+}
+
+// `t`, whose label column is `label`, must have a model's feature columns
+// around it: the same count and, with names on both sides, the same names.
+void check_model_features(const CsvTable& t, std::size_t label, const std::vector<std::string>& features,
+                          const std::string& source) {
+  if (t.columns.size() != features.size() + 1) {
+    throw InputError(source + ": has " + std::to_string(t.columns.size() - 1) + " feature columns but the model takes " +
+                     std::to_string(features.size()));
+  }
+  std::vector<std::string> columns;  // the model's, with t's label column where t has it
+  for (std::size_t c = 0, f = 0; c < t.columns.size(); ++c) columns.push_back(c == label ? t.columns[c] : features[f++]);
+  check_same_columns(t, source, columns, has_feature_names(features), "the model's training file");
+}
+
 }  // namespace
 
 Dataset csv_dataset_from_text(const std::string& train_text, const std::string& train_source,
@@ -273,7 +293,9 @@ Dataset csv_dataset_from_text(const std::string& train_text, const std::string& 
     if (t.columns.size() < 2) {
       throw InputError(train_source + ": has 1 column; expected a label column and at least one feature column");
     }
-    return find_label_column(t, options.label_column, train_source);
+    const std::size_t label = find_label_column(t, options.label_column, train_source);
+    if (!options.features.empty()) check_model_features(t, label, options.features, train_source);
+    return label;
   });
   const std::size_t label = train_table.label;
   for (std::size_t c = 0; c < train_table.columns.size(); ++c)
@@ -323,13 +345,9 @@ Dataset csv_dataset_from_text(const std::string& train_text, const std::string& 
 CsvRows csv_rows_from_text(const std::string& text, const std::string& source, const std::vector<std::string>& feature_names,
                            const std::string& label_column, const std::vector<std::string>& classes) {
   const std::size_t features = feature_names.size();
-  // Feature names that are all numbers are positions: the training file had no header to compare with.
-  double number = 0;
-  const bool named = !std::all_of(feature_names.begin(), feature_names.end(),
-                                  [&](const std::string& name) { return parse_number(name, number); });
   CsvTable t = parse_csv(text, source, [&](const CsvTable& t) {
     if (t.columns.size() == features) {  // no label column: every cell is a feature
-      check_same_columns(t, source, feature_names, named, "the model's features");
+      check_same_columns(t, source, feature_names, has_feature_names(feature_names), "the model's features");
       return kNoLabel;
     }
     if (t.columns.size() != features + 1) {
@@ -337,9 +355,7 @@ CsvRows csv_rows_from_text(const std::string& text, const std::string& source, c
                        std::to_string(features) + " features (with or without the label column)");
     }
     const std::size_t label = find_label_column(t, label_column, source);
-    std::vector<std::string> columns;
-    for (std::size_t c = 0, f = 0; c < t.columns.size(); ++c) columns.push_back(c == label ? t.columns[c] : feature_names[f++]);
-    check_same_columns(t, source, columns, named, "the model's training file");
+    check_model_features(t, label, feature_names, source);
     return label;
   });
   CsvRows rows;

@@ -57,6 +57,9 @@ struct CsvOptions {
   // every label is an integer 0..999, else the distinct labels sorted).
   // Given (a trained model's classes): each label must be one of them.
   std::vector<std::string> classes;
+  // Given (a trained model's features): the training file's feature columns
+  // must be as many and, when both have names, the same names in order.
+  std::vector<std::string> features;
 };
 
 // Reads `path` (and the test file), picks the label column, converts the

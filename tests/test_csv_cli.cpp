@@ -165,7 +165,10 @@ TEST_CASE("CSV flags and files: bad input is one line and exit 2") {
                        "unknown.csv:2: column 3 'kind': label 'delta' does not occur among the model's classes");
   std::ofstream(dir.file("renamed.csv")) << "height,mass,kind,age,score\n1,2,alpha,3,4\n";
   check_one_line_error(run_xgrad("eval --model " + model + " --data " + dir.file("renamed.csv")),
-                       "feature 2 is 'mass' but the model's feature 2 is 'weight'");
+                       "renamed.csv: column 2 is 'mass' but in the model's training file it is 'weight'");
+  std::ofstream(dir.file("narrow.csv")) << "height,weight,kind,age\n1,2,alpha,3\n";
+  check_one_line_error(run_xgrad("eval --model " + model + " --data " + dir.file("narrow.csv")),
+                       "narrow.csv: has 3 feature columns but the model takes 4");
   std::ofstream(dir.file("wide.csv")) << "a,b,c\n1,2,3\n";
   check_one_line_error(run_xgrad("predict --model " + model + " " + dir.file("wide.csv")),
                        "wide.csv: has 3 columns; the model takes 4 features");
