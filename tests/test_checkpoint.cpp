@@ -295,3 +295,25 @@ TEST_CASE("checkpoint: eval rebuilds the architecture train used (activation, dr
   REQUIRE(explained.status == 0);
   CHECK(explained.out.find("sigmoid head") != std::string::npos);
 }
+
+TEST_CASE("checkpoint: a state file whose monitored_losses do not fit its epochs is refused with one line") {
+  TempDir dir;
+  const std::string model = dir.file("r.safetensors");
+  REQUIRE(run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 2 --quiet --threads 1 --save " + model).status == 0);
+  const Safetensors state = read_safetensors(state_path(model));
+  nlohmann::json doc = nlohmann::json::parse(state.metadata.at("xgrad_state"));
+  REQUIRE(doc.at("monitored_losses").size() == 2);
+  std::vector<std::pair<std::string, const Array*>> tensors;
+  for (const auto& [name, array] : state.tensors) tensors.emplace_back(name, &array);
+  for (const nlohmann::json& losses : {nlohmann::json::array({0.5}), nlohmann::json::array({0.5, "x"})}) {
+    doc["monitored_losses"] = losses;
+    write_safetensors(state_path(model), tensors, {{"xgrad_state", doc.dump()}});
+    const auto before = std::filesystem::last_write_time(model);
+    const RunResult r = run_xgrad("train --resume " + model + " --epochs 4 --quiet");
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(r.err.find("monitored_losses") != std::string::npos);
+    CHECK(std::filesystem::last_write_time(model) == before);  // nothing was saved over it
+  }
+}

@@ -149,6 +149,8 @@ TEST_CASE("CSV flags and files: bad input is one line and exit 2") {
   check_one_line_error(run_xgrad("train --data " + data + " --label-col kind --test-split 0"), "--test-split 0 leaves no test rows");
   check_one_line_error(run_xgrad("train --data " + data + " --label-col kind --test-split 0.3 --test " + data),
                        "give --test FILE.csv or --test-split, not both");
+  check_one_line_error(run_xgrad("train --data " + data + " --label-col kind --test " + dir.file("images")),
+                       "expected a .csv file");
   check_one_line_error(run_xgrad("train --data " + data + " --label-col species"), "--label-col: 'species' is neither");
   check_one_line_error(run_xgrad("train --data " + data), "is not a number");  // the default label column is a feature
   std::ofstream(dir.file("ragged.csv")) << "y,a,b\n0,1,2\n1,2\n";
