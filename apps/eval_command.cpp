@@ -7,9 +7,10 @@
 
 #include <CLI/CLI.hpp>
 
-#include "apps/checkpoint.hpp"
+#include "train/saved_model.hpp"
 #include "core/error.hpp"
 #include "losses/softmax_cross_entropy.hpp"
+#include "metrics/calibration.hpp"
 #include "metrics/confusion_matrix.hpp"
 
 namespace xg {
@@ -22,47 +23,6 @@ CLI::App* add_eval_command(CLI::App& app, EvalOptions& o) {
   cmd->add_option("--top-k", o.top_k, "k for the top-k accuracy")->capture_default_str();
   cmd->add_option("--test-limit", o.limit, "Use only the first N test items (0: all)")->capture_default_str();
   return cmd;
-}
-
-double top_k_accuracy(const Array& logits, const std::vector<std::uint32_t>& labels, std::size_t k) {
-  const std::size_t n = logits.shape()[0], c = logits.shape()[1];
-  std::size_t hits = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const float* row = logits.data() + i * c;
-    // The label is in the top k when fewer than k classes score strictly higher
-    // (ties go to the lower index, as argmax does).
-    std::size_t above = 0;
-    for (std::size_t j = 0; j < c; ++j) above += row[j] > row[labels[i]] || (row[j] == row[labels[i]] && j < labels[i]);
-    hits += above < k;
-  }
-  return n ? double(hits) / double(n) : 0.0;
-}
-
-Calibration calibration(const Array& logits, const std::vector<std::uint32_t>& labels, std::size_t bins) {
-  const std::size_t n = logits.shape()[0], c = logits.shape()[1];
-  const Array p = softmax(logits);
-  Calibration out;
-  out.bins.resize(bins);
-  for (std::size_t b = 0; b < bins; ++b) {
-    out.bins[b].lo = double(b) / double(bins);
-    out.bins[b].hi = double(b + 1) / double(bins);
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    const float* row = p.data() + i * c;
-    const std::size_t predicted = std::size_t(std::max_element(row, row + c) - row);
-    const double confidence = row[predicted];
-    const std::size_t b = std::min(bins - 1, std::size_t(confidence * double(bins)));
-    out.bins[b].count += 1;
-    out.bins[b].confidence += confidence;
-    out.bins[b].accuracy += predicted == labels[i] ? 1.0 : 0.0;
-  }
-  for (CalibrationBin& bin : out.bins) {
-    if (bin.count == 0) continue;
-    bin.confidence /= double(bin.count);
-    bin.accuracy /= double(bin.count);
-    out.ece += double(bin.count) / double(n) * std::fabs(bin.accuracy - bin.confidence);
-  }
-  return out;
 }
 
 int run_eval(const EvalOptions& o) {
@@ -83,7 +43,7 @@ int run_eval(const EvalOptions& o) {
   loss = test.count ? loss / double(test.count) : 0.0;
   const std::size_t k = std::min(o.top_k, classes);
   const double top_k = top_k_accuracy(logits, test.labels, k);
-  const Calibration cal = calibration(logits, test.labels);
+  const Calibration cal = calibration(softmax(logits), test.labels);
 
   if (o.json) {
     nlohmann::json j;

@@ -26,21 +26,4 @@ struct EvalOptions {
 CLI::App* add_eval_command(CLI::App& app, EvalOptions& options);
 int run_eval(const EvalOptions& options);
 
-// Calibration: items binned by confidence (the top softmax probability) into
-// `bins` equal bins of [0, 1]; per bin the count, mean confidence and accuracy;
-// ece = Σ_bins count/N · |accuracy − confidence| (expected calibration error).
-struct CalibrationBin {
-  double lo = 0, hi = 0;
-  std::size_t count = 0;
-  double confidence = 0, accuracy = 0;
-};
-struct Calibration {
-  std::vector<CalibrationBin> bins;
-  double ece = 0;
-};
-// logits (N, C), labels N.
-Calibration calibration(const Array& logits, const std::vector<std::uint32_t>& labels, std::size_t bins = 10);
-// Fraction of items whose label is among the k largest logits.
-double top_k_accuracy(const Array& logits, const std::vector<std::uint32_t>& labels, std::size_t k);
-
 }  // namespace xg

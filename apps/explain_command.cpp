@@ -7,7 +7,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "apps/checkpoint.hpp"
+#include "train/saved_model.hpp"
 #include "core/error.hpp"
 
 namespace xg {

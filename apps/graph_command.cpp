@@ -4,10 +4,10 @@
 
 #include <CLI/CLI.hpp>
 
-#include "apps/experiment.hpp"
-#include "core/atomic_file.hpp"
+#include "train/experiment.hpp"
+#include "io/atomic_file.hpp"
 #include "core/error.hpp"
-#include "core/graph_export.hpp"
+#include "io/graph_export.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 
 namespace xg {
@@ -24,7 +24,7 @@ CLI::App* add_graph_command(CLI::App& app, GraphOptions& o) {
 int run_graph(const GraphOptions& o) {
   if (o.format != "dot") throw InputError("--format must be dot, got '" + o.format + "'");
   if (!o.output.empty()) check_writable(o.output);
-  InspectedBatch step = first_training_batch(o.inspect);
+  InspectedBatch step = first_training_batch(inspect_config(o.inspect));
 
   // One training step up to (not including) the optimizer's update.
   Module& model = step.run->model();

@@ -1,11 +1,11 @@
 #pragma once
 // `xgrad graph`: the autograd graph of one training step's loss, in Graphviz
-// DOT (core/graph_export.hpp), for the model given by --hidden and a small
+// DOT (io/graph_export.hpp), for the model given by --hidden and a small
 // batch of real data. Render it with `dot -Tsvg graph.dot -o graph.svg`.
 #include <cstdint>
 #include <string>
 
-#include "apps/train_command.hpp"
+#include "apps/flags.hpp"
 
 namespace CLI {
 class App;

@@ -11,11 +11,11 @@
 #include "apps/gradcheck_command.hpp"
 #include "apps/predict_command.hpp"
 #include "apps/graph_command.hpp"
-#include "apps/forensics.hpp"
+#include "train/forensics.hpp"
 #include "apps/lr_find_command.hpp"
 #include "apps/sweep_command.hpp"
 #include "apps/train_command.hpp"
-#include "apps/training.hpp"
+#include "train/loop.hpp"
 #include "core/error.hpp"
 
 namespace {
@@ -32,7 +32,7 @@ std::string one_line(std::string text) {
 int main(int argc, char** argv) {
   CLI::App app{"xgrad: a small, fast deep-learning trainer for MNIST-style classifiers"};
   app.require_subcommand(1);
-  xg::TrainOptions train_options;
+  xg::TrainCommandOptions train_options;
   CLI::App* train = xg::add_train_command(app, train_options);
   xg::SweepOptions sweep_options;
   CLI::App* sweep = xg::add_sweep_command(app, sweep_options);

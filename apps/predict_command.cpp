@@ -7,7 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
-#include "apps/checkpoint.hpp"
+#include "train/saved_model.hpp"
 #include "core/error.hpp"
 #include "datasets/csv.hpp"
 #include "datasets/image_file.hpp"
@@ -67,7 +67,7 @@ int run_predict(const PredictOptions& o) {
         throw InputError(path + ": the model " + o.model + " takes rows of " + std::to_string(features) +
                          " features; give a .csv file of them");
       }
-      const CsvRows rows = load_csv_rows(path, model.info.features, model.training_options().label_col, names);
+      const CsvRows rows = load_csv_rows(path, model.info.features, model_config(model).label_col, names);
       for (std::size_t line : rows.line_numbers) sources.push_back(path + ":" + std::to_string(line));
       append(rows.items, rows.labelled);
     }

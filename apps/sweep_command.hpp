@@ -13,7 +13,7 @@ class App;
 namespace xg {
 
 struct SweepOptions {
-  TrainOptions train;         // every `train` flag; train.lr is replaced by each rate in turn
+  TrainCommandOptions train;  // every `train` flag (train.run); train.run.lr is replaced by each rate in turn
   std::string lrs;            // --lr "0.001,0.01,0.1,1"
   std::string lr_range;       // --lr-range "1e-4:1:8": 8 rates log-spaced from 1e-4 to 1
   int jobs = 0;               // runs trained at the same time; 0: automatic

@@ -22,7 +22,7 @@
 #include <cblas.h>
 #include <omp.h>
 
-#include "apps/experiment.hpp"
+#include "train/experiment.hpp"
 #include "floor.hpp"
 
 namespace {

@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "layers/activations.hpp"
+#include "layers/dropout.hpp"
 #include "layers/linear.hpp"
 
 namespace xg {
@@ -31,6 +32,20 @@ std::shared_ptr<Sequential> make_mlp(const std::vector<std::size_t>& sizes, Rng&
   for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
     model->add(std::make_shared<Linear>(sizes[i], sizes[i + 1], rng));
     if (i + 2 < sizes.size()) model->add(std::make_shared<ReLU>());
+  }
+  return model;
+}
+
+std::shared_ptr<Sequential> make_mlp(const MlpSpec& spec, Rng& rng) {
+  const std::vector<std::size_t>& sizes = spec.sizes;
+  if (sizes.size() < 2) throw std::invalid_argument("make_mlp needs at least an input and an output size");
+  auto model = std::make_shared<Sequential>();
+  for (std::size_t i = 0; i + 1 < sizes.size(); ++i) {
+    model->add(std::make_shared<Linear>(sizes[i], sizes[i + 1], rng));
+    if (i + 2 < sizes.size()) {
+      model->add(make_activation(spec.activation));
+      if (spec.dropout > 0) model->add(std::make_shared<Dropout>(spec.dropout, spec.dropout_seed * 1000003ULL + 7919ULL * (i + 1)));
+    }
   }
   return model;
 }

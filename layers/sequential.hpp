@@ -1,5 +1,7 @@
 #pragma once
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/random.hpp"
@@ -24,5 +26,17 @@ class Sequential : public Module {
 // activation after the last: it outputs logits).
 // sizes = {in, hidden..., out}, e.g. {784, 256, 128, 10}.
 std::shared_ptr<Sequential> make_mlp(const std::vector<std::size_t>& sizes, Rng& rng);
+
+// The general form: Linear, activation, [Dropout(p)], …, Linear. Layer i's
+// Dropout draws its masks from seed dropout_seed * 1000003 + 7919 (i + 1).
+// Module positions, and so parameter names, depend only on the spec, so a
+// model file's tensors map back onto make_mlp(spec) (io/model_file.hpp).
+struct MlpSpec {
+  std::vector<std::size_t> sizes;  // {in, hidden..., out}
+  std::string activation = "relu";  // layers/activations.hpp's make_activation names
+  float dropout = 0.0f;             // 0: no Dropout modules
+  std::uint64_t dropout_seed = 0;
+};
+std::shared_ptr<Sequential> make_mlp(const MlpSpec& spec, Rng& rng);
 
 }  // namespace xg

@@ -9,10 +9,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/checkpoint.hpp"
-#include "apps/experiment.hpp"
+#include "train/checkpoint.hpp"
+#include "train/experiment.hpp"
 #include "core/error.hpp"
-#include "core/safetensors.hpp"
+#include "io/safetensors.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/adam.hpp"
 #include "optim/sgd.hpp"

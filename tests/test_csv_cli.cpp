@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/random.hpp"
-#include "core/safetensors.hpp"
+#include "io/safetensors.hpp"
 #include "test_support.hpp"
 
 using namespace xg;

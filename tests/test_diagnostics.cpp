@@ -6,7 +6,7 @@
 #include <cmath>
 #include <nlohmann/json.hpp>
 
-#include "apps/experiment.hpp"
+#include "train/experiment.hpp"
 #include "layers/linear.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/sgd.hpp"

@@ -9,7 +9,7 @@
 #include <regex>
 #include <set>
 
-#include "core/graph_export.hpp"
+#include "io/graph_export.hpp"
 #include "layers/sequential.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "test_support.hpp"

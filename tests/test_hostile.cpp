@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
-#include "core/safetensors.hpp"
+#include "io/safetensors.hpp"
 #include "datasets/csv.hpp"
 #include "datasets/idx.hpp"
 #include "datasets/image_file.hpp"

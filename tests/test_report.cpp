@@ -2,7 +2,7 @@
 // heatmap cells. (tests/report/check_report.py parses whole pages as XML.)
 #include <doctest/doctest.h>
 
-#include "apps/report.hpp"
+#include "report/html.hpp"
 
 using namespace xg;
 

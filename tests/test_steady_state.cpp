@@ -10,7 +10,7 @@
 #include <new>
 #include <omp.h>
 
-#include "apps/experiment.hpp"
+#include "train/experiment.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
 #include "test_support.hpp"
@@ -47,7 +47,7 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::fre
 using namespace xg;
 
 // Counts allocations from the end of step 2 to the end of step 10 of the real
-// training loop (apps/training.cpp), through its StepObserver hook.
+// training loop (train/loop.cpp), through its StepObserver hook.
 struct CountStepsThreeToTen : StepObserver {
   std::size_t steps_done = 0;
   long counted = -1;

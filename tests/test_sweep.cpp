@@ -6,7 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "apps/forensics.hpp"
+#include "train/forensics.hpp"
 #include "apps/sweep_command.hpp"
 #include "layers/sequential.hpp"
 #include "core/error.hpp"

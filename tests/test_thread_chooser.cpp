@@ -8,7 +8,7 @@
 
 #include <omp.h>
 
-#include "apps/thread_chooser.hpp"
+#include "train/thread_chooser.hpp"
 
 using namespace xg;
 

@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/toolbox.hpp"
+#include "train/build.hpp"
 #include "core/random.hpp"
 #include "layers/sequential.hpp"
 #include "optim/adam.hpp"

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "apps/training.hpp"
+#include "train/loop.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
 #include "test_support.hpp"

@@ -1,4 +1,4 @@
-#include "apps/forensics.hpp"
+#include "train/forensics.hpp"
 
 #include <algorithm>
 #include <cmath>

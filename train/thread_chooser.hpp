@@ -19,7 +19,7 @@
 #include <chrono>
 #include <cstddef>
 
-#include "apps/training.hpp"
+#include "train/loop.hpp"
 
 namespace xg {
 

@@ -1,11 +1,11 @@
-#include "apps/report.hpp"
+#include "report/html.hpp"
 
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <system_error>
 
-#include "core/atomic_file.hpp"
+#include "io/atomic_file.hpp"
 #include "core/error.hpp"
 
 namespace xg {
@@ -416,93 +416,6 @@ void write_report(const std::string& dir, const HtmlReport& report, const std::s
   prepare_report_directory(dir);
   write_file_atomically(dir + "/report.html", report.html());
   write_file_atomically(dir + "/metrics.csv", metrics_csv);
-}
-
-}  // namespace xg
-
-namespace xg {
-
-std::vector<std::pair<std::string, std::string>> report_config(
-    const Experiment& run, const std::vector<std::pair<std::string, std::string>>& extra) {
-  std::vector<std::pair<std::string, std::string>> items;
-  std::string text = run.describe();
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    const std::size_t space = line.find(' ');
-    std::string key = line.substr(0, space), value = space == std::string::npos ? "" : line.substr(space);
-    value.erase(0, value.find_first_not_of(' '));
-    items.push_back({key, value});
-    start = end + 1;
-  }
-  const TrainOptions& o = run.options();
-  items.push_back({"seed", std::to_string(o.seed)});
-  items.push_back({"threads", o.threads ? std::to_string(o.threads) : "all cores"});
-  if (o.train_limit) items.push_back({"train limit", std::to_string(o.train_limit)});
-  if (o.test_limit) items.push_back({"test limit", std::to_string(o.test_limit)});
-  for (const auto& item : extra) items.push_back(item);
-  return items;
-}
-
-std::string epoch_metrics_csv(const std::vector<EpochStats>& history) {
-  const std::string held = !history.empty() && history.front().validation ? "val" : "test";
-  std::string csv = "epoch,train_loss,train_acc," + held + "_loss," + held + "_acc,lr,seconds\n";
-  for (const EpochStats& s : history)
-    csv += std::to_string(s.epoch) + "," + csv_number(s.train_loss) + "," + csv_number(s.train_acc) + "," +
-           csv_number(s.test_loss) + "," + csv_number(s.test_acc) + "," + csv_number(s.lr) + "," + csv_number(s.seconds) + "\n";
-  return csv;
-}
-
-void write_train_report(const std::string& dir, const Experiment& run, const std::vector<EpochStats>& history,
-                        const TrainingDiverged* diverged) {
-  HtmlReport report("xgrad train: " + run.data().name);
-  if (diverged) {
-    report.add_paragraph(std::string(diverged->what()) + ". The epochs before it are shown below.", "warning");
-    char text[256];
-    std::snprintf(text, sizeof text, "Last good loss %.6g, max |logit| %.6g, global gradient norm %.6g.",
-                  diverged->last_good_loss, double(diverged->max_abs_logit), diverged->grad_norm);
-    report.add_paragraph(text);
-  } else if (!history.empty()) {
-    report.add_paragraph(fmt("Final test accuracy %.4f", history.back().test_acc) +
-                         fmt(", test loss %.4f", history.back().test_loss) + " after " +
-                         std::to_string(history.size()) + " epochs.");
-  }
-  report.add_heading("Configuration");
-  report.add_config(report_config(run));
-  if (!history.empty()) {
-    // With --val-split the per-epoch held-out figures are the validation set's.
-    const std::string held = history.front().validation ? "validation" : "test";
-    ChartSeries train_loss("train loss", 0), test_loss(held + " loss", 1), train_acc("train accuracy", 0),
-        test_acc(held + " accuracy", 1);
-    test_loss.dashed = test_acc.dashed = true;
-    for (const EpochStats& s : history) {
-      train_loss.x.push_back(double(s.epoch)), train_loss.y.push_back(s.train_loss);
-      test_loss.x.push_back(double(s.epoch)), test_loss.y.push_back(s.test_loss);
-      train_acc.x.push_back(double(s.epoch)), train_acc.y.push_back(s.train_acc);
-      test_acc.x.push_back(double(s.epoch)), test_acc.y.push_back(s.test_acc);
-    }
-    report.add_heading("Learning curves");
-    LineChart loss("Loss per epoch", "epoch", "mean cross-entropy loss");
-    loss.series = {train_loss, test_loss};
-    loss.x_integer = true;
-    report.add_chart(loss);
-    LineChart acc("Accuracy per epoch (train: the predictions made while training)", "epoch", "accuracy");
-    acc.series = {train_acc, test_acc};
-    acc.x_integer = true;
-    report.add_chart(acc);
-    std::vector<std::vector<std::string>> rows;
-    for (const EpochStats& s : history)
-      rows.push_back({"\x01" + std::to_string(s.epoch), "\x01" + fmt("%.4f", s.train_loss),
-                      "\x01" + fmt("%.4f", s.train_acc), "\x01" + fmt("%.4f", s.test_loss), "\x01" + fmt("%.4f", s.test_acc),
-                      "\x01" + fmt("%.5f", s.lr), "\x01" + fmt("%.2f", s.seconds)});
-    report.add_table({"epoch", "train loss", "train accuracy", held + " loss", held + " accuracy", "lr", "seconds"}, rows);
-    add_diagnostics_charts(report, run.diagnostics_history());
-    report.add_heading("Confusion matrix on the test set (after epoch " + std::to_string(history.back().epoch) + ")");
-    report.add_confusion_matrix(run.last_evaluation().confusion, run.data().class_names);
-  }
-  write_report(dir, report, epoch_metrics_csv(history));
 }
 
 }  // namespace xg

@@ -1,15 +1,14 @@
-#include "apps/training.hpp"
+#include "train/loop.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <limits>
 #include <sstream>
 
-#include "apps/forensics.hpp"
+#include "train/forensics.hpp"
 #include "core/ops.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/clip.hpp"
-#include "optim/lr_schedule.hpp"
 
 namespace xg {
 
@@ -115,6 +114,20 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
   return result;
 }
 
+nlohmann::json epoch_json(const EpochStats& s) {
+  const std::string held_out = s.validation ? "val" : "test";
+  return {{"epoch", s.epoch},     {"train_loss", s.train_loss}, {"train_acc", s.train_acc}, {held_out + "_loss", s.test_loss},
+          {held_out + "_acc", s.test_acc}, {"lr", s.lr},        {"seconds", s.seconds}, {"threads", s.threads}};
+}
+
+Array class_scores(const Tensor& outputs, bool sigmoid_head) {
+  if (!sigmoid_head) return outputs.value();
+  const std::size_t rows = outputs.size();
+  Array scores = xt::zeros<float>({rows, std::size_t(2)});  // (0, z): argmax is class 1 iff z > 0
+  for (std::size_t r = 0; r < rows; ++r) scores(r, 1) = outputs.data()[r];
+  return scores;
+}
+
 Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, std::size_t num_classes,
                     const Objective* objective) {
   NoGradGuard no_grad;
@@ -130,24 +143,12 @@ Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, 
     Tensor logits = model(Tensor(x));
     const Tensor loss = objective ? objective->loss(logits, y) : softmax_cross_entropy(logits, y);
     loss_sum += double(loss.item()) * double(rows);
-    if (objective && objective->binary) {
-      Array scores = xt::zeros<float>({rows, std::size_t(2)});  // (0, x): argmax is class 1 iff x > 0
-      for (std::size_t r = 0; r < rows; ++r) scores(r, 1) = logits.data()[r];
-      result.confusion.add_batch(scores.data(), rows, 2, y.data());
-    } else {
-      result.confusion.add_batch(logits.data(), rows, logits.dim(1), y.data());
-    }
+    const Array scores = class_scores(logits, objective && objective->binary);
+    result.confusion.add_batch(scores.data(), rows, scores.shape()[1], y.data());
   }
   model.train();
   result.loss = set.count ? loss_sum / double(set.count) : 0.0;
   return result;
-}
-
-double scheduled_lr(const std::string& schedule, double base_lr, std::size_t epoch, std::size_t epochs) {
-  if (schedule != "cosine") return base_lr;
-  CosineAnnealingLR cosine(base_lr, epochs);
-  for (std::size_t e = 1; e < epoch; ++e) cosine.step();
-  return cosine.lr();
 }
 
 }  // namespace xg

@@ -1,4 +1,4 @@
-#include "core/graph_export.hpp"
+#include "io/graph_export.hpp"
 
 #include <cmath>
 #include <cstdio>

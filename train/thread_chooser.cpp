@@ -1,4 +1,4 @@
-#include "apps/thread_chooser.hpp"
+#include "train/thread_chooser.hpp"
 
 #include <algorithm>
 

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "apps/training.hpp"
+#include "train/loop.hpp"
 #include "layers/module.hpp"
 
 namespace xg {
@@ -54,11 +54,5 @@ std::string format_diagnostics(const std::vector<LayerDiagnostics>& layers);
 // [{"parameter": "0.weight", "shape": [256, 784], "weight_norm": …, "grad_norm": …,
 //   "update_ratio": …, "dead_relu": … or null}, …]
 nlohmann::json diagnostics_json(const std::vector<LayerDiagnostics>& layers);
-
-class HtmlReport;
-// For `--report`: per-layer charts over the epochs of the update/weight ratio
-// and the gradient norm (log scale), and the dead-ReLU fraction. No-op when
-// `history` is empty (a run without --diagnostics).
-void add_diagnostics_charts(HtmlReport& report, const std::vector<std::vector<LayerDiagnostics>>& history);
 
 }  // namespace xg

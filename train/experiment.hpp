@@ -1,43 +1,43 @@
 #pragma once
-// An Experiment is one training run built from TrainOptions: the data, the
+// An Experiment is one training run built from a TrainConfig: the data, the
 // model, the optimizer and the loader, and the epoch loop. `xgrad train` runs
-// one; `xgrad sweep` runs several that share the data.
+// one; a sweep (train/sweep.hpp) runs several that share the data.
 #include <limits>
 #include <memory>
 
-#include "apps/diagnostics.hpp"
-#include "apps/thread_chooser.hpp"
-#include "apps/toolbox.hpp"
-#include "apps/train_command.hpp"
-#include "apps/training.hpp"
+#include "train/diagnostics.hpp"
+#include "train/thread_chooser.hpp"
+#include "train/build.hpp"
+#include "train/config.hpp"
+#include "train/loop.hpp"
 #include "layers/sequential.hpp"
 
 namespace xg {
 
 // The data set --data names (an IDX directory or a CSV file with --label-col,
 // --test, --test-split and --seed), as read.
-Dataset load_dataset(const TrainOptions& options);
+Dataset load_dataset(const TrainConfig& options);
 // load_dataset, then --classes, --classes-subset and the limits applied.
-Dataset prepare_training_data(const TrainOptions& options);
+Dataset prepare_training_data(const TrainConfig& options);
 // The same, to share between experiments (a sweep's runs).
-std::shared_ptr<const Dataset> load_training_data(const TrainOptions& options);
+std::shared_ptr<const Dataset> load_training_data(const TrainConfig& options);
 
 class Experiment {
  public:
   // Validates the options and builds the model from the seed; throws InputError.
-  Experiment(const TrainOptions& options, std::shared_ptr<const Dataset> data);
+  Experiment(const TrainConfig& config, std::shared_ptr<const Dataset> data);
 
   // Trains one epoch (1-based) at the scheduled LR, then evaluates on the test set.
   EpochStats run_epoch(std::size_t epoch, const ProgressFn& progress = nullptr);
 
-  const TrainOptions& options() const { return options_; }
+  const TrainConfig& config() const { return config_; }
   const Dataset& data() const { return *data_; }
   const Normalization& normalization() const { return norm_; }
   Sequential& model() { return *model_; }
   Optimizer& optimizer() { return *optimizer_; }
   // The test-set evaluation of the last epoch run.
   const Evaluation& last_evaluation() const { return last_; }
-  // With options().diagnostics: the per-layer figures of every epoch run so far (else empty).
+  // With config().diagnostics: the per-layer figures of every epoch run so far (else empty).
   const std::vector<std::vector<LayerDiagnostics>>& diagnostics_history() const { return diagnostics_history_; }
   // Also stop (TrainingDiverged) when a loss exceeds factor x the first one (sweeps use 1e3; 0: off).
   void set_explosion_factor(double factor) { explosion_.factor = factor; }
@@ -48,7 +48,7 @@ class Experiment {
   bool has_validation() const { return validation_.count > 0; }
   // --early-stop: true once the monitored (validation or test) loss has not
   // improved for that many epochs.
-  bool should_stop() const { return options_.early_stop && epochs_since_best_ >= options_.early_stop; }
+  bool should_stop() const { return config_.early_stop && epochs_since_best_ >= config_.early_stop; }
   // --resume: replays the monitored (validation or test) loss of each epoch
   // already run, so that the schedule (plateau included) and early stopping
   // continue exactly where the saved run was.
@@ -56,13 +56,16 @@ class Experiment {
   // Evaluates on the test set now (with --val-split, once, after the last epoch)
   // and makes that the last evaluation.
   const Evaluation& evaluate_test();
-  // --threads 0 in `xgrad train`: pick all cores or one at each epoch by timing (apps/thread_chooser.hpp).
+  // --threads 0 in `xgrad train`: pick all cores or one at each epoch by timing (train/thread_chooser.hpp).
   void choose_threads(int cores);
   // A one-line summary each of the data, the model and the optimizer settings.
   std::string describe() const;
+  // The same as key/value pairs ("data", "model", "train"), then the seed,
+  // threads and limits: the configuration table of a report.
+  std::vector<std::pair<std::string, std::string>> summary_items() const;
 
  private:
-  TrainOptions options_;
+  TrainConfig config_;
   std::shared_ptr<const Dataset> data_;
   Normalization norm_;
   std::shared_ptr<Sequential> model_;
@@ -70,7 +73,7 @@ class Experiment {
   std::unique_ptr<DataLoader> loader_;
   Evaluation last_;
   Split train_, validation_;     // --val-split only: the training set split in two
-  Objective objective_;             // loss, penalties, clipping (apps/toolbox.hpp)
+  Objective objective_;             // loss, penalties, clipping (train/build.hpp)
   std::unique_ptr<LRSchedule> schedule_;
   double best_loss_ = std::numeric_limits<double>::infinity();
   std::size_t epochs_since_best_ = 0;
@@ -81,13 +84,14 @@ class Experiment {
   std::vector<std::vector<LayerDiagnostics>> diagnostics_history_;
 };
 
-// The model that --data, --hidden and --seed make, with the first `batch`
-// training items in file order, normalised as in training.
+// The model that config's data, hidden, seed (and the rest) make, with the
+// first config.batch training items in file order, normalised as in training:
+// the one step that `xgrad gradcheck` and `xgrad graph` inspect.
 struct InspectedBatch {
   std::unique_ptr<Experiment> run;
   Array x;                       // (rows, features)
   std::vector<std::uint32_t> y;  // rows labels
 };
-InspectedBatch first_training_batch(const InspectOptions& options);
+InspectedBatch first_training_batch(const TrainConfig& config);
 
 }  // namespace xg

@@ -1,6 +1,5 @@
 #pragma once
-// The training loop and evaluation, shared by the `xgrad` subcommands and the
-// tests. One step reads, as in PyTorch:
+// The training loop and evaluation. One step reads, as in PyTorch:
 //   zero_grad();  logits = model(x);  loss = softmax_cross_entropy(logits, y);
 //   loss.backward();  step();
 #include <cstdint>
@@ -9,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "datasets/dataloader.hpp"
 #include "datasets/image_dataset.hpp"
@@ -26,7 +27,7 @@ struct TrainingDiverged : std::runtime_error {
   std::size_t epoch, step;  // 1-based epoch, 1-based step within it
   float lr, loss;
   double last_good_loss;  // the previous step's loss (NaN if none)
-  // Forensics at that step (apps/forensics.hpp fills them):
+  // Forensics at that step (train/forensics.hpp fills them):
   float max_abs_logit = 0.0f;                                    // max finite |logit| of the batch
   std::size_t nonfinite_logits = 0;                              // how many logits were inf or NaN
   double grad_norm = 0.0;                                        // global L2 norm of the gradients
@@ -35,7 +36,7 @@ struct TrainingDiverged : std::runtime_error {
 
 // The sweep's extra divergence rule: a finite loss above factor x the run's
 // first loss also stops the run (the first loss is recorded on the first step).
-// Watches every training step (e.g. apps/diagnostics.hpp); train_epoch calls it.
+// Watches every training step (e.g. train/diagnostics.hpp); train_epoch calls it.
 struct StepObserver {
   virtual ~StepObserver() = default;
   virtual void after_backward(const Tensor& loss) = 0;  // gradients ready, weights not yet updated
@@ -77,11 +78,15 @@ struct EpochStats {
   bool validation = false;  // --val-split: test_loss and test_acc are the validation set's
 };
 
+// The epoch as a JSON line of a metrics file: epoch, train_loss, train_acc,
+// test_loss and test_acc (val_loss and val_acc with --val-split), lr, seconds, threads.
+nlohmann::json epoch_json(const EpochStats& stats);
+
 // Called every few steps with (step, steps in the epoch, running mean loss).
 using ProgressFn = std::function<void(std::size_t, std::size_t, double)>;
 
 // What a step minimises when it is not plain softmax cross-entropy
-// (apps/toolbox.hpp builds it from the flags).
+// (train/build.hpp builds it from the flags).
 struct Objective {
   // The data loss of a batch from the model's outputs (also the evaluation loss).
   std::function<Tensor(const Tensor& outputs, const std::vector<std::uint32_t>& labels)> loss;
@@ -103,6 +108,12 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
                    const ProgressFn& progress = nullptr, ExplosionRule* explosion = nullptr,
                    StepObserver* observer = nullptr, const Objective* objective = nullptr);
 
+// The class scores (rows, classes) of a batch of model outputs, whose softmax
+// is the model's class probabilities: the logits themselves, or for a sigmoid
+// head (one output z per row) the two columns (0, z), since
+// softmax(0, z) = (1 - sigmoid(z), sigmoid(z)).
+Array class_scores(const Tensor& outputs, bool sigmoid_head);
+
 struct Evaluation {
   double loss = 0.0;  // mean softmax cross-entropy
   ConfusionMatrix confusion;
@@ -114,11 +125,5 @@ struct Evaluation {
 // The loss is the objective's data loss (softmax cross-entropy without one).
 Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, std::size_t num_classes,
                     const Objective* objective = nullptr);
-
-// The learning rate for a 1-based epoch: "none" keeps base_lr; "cosine"
-// anneals from base_lr at epoch 1 toward 0 after the last epoch:
-//   lr_e = base_lr · ½ (1 + cos(π (e-1) / epochs))
-// (optim/lr_schedule.hpp's CosineAnnealingLR after e-1 steps; runs use those objects.)
-double scheduled_lr(const std::string& schedule, double base_lr, std::size_t epoch, std::size_t epochs);
 
 }  // namespace xg

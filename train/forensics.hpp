@@ -5,7 +5,7 @@
 #include <utility>
 #include <vector>
 
-#include "apps/training.hpp"
+#include "train/loop.hpp"
 #include "layers/module.hpp"
 
 namespace xg {

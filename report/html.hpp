@@ -14,7 +14,6 @@
 #include <utility>
 #include <vector>
 
-#include "apps/experiment.hpp"
 #include "metrics/confusion_matrix.hpp"
 
 namespace xg {
@@ -88,26 +87,5 @@ void prepare_report_directory(const std::string& dir);
 
 // A CSV number: %.9g, or an empty field when not finite (pandas reads it as NaN).
 std::string csv_number(double value);
-
-}  // namespace xg
-
-// ---- The reports of the subcommands ----------------------------------------
-
-namespace xg {
-
-// The run's configuration for a report: the Experiment's summary lines
-// ("data …", "model …", "train …") as key/value pairs, then `extra`.
-std::vector<std::pair<std::string, std::string>> report_config(
-    const Experiment& run, const std::vector<std::pair<std::string, std::string>>& extra = {});
-
-// `xgrad train --report DIR`: loss and accuracy per epoch, the epoch table,
-// the confusion matrix with per-class metrics, the configuration; when the
-// run diverged, what happened. `history` holds the epochs completed.
-void write_train_report(const std::string& dir, const Experiment& run, const std::vector<EpochStats>& history,
-                        const TrainingDiverged* diverged);
-
-// metrics.csv of per-epoch stats: epoch,train_loss,train_acc,test_loss,test_acc,lr,seconds
-// (val_loss, val_acc with --val-split)
-std::string epoch_metrics_csv(const std::vector<EpochStats>& history);
 
 }  // namespace xg

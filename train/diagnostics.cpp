@@ -1,10 +1,9 @@
-#include "apps/diagnostics.hpp"
+#include "train/diagnostics.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
-#include "apps/report.hpp"
 
 namespace xg {
 
@@ -115,36 +114,6 @@ nlohmann::json diagnostics_json(const std::vector<LayerDiagnostics>& layers) {
                    {"dead_relu", number(d.dead_relu)}});
   }
   return out;
-}
-
-void add_diagnostics_charts(HtmlReport& report, const std::vector<std::vector<LayerDiagnostics>>& history) {
-  if (history.empty()) return;
-  report.add_heading("Gradient flow (--diagnostics)");
-  report.add_paragraph(
-      "Per weight matrix, the mean over each epoch's steps. An update/weight ratio near 1e-3 is healthy; "
-      "1e-2 and above means the learning rate is high, 1e-4 and below that it is low. A dead ReLU unit "
-      "output 0 for every training image of the epoch and no longer learns.");
-  LineChart ratio("Update/weight ratio per layer", "epoch", "mean |ΔW| / |W| per step");
-  LineChart grad("Gradient norm per layer", "epoch", "mean |∂loss/∂W|");
-  LineChart dead("Dead ReLU units per layer", "epoch", "fraction of units");
-  ratio.log_y = grad.log_y = true;
-  ratio.x_integer = grad.x_integer = dead.x_integer = true;
-  for (std::size_t layer = 0; layer < history.front().size(); ++layer) {
-    const std::string& name = history.front()[layer].parameter;
-    ChartSeries r(name), g(name), d(name);
-    for (std::size_t e = 0; e < history.size(); ++e) {
-      const LayerDiagnostics& l = history[e][layer];
-      r.x.push_back(double(e + 1)), r.y.push_back(l.update_ratio > 0.0 ? l.update_ratio : std::nan(""));
-      g.x.push_back(double(e + 1)), g.y.push_back(l.grad_norm > 0.0 ? l.grad_norm : std::nan(""));
-      d.x.push_back(double(e + 1)), d.y.push_back(l.dead_relu);
-    }
-    ratio.series.push_back(r);
-    grad.series.push_back(g);
-    if (!std::isnan(history.front()[layer].dead_relu)) dead.series.push_back(d);
-  }
-  report.add_chart(ratio);
-  report.add_chart(grad);
-  if (!dead.series.empty()) report.add_chart(dead);
 }
 
 }  // namespace xg

@@ -1,4 +1,4 @@
-#include "apps/experiment.hpp"
+#include "train/experiment.hpp"
 
 #include <chrono>
 
@@ -11,7 +11,7 @@
 
 namespace xg {
 
-Dataset load_dataset(const TrainOptions& o) {
+Dataset load_dataset(const TrainConfig& o) {
   if (!is_csv_path(o.data)) return load_image_dataset(o.data);
   CsvOptions csv;
   csv.label_column = o.label_col;
@@ -21,7 +21,7 @@ Dataset load_dataset(const TrainOptions& o) {
   return load_csv_dataset(o.data, csv);
 }
 
-Dataset prepare_training_data(const TrainOptions& o) {
+Dataset prepare_training_data(const TrainConfig& o) {
   Dataset data = load_dataset(o);
   if (!o.classes.empty()) {
     std::vector<std::string> names = load_class_names(o.classes);
@@ -37,31 +37,31 @@ Dataset prepare_training_data(const TrainOptions& o) {
   return data;
 }
 
-std::shared_ptr<const Dataset> load_training_data(const TrainOptions& o) {
+std::shared_ptr<const Dataset> load_training_data(const TrainConfig& o) {
   return std::make_shared<const Dataset>(prepare_training_data(o));
 }
 
-Experiment::Experiment(const TrainOptions& options, std::shared_ptr<const Dataset> data)
-    : options_(options), data_(std::move(data)), last_{0.0, ConfusionMatrix(data_->num_classes())} {
-  validate_train_options(options_);
-  if (options_.val_split > 0) {
+Experiment::Experiment(const TrainConfig& config, std::shared_ptr<const Dataset> data)
+    : config_(config), data_(std::move(data)), last_{0.0, ConfusionMatrix(data_->num_classes())} {
+  validate(config_);
+  if (config_.val_split > 0) {
     train_ = data_->train;
-    validation_ = split_validation(train_, options_.val_split, options_.seed);
+    validation_ = split_validation(train_, config_.val_split, config_.seed);
   }
   const Split& train = has_validation() ? train_ : data_->train;
-  if (options_.no_normalize) {
+  if (config_.no_normalize) {
     const std::size_t values = train.is_image() ? 1 : train.features();  // x/255 for images, the raw numbers for tables
     norm_ = Normalization{std::vector<float>(values, 0.0f), std::vector<float>(values, 1.0f)};
   } else {
     norm_ = compute_normalization(train);
   }
-  Rng rng(options_.seed);
-  model_ = build_model(options_, train.features(), data_->num_classes(), rng);
-  objective_ = build_objective(options_, *model_, data_->num_classes());
-  optimizer_ = build_optimizer(options_, model_->parameters());
-  schedule_ = build_schedule(options_);
-  loader_ = std::make_unique<DataLoader>(train, options_.batch, /*shuffle=*/true, options_.seed, norm_);
-  if (options_.diagnostics) diagnostics_ = std::make_unique<Diagnostics>(*model_);
+  Rng rng(config_.seed);
+  model_ = build_model(config_, train.features(), data_->num_classes(), rng);
+  objective_ = build_objective(config_, *model_, data_->num_classes());
+  optimizer_ = build_optimizer(config_, model_->parameters());
+  schedule_ = build_schedule(config_);
+  loader_ = std::make_unique<DataLoader>(train, config_.batch, /*shuffle=*/true, config_.seed, norm_);
+  if (config_.diagnostics) diagnostics_ = std::make_unique<Diagnostics>(*model_);
 }
 
 EpochStats Experiment::run_epoch(std::size_t epoch, const ProgressFn& progress) {
@@ -71,7 +71,7 @@ EpochStats Experiment::run_epoch(std::size_t epoch, const ProgressFn& progress) 
   // replayed its epochs' losses (restore_history); without them (a state file
   // of an older xgrad) the schedule catches up blind, and plateau, whose steps
   // need the losses, restarts from --lr.
-  while (options_.schedule != "plateau" && schedule_->steps() + 1 < epoch) schedule_->step();
+  while (config_.schedule != "plateau" && schedule_->steps() + 1 < epoch) schedule_->step();
   stats.lr = schedule_->lr();
   optimizer_->set_lr(float(stats.lr));
   loader_->start_epoch(epoch);
@@ -128,24 +128,38 @@ std::string Experiment::describe() const {
                                        : train.item_description()) +
                      ", " + std::to_string(data_->num_classes()) + " classes\n";
   text += "model  " + model_->describe() + ", " + std::to_string(parameter_count) + " parameters\n";
-  text += "train  " + describe_training(options_) + ", batch " + std::to_string(options_.batch) + ", " +
-          std::to_string(options_.epochs) + " epochs, seed " + std::to_string(options_.seed);
+  text += "train  " + describe_training(config_) + ", batch " + std::to_string(config_.batch) + ", " +
+          std::to_string(config_.epochs) + " epochs, seed " + std::to_string(config_.seed);
   if (has_validation()) text += " (" + std::to_string(validation_.count) + " held out for validation)";
   return text;
 }
 
-InspectedBatch first_training_batch(const InspectOptions& o) {
-  if (o.batch == 0) throw InputError("--batch must be at least 1");
-  TrainOptions t;
-  t.data = o.data;
-  t.label_col = o.label_col;
-  if (!o.label_col.empty()) t.given_flags.push_back("--label-col");
-  t.hidden = o.hidden;
-  t.seed = o.seed;
-  t.batch = o.batch;
+std::vector<std::pair<std::string, std::string>> Experiment::summary_items() const {
+  std::vector<std::pair<std::string, std::string>> items;
+  std::string text = describe();
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    const std::size_t space = line.find(' ');
+    std::string key = line.substr(0, space), value = space == std::string::npos ? "" : line.substr(space);
+    value.erase(0, value.find_first_not_of(' '));
+    items.push_back({key, value});
+    start = end + 1;
+  }
+  const TrainConfig& o = config_;
+  items.push_back({"seed", std::to_string(o.seed)});
+  items.push_back({"threads", o.threads ? std::to_string(o.threads) : "all cores"});
+  if (o.train_limit) items.push_back({"train limit", std::to_string(o.train_limit)});
+  if (o.test_limit) items.push_back({"test limit", std::to_string(o.test_limit)});
+  return items;
+}
+
+InspectedBatch first_training_batch(const TrainConfig& config) {
   InspectedBatch inspected;
-  inspected.run = std::make_unique<Experiment>(t, load_training_data(t));
-  DataLoader loader(inspected.run->data().train, o.batch, /*shuffle=*/false, 0, inspected.run->normalization());
+  inspected.run = std::make_unique<Experiment>(config, load_training_data(config));
+  DataLoader loader(inspected.run->data().train, config.batch, /*shuffle=*/false, 0, inspected.run->normalization());
   loader.batch(0, inspected.x, inspected.y);
   return inspected;
 }

@@ -1,4 +1,4 @@
-#include "core/safetensors.hpp"
+#include "io/safetensors.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/atomic_file.hpp"
+#include "io/atomic_file.hpp"
 #include "core/error.hpp"
 
 namespace xg {

@@ -1,0 +1,39 @@
+#pragma once
+// The flags that several subcommands share: those of a training run (train,
+// sweep, lr-find) and those of the one step that gradcheck and graph inspect.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "apps/train_command.hpp"
+#include "train/config.hpp"
+
+namespace CLI {
+class App;
+}
+
+namespace xg {
+
+// Registers every flag of a TrainConfig (but --diagnostics) and --report, and
+// records the flags given in options.given_flags.
+void add_training_flags(CLI::App* command, TrainCommandOptions& options);
+
+// Throws InputError for a flag that was given but does not apply to the run
+// (e.g. --momentum with --optimizer adam, --label-col with image data), which
+// a TrainConfig alone cannot tell from a default.
+void check_given_flags_apply(const TrainConfig& config, const std::vector<std::string>& given_flags);
+
+// The flags of the one training step that `xgrad gradcheck` and `xgrad graph` inspect.
+struct InspectOptions {
+  std::string data = "fashion-mnist";
+  std::string label_col;  // CSV data: as train's --label-col
+  std::string hidden = "256,128";
+  std::size_t batch = 8;
+  std::uint64_t seed = 0;
+};
+// Registers --data, --label-col, --hidden, --batch and --seed.
+void add_inspect_flags(CLI::App* command, InspectOptions& options);
+// The run they describe (the rest as `xgrad train`'s defaults); throws InputError.
+TrainConfig inspect_config(const InspectOptions& options);
+
+}  // namespace xg

@@ -1,0 +1,148 @@
+#include "train/checkpoint.hpp"
+
+#include <cmath>
+#include <limits>
+
+#include "core/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/sha256.hpp"
+#include "layers/linear.hpp"
+#include "train/experiment.hpp"
+
+namespace xg {
+
+using Json = nlohmann::json;
+
+std::string data_sha256(const Split& train) {
+  Sha256 s;
+  s.update(train.pixels.data(), train.pixels.size());
+  s.update(reinterpret_cast<const std::uint8_t*>(train.values.data()), train.values.size() * sizeof(float));
+  for (std::uint32_t label : train.labels) {
+    const std::uint8_t bytes[4] = {std::uint8_t(label), std::uint8_t(label >> 8), std::uint8_t(label >> 16), std::uint8_t(label >> 24)};
+    s.update(bytes, 4);
+  }
+  return s.hex();
+}
+
+std::string state_path(const std::string& model_path) { return model_path + ".state"; }
+
+TrainConfig resume_config(const std::string& path, const TrainConfig& command_line,
+                          const std::vector<std::string>& given_flags) {
+  const LoadedModel loaded = load_model(path);
+  TrainConfig c = config_from_json(loaded.info.config, command_line, path, given_flags);
+  bool epochs_given = false;
+  for (const std::string& f : given_flags) epochs_given = epochs_given || f == "--epochs";
+  if (!epochs_given) c.epochs = loaded.info.config.value("epochs", command_line.epochs);
+  return c;
+}
+
+Checkpointer::Checkpointer(const CheckpointPaths& o, Experiment& run)
+    : paths_(o), run_(run), best_loss_(std::numeric_limits<double>::infinity()) {
+  if (!o.save.empty()) {
+    check_writable(o.save);
+    check_writable(state_path(o.save));
+  }
+  if (!o.save_best.empty()) check_writable(o.save_best);
+  if (o.save.empty() && o.save_best.empty() && o.resume.empty()) return;
+  data_sha256_ = data_sha256(run.data().train);
+  if (o.resume.empty()) return;
+
+  const Safetensors model_file = read_safetensors(o.resume);
+  const LoadedModel loaded = load_model(o.resume);
+  if (!loaded.info.data_sha256.empty() && loaded.info.data_sha256 != data_sha256_) {
+    throw InputError("--resume " + o.resume + ": the training data differs from the checkpoint's (sha256 " +
+                     loaded.info.data_sha256.substr(0, 12) + "… vs " + data_sha256_.substr(0, 12) + "…)");
+  }
+  load_weights(run.model(), model_file, o.resume);
+
+  const std::string sp = state_path(o.resume);
+  const Safetensors state = read_safetensors(sp);
+  auto it = state.metadata.find("xgrad_state");
+  Json doc = it == state.metadata.end() ? Json() : Json::parse(it->second, nullptr, false);
+  if (!doc.is_object() || !doc.contains("epoch") || !doc["epoch"].is_number_unsigned()) {
+    throw InputError(sp + ": no valid \"xgrad_state\" metadata (epoch, optimizer) in __metadata__");
+  }
+  epoch_ = doc["epoch"].get<std::size_t>();
+  if (epoch_ != loaded.info.epoch) {
+    throw InputError(sp + ": holds the state after epoch " + std::to_string(epoch_) + " but " + o.resume +
+                     " is the model after epoch " + std::to_string(loaded.info.epoch) + " (a save was interrupted)");
+  }
+  if (epoch_ >= run.config().epochs) {
+    throw InputError("--resume " + o.resume + ": the checkpoint has trained " + std::to_string(epoch_) +
+                     " epochs already; pass --epochs with more than that to continue");
+  }
+  if (doc.value("best_test_loss", Json()).is_number()) best_loss_ = doc["best_test_loss"].get<double>();
+  metrics_text_ = doc.value("metrics", std::string());
+  if (doc.contains("monitored_losses")) {
+    const Json& losses = doc["monitored_losses"];
+    if (!losses.is_array() || losses.size() != epoch_) {
+      throw InputError(sp + ": \"monitored_losses\" must hold one loss per finished epoch (" + std::to_string(epoch_) + ")");
+    }
+    for (const Json& loss : losses) {
+      if (!loss.is_number()) throw InputError(sp + ": \"monitored_losses\" holds a value that is not a number");
+      losses_.push_back(loss.get<double>());
+    }
+    run.restore_history(losses_);  // the schedule (plateau too) and early stopping continue where they were
+  }
+  Optimizer::State optimizer_state;
+  for (const auto& [name, array] : state.tensors) {
+    if (name.rfind("optimizer.", 0) != 0) throw InputError(sp + ": unexpected tensor '" + name + "'");
+    optimizer_state.emplace_back(name.substr(10), array);
+  }
+  try {
+    run.optimizer().load_state(optimizer_state);
+  } catch (const InputError& e) {
+    throw InputError(sp + ": " + e.what());
+  }
+}
+
+ModelInfo Checkpointer::info_for(std::size_t epoch) const {
+  ModelInfo i;
+  const Dataset& data = run_.data();
+  for (const auto& [name, child] : run_.model().children()) {
+    if (const auto* linear = dynamic_cast<const Linear*>(child.get())) {
+      if (i.layers.empty()) i.layers.push_back(linear->in_features());
+      i.layers.push_back(linear->out_features());
+    }
+  }
+  const TrainConfig& config = run_.config();
+  i.activation = config.activation;
+  i.dropout = float(config.dropout);
+  i.head = config.head == "sigmoid" ? "sigmoid" : "softmax_cross_entropy";
+  i.input_shape = data.train.shape;
+  i.features = data.feature_names;
+  i.mean = run_.normalization().mean;
+  i.std = run_.normalization().std;
+  i.classes = data.class_names;
+  i.config = config_json(config);
+  i.seed = config.seed;
+  i.version = kXgradVersion;
+  i.data_sha256 = data_sha256_;
+  i.epoch = epoch;
+  return i;
+}
+
+void Checkpointer::after_epoch(std::size_t epoch, double monitored_loss, const std::string& metrics_text) {
+  const bool best = monitored_loss < best_loss_;
+  if (best) best_loss_ = monitored_loss;
+  losses_.push_back(monitored_loss);
+  if (!paths_.save.empty()) {
+    // The state first: a crash between the two writes leaves a model and a
+    // state of different epochs, which --resume detects and refuses.
+    Optimizer::State optimizer_state = run_.optimizer().state();
+    std::vector<std::pair<std::string, const Array*>> tensors;
+    std::vector<std::string> names;
+    for (const auto& [name, array] : optimizer_state) names.push_back("optimizer." + name);
+    for (std::size_t k = 0; k < optimizer_state.size(); ++k) tensors.emplace_back(names[k], &optimizer_state[k].second);
+    Json doc = {{"epoch", epoch}, {"metrics", metrics_text}, {"seed", run_.config().seed}, {"monitored_losses", losses_}};
+    if (std::isfinite(best_loss_)) doc["best_test_loss"] = best_loss_;
+    write_safetensors(state_path(paths_.save), tensors, {{"xgrad_state", doc.dump()}});
+    save_model(paths_.save, run_.model(), info_for(epoch));
+  }
+  if (best && !paths_.save_best.empty()) {
+    save_model(paths_.save_best, run_.model(), info_for(epoch));
+    best_epoch_ = epoch;
+  }
+}
+
+}  // namespace xg

@@ -1,0 +1,69 @@
+#pragma once
+// Checkpoints: the model file after every epoch (io/model_file.hpp) and the
+// training state beside it, so that a run can resume.
+//
+//   PATH         the model, with the run's TrainConfig in its metadata
+//   PATH.state   the optimizer's state ("optimizer.velocity.0", …) and, under
+//                __metadata__["xgrad_state"], the epoch, the best test loss,
+//                the monitored loss of each epoch and the metrics lines so
+//                far: with PATH, all a run needs to go on.
+#include <string>
+#include <vector>
+
+#include "datasets/dataset.hpp"
+#include "io/model_file.hpp"
+#include "train/config.hpp"
+
+namespace xg {
+
+class Experiment;
+
+// SHA-256 of a training split: its items (image bytes, or table values as
+// float32 little-endian), then its labels as uint32 little-endian.
+std::string data_sha256(const Split& train);
+
+// Where the training state of the model file `model_path` goes.
+std::string state_path(const std::string& model_path);
+
+// The config of a run resumed from the checkpoint `path`: the checkpoint's,
+// with `command_line`'s epochs when "--epochs" is among `given_flags`. A
+// training flag in `given_flags` must equal the checkpoint's (InputError).
+TrainConfig resume_config(const std::string& path, const TrainConfig& command_line,
+                          const std::vector<std::string>& given_flags);
+
+// Where a run saves and what it resumes; an empty path is off.
+struct CheckpointPaths {
+  std::string save;       // the model after every epoch, its state in state_path(save)
+  std::string save_best;  // the model of the epoch with the lowest monitored loss
+  std::string resume;     // continue the run saved there
+};
+
+// Saves after every epoch and restores a run.
+class Checkpointer {
+ public:
+  // Checks the output paths are writable; with paths.resume, loads the model
+  // and the optimizer state into `run` and checks the data is the same.
+  Checkpointer(const CheckpointPaths& paths, Experiment& run);
+  // The first epoch to run (1, or the one after the checkpoint's).
+  std::size_t first_epoch() const { return epoch_ + 1; }
+  // The metrics lines of the epochs before first_epoch() (to continue a metrics file).
+  const std::string& metrics_text() const { return metrics_text_; }
+  // After each epoch: saves `save` (and its state) and, if the monitored loss
+  // is the best so far, `save_best`. `metrics_text` is the metrics file so far.
+  void after_epoch(std::size_t epoch, double monitored_loss, const std::string& metrics_text);
+  // The epoch `save_best` holds (0: none yet).
+  std::size_t best_epoch() const { return best_epoch_; }
+
+ private:
+  ModelInfo info_for(std::size_t epoch) const;
+  CheckpointPaths paths_;
+  Experiment& run_;
+  std::size_t epoch_ = 0;
+  double best_loss_;
+  std::size_t best_epoch_ = 0;
+  std::vector<double> losses_;  // the monitored (validation or test) loss of each epoch so far
+  std::string data_sha256_;
+  std::string metrics_text_;
+};
+
+}  // namespace xg

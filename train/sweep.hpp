@@ -1,0 +1,44 @@
+#pragma once
+// A learning-rate sweep: one Experiment per rate, all from the same initial
+// weights and the same data order (same seed), so that only the rate differs;
+// trained epoch by epoch, several runs at a time, one core each.
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "train/experiment.hpp"
+
+namespace xg {
+
+// One run of a sweep, as plain records (report/sweep_report.hpp shows them).
+struct SweepRun {
+  double base_lr = 0.0;
+  std::vector<EpochStats> history;              // the epochs completed
+  std::optional<TrainingDiverged> diverged;     // where it stopped, if it did
+  std::vector<double> curve_x, curve_y;         // training loss over 20-step windows, x in epochs
+  double initial_loss = 0.0;                    // the loss of its first step (NaN before it)
+  std::size_t steps_per_epoch = 0;
+  bool finished() const { return !diverged; }
+};
+
+class Sweep {
+ public:
+  // One run per rate of `base` with lr replaced; each also stops when its loss
+  // exceeds explode_factor x its first loss. Throws InputError for a bad config.
+  Sweep(const TrainConfig& base, const std::vector<double>& rates, double explode_factor,
+        std::shared_ptr<const Dataset> data);
+  // Trains every run that has not diverged through `epoch` (1-based), `jobs`
+  // at a time; the results do not depend on `jobs`. Returns false when no run
+  // was left to train.
+  bool run_epoch(std::size_t epoch, int jobs);
+  const std::vector<SweepRun>& runs() const { return runs_; }
+  const Experiment& experiment(std::size_t i) const { return *experiments_[i]; }
+  // The finished run with the lowest final held-out loss; -1 when every rate diverged.
+  int best() const;
+
+ private:
+  std::vector<SweepRun> runs_;
+  std::vector<std::unique_ptr<Experiment>> experiments_;
+};
+
+}  // namespace xg
