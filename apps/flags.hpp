@@ -5,7 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "apps/train_command.hpp"
 #include "train/config.hpp"
 
 namespace CLI {
@@ -13,6 +12,25 @@ class App;
 }
 
 namespace xg {
+
+// The train command's flags: the run (train/config.hpp) and what to do with it.
+struct TrainCommandOptions {
+  TrainConfig run;
+  std::string metrics;    // --metrics FILE: one JSON line per epoch
+  std::string report;     // --report DIR: report.html and metrics.csv
+  std::string save;       // --save PATH ("": kDefaultModelPath, or the --resume file)
+  bool no_save = false;   // --no-save: keep no model file
+  std::string save_best;  // --save-best PATH
+  std::string resume;     // --resume PATH
+  bool quiet = false;     // no confusion matrix at the end
+  std::vector<std::string> given_flags;  // the flags given on the command line (filled by the parser)
+  bool was_given(const std::string& flag) const {
+    for (const std::string& f : given_flags)
+      if (f == flag) return true;
+    return false;
+  }
+};
+
 
 // Registers every flag of a TrainConfig (but --diagnostics) and --report, and
 // records the flags given in options.given_flags.

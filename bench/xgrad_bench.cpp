@@ -118,7 +118,7 @@ int main(int, char** argv) {
               xg::bench::kEpochSteps, threads, ours_s, floor_s, ours_s / floor_s);
 
   // A whole training epoch of the reference workload.
-  xg::TrainOptions o;
+  xg::TrainConfig o;
   o.hidden = "256,128";
   o.batch = 64;
   o.lr = 0.1;

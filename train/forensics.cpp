@@ -6,8 +6,31 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <sstream>
 
 namespace xg {
+
+namespace {
+std::string diverged_message(std::size_t epoch, std::size_t step, float lr, float loss, const std::string& reason) {
+  std::ostringstream s;
+  s << "training diverged at epoch " << epoch << ", step " << step << ": ";
+  if (reason.empty()) s << "loss is " << loss;
+  else s << reason;
+  s << " at lr " << lr;
+  return s.str();
+}
+
+}  // namespace
+
+TrainingDiverged::TrainingDiverged(std::size_t epoch_, std::size_t step_, float lr_, float loss_, double last_good,
+                                   const std::string& reason)
+    : std::runtime_error(diverged_message(epoch_, step_, lr_, loss_, reason)),
+      epoch(epoch_),
+      step(step_),
+      lr(lr_),
+      loss(loss_),
+      last_good_loss(last_good) {}
+
 
 GradientNorms gradient_norms(const Module& model) {
   std::map<std::string, std::string> labels;  // child name -> label ("0" -> "Linear#0")

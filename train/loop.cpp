@@ -13,33 +13,13 @@
 namespace xg {
 
 namespace {
-std::string diverged_message(std::size_t epoch, std::size_t step, float lr, float loss, const std::string& reason) {
-  std::ostringstream s;
-  s << "training diverged at epoch " << epoch << ", step " << step << ": ";
-  if (reason.empty()) s << "loss is " << loss;
-  else s << reason;
-  s << " at lr " << lr;
-  return s.str();
-}
-
 std::string g6(double v) {  // 6 significant digits: "2.30259", "1e+04", "nan", "inf"
   if (std::isnan(v)) return "nan";
   char text[32];
   std::snprintf(text, sizeof text, "%.6g", v);
   return text;
 }
-}  // namespace
 
-TrainingDiverged::TrainingDiverged(std::size_t epoch_, std::size_t step_, float lr_, float loss_, double last_good,
-                                   const std::string& reason)
-    : std::runtime_error(diverged_message(epoch_, step_, lr_, loss_, reason)),
-      epoch(epoch_),
-      step(step_),
-      lr(lr_),
-      loss(loss_),
-      last_good_loss(last_good) {}
-
-namespace {
 // How many rows of `outputs` predict their label: the largest logit, or for a
 // one-output (sigmoid) model, class 1 iff the output is > 0.
 std::size_t count_correct(const Tensor& outputs, const std::vector<std::uint32_t>& y) {

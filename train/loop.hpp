@@ -12,27 +12,13 @@
 #include <nlohmann/json.hpp>
 
 #include "datasets/dataloader.hpp"
+#include "train/forensics.hpp"
 #include "datasets/image_dataset.hpp"
 #include "layers/module.hpp"
 #include "metrics/confusion_matrix.hpp"
 #include "optim/optimizer.hpp"
 
 namespace xg {
-
-// Thrown when a training loss stops being finite; `xgrad` exits with status 3.
-struct TrainingDiverged : std::runtime_error {
-  // reason: what went wrong, e.g. "loss is nan" (the default when empty).
-  TrainingDiverged(std::size_t epoch, std::size_t step, float lr, float loss, double last_good_loss,
-                   const std::string& reason = "");
-  std::size_t epoch, step;  // 1-based epoch, 1-based step within it
-  float lr, loss;
-  double last_good_loss;  // the previous step's loss (NaN if none)
-  // Forensics at that step (train/forensics.hpp fills them):
-  float max_abs_logit = 0.0f;                                    // max finite |logit| of the batch
-  std::size_t nonfinite_logits = 0;                              // how many logits were inf or NaN
-  double grad_norm = 0.0;                                        // global L2 norm of the gradients
-  std::vector<std::pair<std::string, double>> layer_grad_norms;  // per layer, e.g. {"Linear#0", 1.3e4}
-};
 
 // The sweep's extra divergence rule: a finite loss above factor x the run's
 // first loss also stops the run (the first loss is recorded on the first step).
