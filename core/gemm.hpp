@@ -15,6 +15,10 @@
 //   forward        y  = x · Wᵀ       gemm(No,  Yes, ...)   x (B,in), W (out,in)
 //   input grad     dx = dy · W       gemm(No,  No,  ...)   dy (B,out)
 //   weight grad    dW += dyᵀ · x     gemm(Yes, No,  ...)   beta = 1 accumulates
+// The ops call them through the named wrappers at the end of this file
+// (gemm_xwt, gemm_accumulate_dx, gemm_accumulate_dw, and gemm_ab,
+// gemm_accumulate_abt, gemm_accumulate_atb for a plain matmul), never gemm()
+// with its thirteen arguments.
 //
 // An optional epilogue is applied to each finished element of C, saving a
 // separate pass over memory:
@@ -40,5 +44,45 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
 // the tests compare the fast kernel with. Same contract as gemm().
 void gemm_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
                     const float* B, int ldb, float beta, float* C, int ldc, Epilogue epilogue = {});
+
+// ---- Named layouts ------------------------------------------------------------
+// Each is one gemm() call; the comment gives the shapes (all row-major, each
+// matrix densely stored, so every row stride is its column count).
+//
+// Linear's three, with B = batch rows, K = input features, N = output features
+// and the weight in PyTorch's layout w (N,K):
+
+// forward: x (B,K), w (N,K) -> y (B,N) = x · wᵀ, then the epilogue (bias (N), relu).
+// y is overwritten (not read).
+inline void gemm_xwt(int B, int N, int K, const float* x, const float* w, float* y, Epilogue epilogue = {}) {
+  gemm(Trans::No, Trans::Yes, B, N, K, 1.0f, x, K, w, K, 0.0f, y, N, epilogue);
+}
+
+// input gradient: dy (B,N), w (N,K) -> dx (B,K) += dy · w
+inline void gemm_accumulate_dx(int B, int N, int K, const float* dy, const float* w, float* dx) {
+  gemm(Trans::No, Trans::No, B, K, N, 1.0f, dy, N, w, K, 1.0f, dx, K);
+}
+
+// weight gradient: dy (B,N), x (B,K) -> dw (N,K) += dyᵀ · x
+inline void gemm_accumulate_dw(int B, int N, int K, const float* dy, const float* x, float* dw) {
+  gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, dy, N, x, K, 1.0f, dw, K);
+}
+
+// A plain matmul c (M,N) = a (M,K) · b (K,N) and its two gradients:
+
+// a (M,K), b (K,N) -> c (M,N) = a · b   (c overwritten, not read)
+inline void gemm_ab(int M, int N, int K, const float* a, const float* b, float* c) {
+  gemm(Trans::No, Trans::No, M, N, K, 1.0f, a, K, b, N, 0.0f, c, N);
+}
+
+// a (M,K), b (N,K) -> c (M,N) += a · bᵀ
+inline void gemm_accumulate_abt(int M, int N, int K, const float* a, const float* b, float* c) {
+  gemm(Trans::No, Trans::Yes, M, N, K, 1.0f, a, K, b, K, 1.0f, c, N);
+}
+
+// a (K,M), b (K,N) -> c (M,N) += aᵀ · b
+inline void gemm_accumulate_atb(int M, int N, int K, const float* a, const float* b, float* c) {
+  gemm(Trans::Yes, Trans::No, M, N, K, 1.0f, a, M, b, N, 1.0f, c, N);
+}
 
 }  // namespace xg

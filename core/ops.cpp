@@ -1,5 +1,13 @@
 #include "core/ops.hpp"
 
+// Every op below has the same layout: a header line with the forward formula and
+// the shapes, a line with the derivative, a "Node:" line, then backward, then
+// forward. The "Node:" line says what the op keeps in the output Node's generic
+// fields (core/tensor.hpp): `parents` in slot order, `saved` (an Array) and
+// `scalar` (a float); an unused `saved` stays empty and an unused `scalar` 0.
+// (`op` is always the op's name, `value` its result.) Backward may also read the
+// node's own value and its parents' values; the line says which.
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -45,13 +53,14 @@ void accumulate_column_sums(const Array& dy, Array& db) {
 
 // ---- matmul: C = A·B, A (M,K), B (K,N), C (M,N) ------------------------------
 // dA = dC · Bᵀ,  dB = Aᵀ · dC
+// Node: parents {A, B}; saved and scalar unused (backward reads A and B's values).
 static void matmul_backward(Node& n) {
   Node &a = parent(n, 0), &b = parent(n, 1);
   const int M = as_int(a.value.shape()[0]), K = as_int(a.value.shape()[1]), N = as_int(b.value.shape()[1]);
-  if (wants_grad(n, 0))
-    gemm(Trans::No, Trans::Yes, M, K, N, 1.0f, n.grad.data(), N, b.value.data(), N, 1.0f, a.grad_buffer().data(), K);
-  if (wants_grad(n, 1))
-    gemm(Trans::Yes, Trans::No, K, N, M, 1.0f, a.value.data(), K, n.grad.data(), N, 1.0f, b.grad_buffer().data(), N);
+  // dA (M,K) += dC (M,N) · Bᵀ, B (K,N)
+  if (wants_grad(n, 0)) gemm_accumulate_abt(M, K, N, n.grad.data(), b.value.data(), a.grad_buffer().data());
+  // dB (K,N) += Aᵀ · dC, A (M,K), dC (M,N)
+  if (wants_grad(n, 1)) gemm_accumulate_atb(K, N, M, a.value.data(), n.grad.data(), b.grad_buffer().data());
 }
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
@@ -63,19 +72,20 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   }
   const int M = as_int(a.dim(0)), K = as_int(a.dim(1)), N = as_int(b.dim(1));
   Array c = uninitialized(M, N);
-  gemm(Trans::No, Trans::No, M, N, K, 1.0f, a.data(), K, b.data(), N, 0.0f, c.data(), N);
+  gemm_ab(M, N, K, a.data(), b.data(), c.data());
   return make_result("matmul", std::move(c), {a, b}, matmul_backward);
 }
 
 // ---- matmul_nt: C = A·Bᵀ, A (M,K), B (N,K), C (M,N) --------------------------
-// dA = dC · B,  dB = dCᵀ · A
+// dA = dC · B,  dB = dCᵀ · A   (linear's layouts, with A as x and B as W)
+// Node: parents {A, B}; saved and scalar unused (backward reads A and B's values).
 static void matmul_nt_backward(Node& n) {
   Node &a = parent(n, 0), &b = parent(n, 1);
   const int M = as_int(a.value.shape()[0]), K = as_int(a.value.shape()[1]), N = as_int(b.value.shape()[0]);
-  if (wants_grad(n, 0))
-    gemm(Trans::No, Trans::No, M, K, N, 1.0f, n.grad.data(), N, b.value.data(), K, 1.0f, a.grad_buffer().data(), K);
-  if (wants_grad(n, 1))
-    gemm(Trans::Yes, Trans::No, N, K, M, 1.0f, n.grad.data(), N, a.value.data(), K, 1.0f, b.grad_buffer().data(), K);
+  // dA (M,K) += dC (M,N) · B, B (N,K)
+  if (wants_grad(n, 0)) gemm_accumulate_dx(M, N, K, n.grad.data(), b.value.data(), a.grad_buffer().data());
+  // dB (N,K) += dCᵀ · A, A (M,K)
+  if (wants_grad(n, 1)) gemm_accumulate_dw(M, N, K, n.grad.data(), a.value.data(), b.grad_buffer().data());
 }
 
 Tensor matmul_nt(const Tensor& a, const Tensor& b) {
@@ -87,19 +97,21 @@ Tensor matmul_nt(const Tensor& a, const Tensor& b) {
   }
   const int M = as_int(a.dim(0)), K = as_int(a.dim(1)), N = as_int(b.dim(0));
   Array c = uninitialized(M, N);
-  gemm(Trans::No, Trans::Yes, M, N, K, 1.0f, a.data(), K, b.data(), K, 0.0f, c.data(), N);
+  gemm_xwt(M, N, K, a.data(), b.data(), c.data());
   return make_result("matmul_nt", std::move(c), {a, b}, matmul_nt_backward);
 }
 
 // ---- linear: y = x·Wᵀ + b, x (B,K), W (N,K), b (N), y (B,N) -------------------
 // dx = dy · W,  dW = dyᵀ · x,  db = Σ_rows dy
+// Node: parents {x, W, b}; saved and scalar unused (backward reads x and W's values).
 static void linear_backward(Node& n) {
   Node &x = parent(n, 0), &w = parent(n, 1);
   const int B = as_int(x.value.shape()[0]), K = as_int(x.value.shape()[1]), N = as_int(w.value.shape()[0]);
-  if (wants_grad(n, 0))
-    gemm(Trans::No, Trans::No, B, K, N, 1.0f, n.grad.data(), N, w.value.data(), K, 1.0f, x.grad_buffer().data(), K);
-  if (wants_grad(n, 1))
-    gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, n.grad.data(), N, x.value.data(), K, 1.0f, w.grad_buffer().data(), K);
+  // dx (B,K) += dy (B,N) · W, W (N,K)
+  if (wants_grad(n, 0)) gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), x.grad_buffer().data());
+  // dW (N,K) += dyᵀ · x, x (B,K)
+  if (wants_grad(n, 1)) gemm_accumulate_dw(B, N, K, n.grad.data(), x.value.data(), w.grad_buffer().data());
+  // db (N) += column sums of dy
   if (wants_grad(n, 2)) accumulate_column_sums(n.grad, parent(n, 2).grad_buffer());
 }
 
@@ -113,14 +125,15 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   }
   const int B = as_int(x.dim(0)), K = as_int(x.dim(1)), N = as_int(w.dim(0));
   Array y = uninitialized(B, N);
-  Epilogue add_b;
+  Epilogue add_b;  // the bias is added as each element of y is finished
   add_b.bias = b.data();
-  gemm(Trans::No, Trans::Yes, B, N, K, 1.0f, x.data(), K, w.data(), K, 0.0f, y.data(), N, add_b);
+  gemm_xwt(B, N, K, x.data(), w.data(), y.data(), add_b);
   return make_result("linear", std::move(y), {x, w, b}, linear_backward);
 }
 
 // ---- add_bias: y = x + b, x (B,N), b (N) broadcast over rows ------------------
 // dx = dy,  db = Σ_rows dy   (un-broadcast: sum back to the bias's shape)
+// Node: parents {x, b}; saved and scalar unused.
 static void add_bias_backward(Node& n) {
   if (wants_grad(n, 0)) parent(n, 0).grad_buffer() += n.grad;
   if (wants_grad(n, 1)) accumulate_column_sums(n.grad, parent(n, 1).grad_buffer());
@@ -142,9 +155,11 @@ Tensor add_bias(const Tensor& x, const Tensor& b) {
   return make_result("add_bias", std::move(y), {x, b}, add_bias_backward);
 }
 
-// ---- relu: y = max(x, 0) -----------------------------------------------------
+// ---- relu: y = max(x, 0), y of x's shape -------------------------------------
 // dx = dy where y > 0, else 0. At x == 0 exactly the gradient is 0 (PyTorch's
 // choice too); gradient checks keep inputs away from that kink.
+// Node: parents {x}; saved and scalar unused (backward reads its own value y:
+// y > 0 exactly where x > 0).
 static void relu_backward(Node& n) {
   if (!wants_grad(n, 0)) return;
   float* dx = parent(n, 0).grad_buffer().data();
@@ -160,8 +175,9 @@ Tensor relu(const Tensor& x) {
   return make_result("relu", std::move(y), {x}, relu_backward);
 }
 
-// ---- sum: s = Σ x ---------------------------------------------------------------
-// dx = ds (the same for every element);  mean divides by the count (n.scalar)
+// ---- sum: s = Σ x;  mean: s = Σ x / count,  x any shape, s rank 0 ---------------
+// dx = ds · factor for every element (factor 1 for sum, 1/count for mean)
+// Node: parents {x}; scalar = factor; saved unused.
 static void sum_backward(Node& n) {
   if (!wants_grad(n, 0)) return;
   parent(n, 0).grad_buffer() += n.grad.data()[0] * n.scalar;
@@ -185,8 +201,9 @@ Tensor mean(const Tensor& x) {
   return reduce_all("mean", x, 1.0f / float(x.size()));
 }
 
-// ---- add: y = a + b ---------------------------------------------------------
+// ---- add: y = a + b, a, b, y of one shape -----------------------------------
 // da = dy,  db = dy
+// Node: parents {a, b}; saved and scalar unused.
 static void add_backward(Node& n) {
   if (wants_grad(n, 0)) parent(n, 0).grad_buffer() += n.grad;
   if (wants_grad(n, 1)) parent(n, 1).grad_buffer() += n.grad;
@@ -198,8 +215,9 @@ Tensor add(const Tensor& a, const Tensor& b) {
   return make_result("add", std::move(y), {a, b}, add_backward);
 }
 
-// ---- mul: y = a ⊙ b ------------------------------------------------------
+// ---- mul: y = a ⊙ b, a, b, y of one shape --------------------------------
 // da = dy ⊙ b,  db = dy ⊙ a
+// Node: parents {a, b}; saved and scalar unused (backward reads a and b's values).
 static void mul_backward(Node& n) {
   Node &a = parent(n, 0), &b = parent(n, 1);
   if (wants_grad(n, 0)) a.grad_buffer() += n.grad * b.value;
@@ -212,8 +230,9 @@ Tensor mul(const Tensor& a, const Tensor& b) {
   return make_result("mul", std::move(y), {a, b}, mul_backward);
 }
 
-// ---- scale: y = s · x --------------------------------------------------------
+// ---- scale: y = s · x, x and y of one shape -----------------------------------
 // dx = s · dy
+// Node: parents {x}; scalar = s; saved unused.
 static void scale_backward(Node& n) {
   if (wants_grad(n, 0)) parent(n, 0).grad_buffer() += n.scalar * n.grad;
 }
@@ -228,7 +247,8 @@ Tensor scale(const Tensor& x, float s) {
 // ==== toolbox ops ===============================================================
 
 namespace {
-// dx += dy ⊙ d, for an elementwise op whose local derivative d was saved by forward.
+// dx += dy ⊙ d, for an elementwise op whose local derivative d (x's shape) forward
+// saved in n.saved; the backward of masked_scale and dropout.
 void accumulate_elementwise(Node& n) {
   if (!n.parents[0] || !n.parents[0]->requires_grad) return;
   float* dx = n.parents[0]->grad_buffer().data();
@@ -237,8 +257,9 @@ void accumulate_elementwise(Node& n) {
 }
 }  // namespace
 
-// ---- sigmoid: y = 1 / (1 + e^-x) ------------------------------------------------
+// ---- sigmoid: y = 1 / (1 + e^-x), y of x's shape ---------------------------------
 // dx = dy · y (1 - y)
+// Node: parents {x}; saved and scalar unused (backward reads its own value y).
 static void sigmoid_backward(Node& n) {
   if (!wants_grad(n, 0)) return;
   float* dx = parent(n, 0).grad_buffer().data();
@@ -258,8 +279,9 @@ Tensor sigmoid(const Tensor& x) {
   return make_result("sigmoid", std::move(y), {x}, sigmoid_backward);
 }
 
-// ---- tanh: y = tanh(x) ------------------------------------------------------------
+// ---- tanh: y = tanh(x), y of x's shape --------------------------------------------
 // dx = dy · (1 - y²)
+// Node: parents {x}; saved and scalar unused (backward reads its own value y).
 static void tanh_backward(Node& n) {
   if (!wants_grad(n, 0)) return;
   float* dx = parent(n, 0).grad_buffer().data();
@@ -275,8 +297,9 @@ Tensor tanh(const Tensor& x) {
   return make_result("tanh", std::move(y), {x}, tanh_backward);
 }
 
-// ---- leaky_relu: y = x if x > 0 else slope · x -------------------------------------
-// dx = dy if x > 0 else slope · dy  (slope in n.scalar; at 0 exactly: slope, as PyTorch)
+// ---- leaky_relu: y = x if x > 0 else slope · x, y of x's shape ---------------------
+// dx = dy if x > 0 else slope · dy  (at 0 exactly: slope, as PyTorch)
+// Node: parents {x}; scalar = slope; saved unused (backward reads x's value).
 static void leaky_relu_backward(Node& n) {
   if (!wants_grad(n, 0)) return;
   float* dx = parent(n, 0).grad_buffer().data();
@@ -294,8 +317,9 @@ Tensor leaky_relu(const Tensor& x, float slope) {
   return out_t;
 }
 
-// ---- masked_scale: y = x ⊙ m, m constant ----------------------------------------------
-// dx = dy ⊙ m   (m saved)
+// ---- masked_scale: y = x ⊙ m, m constant, x, m, y of one shape ------------------------
+// dx = dy ⊙ m   (backward: accumulate_elementwise above, with d = m)
+// Node: parents {x}; saved = m (kept only when a gradient is wanted); scalar unused.
 Tensor masked_scale(const Tensor& x, const Array& mask) {
   if (mask.shape() != x.value().shape()) {
     throw std::invalid_argument("masked_scale: mask " + shape_string(mask) + " does not match input " +
@@ -307,8 +331,9 @@ Tensor masked_scale(const Tensor& x, const Array& mask) {
   return out;
 }
 
-// ---- dropout: y = x ⊙ m, m_i = 0 with probability p, else 1/(1-p) ---------------------
+// ---- dropout: y = x ⊙ m, m_i = 0 with probability p, else 1/(1-p), y of x's shape -----
 // dx = dy ⊙ m
+// Node: masked_scale's (parents {x}; saved = m; scalar unused), op renamed "dropout".
 Tensor dropout(const Tensor& x, float p, Rng& rng) {
   if (!(p >= 0.0f && p <= 1.0f)) throw std::invalid_argument("dropout: p must be in [0, 1], got " + std::to_string(p));
   Array mask = Array::from_shape(x.value().shape());
@@ -319,8 +344,9 @@ Tensor dropout(const Tensor& x, float p, Rng& rng) {
   return out;
 }
 
-// ---- sum_squares: s = Σ x² --------------------------------------------------------
+// ---- sum_squares: s = Σ x², x any shape, s rank 0 --------------------------------
 // dx = ds · 2x
+// Node: parents {x}; saved and scalar unused (backward reads x's value).
 static void sum_squares_backward(Node& n) {
   if (!wants_grad(n, 0)) return;
   Node& x = parent(n, 0);
@@ -339,8 +365,9 @@ Tensor sum_squares(const Tensor& x) {
   return make_result("sum_squares", std::move(s), {x}, sum_squares_backward);
 }
 
-// ---- sum_abs: s = Σ |x| ---------------------------------------------------------------
+// ---- sum_abs: s = Σ |x|, x any shape, s rank 0 -----------------------------------------
 // dx = ds · sign(x)   (0 at x == 0, PyTorch's choice for abs)
+// Node: parents {x}; saved and scalar unused (backward reads x's value).
 static void sum_abs_backward(Node& n) {
   if (!wants_grad(n, 0)) return;
   Node& x = parent(n, 0);

@@ -35,8 +35,10 @@ struct Node {
   std::array<std::shared_ptr<Node>, 3> parents{};  // inputs, unused slots null
   // Reads this node's grad and accumulates into its parents' grads.
   void (*backward)(Node& self) = nullptr;
-  Array saved;       // op-specific forward data that backward needs
-  float scalar = 0;  // op-specific constant (e.g. the factor of scale)
+  // Two generic slots for what an op's backward needs besides the values. Each op
+  // says what it keeps in them on its "Node:" line (core/ops.cpp, losses/*.cpp).
+  Array saved;       // op-specific forward data (e.g. dropout's mask, cross-entropy's d loss/d logits)
+  float scalar = 0;  // op-specific constant (e.g. the factor of scale, leaky_relu's slope)
   unsigned visit = 0;  // topological-sort mark
 
   // The gradient buffer, zero-filled to value's shape on first use.

@@ -2,8 +2,11 @@
 
 namespace xg {
 
+// terms (any shape) -> loss: rank 0 (Mean, Sum) or the terms' shape (None)
 // dx += dloss · local (scalar loss) or dx += dloss ⊙ local (reduction None);
 // the second input, if any, gets n.scalar times that (−1 for mse's target).
+// Node: parents {input, second input or none}; saved = local, d term / d input
+// (Mean's 1/N folded in); scalar = second_sign (0: the second input gets nothing).
 static void elementwise_loss_backward(Node& n) {
   for (int k = 0; k < 2; ++k) {
     Node* input = n.parents[k].get();

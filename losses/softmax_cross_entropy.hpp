@@ -28,6 +28,8 @@ Array log_softmax(const Array& logits);
 // Both are computed in one pass over the logits; the gradient is kept for
 // backward. Throws std::invalid_argument when a label is not in [0, C) or the
 // number of labels is not B.
+// It is cross_entropy with the default options (one kernel serves both; the
+// node is named "softmax_cross_entropy").
 Tensor softmax_cross_entropy(const Tensor& logits, const std::vector<std::uint32_t>& labels);
 
 // torch.nn.functional.cross_entropy's options for class-index targets.
@@ -44,8 +46,10 @@ struct CrossEntropyOptions {
 // reduction Mean: Σ_i loss_i / Σ_i w_{y_i}  (B without weights — PyTorch
 // normalises by the weights of the targets, smoothing term included); Sum:
 // Σ_i loss_i; None: the (B) vector of loss_i.
-// With the default options this equals softmax_cross_entropy. Throws
-// std::invalid_argument for a bad label, label count, ε or weight count.
+// With the default options (ε = 0, no weights, Mean) the gradient is
+// (softmax(z_i) - onehot(y_i)) / B and the result is softmax_cross_entropy's,
+// bit for bit. Throws std::invalid_argument for a bad label, label count, ε or
+// weight count.
 Tensor cross_entropy(const Tensor& logits, const std::vector<std::uint32_t>& labels,
                      const CrossEntropyOptions& options);
 
