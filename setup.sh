@@ -30,12 +30,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=$testing
+# The test set-up (CI) also turns compiler warnings in the project's own code into errors.
+werror=OFF
+if [ "$testing" = ON ]; then werror=ON; fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=$testing -DXGRAD_WERROR=$werror
 cmake --build build -j"$(nproc)"
 
 # With --with-tests, also the unit tests built with AddressSanitizer and
 # UndefinedBehaviorSanitizer (-DXGRAD_SANITIZE=ON) in build-asan/.
 if [ "$testing" = ON ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DXGRAD_SANITIZE=ON
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DXGRAD_SANITIZE=ON -DXGRAD_WERROR=ON
   cmake --build build-asan -j"$(nproc)" --target xgrad_tests
 fi

@@ -44,7 +44,7 @@ int run_explain(const ExplainOptions& o) {
   }
   for (std::size_t c = 0; c < classes; ++c) p[c] = e[c] / sum;
   const float loss = std::log(sum) - shifted[truth];
-  const std::size_t predicted = std::size_t(std::max_element(p.begin(), p.end()) - p.begin());
+  const std::size_t predicted = argmax(p.data(), classes);
 
   std::size_t width = 5;
   for (const std::string& n : names) width = std::max(width, n.size());

@@ -103,6 +103,19 @@ std::string shape_string(const Shape& shape) {
   return s + ")";
 }
 
+std::size_t argmax(const float* values, std::size_t n) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < n; ++i)
+    if (values[i] > values[best]) best = i;  // strict: the first maximum wins ties
+  return best;
+}
+
+double sum_of_squares(const float* values, std::size_t n) {
+  double sum = 0.0;
+  for (std::size_t i = 0; i < n; ++i) sum += double(values[i]) * double(values[i]);
+  return sum;
+}
+
 std::string shape_string(const Array& a) { return shape_string(Shape(a.shape().begin(), a.shape().end())); }
 
 Tensor make_result(const char* op, Array value, std::initializer_list<Tensor> inputs, void (*backward)(Node&)) {

@@ -84,6 +84,13 @@ class Tensor {
   std::shared_ptr<Node> node_;
 };
 
+// The index of the largest of n > 0 values; the first maximum wins ties, as
+// torch.argmax does. Every prediction (accuracy, confusion matrix) uses it.
+std::size_t argmax(const float* values, std::size_t n);
+// Σ v_i² over n values, summed in double precision: the square of the L2 norm
+// (gradient clipping, diagnostics, forensics).
+double sum_of_squares(const float* values, std::size_t n);
+
 // "(64, 784)" — for error messages.
 std::string shape_string(const Shape& shape);
 std::string shape_string(const Array& a);

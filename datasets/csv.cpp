@@ -345,17 +345,17 @@ Dataset csv_dataset_from_text(const std::string& train_text, const std::string& 
 CsvRows csv_rows_from_text(const std::string& text, const std::string& source, const std::vector<std::string>& feature_names,
                            const std::string& label_column, const std::vector<std::string>& classes) {
   const std::size_t features = feature_names.size();
-  CsvTable t = parse_csv(text, source, [&](const CsvTable& t) {
-    if (t.columns.size() == features) {  // no label column: every cell is a feature
-      check_same_columns(t, source, feature_names, has_feature_names(feature_names), "the model's features");
+  CsvTable t = parse_csv(text, source, [&](const CsvTable& header) {
+    if (header.columns.size() == features) {  // no label column: every cell is a feature
+      check_same_columns(header, source, feature_names, has_feature_names(feature_names), "the model's features");
       return kNoLabel;
     }
-    if (t.columns.size() != features + 1) {
-      throw InputError(source + ": has " + std::to_string(t.columns.size()) + " columns; the model takes " +
+    if (header.columns.size() != features + 1) {
+      throw InputError(source + ": has " + std::to_string(header.columns.size()) + " columns; the model takes " +
                        std::to_string(features) + " features (with or without the label column)");
     }
-    const std::size_t label = find_label_column(t, label_column, source);
-    check_model_features(t, label, feature_names, source);
+    const std::size_t label = find_label_column(header, label_column, source);
+    check_model_features(header, label, feature_names, source);
     return label;
   });
   CsvRows rows;

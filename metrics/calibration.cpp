@@ -29,7 +29,7 @@ Calibration calibration(const Array& p, const std::vector<std::uint32_t>& labels
   }
   for (std::size_t i = 0; i < n; ++i) {
     const float* row = p.data() + i * c;
-    const std::size_t predicted = std::size_t(std::max_element(row, row + c) - row);
+    const std::size_t predicted = argmax(row, c);
     const double confidence = row[predicted];
     const std::size_t b = std::min(bins - 1, std::size_t(confidence * double(bins)));
     out.bins[b].count += 1;

@@ -5,6 +5,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "core/tensor.hpp"
+
 namespace xg {
 
 namespace {
@@ -94,11 +96,7 @@ void ConfusionMatrix::add_batch(const float* scores, std::size_t rows, std::size
                               " has true class " + std::to_string(truth[r]) +
                               ", out of range for " + std::to_string(num_classes_) + " classes");
   for (std::size_t r = 0; r < rows; ++r) {
-    const float* row = scores + r * classes;
-    std::size_t best = 0;
-    for (std::size_t c = 1; c < classes; ++c)
-      if (row[c] > row[best]) best = c;  // strict: the first maximum wins ties
-    ++counts_[truth[r] * num_classes_ + best];
+    ++counts_[truth[r] * num_classes_ + argmax(scores + r * classes, classes)];
   }
 }
 

@@ -6,6 +6,7 @@
 #include <system_error>
 
 #include "io/atomic_file.hpp"
+#include "io/number_text.hpp"
 #include "core/error.hpp"
 
 namespace xg {
@@ -17,17 +18,12 @@ const char* const kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#94
                                 "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
 const char* color_of(int index) { return kPalette[std::size_t(index < 0 ? 0 : index) % 10]; }
 
-std::string fmt(const char* format, double v) {
-  char text[64];
-  std::snprintf(text, sizeof text, format, v);
-  return text;
-}
-std::string px(double v) { return fmt("%.1f", v); }
+std::string px(double v) { return format_fixed(v, 1); }
 
 // A tick label: short, without trailing zeros ("0.5", "1200", "1e-05").
 std::string tick_label(double v) {
   if (std::fabs(v) < 1e-12) return "0";
-  return fmt("%.4g", v);
+  return format_number(v, 4);
 }
 
 // Round steps of 1, 2 or 5 x 10^k giving about `count` ticks over [lo, hi].
@@ -73,7 +69,7 @@ std::string xml_escape(const std::string& text) {
   return out;
 }
 
-std::string csv_number(double value) { return std::isfinite(value) ? fmt("%.9g", value) : ""; }
+std::string csv_number(double value) { return std::isfinite(value) ? format_number(value, 9) : ""; }
 
 std::string render_line_chart(const LineChart& c) {
   static int chart_id = 0;  // unique clip-path ids within a page
@@ -296,7 +292,7 @@ std::string render_confusion_heatmap(const ConfusionMatrix& m, const std::vector
       const double x = left + cell * double(p);
       o += "<rect class=\"cell\" x=\"" + px(x) + "\" y=\"" + px(y) + "\" width=\"" + px(cell) + "\" height=\"" +
            px(cell) + "\" fill=\"" + fill + "\"><title>true " + xml_escape(names[t]) + ", predicted " +
-           xml_escape(names[p]) + ": " + std::to_string(n) + fmt(" (%.1f%% of the row)", 100 * share) +
+           xml_escape(names[p]) + ": " + std::to_string(n) + " (" + format_fixed(100 * share, 1) + "% of the row)" +
            "</title></rect>";
       if (cell >= 26) {
         o += "<text class=\"count" + std::string(s > 0.55 ? " on-dark" : "") + "\" x=\"" + px(x + cell / 2) +
@@ -348,12 +344,12 @@ void HtmlReport::add_confusion_matrix(const ConfusionMatrix& m, const std::vecto
   for (std::size_t c = 0; c < m.num_classes(); ++c) {
     std::size_t support = 0;
     for (std::size_t p = 0; p < m.num_classes(); ++p) support += m.count(c, p);
-    rows.push_back({names[c], "\x01" + fmt("%.4f", m.precision(c)), "\x01" + fmt("%.4f", m.recall(c)),
-                    "\x01" + fmt("%.4f", m.f1(c)), "\x01" + std::to_string(support)});
+    rows.push_back({names[c], "\x01" + format_fixed(m.precision(c), 4), "\x01" + format_fixed(m.recall(c), 4),
+                    "\x01" + format_fixed(m.f1(c), 4), "\x01" + std::to_string(support)});
   }
-  rows.push_back({"macro average", "\x01" + fmt("%.4f", m.macro_precision()), "\x01" + fmt("%.4f", m.macro_recall()),
-                  "\x01" + fmt("%.4f", m.macro_f1()), "\x01" + std::to_string(m.total())});
-  rows.push_back({"accuracy", "", "", "\x01" + fmt("%.4f", m.accuracy()), "\x01" + std::to_string(m.total())});
+  rows.push_back({"macro average", "\x01" + format_fixed(m.macro_precision(), 4), "\x01" + format_fixed(m.macro_recall(), 4),
+                  "\x01" + format_fixed(m.macro_f1(), 4), "\x01" + std::to_string(m.total())});
+  rows.push_back({"accuracy", "", "", "\x01" + format_fixed(m.accuracy(), 4), "\x01" + std::to_string(m.total())});
   add_table({"class", "precision", "recall", "F1", "support"}, rows, "per-class");
   body_ += "</div></div>\n";
 }

@@ -4,23 +4,12 @@
 #include <cmath>
 #include <cstdio>
 
+#include "io/number_text.hpp"
 #include "report/html.hpp"
 
 namespace xg {
 namespace {
-
-std::string lr_text(double lr) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.3g", lr);
-  return text;
-}
-
-std::string cell(const char* format, double v) {
-  char text[32];
-  std::snprintf(text, sizeof text, format, v);
-  return text;
-}
-
+std::string lr_text(double lr) { return format_number(lr, 3); }
 }  // namespace
 
 void write_sweep_report(const std::string& dir, const SweepReport& sweep) {
@@ -31,7 +20,7 @@ void write_sweep_report(const std::string& dir, const SweepReport& sweep) {
   if (best >= 0) {
     const EpochStats& s = runs[std::size_t(best)].history.back();
     report.add_paragraph("Best learning rate by final " + held + " loss: " + lr_text(runs[std::size_t(best)].base_lr) + " (" +
-                         held + cell(" loss %.4f, ", s.test_loss) + held + cell(" accuracy %.4f).", s.test_acc));
+                         held + " loss " + format_fixed(s.test_loss, 4) + ", " + held + " accuracy " + format_fixed(s.test_acc, 4) + ").");
   } else {
     report.add_paragraph("Every learning rate diverged.", "warning");
   }
@@ -87,8 +76,8 @@ void write_sweep_report(const std::string& dir, const SweepReport& sweep) {
       rows.push_back({"\x01" + lr_text(r.base_lr), "", "", "", status});
     } else {
       const EpochStats& s = r.history.back();
-      rows.push_back({"\x01" + lr_text(r.base_lr), "\x01" + cell("%.4f", s.train_loss), "\x01" + cell("%.4f", s.test_loss),
-                      "\x01" + cell("%.4f", s.test_acc), status});
+      rows.push_back({"\x01" + lr_text(r.base_lr), "\x01" + format_fixed(s.train_loss, 4), "\x01" + format_fixed(s.test_loss, 4),
+                      "\x01" + format_fixed(s.test_acc, 4), status});
     }
   }
   report.add_heading("Last completed epoch of each run");

@@ -6,13 +6,6 @@
 #include "io/number_text.hpp"
 
 namespace xg {
-namespace {
-std::string fmt(const char* format, double v) {
-  char text[64];
-  std::snprintf(text, sizeof text, format, v);
-  return text;
-}
-}  // namespace
 
 void add_diagnostics_charts(HtmlReport& report, const std::vector<std::vector<LayerDiagnostics>>& history) {
   if (history.empty()) return;
@@ -64,8 +57,8 @@ void write_train_report(const std::string& dir, const TrainReport& run) {
                   diverged->last_good_loss, double(diverged->max_abs_logit), diverged->grad_norm);
     report.add_paragraph(text);
   } else if (!history.empty()) {
-    report.add_paragraph(fmt("Final test accuracy %.4f", history.back().test_acc) +
-                         fmt(", test loss %.4f", history.back().test_loss) + " after " +
+    report.add_paragraph("Final test accuracy " + format_fixed(history.back().test_acc, 4) +
+                         ", test loss " + format_fixed(history.back().test_loss, 4) + " after " +
                          std::to_string(history.size()) + " epochs.");
   }
   report.add_heading("Configuration");
@@ -93,9 +86,9 @@ void write_train_report(const std::string& dir, const TrainReport& run) {
     report.add_chart(acc);
     std::vector<std::vector<std::string>> rows;
     for (const EpochStats& s : history)
-      rows.push_back({"\x01" + std::to_string(s.epoch), "\x01" + fmt("%.4f", s.train_loss),
-                      "\x01" + fmt("%.4f", s.train_acc), "\x01" + fmt("%.4f", s.test_loss), "\x01" + fmt("%.4f", s.test_acc),
-                      "\x01" + fmt("%.5f", s.lr), "\x01" + fmt("%.2f", s.seconds)});
+      rows.push_back({"\x01" + std::to_string(s.epoch), "\x01" + format_fixed(s.train_loss, 4),
+                      "\x01" + format_fixed(s.train_acc, 4), "\x01" + format_fixed(s.test_loss, 4), "\x01" + format_fixed(s.test_acc, 4),
+                      "\x01" + format_fixed(s.lr, 5), "\x01" + format_fixed(s.seconds, 2)});
     report.add_table({"epoch", "train loss", "train accuracy", held + " loss", held + " accuracy", "lr", "seconds"}, rows);
     add_diagnostics_charts(report, run.diagnostics);
     report.add_heading("Confusion matrix on the test set (after epoch " + std::to_string(history.back().epoch) + ")");

@@ -9,11 +9,7 @@ namespace xg {
 
 namespace {
 
-double l2_norm(const float* a, std::size_t n) {
-  double s = 0.0;
-  for (std::size_t i = 0; i < n; ++i) s += double(a[i]) * double(a[i]);
-  return std::sqrt(s);
-}
+double l2_norm(const float* a, std::size_t n) { return std::sqrt(sum_of_squares(a, n)); }
 
 }  // namespace
 

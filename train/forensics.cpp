@@ -8,6 +8,8 @@
 #include <map>
 #include <sstream>
 
+#include "io/number_text.hpp"
+
 namespace xg {
 
 namespace {
@@ -42,11 +44,7 @@ GradientNorms gradient_norms(const Module& model) {
     const std::string prefix = dot == std::string::npos ? std::string(model.label()) : name.substr(0, dot);
     const auto it = labels.find(prefix);
     const std::string layer = it == labels.end() ? prefix : it->second;
-    double sum = 0.0;
-    if (p.has_grad()) {
-      const float* g = p.grad().data();
-      for (std::size_t i = 0; i < p.size(); ++i) sum += double(g[i]) * double(g[i]);
-    }
+    const double sum = p.has_grad() ? sum_of_squares(p.grad().data(), p.size()) : 0.0;
     total += sum;
     if (norms.layers.empty() || norms.layers.back().first != layer) norms.layers.push_back({layer, 0.0});
     norms.layers.back().second += sum;  // squared until the end
@@ -96,40 +94,31 @@ void record_forensics(TrainingDiverged& e, const Tensor& logits, const Module& m
   e.layer_grad_norms = norms.layers;
 }
 
-namespace {
-// "nan" rather than printf's "-nan"; 6 significant digits otherwise.
-std::string number(double v) {
-  if (std::isnan(v)) return "nan";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", v);
-  return text;
-}
-}  // namespace
 
 std::string format_divergence(const TrainingDiverged& e) {
   std::string text = "xgrad: " + std::string(e.what()) + "\n";
   if (std::isnan(e.last_good_loss))
     text += "  last good loss    none (the first step already failed)\n";
   else if (e.step == 1)
-    text += "  last good loss    " + number(e.last_good_loss) + " (the last step of epoch " + std::to_string(e.epoch - 1) + ")\n";
+    text += "  last good loss    " + format_number(e.last_good_loss) + " (the last step of epoch " + std::to_string(e.epoch - 1) + ")\n";
   else
-    text += "  last good loss    " + number(e.last_good_loss) + " (step " + std::to_string(e.step - 1) + ")\n";
+    text += "  last good loss    " + format_number(e.last_good_loss) + " (step " + std::to_string(e.step - 1) + ")\n";
   if (e.nonfinite_logits && e.max_abs_logit == 0.0f)
     text += "  max |logit|       inf or nan (all " + std::to_string(e.nonfinite_logits) + " logits)";
   else
-    text += "  max |logit|       " + number(e.max_abs_logit);
+    text += "  max |logit|       " + format_number(e.max_abs_logit);
   if (e.nonfinite_logits && e.max_abs_logit != 0.0f)
     text += " (of the finite ones; " + std::to_string(e.nonfinite_logits) + " logits were inf or nan)";
-  text += "\n  gradient norm     " + number(e.grad_norm) + " (global L2, at this step)\n";
+  text += "\n  gradient norm     " + format_number(e.grad_norm) + " (global L2, at this step)\n";
   for (const auto& [layer, norm] : e.layer_grad_norms) {
     std::string name = layer;
     name.resize(std::max<std::size_t>(name.size(), 15), ' ');
-    text += "    " + name + " " + number(norm) + "\n";
+    text += "    " + name + " " + format_number(norm) + "\n";
   }
   // One significant digit, at least 10x below the rate that failed: 7938.93 -> 700.
   const double tenth = double(e.lr) / 10.0;
   const double unit = std::pow(10.0, std::floor(std::log10(tenth)));
-  text += "hint: try --lr " + number(std::floor(tenth / unit) * unit) +
+  text += "hint: try --lr " + format_number(std::floor(tenth / unit) * unit) +
           " or lower, or run `xgrad lr-find` with the same flags to pick a rate\n";
   return text;
 }

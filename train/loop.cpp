@@ -7,18 +7,13 @@
 
 #include "train/forensics.hpp"
 #include "core/ops.hpp"
+#include "io/number_text.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/clip.hpp"
 
 namespace xg {
 
 namespace {
-std::string g6(double v) {  // 6 significant digits: "2.30259", "1e+04", "nan", "inf"
-  if (std::isnan(v)) return "nan";
-  char text[32];
-  std::snprintf(text, sizeof text, "%.6g", v);
-  return text;
-}
 
 // How many rows of `outputs` predict their label: the largest logit, or for a
 // one-output (sigmoid) model, class 1 iff the output is > 0.
@@ -27,13 +22,7 @@ std::size_t count_correct(const Tensor& outputs, const std::vector<std::uint32_t
   const float* z = outputs.data();
   std::size_t correct = 0;
   for (std::size_t r = 0; r < rows; ++r, z += columns) {
-    std::size_t predicted = 0;
-    if (columns == 1) {
-      predicted = z[0] > 0.0f ? 1 : 0;
-    } else {
-      for (std::size_t c = 1; c < columns; ++c)
-        if (z[c] > z[predicted]) predicted = c;
-    }
+    const std::size_t predicted = columns == 1 ? (z[0] > 0.0f ? 1 : 0) : argmax(z, columns);
     correct += predicted == y[r];
   }
   return correct;
@@ -63,12 +52,12 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     loss.backward();
     std::string reason;  // empty while the step is healthy
     if (!std::isfinite(value)) {
-      reason = "loss is " + g6(value);
+      reason = "loss is " + format_number(value);
     } else if (!gradients_finite(optimizer.parameters())) {
-      reason = "a gradient is not finite (loss " + g6(value) + ")";
+      reason = "a gradient is not finite (loss " + format_number(value) + ")";
     } else if (explosion && explosion->factor > 0 && value > explosion->factor * explosion->initial_loss) {
-      reason = "loss " + g6(value) + " exceeded " + g6(explosion->factor) +
-               "x its initial value " + g6(explosion->initial_loss);
+      reason = "loss " + format_number(value) + " exceeded " + format_number(explosion->factor) +
+               "x its initial value " + format_number(explosion->initial_loss);
     }
     if (!reason.empty()) {
       TrainingDiverged diverged(epoch, i + 1, optimizer.lr(), value, last_good, reason);
