@@ -27,6 +27,21 @@ std::string one_line(std::string text) {
   return text;
 }
 
+// CLI11 reads "-1" into an unsigned count by wrapping it around (--epochs -1
+// would train 18446744073709551615 epochs): every unsigned flag (CLI11's type
+// name "UINT", or our "N") of every subcommand must hold a non-negative number.
+void reject_negative_counts(CLI::App& app) {
+  const CLI::Validator non_negative(
+      [](std::string& text) {
+        const std::size_t first = text.find_first_not_of(" \t");
+        return first != std::string::npos && text[first] == '-' ? "must be 0 or more, got " + text : std::string();
+      },
+      "");
+  for (CLI::App* command : app.get_subcommands({}))
+    for (CLI::Option* option : command->get_options())
+      if (option->get_type_name() == "UINT" || option->get_type_name() == "N") option->check(non_negative);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -49,6 +64,7 @@ int main(int argc, char** argv) {
   xg::ExplainOptions explain_options;
   CLI::App* explain = xg::add_explain_command(app, explain_options);
 
+  reject_negative_counts(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
