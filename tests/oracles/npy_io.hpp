@@ -1,6 +1,6 @@
 #pragma once
-// .npy input and output for the PyTorch oracle drivers (tests/oracle,
-// tests/toolbox_oracle): every read checks that the file opens, that xtensor
+// .npy input and output for the PyTorch oracle drivers (tests/oracles/
+// training_step, tests/oracles/layers_losses_optim): every read checks that the file opens, that xtensor
 // accepts its header and dtype, and that the data is as long as the header says.
 #include <cstdint>
 #include <fstream>

@@ -1,5 +1,5 @@
-"""The comparison shared by the PyTorch oracle scripts (tests/oracle,
-tests/toolbox_oracle): an .npy array written by an xgrad driver against the
+"""The comparison shared by the PyTorch oracle scripts (tests/oracles/
+training_step, tests/oracles/layers_losses_optim): an .npy array written by an xgrad driver against the
 array torch computed, counted as passed or failed with the worst element named.
 
 Agreement is |xgrad - torch| <= atol + rtol |torch| element-wise (the rule of

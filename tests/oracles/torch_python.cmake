@@ -1,5 +1,5 @@
-# Finds the Python interpreter that the PyTorch oracle tests run (tests/oracle,
-# tests/toolbox_oracle, tests/checkpoint_oracle) and sets XGRAD_TORCH_PYTHON_EXE.
+# Finds the Python interpreter that the PyTorch oracle tests run (tests/oracles/:
+# training_step, layers_losses_optim, model_file) and sets XGRAD_TORCH_PYTHON_EXE.
 # The oracle tests need a Python with torch and numpy. Debian ships torch only for the
 # system interpreter (/usr/bin/python3), while the `python3` first on PATH may
 # be another one without it, so try /usr/bin/python3 first and check each

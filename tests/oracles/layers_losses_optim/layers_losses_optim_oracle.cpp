@@ -1,31 +1,32 @@
-// The xgrad half of the toolbox's PyTorch oracle (test_toolbox.py is the other
-// half). Each command reads .npy inputs that the script wrote into DIR, runs one
-// piece of the toolbox on them and writes the results as .npy for the script to
-// compare with torch. Options are KEY=VALUE words.
+// The xgrad half of the PyTorch oracle of the building blocks in layers/,
+// losses/ and optim/ (test_layers_losses_optim.py is the other half). Each
+// command reads .npy inputs that the script wrote into DIR, runs one activation,
+// loss, penalty, optimizer or schedule on them and writes the results as .npy
+// for the script to compare with torch. Options are KEY=VALUE words.
 //
-//   toolbox_oracle ce DIR [smoothing=F] [reduction=mean|sum|none] [weighted=0|1]
+//   layers_losses_optim_oracle ce DIR [smoothing=F] [reduction=mean|sum|none] [weighted=0|1]
 //     reads  logits.npy (B, C) float32, labels.npy (B) int64, weight.npy (C) if weighted,
 //            upstream.npy (B) float32 if reduction=none (backward of Σ upstream ⊙ loss)
 //     writes loss.npy, dlogits.npy
-//   toolbox_oracle bce DIR [reduction=...] [pos_weighted=0|1]
+//   layers_losses_optim_oracle bce DIR [reduction=...] [pos_weighted=0|1]
 //     reads  logits.npy (B, K), targets.npy (B, K), pos_weight.npy (K), upstream.npy (B, K) for none
 //     writes loss.npy, dlogits.npy
-//   toolbox_oracle mse DIR [reduction=...]
+//   layers_losses_optim_oracle mse DIR [reduction=...]
 //     reads  prediction.npy, target.npy (same shape), upstream.npy for none
 //     writes loss.npy, dprediction.npy, dtarget.npy
-//   toolbox_oracle activation DIR name=sigmoid|tanh|leaky_relu|relu [slope=F]
+//   layers_losses_optim_oracle activation DIR name=sigmoid|tanh|leaky_relu|relu [slope=F]
 //     reads  x.npy, upstream.npy (x's shape): backward of Σ upstream ⊙ y
 //     writes y.npy, dx.npy
-//   toolbox_oracle penalty DIR l1=F l2=F
+//   layers_losses_optim_oracle penalty DIR l1=F l2=F
 //     reads  0.weight.npy, 0.bias.npy, 2.weight.npy, 2.bias.npy: backward of l1·Σ|w| + l2·Σw² over the weights
 //     writes penalty.npy, grad_NAME.npy for every parameter (biases get zeros)
-//   toolbox_oracle optim DIR name=sgd|adam|adamw steps=N lr=F [momentum= dampening= nesterov=0|1
-//                  weight_decay= beta1= beta2= eps= amsgrad=0|1 clip=F]
+//   layers_losses_optim_oracle optim DIR name=sgd|adam|adamw steps=N lr=F [momentum= dampening= nesterov=0|1
+//                              weight_decay= beta1= beta2= eps= amsgrad=0|1 clip=F]
 //     reads  x.npy (B, 6), labels.npy (B) and the parameters NAME.npy of the MLP
 //            6-5-3 (Linear, Tanh, Linear; names 0.weight (5, 6), 0.bias, 2.weight (3, 5), 2.bias)
 //     runs   N iterations of zero_grad; cross-entropy; backward; [clip_grad_norm]; step
 //     writes step<k>_param_NAME.npy after each step k, step<k>_norm.npy when clipping
-//   toolbox_oracle schedule DIR name=step|multistep|exponential|cosine|plateau steps=N lr=F
+//   layers_losses_optim_oracle schedule DIR name=step|multistep|exponential|cosine|plateau steps=N lr=F
 //                  [step_size= gamma= milestones=a,b t_max= eta_min= factor= patience= threshold=
 //                   cooldown= min_lr= warmup= start_factor=]
 //     reads  metrics.npy (N) for plateau
@@ -56,7 +57,7 @@
 #include "optim/clip.hpp"
 #include "optim/lr_schedule.hpp"
 #include "optim/sgd.hpp"
-#include "tests/npy_io.hpp"
+#include "tests/oracles/npy_io.hpp"
 
 namespace {
 
@@ -264,8 +265,8 @@ void run_schedule(const std::string& dir, const Options& o) {
 }
 
 int usage() {
-  std::cerr << "usage: toolbox_oracle ce|bce|mse|activation|penalty|optim|schedule DIR [KEY=VALUE...]\n"
-               "See the comment at the top of toolbox_oracle.cpp.\n";
+  std::cerr << "usage: layers_losses_optim_oracle ce|bce|mse|activation|penalty|optim|schedule DIR [KEY=VALUE...]\n"
+               "See the comment at the top of layers_losses_optim_oracle.cpp.\n";
   return 2;
 }
 
@@ -287,10 +288,10 @@ int main(int argc, char** argv) {
     else if (command == "schedule") run_schedule(dir, options);
     else return usage();
   } catch (const UsageError& e) {
-    std::cerr << "toolbox_oracle: " << e.what() << "\n";
+    std::cerr << "layers_losses_optim_oracle: " << e.what() << "\n";
     return usage();
   } catch (const std::exception& e) {
-    std::cerr << "toolbox_oracle: error: " << e.what() << "\n";
+    std::cerr << "layers_losses_optim_oracle: error: " << e.what() << "\n";
     return 1;
   }
   return 0;

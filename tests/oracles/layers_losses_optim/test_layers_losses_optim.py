@@ -1,10 +1,10 @@
 #!/usr/bin/python3
-"""The toolbox against PyTorch on the same numbers.
+"""The building blocks of layers/, losses/ and optim/ against PyTorch on the same numbers.
 
-usage: test_toolbox.py TOOLBOX_ORACLE SCRATCH_DIR
+usage: test_layers_losses_optim.py LAYERS_LOSSES_OPTIM_ORACLE SCRATCH_DIR
 
 For every case the script writes seeded inputs as .npy into a fresh directory,
-runs `TOOLBOX_ORACLE <command> DIR KEY=VALUE...` (xgrad), computes the same
+runs `LAYERS_LOSSES_OPTIM_ORACLE <command> DIR KEY=VALUE...` (xgrad), computes the same
 thing with torch in float32 and compares:
   - cross_entropy: label smoothing, class weights, reduction mean/sum/none;
     the loss and d loss / d logits (reduction none: the gradient of
@@ -22,7 +22,7 @@ thing with torch in float32 and compares:
 Agreement: relative 1e-5 (1e-4 for Adam/AdamW after 10 steps), with an absolute
 floor of 1e-6 for elements near zero (float32 sums of O(1) terms differ by ~1e-7
 between correct summation orders). Exit status 0 only if every comparison
-passed; the last line reads "toolbox oracle: N passed, M failed".
+passed; the last line reads "layers/losses/optim oracle: N passed, M failed".
 """
 import pathlib
 import shutil
@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from oracle_results import Results  # noqa: E402  (tests/oracle_results.py)
+from oracle_results import Results  # noqa: E402  (tests/oracles/oracle_results.py)
 
 SEED = 20261122
 # SequentialLR steps the inner schedule with an explicit epoch, which torch warns about.
@@ -298,7 +298,7 @@ def main(argv):
         return 2
     oracle, scratch = pathlib.Path(argv[1]), pathlib.Path(argv[2])
     if not oracle.exists():
-        print(f"{oracle}: no such file; HINT: build the toolbox_oracle target first")
+        print(f"{oracle}: no such file; HINT: build the layers_losses_optim_oracle target first")
         return 2
     torch.manual_seed(0)
     rng = np.random.default_rng(SEED)
@@ -309,7 +309,7 @@ def main(argv):
     check_penalties(results, oracle, scratch, rng)
     check_optimizers(results, oracle, scratch, rng)
     check_schedules(results, oracle, scratch, rng)
-    print(f"toolbox oracle: {results.passed} passed, {results.failed} failed")
+    print(f"layers/losses/optim oracle: {results.passed} passed, {results.failed} failed")
     return 0 if results.failed == 0 and results.passed > 0 else 1
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
-"""An xgrad checkpoint in PyTorch, with no conversion.
+"""An xgrad model file in PyTorch, with no conversion.
 
-usage: test_checkpoint_torch.py XGRAD SCRATCH_DIR
+usage: test_model_file_torch.py XGRAD SCRATCH_DIR
 
 1. Writes a small seeded IDX data set (10 classes of 8x8 images), trains
    `xgrad train --hidden 16,12 --epochs 2 --save model.safetensors` on it.
@@ -19,7 +19,7 @@ usage: test_checkpoint_torch.py XGRAD SCRATCH_DIR
    of x = (v - mean)/std must equal `xgrad predict --json rows.csv` (a file of
    feature rows without labels).
 
-Exit status 0 only if everything agreed; the last line reads "checkpoint oracle: ok".
+Exit status 0 only if everything agreed; the last line reads "model file oracle: ok".
 """
 import json
 import pathlib
@@ -178,7 +178,7 @@ def main():
     print(f"compared {len(items)} items x {CLASSES} logits; max |difference| "
           f"{np.abs(xgrad_logits - torch_logits[items]).max():.2e}")
     check_csv_model(xgrad, scratch)
-    print("checkpoint oracle: ok")
+    print("model file oracle: ok")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@
 #include "layers/sequential.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/sgd.hpp"
-#include "tests/npy_io.hpp"
+#include "tests/oracles/npy_io.hpp"
 
 namespace {
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
-from oracle_results import Results  # noqa: E402  (tests/oracle_results.py)
+from oracle_results import Results  # noqa: E402  (tests/oracles/oracle_results.py)
 
 SIZES = (12, 7, 5, 4)  # in, hidden..., out
 BATCH = 8

@@ -1,0 +1,62 @@
+#include "tests/support/image_files.hpp"
+
+#include <cstdlib>
+
+#include <zlib.h>
+
+namespace xg::testing {
+namespace {
+
+void put32(std::string& s, std::uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(char((v >> shift) & 0xff));
+}
+
+std::string chunk(const std::string& type, const std::string& body) {
+  std::string out;
+  put32(out, std::uint32_t(body.size()));
+  out += type + body;
+  uLong crc = crc32(0, reinterpret_cast<const Bytef*>(type.data()), 4);
+  crc = crc32(crc, reinterpret_cast<const Bytef*>(body.data()), uInt(body.size()));
+  put32(out, std::uint32_t(crc));
+  return out;
+}
+
+}  // namespace
+
+std::string png(std::uint32_t w, std::uint32_t h, const std::vector<std::uint8_t>& pixels, int colour,
+                std::int64_t cut_raw) {
+  std::string raw;
+  for (std::uint32_t r = 0; r < h; ++r) {
+    const int filter = int(r % 5);
+    raw.push_back(char(filter));
+    for (std::uint32_t c = 0; c < w; ++c) {
+      const int x = pixels[r * w + c], a = c ? pixels[r * w + c - 1] : 0, b = r ? pixels[(r - 1) * w + c] : 0,
+                cc = r && c ? pixels[(r - 1) * w + c - 1] : 0;
+      int pred = 0;
+      if (filter == 1) pred = a;
+      if (filter == 2) pred = b;
+      if (filter == 3) pred = (a + b) / 2;
+      if (filter == 4) {
+        const int p = a + b - cc, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - cc);
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : cc;
+      }
+      raw.push_back(char(std::uint8_t(x - pred)));
+    }
+  }
+  raw.resize(std::size_t(std::int64_t(raw.size()) - cut_raw));
+  return png_from_raw(w, h, colour, raw);
+}
+
+std::string png_from_raw(std::uint32_t w, std::uint32_t h, int colour, const std::string& raw) {
+  std::string ihdr;
+  put32(ihdr, w);
+  put32(ihdr, h);
+  ihdr += std::string{char(8), char(colour), 0, 0, 0};
+  std::string z(compressBound(uLong(raw.size())), '\0');
+  uLongf n = uLongf(z.size());
+  compress(reinterpret_cast<Bytef*>(z.data()), &n, reinterpret_cast<const Bytef*>(raw.data()), uLong(raw.size()));
+  z.resize(n);
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", z) + chunk("IEND", "");
+}
+
+}  // namespace xg::testing

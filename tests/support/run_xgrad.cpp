@@ -1,0 +1,43 @@
+#include "tests/support/run_xgrad.hpp"
+
+#include <cstdlib>
+#include <sys/wait.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/files.hpp"
+
+namespace xg::testing {
+
+RunResult run_xgrad(const std::string& args) {
+  TempDir scratch;
+  const std::string out = scratch.file("out"), err = scratch.file("err");
+  const std::string command =
+      "cd " + scratch.path() + " && " + std::string(XGRAD_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const int raw = std::system(command.c_str());
+  RunResult r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+std::string metrics_mismatch(const std::string& path_a, const std::string& path_b, std::size_t epochs,
+                             const std::vector<std::string>& keys) {
+  const std::vector<std::string> a = lines_of(read_file(path_a)), b = lines_of(read_file(path_b));
+  if (a.size() != epochs || b.size() != epochs) {
+    return std::to_string(a.size()) + " and " + std::to_string(b.size()) + " lines, expected " + std::to_string(epochs);
+  }
+  for (std::size_t i = 0; i < epochs; ++i) {
+    const nlohmann::json x = nlohmann::json::parse(a[i]), y = nlohmann::json::parse(b[i]);
+    for (const std::string& key : keys) {
+      if (!x.contains(key) || x[key] != y.value(key, nlohmann::json())) {
+        return "line " + std::to_string(i + 1) + " " + key + ": " + x.value(key, nlohmann::json()).dump() + " vs " +
+               y.value(key, nlohmann::json()).dump();
+      }
+    }
+  }
+  return "";
+}
+
+}  // namespace xg::testing
