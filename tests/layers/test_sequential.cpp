@@ -1,12 +1,13 @@
-// Modules (registration order, PyTorch names, init, shape errors) and SGD.
+// layers/sequential and layers/module: an MLP's parameters carry
+// torch.nn.Sequential's names, order and layouts; make_mlp's general form;
+// train() and eval() reach every sub-module.
 #include <doctest/doctest.h>
 
-#include <cmath>
+#include <stdexcept>
 
-#include "core/ops.hpp"
+#include "core/random.hpp"
 #include "layers/linear.hpp"
 #include "layers/sequential.hpp"
-#include "optim/sgd.hpp"
 
 using namespace xg;
 
@@ -26,33 +27,6 @@ TEST_CASE("an MLP's parameters have torch.nn.Sequential's names, order and layou
   CHECK(mlp->describe() == "Sequential(Linear(784 -> 256), ReLU, Linear(256 -> 128), ReLU, Linear(128 -> 10))");
 }
 
-TEST_CASE("Linear's init is PyTorch's: uniform in ±1/sqrt(in), seeded") {
-  Rng a(42), b(42), c(43);
-  Linear l1(100, 50, a), l2(100, 50, b), l3(100, 50, c);
-  const float bound = 0.1f;
-  double sum_sq = 0.0;
-  for (float v : l1.weight.value()) {
-    CHECK(std::abs(v) <= bound);
-    sum_sq += double(v) * v;
-  }
-  // variance of U(-b, b) is b²/3
-  CHECK(sum_sq / 5000.0 == doctest::Approx(bound * bound / 3.0).epsilon(0.1));
-  for (float v : l1.bias.value()) CHECK(std::abs(v) <= bound);
-  CHECK(l1.weight.value() == l2.weight.value());
-  CHECK(l1.weight.value() != l3.weight.value());
-}
-
-TEST_CASE("shape errors name the layer") {
-  Rng rng(0);
-  auto mlp = make_mlp({784, 256, 128, 10}, rng);
-  Tensor x = Tensor::zeros({2, 128});
-  CHECK_THROWS_WITH_AS(mlp->forward(x), "Linear#0 expects 784 input features, got 128", std::invalid_argument);
-  // the second Linear sits at position 2, named like its parameters "2.weight"
-  Linear& second = static_cast<Linear&>((*mlp)[2]);
-  CHECK_THROWS_WITH_AS(second.forward(Tensor::zeros({2, 784})), "Linear#2 expects 256 input features, got 784",
-                       std::invalid_argument);
-}
-
 TEST_CASE("train() and eval() reach every sub-module") {
   Rng rng(0);
   auto mlp = make_mlp({4, 3, 2}, rng);
@@ -62,29 +36,34 @@ TEST_CASE("train() and eval() reach every sub-module") {
   for (std::size_t i = 0; i < mlp->size(); ++i) CHECK((*mlp)[i].is_training());
 }
 
-TEST_CASE("SGD with momentum follows torch.optim.SGD's formulas") {
-  // loss = Σ w·g_fixed, so the gradient is g_fixed at every step.
-  Tensor w(Array{1.0f, -2.0f}, true);
-  const Tensor g(Array{0.5f, 1.0f});
-  SGD sgd({w}, 0.1f, 0.9f);
-  auto step = [&] {
-    sgd.zero_grad();
-    sum(mul(w, g)).backward();
-    sgd.step();
-  };
-  step();  // v = g;           w = w - 0.1 g
-  CHECK(w.value()(0) == doctest::Approx(1.0 - 0.05));
-  step();  // v = 0.9 g + g;   w -= 0.1 · 1.9 g
-  CHECK(w.value()(0) == doctest::Approx(1.0 - 0.05 - 0.095));
-  CHECK(w.value()(1) == doctest::Approx(-2.0 - 0.1 - 0.19));
-  CHECK(sgd.velocities()[0](1) == doctest::Approx(1.9));
-}
-
-TEST_CASE("SGD without momentum keeps no state") {
-  Tensor w(Array{1.0f}, true);
-  SGD sgd({w}, 0.5f);
-  sum(mul(w, w)).backward();  // gradient 2w = 2
-  sgd.step();
-  CHECK(w.value()(0) == doctest::Approx(0.0));
-  CHECK(sgd.velocities().empty());
+TEST_CASE("make_mlp(MlpSpec): the activation between Linear layers, Dropout after each, positions fixed by the spec") {
+  Rng rng(0);
+  MlpSpec spec;
+  spec.sizes = {6, 5, 4, 3};
+  spec.activation = "tanh";
+  spec.dropout = 0.25f;
+  spec.dropout_seed = 7;
+  auto mlp = make_mlp(spec, rng);
+  CHECK(mlp->describe() ==
+        "Sequential(Linear(6 -> 5), Tanh, Dropout(0.25), Linear(5 -> 4), Tanh, Dropout(0.25), Linear(4 -> 3))");
+  const auto named = mlp->named_parameters();
+  REQUIRE(named.size() == 6);
+  const char* names[] = {"0.weight", "0.bias", "3.weight", "3.bias", "6.weight", "6.bias"};
+  for (int i = 0; i < 6; ++i) CHECK(named[std::size_t(i)].first == names[i]);
+  // The same seeds make the same model, dropout masks included.
+  Rng again(0);
+  auto twin = make_mlp(spec, again);
+  const Tensor x(xt::ones<float>(Shape{4, 6}));
+  CHECK((*mlp)(x).value() == (*twin)(x).value());
+  // Without dropout and with ReLU it is the plain make_mlp, weight for weight.
+  Rng a(3), b(3);
+  MlpSpec relu;
+  relu.sizes = {6, 5, 3};
+  auto from_spec = make_mlp(relu, a), plain = make_mlp({6, 5, 3}, b);
+  CHECK(from_spec->describe() == plain->describe());
+  const auto p = from_spec->named_parameters(), q = plain->named_parameters();
+  REQUIRE(p.size() == q.size());
+  for (std::size_t i = 0; i < p.size(); ++i) CHECK(p[i].second.value() == q[i].second.value());
+  spec.activation = "gelu";
+  CHECK_THROWS_AS(make_mlp(spec, rng), std::invalid_argument);
 }

@@ -1,0 +1,51 @@
+// The autograd engine of core/tensor: backward accumulates through shared
+// sub-expressions until zero_grad, NoGradGuard records no graph, and has_grad
+// says whether a backward pass reached a tensor.
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+
+#include "core/ops.hpp"
+#include "core/tensor.hpp"
+
+using namespace xg;
+
+TEST_CASE("backward accumulates until zero_grad, through shared sub-expressions") {
+  Tensor x(Array{{1.0f, -2.0f}}, true);
+  Tensor y = add(mul(x, x), x);  // x used twice: dy/dx = 2x + 1
+  sum(y).backward();
+  CHECK(x.grad()(0, 0) == doctest::Approx(3.0));
+  CHECK(x.grad()(0, 1) == doctest::Approx(-3.0));
+  sum(y).backward();  // a second backward accumulates
+  CHECK(x.grad()(0, 0) == doctest::Approx(6.0));
+  x.zero_grad();
+  CHECK(x.grad()(0, 0) == 0.0f);
+}
+
+TEST_CASE("NoGradGuard records no graph") {
+  Tensor x(Array{{1.0f, 2.0f}}, true);
+  {
+    NoGradGuard guard;
+    Tensor y = sum(x);
+    CHECK_FALSE(y.requires_grad());
+    CHECK(y.node()->parents[0] == nullptr);
+    CHECK_THROWS_AS(y.backward(), std::logic_error);
+  }
+  CHECK(sum(x).requires_grad());
+}
+
+TEST_CASE("has_grad: false until a backward pass reaches the tensor, for scalars as for matrices") {
+  xg::Tensor scale(xg::Array(xt::xarray<float>(2.0f)), /*requires_grad=*/true);  // rank 0
+  xg::Tensor w(xg::Array(xt::xarray<float>{{1.0f, 2.0f}}), /*requires_grad=*/true);
+  xg::Tensor unused(xg::Array(xt::xarray<float>(5.0f)), /*requires_grad=*/true);
+  CHECK(!scale.has_grad());  // a default 0-d array already has one element: size alone cannot tell
+  CHECK(!w.has_grad());
+  xg::Tensor loss = xg::sum(xg::mul(w, w));
+  loss = xg::mul(loss, scale);
+  loss.backward();
+  CHECK(scale.has_grad());
+  CHECK(w.has_grad());
+  CHECK(!unused.has_grad());
+  CHECK(scale.grad()() == doctest::Approx(5.0f));  // d(s * sum w^2)/ds = 1 + 4
+  CHECK(w.grad()(0, 1) == doctest::Approx(8.0f));  // 2 * s * w
+}

@@ -1,0 +1,49 @@
+// optim/sgd: torch.optim.SGD's formulas with momentum, no state without it,
+// and the option combinations it refuses. (Ten steps of every option against
+// PyTorch: tests/oracles/layers_losses_optim.)
+#include <doctest/doctest.h>
+
+#include <stdexcept>
+
+#include "core/ops.hpp"
+#include "optim/sgd.hpp"
+
+using namespace xg;
+
+TEST_CASE("SGD with momentum follows torch.optim.SGD's formulas") {
+  // loss = Σ w·g_fixed, so the gradient is g_fixed at every step.
+  Tensor w(Array{1.0f, -2.0f}, true);
+  const Tensor g(Array{0.5f, 1.0f});
+  SGD sgd({w}, 0.1f, 0.9f);
+  auto step = [&] {
+    sgd.zero_grad();
+    sum(mul(w, g)).backward();
+    sgd.step();
+  };
+  step();  // v = g;           w = w - 0.1 g
+  CHECK(w.value()(0) == doctest::Approx(1.0 - 0.05));
+  step();  // v = 0.9 g + g;   w -= 0.1 · 1.9 g
+  CHECK(w.value()(0) == doctest::Approx(1.0 - 0.05 - 0.095));
+  CHECK(w.value()(1) == doctest::Approx(-2.0 - 0.1 - 0.19));
+  CHECK(sgd.velocities()[0](1) == doctest::Approx(1.9));
+}
+
+TEST_CASE("SGD without momentum keeps no state") {
+  Tensor w(Array{1.0f}, true);
+  SGD sgd({w}, 0.5f);
+  sum(mul(w, w)).backward();  // gradient 2w = 2
+  sgd.step();
+  CHECK(w.value()(0) == doctest::Approx(0.0));
+  CHECK(sgd.velocities().empty());
+}
+
+
+TEST_CASE("SGD rejects Nesterov without momentum, and applies weight decay without momentum") {
+  Tensor w(Array{1.0f}, true);
+  CHECK_THROWS_AS(SGD({w}, 0.1f, SGDOptions{0.0f, 0.0f, true, 0.0f}), std::invalid_argument);
+  CHECK_THROWS_AS(SGD({w}, 0.1f, SGDOptions{0.9f, 0.1f, true, 0.0f}), std::invalid_argument);
+  SGD sgd({w}, 0.5f, SGDOptions{0.0f, 0.0f, false, 0.1f});
+  sum_squares(w).backward();  // g = 2w = 2, plus λw = 0.1
+  sgd.step();
+  CHECK(w.value()(0) == doctest::Approx(1.0 - 0.5 * 2.1));
+}
