@@ -8,7 +8,7 @@
 
 #include "core/error.hpp"
 #include "datasets/csv.hpp"
-#include "test_support.hpp"
+#include "tests/support/files.hpp"
 
 using namespace xg;
 

@@ -1,43 +1,21 @@
-// Graph export: the DOT of a 2-layer MLP's loss has one node per op and per
+// io/graph_export: the DOT of a 2-layer MLP's loss has one node per op and per
 // leaf, labelled with op name (or parameter name), shape and gradient norm,
-// and one edge per input.
+// and one edge per input. (`xgrad graph`: tests/apps/test_graph_command.cpp.)
 #include <doctest/doctest.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <map>
-#include <regex>
+#include <cstdio>
 #include <set>
+#include <string>
+#include <utility>
 
 #include "io/graph_export.hpp"
 #include "layers/sequential.hpp"
 #include "losses/softmax_cross_entropy.hpp"
-#include "test_support.hpp"
+#include "tests/support/dot_graph.hpp"
 
 using namespace xg;
 using namespace xg::testing;
-
-namespace {
-
-struct Dot {
-  std::map<std::string, std::string> label_of;            // id -> label
-  std::set<std::pair<std::string, std::string>> edges;  // (from label, to label)
-};
-
-Dot parse(const std::string& dot) {
-  Dot d;
-  const std::regex node(R"(^\s*(n\d+) \[label="([^"]*)\")"), edge(R"(^\s*(n\d+) -> (n\d+);)");
-  std::smatch m;
-  for (const std::string& line : lines_of(dot)) {
-    if (std::regex_search(line, m, node)) d.label_of[m[1]] = m[2];
-  }
-  for (const std::string& line : lines_of(dot)) {
-    if (std::regex_search(line, m, edge)) d.edges.insert({d.label_of.at(m[1]), d.label_of.at(m[2])});
-  }
-  return d;
-}
-
-}  // namespace
 
 TEST_CASE("graph: a 2-layer MLP's loss graph in DOT, before and after backward") {
   Rng rng(1);
@@ -52,7 +30,7 @@ TEST_CASE("graph: a 2-layer MLP's loss graph in DOT, before and after backward")
   const std::string before = graph_to_dot(loss, names);
   CHECK(before.rfind("digraph", 0) == 0);
   CHECK(before.find("grad norm") == std::string::npos);
-  const Dot d = parse(before);
+  const Dot d = parse_dot(before);
   CHECK(d.label_of.size() == 9);  // x, 4 parameters, linear, relu, linear, loss
   const std::string w0 = "0.weight\\n(3, 4)", b0 = "0.bias\\n(3)", w2 = "2.weight\\n(2, 3)", b2 = "2.bias\\n(2)";
   const std::string lin0 = "linear\\n(5, 3)", relu = "relu\\n(5, 3)", lin2 = "linear\\n(5, 2)",
@@ -62,7 +40,7 @@ TEST_CASE("graph: a 2-layer MLP's loss graph in DOT, before and after backward")
   CHECK(d.edges == expected);
 
   loss.backward();
-  const Dot after = parse(graph_to_dot(loss, names));
+  const Dot after = parse_dot(graph_to_dot(loss, names));
   double norm = 0.0;
   for (float g : model->named_parameters()[0].second.grad()) norm += double(g) * g;
   char expected_label[96];
@@ -75,24 +53,4 @@ TEST_CASE("graph: a 2-layer MLP's loss graph in DOT, before and after backward")
     if (label.rfind("x\\n", 0) == 0) CHECK(label.find("grad") == std::string::npos);
     if (label.rfind("softmax_cross_entropy", 0) == 0) CHECK(label.find("grad norm 1") != std::string::npos);
   }
-}
-
-TEST_CASE("graph: xgrad graph writes DOT for one training step and rejects bad flags") {
-  TempDir dir;
-  write_toy_dataset(dir.path(), 32, 8, 3, 4, 4);
-  const RunResult r = run_xgrad("graph --data " + dir.path() + " --hidden 8 --format dot -o " + dir.file("g.dot"));
-  INFO(r.err);
-  CHECK(r.status == 0);
-  const Dot d = parse(read_file(dir.file("g.dot")));
-  CHECK(d.label_of.size() == 9);
-  bool weight = false;
-  for (auto& [id, label] : d.label_of) weight = weight || label.rfind("0.weight\\n(8, 16)\\ngrad norm ", 0) == 0;
-  CHECK(weight);
-  // Graphviz accepts it, when it is installed.
-  if (std::system("command -v dot >/dev/null 2>&1") == 0) {
-    CHECK(std::system(("dot -Tsvg " + dir.file("g.dot") + " -o " + dir.file("g.svg")).c_str()) == 0);
-  }
-  const RunResult bad = run_xgrad("graph --data " + dir.path() + " --format png");
-  CHECK(bad.status == 2);
-  CHECK(bad.err.find("--format") != std::string::npos);
 }

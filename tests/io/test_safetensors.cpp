@@ -1,181 +1,83 @@
-// Hostile input: safetensors files whose header lies, each generated here and
-// fed to `xgrad eval --model`; every one must exit 2 with one line that names
-// the file (and the tensor, where there is one). The fuzzers' crash inputs,
-// if any, are replayed at the end (fuzz/regressions/).
+// io/safetensors: a round trip keeps tensors, metadata and the byte layout;
+// a header that lies (sizes, offsets, shapes, dtypes, metadata) is refused
+// with one InputError line naming the file and the tensor, before anything is
+// allocated. (The same files through `xgrad eval`: tests/apps/test_eval_command.cpp.)
 #include <doctest/doctest.h>
 
 #include <cstdint>
-#include <filesystem>
+#include <cstring>
 #include <fstream>
 #include <string>
 
-#include <nlohmann/json.hpp>
-
 #include "core/error.hpp"
 #include "io/safetensors.hpp"
-#include "datasets/csv.hpp"
-#include "datasets/idx.hpp"
-#include "datasets/image_file.hpp"
-#include "test_support.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/lying_safetensors.hpp"
 
 using namespace xg;
 using namespace xg::testing;
 
 namespace {
 
-std::string with_header(const std::string& header, std::size_t data_bytes, std::uint64_t declared = UINT64_MAX) {
-  const std::uint64_t n = declared == UINT64_MAX ? header.size() : declared;
-  std::string out(8, '\0');
-  for (int i = 0; i < 8; ++i) out[std::size_t(i)] = char((n >> (8 * i)) & 0xff);
-  return out + header + std::string(data_bytes, '\0');
+bool same_bits(const Array& a, const Array& b) {
+  return a.shape() == b.shape() && std::equal(a.data(), a.data() + a.size(), b.data(), [](float x, float y) {
+           return std::memcmp(&x, &y, sizeof x) == 0;
+         });
 }
-
-void write(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
-
-struct Case {
-  const char* what;
-  std::string bytes;
-  const char* must_mention;  // the tensor (or the problem) the message must name
-};
 
 }  // namespace
 
-TEST_CASE("hostile: lying safetensors headers exit 2 with one line naming the tensor") {
-  TempDir dir;
-  const std::string good = R"({"0.weight":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]},)"
-                           R"("0.bias":{"dtype":"F32","shape":[2],"data_offsets":[16,24]}})";
-  const Case cases[] = {
-      {"header length larger than the file", with_header(good, 24, 1u << 30), "larger than"},
-      {"header length near 2^64", with_header(good, 24, ~std::uint64_t(0) - 3), "larger than"},
-      {"offsets past the end", with_header(R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8), "'a'"},
-      {"end before begin", with_header(R"({"a":{"dtype":"F32","shape":[0],"data_offsets":[8,0]}})", 8), "'a'"},
-      {"overlapping tensors",
-       with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12),
-       "'b'"},
-      {"shape does not match the data length", with_header(R"({"w":{"dtype":"F32","shape":[3,3],"data_offsets":[0,16]}})", 16), "'w'"},
-      {"huge shape", with_header(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,16]}})", 16), "'w'"},
-      {"negative dimension", with_header(R"({"w":{"dtype":"F32","shape":[-4],"data_offsets":[0,16]}})", 16), "'w'"},
-      {"non-float32 dtype", with_header(R"({"w":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}})", 4), "'w'"},
-      {"no dtype", with_header(R"({"w":{"shape":[1],"data_offsets":[0,4]}})", 4), "'w'"},
-      {"bytes not covered by any tensor", with_header(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", 12), "'w'"},
-      {"a gap between tensors",
-       with_header(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})", 12),
-       "'b'"},
-      {"metadata that is not strings", with_header(R"({"__metadata__":{"xgrad":3}})", 0), "__metadata__"},
-      {"not JSON", with_header("{\"w\": [1, 2", 0), "JSON"},
-      {"a JSON array", with_header("[1,2,3]", 0), "JSON object"},
-      {"too short", std::string("\x10\0\0", 3), "too short"},
-      {"empty file", std::string(), "too short"},
-  };
-  for (const Case& c : cases) {
-    CAPTURE(c.what);
-    const std::string path = dir.file("bad.safetensors");
-    write(path, c.bytes);
-    CHECK_THROWS_AS(decode_safetensors(c.bytes, "bad.safetensors"), InputError);
-    const RunResult r = run_xgrad("eval --model " + path);
-    CHECK(r.status == 2);
-    CHECK(lines_of(r.err).size() == 1);
-    CHECK(r.err.find(path) != std::string::npos);
-    CHECK(r.err.find(c.must_mention) != std::string::npos);
-    CHECK(r.out.empty());
-  }
+TEST_CASE("safetensors: encode then decode gives the same tensors, metadata and byte layout") {
+  Array w = {{1.0f, -2.5f, 3.0f}, {4.0f, 5.0f, 1e-30f}};
+  Array b = {0.5f, -0.5f};
+  Array scalar = 7.0f;
+  const std::string bytes = encode_safetensors({{"0.weight", &w}, {"0.bias", &b}, {"s", &scalar}}, {{"k", "v"}});
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | std::uint8_t(bytes[std::size_t(i)]);
+  CHECK(n % 8 == 0);
+  CHECK(bytes[8] == '{');
+  CHECK(bytes.size() == 8 + n + (6 + 2 + 1) * 4);
+  const Safetensors file = decode_safetensors(bytes, "x");
+  REQUIRE(file.tensors.size() == 3);
+  CHECK(file.tensors[0].first == "0.weight");
+  CHECK(same_bits(*file.find("0.weight"), w));
+  CHECK(same_bits(*file.find("0.bias"), b));
+  CHECK(file.find("s")->dimension() == 0);
+  CHECK(file.metadata.at("k") == "v");
+  CHECK(file.find("nope") == nullptr);
 }
 
-TEST_CASE("hostile: a well-formed safetensors file that is not a usable xgrad model exits 2 naming the problem") {
+TEST_CASE("safetensors: write_safetensors then read_safetensors gives the same file back") {
   TempDir dir;
+  Array w = {{1.0f, 2.0f}, {3.0f, 4.0f}};
   const std::string path = dir.file("m.safetensors");
-  Array w = xt::zeros<float>({3, 4}), b = xt::zeros<float>({3});
-  nlohmann::json info = {{"layers", {4, 3}},       {"activation", "relu"}, {"head", "softmax_cross_entropy"},
-                         {"input_shape", {2, 2}},  {"mean", {0.0}},        {"std", {1.0}},
-                         {"classes", {"a", "b", "c"}}, {"seed", 0},        {"version", "0.1.0"}};
-  SUBCASE("no xgrad metadata") {
-    write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {});
-    const RunResult r = run_xgrad("predict --model " + path + " --index 0");
-    CHECK(r.status == 2);
-    CHECK(r.err.find("xgrad") != std::string::npos);
-  }
-  SUBCASE("a missing tensor") {
-    write_safetensors(path, {{"0.weight", &w}}, {{"xgrad", info.dump()}});
-    const RunResult r = run_xgrad("eval --model " + path);
-    CHECK(r.status == 2);
-    CHECK(r.err.find("'0.bias'") != std::string::npos);
-  }
-  SUBCASE("an extra tensor") {
-    write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}, {"2.weight", &w}}, {{"xgrad", info.dump()}});
-    const RunResult r = run_xgrad("eval --model " + path);
-    CHECK(r.status == 2);
-    CHECK(r.err.find("'2.weight'") != std::string::npos);
-  }
-  SUBCASE("a tensor of the wrong shape names both shapes") {
-    Array wrong = xt::zeros<float>({4, 3});
-    write_safetensors(path, {{"0.weight", &wrong}, {"0.bias", &b}}, {{"xgrad", info.dump()}});
-    const RunResult r = run_xgrad("eval --model " + path);
-    CHECK(r.status == 2);
-    CHECK(r.err.find("'0.weight'") != std::string::npos);
-    CHECK(r.err.find("(4, 3)") != std::string::npos);
-    CHECK(r.err.find("(3, 4)") != std::string::npos);
-  }
-  SUBCASE("a NaN weight") {
-    w(1, 1) = std::nanf("");
-    write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", info.dump()}});
-    const RunResult r = run_xgrad("eval --model " + path);
-    CHECK(r.status == 2);
-    CHECK(r.err.find("'0.weight'") != std::string::npos);
-  }
-  SUBCASE("metadata naming an unknown activation, a dropout out of range, or a sigmoid head with 3 outputs") {
-    const std::pair<const char*, nlohmann::json> bad[] = {
-        {"activation", "swish"}, {"dropout", 1.5}, {"head", "sigmoid"}};
-    for (const auto& [field, value] : bad) {
-      nlohmann::json broken = info;
-      broken[field] = value;
-      write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", broken.dump()}});
-      const RunResult r = run_xgrad("eval --model " + path);
-      INFO(field << ": " << r.err);
-      CHECK(r.status == 2);
-      CHECK(lines_of(r.err).size() == 1);
-      CHECK(r.err.find(field) != std::string::npos);
-    }
-  }
-  SUBCASE("metadata whose class count does not fit the last layer") {
-    info["classes"] = {"a", "b"};
-    write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", info.dump()}});
-    const RunResult r = run_xgrad("eval --model " + path);
-    CHECK(r.status == 2);
-    CHECK(r.err.find("classes") != std::string::npos);
-  }
-  CHECK(std::filesystem::exists(path));
+  write_safetensors(path, {{"w", &w}}, {{"format", "pt"}});
+  const Safetensors file = read_safetensors(path);
+  REQUIRE(file.tensors.size() == 1);
+  CHECK(same_bits(file.tensors[0].second, w));
+  CHECK(file.metadata.at("format") == "pt");
+  CHECK(read_file(path) == encode_safetensors({{"w", &w}}, {{"format", "pt"}}));
+  CHECK_THROWS_WITH_AS(read_safetensors(dir.file("missing.safetensors")), doctest::Contains("missing.safetensors"), InputError);
+  CHECK_THROWS_AS(encode_safetensors({{"w", &w}, {"w", &w}}, {}), std::invalid_argument);  // a duplicate name
 }
 
-// Inputs that once crashed or hung a fuzz target (fuzz/regressions/<target>/),
-// replayed through the same loader: each must be refused with an InputError
-// or accepted, never crash.
-TEST_CASE("hostile: the fuzzers' regression inputs are handled") {
-  namespace fs = std::filesystem;
-  const fs::path root = fs::path(XGRAD_SOURCE_DIR) / "fuzz" / "regressions";
-  std::size_t replayed = 0;
-  for (const char* target : {"idx", "csv", "safetensors", "image"}) {
-    if (!fs::exists(root / target)) continue;
-    for (const auto& entry : fs::directory_iterator(root / target)) {
-      const std::string bytes = read_file(entry.path().string());
-      CAPTURE(entry.path().string());
+TEST_CASE("safetensors: lying headers are refused with one line naming the file and the tensor") {
+  TempDir dir;
+  for (const LyingSafetensors& c : lying_safetensors_files()) {
+    CAPTURE(c.what);
+    for (const bool from_file : {false, true}) {
+      CAPTURE(from_file);
+      const std::string path = dir.file("bad.safetensors");
+      std::ofstream(path, std::ios::binary) << c.bytes;
       try {
-        if (std::string(target) == "idx") {
-          read_idx(entry.path().string());
-        } else if (std::string(target) == "csv") {
-          const std::size_t cut = bytes.find('\xFF');
-          CsvOptions options;
-          options.seed = bytes.size();
-          if (cut == std::string::npos) csv_dataset_from_text(bytes, "train.csv", "", "", options);
-          else csv_dataset_from_text(bytes.substr(0, cut), "train.csv", bytes.substr(cut + 1), "test.csv", options);
-        } else if (std::string(target) == "safetensors") {
-          decode_safetensors(bytes, "regression.safetensors");
-        } else {
-          resize_image(decode_grey_image(bytes, "regression.png"), 7, 5);
-        }
-      } catch (const InputError&) {
+        from_file ? read_safetensors(path) : decode_safetensors(c.bytes, path);
+        FAIL("expected an InputError");
+      } catch (const InputError& e) {
+        const std::string m = e.what();
+        CHECK(m.find('\n') == std::string::npos);
+        CHECK(m.find(path) != std::string::npos);
+        CHECK(m.find(c.must_mention) != std::string::npos);
       }
-      ++replayed;
     }
   }
-  MESSAGE(replayed << " fuzz regression inputs replayed");
 }

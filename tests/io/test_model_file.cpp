@@ -1,0 +1,202 @@
+// io/model_file: the "xgrad" metadata round-trips; a saved model loads back
+// with its architecture (activation, dropout, head) and bit-identical outputs;
+// a file that is no usable model is refused naming the tensor or the field.
+// (PyTorch loading the same files: tests/oracles/model_file.)
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/error.hpp"
+#include "core/random.hpp"
+#include "io/model_file.hpp"
+#include "io/safetensors.hpp"
+#include "layers/sequential.hpp"
+#include "tests/support/files.hpp"
+
+using namespace xg;
+using namespace xg::testing;
+
+namespace {
+
+// A table model's metadata that passes every check: 3 features, 2 hidden units, 2 classes.
+ModelInfo table_info() {
+  ModelInfo info;
+  info.layers = {3, 2, 2};
+  info.activation = "tanh";
+  info.dropout = 0.25f;
+  info.input_shape = {3};
+  info.features = {"height", "weight", "age"};
+  info.mean = {1.0f, 2.0f, 3.0f};
+  info.std = {0.5f, 1.5f, 2.5f};
+  info.classes = {"no", "yes"};
+  info.config = {{"hidden", "2"}, {"lr", 0.1}};
+  info.seed = 42;
+  info.version = kXgradVersion;
+  info.data_sha256 = std::string(64, 'a');
+  info.epoch = 3;
+  return info;
+}
+
+}  // namespace
+
+TEST_CASE("model file: model_info_json and model_info_from_json round-trip every field") {
+  const ModelInfo info = table_info();
+  const ModelInfo back = model_info_from_json(model_info_json(info), "m.safetensors");
+  CHECK(back.layers == info.layers);
+  CHECK(back.activation == info.activation);
+  CHECK(back.dropout == info.dropout);
+  CHECK(back.head == info.head);
+  CHECK(back.input_shape == info.input_shape);
+  CHECK(back.features == info.features);
+  CHECK(back.mean == info.mean);
+  CHECK(back.std == info.std);
+  CHECK(back.classes == info.classes);
+  CHECK(back.config == info.config);
+  CHECK(back.seed == info.seed);
+  CHECK(back.version == info.version);
+  CHECK(back.data_sha256 == info.data_sha256);
+  CHECK(back.epoch == info.epoch);
+  const MlpSpec spec = mlp_spec(back);
+  CHECK(spec.sizes == info.layers);
+  CHECK(spec.activation == "tanh");
+  CHECK(spec.dropout == 0.25f);
+  CHECK(spec.dropout_seed == 42);
+}
+
+TEST_CASE("model file: metadata that cannot describe a model is refused naming the source and the field") {
+  const nlohmann::json good = model_info_json(table_info());
+  const std::pair<const char*, nlohmann::json> bad[] = {
+      {"layers", nlohmann::json::array({3})},
+      {"layers", "3,2,2"},
+      {"activation", "swish"},
+      {"dropout", 1.5},
+      {"head", "softmax"},
+      {"head", "sigmoid"},  // with two outputs
+      {"input_shape", nlohmann::json::array({4})},
+      {"mean", nlohmann::json::array({0.0})},
+      {"std", nlohmann::json::array({1.0, 0.0, 1.0})},
+      {"features", nlohmann::json::array({"a", "b"})},
+      {"classes", nlohmann::json::array({"a", "b", "c"})},
+      {"seed", "x"},
+  };
+  for (const auto& [field, value] : bad) {
+    nlohmann::json doc = good;
+    doc[field] = value;
+    CAPTURE(doc.dump());
+    try {
+      model_info_from_json(doc, "m.safetensors");
+      FAIL("expected an InputError");
+    } catch (const InputError& e) {
+      const std::string m = e.what();
+      CHECK(m.rfind("m.safetensors: ", 0) == 0);
+      CHECK(m.find(field) != std::string::npos);
+    }
+  }
+  nlohmann::json missing = good;
+  missing.erase("classes");
+  CHECK_THROWS_WITH_AS(model_info_from_json(missing, "m.safetensors"), "m.safetensors: xgrad metadata has no \"classes\"",
+                       InputError);
+  CHECK_THROWS_AS(model_info_from_json(nlohmann::json::array(), "m.safetensors"), InputError);
+}
+
+TEST_CASE("model file: save_model then load_model rebuilds the architecture with the same weights and outputs") {
+  TempDir dir;
+  const ModelInfo info = table_info();
+  Rng rng(7);
+  auto model = make_mlp(mlp_spec(info), rng);
+  const std::string path = dir.file("m.safetensors");
+  save_model(path, *model, info);
+
+  const Safetensors file = read_safetensors(path);
+  CHECK(file.metadata.at("format") == "pt");
+  CHECK(nlohmann::json::parse(file.metadata.at("xgrad")) == model_info_json(info));
+  LoadedModel loaded = load_model(path);
+  CHECK(loaded.path == path);
+  CHECK(loaded.takes_tables());
+  CHECK_FALSE(loaded.sigmoid_head());
+  CHECK(loaded.model->describe() == model->describe());
+  CHECK_FALSE((*loaded.model)[0].is_training());  // loaded for use: eval mode, dropout off
+  const auto a = model->named_parameters(), b = loaded.model->named_parameters();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].first == b[i].first);
+    CHECK(a[i].second.value() == b[i].second.value());
+  }
+  model->eval();
+  const Tensor x(Array{{0.5f, -1.0f, 2.0f}, {1.0f, 0.0f, -0.5f}});
+  CHECK((*model)(x).value() == (*loaded.model)(x).value());
+}
+
+TEST_CASE("model file: loading into a different architecture names the tensor and both shapes") {
+  TempDir dir;
+  Rng rng(1);
+  auto small = make_mlp({30, 8, 3}, rng);
+  auto other = make_mlp({30, 9, 3}, rng);
+  std::vector<std::pair<std::string, const Array*>> tensors;
+  const auto named = small->named_parameters();
+  for (const auto& [name, t] : named) tensors.emplace_back(name, &t.value());
+  const Safetensors file = decode_safetensors(encode_safetensors(tensors, {}), "small.safetensors");
+  try {
+    load_weights(*other, file, "small.safetensors");
+    FAIL("expected an InputError");
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    CHECK(m.find("'0.weight'") != std::string::npos);
+    CHECK(m.find("(8, 30)") != std::string::npos);
+    CHECK(m.find("(9, 30)") != std::string::npos);
+  }
+}
+
+TEST_CASE("model file: a well-formed safetensors file that is not a usable model names the tensor or the field") {
+  TempDir dir;
+  const std::string path = dir.file("m.safetensors");
+  Array w = xt::zeros<float>({3, 4}), b = xt::zeros<float>({3});
+  const nlohmann::json info = {{"layers", {4, 3}},       {"activation", "relu"}, {"head", "softmax_cross_entropy"},
+                               {"input_shape", {2, 2}},  {"mean", {0.0}},        {"std", {1.0}},
+                               {"classes", {"a", "b", "c"}}, {"seed", 0},        {"version", "0.1.0"}};
+  auto refused = [&](const char* mention) {
+    try {
+      load_model(path);
+      FAIL("expected an InputError");
+    } catch (const InputError& e) {
+      const std::string m = e.what();
+      CHECK(m.find(path) != std::string::npos);
+      CHECK(m.find(mention) != std::string::npos);
+    }
+  };
+  write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", info.dump()}});
+  CHECK(load_model(path).info.classes.size() == 3);  // the good file: the cases below each break one thing
+  SUBCASE("no xgrad metadata") {
+    write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {});
+    refused("\"xgrad\"");
+  }
+  SUBCASE("metadata that is not JSON") {
+    write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", "{"}});
+    refused("not valid JSON");
+  }
+  SUBCASE("a missing tensor") {
+    write_safetensors(path, {{"0.weight", &w}}, {{"xgrad", info.dump()}});
+    refused("'0.bias'");
+  }
+  SUBCASE("an extra tensor") {
+    write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}, {"2.weight", &w}}, {{"xgrad", info.dump()}});
+    refused("'2.weight'");
+  }
+  SUBCASE("a NaN weight") {
+    w(1, 1) = std::nanf("");
+    write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", info.dump()}});
+    refused("'0.weight'");
+  }
+  SUBCASE("a class count that does not fit the last layer") {
+    nlohmann::json two = info;
+    two["classes"] = {"a", "b"};
+    write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", two.dump()}});
+    refused("classes");
+  }
+}
