@@ -1,16 +1,19 @@
-// Gradient-flow diagnostics: the figures are what they claim to be, a too-high
-// learning rate shows in the update/weight ratio, dead ReLUs are counted, and
-// `xgrad train --diagnostics` prints them and adds them to the metrics file.
+// train/diagnostics: the gradient-flow figures are what they claim to be, a
+// too-high learning rate shows in the update/weight ratio, and dead ReLUs are
+// counted. (`xgrad train --diagnostics`: tests/apps/test_train_command.cpp.)
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "train/experiment.hpp"
 #include "layers/linear.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/sgd.hpp"
-#include "test_support.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/toy_data.hpp"
 
 using namespace xg;
 using namespace xg::testing;
@@ -18,7 +21,7 @@ using namespace xg::testing;
 namespace {
 
 std::vector<std::vector<LayerDiagnostics>> train_toy(const std::string& dir, double lr, std::size_t epochs) {
-  TrainOptions o;
+  TrainConfig o;
   o.data = dir;
   o.hidden = "8";
   o.epochs = epochs;
@@ -88,35 +91,24 @@ TEST_CASE("diagnostics: units that never fire are counted as dead") {
   CHECK(layers[0].dead_relu == doctest::Approx(0.5));  // 2 of 4 units
 }
 
-TEST_CASE("diagnostics: xgrad train --diagnostics prints a table and fills the metrics file") {
-  TempDir dir;
-  write_toy_dataset(dir.path(), 320, 40, 3, 6, 5);
-  const RunResult r = run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 2 --batch 32 --quiet --diagnostics"
-                                " --metrics " + dir.file("m.jsonl"));
-  INFO(r.out << r.err);
-  CHECK(r.status == 0);
-  CHECK(r.out.find("update/weight") != std::string::npos);
-  CHECK(r.out.find("dead_relu") != std::string::npos);
-  const auto lines = lines_of(read_file(dir.file("m.jsonl")));
-  REQUIRE(lines.size() == 2);
-  for (const std::string& line : lines) {
-    const auto j = nlohmann::json::parse(line);
-    REQUIRE(j.contains("diagnostics"));
-    REQUIRE(j["diagnostics"].size() == 2);
-    CHECK(j["diagnostics"][0]["parameter"] == "0.weight");
-    CHECK(j["diagnostics"][0]["update_ratio"].get<double>() > 0.0);
-    CHECK(j["diagnostics"][1]["dead_relu"].is_null());
-  }
-  // The HTML report gets the charts.
-  const RunResult report = run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 2 --quiet --diagnostics"
-                                     " --report " + dir.file("report"));
-  CHECK(report.status == 0);
-  const std::string html = read_file(dir.file("report/report.html"));
-  CHECK(html.find("Update/weight ratio per layer") != std::string::npos);
-  CHECK(html.find("Dead ReLU units per layer") != std::string::npos);
-  // Without the flag, no diagnostics.
-  const RunResult plain = run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 1 --quiet --metrics " +
-                                    dir.file("p.jsonl"));
-  CHECK(plain.status == 0);
-  CHECK(read_file(dir.file("p.jsonl")).find("diagnostics") == std::string::npos);
+TEST_CASE("diagnostics: format_diagnostics has a line per layer, diagnostics_json a record per layer (null: no ReLU)") {
+  LayerDiagnostics relu_fed{"0.weight", Shape{8, 30}, 1.5, 0.25, 2e-3, 0.125};
+  LayerDiagnostics logits{"2.weight", Shape{3, 8}, 0.75, 0.5, 4e-3, std::nan("")};
+  const std::string table = format_diagnostics({relu_fed, logits});
+  CHECK(table.find("update/weight") != std::string::npos);
+  CHECK(table.find("dead_relu") != std::string::npos);
+  CHECK(table.find("0.weight") != std::string::npos);
+  CHECK(table.find("2.weight") != std::string::npos);
+  CHECK(table.find("12.5%") != std::string::npos);  // the dead fraction of the ReLU-fed layer
+  REQUIRE(lines_of(table).size() == 3);
+  CHECK(lines_of(table)[2].find(" -") != std::string::npos);  // no ReLU after the logits layer
+  const nlohmann::json j = diagnostics_json({relu_fed, logits});
+  REQUIRE(j.size() == 2);
+  CHECK(j[0]["parameter"] == "0.weight");
+  CHECK(j[0]["shape"] == nlohmann::json::array({8, 30}));
+  CHECK(j[0]["weight_norm"] == 1.5);
+  CHECK(j[0]["grad_norm"] == 0.25);
+  CHECK(j[0]["update_ratio"] == 2e-3);
+  CHECK(j[0]["dead_relu"] == 0.125);
+  CHECK(j[1]["dead_relu"].is_null());
 }

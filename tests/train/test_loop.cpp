@@ -1,12 +1,18 @@
-// End to end: a real training run on a slice of Fashion-MNIST, and the LR schedule.
+// train/loop: a real training run on a slice of Fashion-MNIST (label "long"),
+// divergence stops at the first non-finite loss, train_epoch's accuracy, the
+// metrics line of an epoch and the class scores of a sigmoid head.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
+
+#include <nlohmann/json.hpp>
 
 #include "train/loop.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
-#include "test_support.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/toy_data.hpp"
 
 using namespace xg;
 
@@ -71,9 +77,41 @@ TEST_CASE("train_epoch's accuracy counts the predictions of each step: with lr 0
   CHECK(trained.accuracy < 1.0);
 }
 
-TEST_CASE("cosine schedule: full LR at epoch 1, annealed toward 0") {
-  CHECK(scheduled_lr("cosine", 0.1, 1, 10) == doctest::Approx(0.1));
-  CHECK(scheduled_lr("cosine", 0.1, 6, 10) == doctest::Approx(0.05));
-  CHECK(scheduled_lr("cosine", 0.1, 10, 10) == doctest::Approx(0.1 * 0.5 * (1 + std::cos(M_PI * 0.9))));
-  CHECK(scheduled_lr("none", 0.1, 10, 10) == doctest::Approx(0.1));
+TEST_CASE("epoch_json: the metrics line of an epoch, val_* in place of test_* with a validation set") {
+  EpochStats s;
+  s.epoch = 3;
+  s.train_loss = 0.5;
+  s.train_acc = 0.8;
+  s.test_loss = 0.625;
+  s.test_acc = 0.75;
+  s.lr = 0.01;
+  s.seconds = 1.5;
+  s.threads = 2;
+  const nlohmann::json expected = {{"epoch", 3},     {"train_loss", 0.5}, {"train_acc", 0.8}, {"test_loss", 0.625},
+                                   {"test_acc", 0.75}, {"lr", 0.01},       {"seconds", 1.5},  {"threads", 2}};
+  CHECK(epoch_json(s) == expected);
+  s.validation = true;
+  const nlohmann::json j = epoch_json(s);
+  CHECK(j.at("val_loss") == 0.625);
+  CHECK(j.at("val_acc") == 0.75);
+  CHECK(j.at("train_acc") == 0.8);
+  CHECK_FALSE(j.contains("test_loss"));
+  CHECK_FALSE(j.contains("test_acc"));
+}
+
+TEST_CASE("class_scores: the logits themselves, or (0, z) for a sigmoid head, whose softmax is (1 - σ(z), σ(z))") {
+  const Tensor logits(Array{{1.0f, -2.0f, 0.5f}, {0.0f, 3.0f, -1.0f}});
+  CHECK(class_scores(logits, false) == logits.value());
+  Array column = xt::zeros<float>({std::size_t(3), std::size_t(1)});  // one output z per row
+  column(0, 0) = 2.0f;
+  column(1, 0) = -0.5f;
+  const Tensor z(column);
+  const Array scores = class_scores(z, true);
+  REQUIRE(scores.shape() == std::vector<std::size_t>{3, 2});
+  for (std::size_t r = 0; r < 3; ++r) {
+    CHECK(scores(r, 0) == 0.0f);
+    CHECK(scores(r, 1) == z.value()(r, 0));
+    const double p1 = std::exp(double(scores(r, 1))) / (1.0 + std::exp(double(scores(r, 1))));
+    CHECK(p1 == doctest::Approx(1.0 / (1.0 + std::exp(-double(z.value()(r, 0))))));
+  }
 }

@@ -1,5 +1,5 @@
-// The training step in steady state: no heap allocation, and results that do
-// not depend on the number of threads.
+// train/loop in steady state: a training step of the real train_epoch
+// allocates nothing on the heap (the memory pool recycles every tensor and node).
 //
 // This file replaces the global operator new of the test binary with one that
 // counts calls while `counting` is set; it forwards to malloc otherwise.
@@ -8,12 +8,14 @@
 #include <atomic>
 #include <cstdlib>
 #include <new>
-#include <omp.h>
+#include <vector>
 
-#include "train/experiment.hpp"
+#include "datasets/image_dataset.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
-#include "test_support.hpp"
+#include "train/loop.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/toy_data.hpp"
 
 namespace {
 std::atomic<bool> counting{false};
@@ -85,31 +87,4 @@ TEST_CASE("a training step allocates nothing on the heap in steady state (steps 
   { std::vector<int> v(1000); }
   counting = false;
   CHECK(allocations == 1);
-}
-
-TEST_CASE("per-epoch losses are bit-identical with 1 and 2 threads") {
-  testing::TempDir dir;
-  testing::write_toy_dataset(dir.path(), 2048, 512, 10, 28, 28);
-  TrainOptions o;
-  o.data = dir.path();
-  o.hidden = "256,128";
-  o.epochs = 2;
-  o.batch = 256;  // large enough that the GEMM runs on both threads
-  o.lr = 0.05;
-  const auto data = load_training_data(o);
-  auto run = [&](int threads) {
-    omp_set_num_threads(threads);
-    Experiment e(o, data);
-    std::vector<double> losses;
-    for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
-      const EpochStats s = e.run_epoch(epoch);
-      losses.push_back(s.train_loss);
-      losses.push_back(s.test_loss);
-    }
-    return losses;
-  };
-  const std::vector<double> one = run(1), two = run(2);
-  omp_set_num_threads(omp_get_num_procs());
-  REQUIRE(one.size() == two.size());
-  for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);  // exact, not approximate
 }

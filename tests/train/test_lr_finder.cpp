@@ -1,16 +1,17 @@
-// The LR range test: suggestions inside the range, the early stop, the
-// weights restored, and the two suggestion rules on known curves.
+// train/lr_finder: the LR range test's suggestions inside the range, the early
+// stop, the weights restored, and the two suggestion rules on known curves.
+// (`xgrad lr-find`: tests/apps/test_lr_find_command.cpp.)
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <filesystem>
 
-#include "apps/lr_find_command.hpp"
 #include "core/error.hpp"
 #include "datasets/image_dataset.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
-#include "test_support.hpp"
+#include "train/lr_finder.hpp"
+#include "tests/support/toy_data.hpp"
 
 using namespace xg;
 using namespace xg::testing;
@@ -79,15 +80,4 @@ TEST_CASE("lr-find: bad settings are rejected naming the flag") {
   s = LrFindSettings{};
   s.start = 0;
   CHECK_THROWS_WITH_AS(validate_lr_find_settings(s), doctest::Contains("--start"), InputError);
-}
-
-TEST_CASE("lr-find: the command prints the chart and both suggestions") {
-  const RunResult r = run_xgrad("lr-find --train-limit 2000 --test-limit 100 --hidden 64 --end 100");
-  INFO(r.out << r.err);
-  REQUIRE(r.status == 0);
-  CHECK(r.out.find("steepest descent") != std::string::npos);
-  CHECK(r.out.find("valley") != std::string::npos);
-  CHECK(r.out.find("stopped early") != std::string::npos);
-  CHECK(r.out.find("smoothed loss") != std::string::npos);
-  CHECK(run_xgrad("lr-find --lr 0.1").status == 2);  // the range replaces --lr
 }

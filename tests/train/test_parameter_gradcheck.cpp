@@ -1,17 +1,16 @@
-// xgrad gradcheck: passes on correct backprop, fails (exit status 1) on a
-// deliberately wrong backward, and sets ReLU-kink crossings aside.
+// train/parameter_gradcheck: every parameter of a correct MLP passes, a
+// deliberately wrong backward fails where it matters, ReLU-kink crossings are
+// set aside, and the table says so. (`xgrad gradcheck`: tests/apps/test_gradcheck_command.cpp.)
 #include <doctest/doctest.h>
 
-#include <cstdio>
+#include <string>
 
-#include "apps/gradcheck_command.hpp"
 #include "core/ops.hpp"
 #include "layers/linear.hpp"
 #include "layers/sequential.hpp"
-#include "test_support.hpp"
+#include "train/parameter_gradcheck.hpp"
 
 using namespace xg;
-using namespace xg::testing;
 
 namespace {
 
@@ -37,16 +36,11 @@ Array random_batch(std::size_t rows, std::size_t cols, Rng& rng) {
   return x;
 }
 
-int print_quietly(const std::vector<ParameterCheck>& checks, const GradcheckSettings& s) {
-  std::FILE* sink = std::tmpfile();
-  const int status = print_parameter_checks(checks, s, sink);
-  std::fclose(sink);
-  return status;
-}
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
 
-TEST_CASE("gradcheck command: every parameter of a correct MLP passes") {
+TEST_CASE("parameter gradcheck: every parameter of a correct MLP passes") {
   Rng rng(3);
   auto model = make_mlp({12, 7, 5, 3}, rng);
   const Array x = random_batch(6, 12, rng);
@@ -61,10 +55,14 @@ TEST_CASE("gradcheck command: every parameter of a correct MLP passes") {
     CHECK(c.result.passed);
     CHECK(c.checked + c.kink_crossings == (c.shape.size() == 2 ? c.shape[0] * c.shape[1] : c.shape[0]));
   }
-  CHECK(print_quietly(checks, s) == 0);
+  CHECK(all_passed(checks));
+  const std::string table = format_parameter_checks(checks, s);
+  for (const char* name : {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}) CHECK(contains(table, name));
+  CHECK_FALSE(contains(table, "FAIL"));
+  CHECK(contains(table, "PASS: 6 of 6 parameters within |backprop - numeric| <= 0.0001 + 0.01 |numeric| (h = 0.01)\n"));
 }
 
-TEST_CASE("gradcheck command: a wrong backward fails, and only where it matters") {
+TEST_CASE("parameter gradcheck: a wrong backward fails, and only where it matters") {
   Rng rng(4);
   auto model = std::make_shared<Sequential>();
   model->add(std::make_shared<Linear>(5, 4, rng));
@@ -83,10 +81,13 @@ TEST_CASE("gradcheck command: a wrong backward fails, and only where it matters"
   // ... those computed before it in the backward walk are right.
   CHECK(checks[2].result.passed);  // 2.weight
   CHECK(checks[3].result.passed);  // 2.bias
-  CHECK(print_quietly(checks, s) == 1);
+  CHECK_FALSE(all_passed(checks));
+  const std::string table = format_parameter_checks(checks, s);
+  CHECK(contains(table, "FAIL: 2 of 4 parameters"));
+  CHECK(contains(table, "worst: element"));  // where the worst failing element is, with both values
 }
 
-TEST_CASE("gradcheck command: a nudge across ReLU's kink is set aside, not failed") {
+TEST_CASE("parameter gradcheck: a nudge across ReLU's kink is set aside, not failed") {
   Rng rng(5);
   auto model = make_mlp({2, 2, 2}, rng);
   auto& first = static_cast<Linear&>((*model)[0]);
@@ -104,21 +105,18 @@ TEST_CASE("gradcheck command: a nudge across ReLU's kink is set aside, not faile
   CHECK(bias.checked == 1);
   CHECK(bias.result.passed);
   CHECK(checks[0].kink_crossings == 2);  // both weights of unit 0
-  CHECK(print_quietly(checks, s) == 0);
+  CHECK(all_passed(checks));
+  CHECK(contains(format_parameter_checks(checks, s), "PASS: 4 of 4 parameters"));
 }
 
-TEST_CASE("gradcheck command: the CLI checks an MLP on real-format data and rejects bad flags") {
-  TempDir dir;
-  write_toy_dataset(dir.path(), 64, 16, 3, 6, 5);
-  const RunResult r = run_xgrad("gradcheck --data " + dir.path() + " --hidden 8 --batch 4 --samples 0");
-  INFO(r.out << r.err);
-  CHECK(r.status == 0);
-  for (const char* name : {"0.weight", "0.bias", "2.weight", "2.bias"}) CHECK(r.out.find(name) != std::string::npos);
-  CHECK(r.out.find("FAIL") == std::string::npos);
-  CHECK(r.out.find("PASS: 4 of 4 parameters") != std::string::npos);
-
-  const RunResult bad = run_xgrad("gradcheck --data " + dir.path() + " --batch 0");
-  CHECK(bad.status == 2);
-  CHECK(bad.err.find("--batch") != std::string::npos);
-  CHECK(run_xgrad("gradcheck --data " + dir.path() + " --step -1").status == 2);
+TEST_CASE("parameter gradcheck: a parameter with no element compared does not pass") {
+  ParameterCheck unchecked;
+  unchecked.name = "0.bias";
+  unchecked.shape = {2};
+  unchecked.kink_crossings = 2;
+  unchecked.result.passed = true;  // vacuously: nothing was compared
+  CHECK_FALSE(all_passed({unchecked}));
+  const std::string table = format_parameter_checks({unchecked}, GradcheckSettings{});
+  CHECK(contains(table, "no element could be compared"));
+  CHECK(contains(table, "FAIL: 0 of 1 parameters"));
 }
