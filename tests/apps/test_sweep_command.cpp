@@ -1,16 +1,20 @@
-// xgrad sweep: one run per learning rate from the same start, divergence
-// marking, and results equal to separate `train` runs.
+// `xgrad sweep` (apps/sweep_command): one run per learning rate from the same
+// start, divergence marking, results equal to separate `train` runs and
+// independent of --jobs, --lr and --lr-range parsing, and exit statuses.
 #include <doctest/doctest.h>
 
-#include <cmath>
+#include <cstdio>
 #include <map>
+#include <string>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
-#include "train/forensics.hpp"
 #include "apps/sweep_command.hpp"
-#include "layers/sequential.hpp"
 #include "core/error.hpp"
-#include "test_support.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/run_xgrad.hpp"
+#include "tests/support/toy_data.hpp"
 
 using namespace xg;
 using namespace xg::testing;
@@ -127,46 +131,4 @@ TEST_CASE("sweep: bad flags exit 2 with one line naming the flag") {
     CHECK(lines_of(r.err).size() == 1);
     CHECK(r.err.find(flag) != std::string::npos);
   }
-}
-
-TEST_CASE("train --lr 1e4 exits 3 with the forensics, keeping the metrics of the epochs before") {
-  TempDir dir;
-  write_toy_dataset(dir.path(), 32, 50, 3, 4, 4);
-  // One step per epoch, so the weights blow up over a few epochs, not within the first.
-  const RunResult r = run_xgrad("train --data " + dir.path() + " --hidden 16,16 --batch 32 --epochs 20 --lr 1e4 --metrics " +
-                                dir.file("m.jsonl"));
-  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
-  REQUIRE(r.status == 3);
-  for (const char* s : {"training diverged at epoch", "step", "at lr", "last good loss", "max |logit|",
-                        "gradient norm", "Linear#0", "Linear#2", "Linear#4", "hint: try --lr", "xgrad lr-find"})
-    CHECK_MESSAGE(r.err.find(s) != std::string::npos, s);
-  const std::size_t at = r.err.find("diverged at epoch ");
-  REQUIRE(at != std::string::npos);
-  const int epoch = std::stoi(r.err.substr(at + 18));
-  CHECK(epoch >= 2);
-  const auto lines = lines_of(read_file(dir.file("m.jsonl")));
-  std::size_t written = 0;
-  for (const auto& line : lines) written += !line.empty();
-  CHECK(written == std::size_t(epoch - 1));
-}
-
-TEST_CASE("forensics: gradients_finite spots inf and NaN; per-layer norms add up to the global one") {
-  Rng rng(0);
-  auto model = make_mlp({5, 4, 3}, rng);
-  std::vector<Tensor> ps = model->parameters();
-  for (Tensor& p : ps) p.grad().fill(0.5f);
-  CHECK(gradients_finite(ps));
-  const GradientNorms norms = gradient_norms(*model);
-  REQUIRE(norms.layers.size() == 2);
-  CHECK(norms.layers[0].first == "Linear#0");
-  CHECK(norms.layers[1].first == "Linear#2");
-  CHECK(norms.layers[0].second == doctest::Approx(0.5 * std::sqrt(5.0 * 4 + 4)));
-  CHECK(norms.global * norms.global ==
-        doctest::Approx(norms.layers[0].second * norms.layers[0].second + norms.layers[1].second * norms.layers[1].second));
-  ps[3].grad()(1) = INFINITY;
-  CHECK_FALSE(gradients_finite(ps));
-  ps[3].grad()(1) = NAN;
-  CHECK_FALSE(gradients_finite(ps));
-  CHECK(std::isnan(gradient_norms(*model).layers[1].second));
-  CHECK(std::isfinite(gradient_norms(*model).layers[0].second));
 }

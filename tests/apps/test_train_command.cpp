@@ -1,11 +1,29 @@
-// The xgrad binary: exit statuses, one-line errors, the metrics file.
+// `xgrad train` (apps/train_command): flags and their defaults, exit status 2
+// with one line naming the flag or file, 3 when training diverges (with the
+// forensics), the metrics file, saving, --resume and --save-best, a crash
+// during a save, --diagnostics, and every optimizer, model, loss and schedule
+// flag on small toy data sets. (CSV data: test_train_command_csv.cpp.)
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <string>
+#include <sys/wait.h>
+
 #include <nlohmann/json.hpp>
 
-#include "test_support.hpp"
+#include "core/random.hpp"
+#include "io/model_file.hpp"
+#include "io/safetensors.hpp"
+#include "train/checkpoint.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/run_xgrad.hpp"
+#include "tests/support/toy_data.hpp"
 
+using namespace xg;
 using namespace xg::testing;
 
 namespace {
@@ -17,6 +35,44 @@ void check_bad_input(const std::string& args, const std::string& mention) {
   CHECK(r.status == 2);
   CHECK(lines_of(r.err).size() == 1);
   CHECK(r.err.find(mention) != std::string::npos);
+}
+
+bool same_bits(const Array& a, const Array& b) {
+  return a.shape() == b.shape() && std::equal(a.data(), a.data() + a.size(), b.data(), [](float x, float y) {
+           return std::memcmp(&x, &y, sizeof x) == 0;
+         });
+}
+
+std::string toy(const TempDir& dir) {
+  write_toy_dataset(dir.path(), 300, 60, 3, 6, 5);
+  return dir.path();
+}
+
+double final_accuracy(const std::string& out) {
+  const std::string key = "final test accuracy ";
+  const auto at = out.rfind(key);
+  REQUIRE(at != std::string::npos);
+  return std::stod(out.substr(at + key.size()));
+}
+
+// Noise images with random labels: nothing generalises, so once the model starts
+// memorising the training set the held-out loss rises.
+void write_random_label_dataset(const std::string& dir, std::size_t train, std::size_t test) {
+  Rng rng(11);
+  auto images = [&](std::size_t n) {
+    std::vector<std::uint8_t> pixels(n * 36);
+    for (auto& p : pixels) p = std::uint8_t(rng.below(256));
+    return pixels;
+  };
+  auto labels = [&](std::size_t n) {
+    std::vector<std::uint8_t> y(n);
+    for (auto& v : y) v = std::uint8_t(rng.below(3));
+    return y;
+  };
+  write_idx(dir + "/train-images-idx3-ubyte", {std::uint32_t(train), 6, 6}, images(train));
+  write_idx(dir + "/train-labels-idx1-ubyte", {std::uint32_t(train)}, labels(train));
+  write_idx(dir + "/t10k-images-idx3-ubyte", {std::uint32_t(test), 6, 6}, images(test));
+  write_idx(dir + "/t10k-labels-idx1-ubyte", {std::uint32_t(test)}, labels(test));
 }
 
 }  // namespace
@@ -70,7 +126,7 @@ TEST_CASE("cli: a small run writes one JSON line per epoch and is repeatable") {
   for (std::size_t i = 0; i < lines.size(); ++i) {
     const auto j = nlohmann::json::parse(lines[i]);
     CHECK(j.at("epoch") == i + 1);
-    for (const char* key : {"train_loss", "test_loss", "test_acc", "lr", "seconds"}) CHECK(j.at(key).is_number());
+    for (const char* key : {"train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds"}) CHECK(j.at(key).is_number());
     CHECK(j.at("seconds").get<double>() >= 0.0);
     last_acc = j.at("test_acc").get<double>();
   }
@@ -91,12 +147,48 @@ TEST_CASE("cli: a small run writes one JSON line per epoch and is repeatable") {
 TEST_CASE("cli: a diverging run exits 3 and keeps the metrics of finished epochs") {
   TempDir dir;
   write_toy_dataset(dir.path(), 256, 64, 3, 4, 4);
-  const RunResult r = run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 5 --lr 1e6 --metrics " +
-                                dir.file("m.jsonl"));
-  INFO(r.err);
+  // One step per epoch (the batch is the whole training set): epoch 1's step starts from the
+  // initial weights, so at least that epoch finishes before lr 1e6 drives the loss to NaN.
+  const RunResult r = run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 10 --batch 256 --lr 1e6 " +
+                                "--schedule none --metrics " + dir.file("m.jsonl"));
+  INFO(r.out << r.err);
   CHECK(r.status == 3);
   CHECK(r.err.find("diverged") != std::string::npos);
   CHECK(r.err.find("--lr") != std::string::npos);
+
+  // "training diverged at epoch N, step S": the file holds epochs 1 to N-1, one JSON line each,
+  // with the numbers their lines on stdout show.
+  const std::size_t at = r.err.find("diverged at epoch ");
+  REQUIRE(at != std::string::npos);
+  const std::size_t diverged_epoch = std::stoul(r.err.substr(at + 18));
+  REQUIRE(diverged_epoch >= 2);
+  const auto lines = lines_of(read_file(dir.file("m.jsonl")));
+  REQUIRE(lines.size() == diverged_epoch - 1);
+  const auto printed = lines_of(r.out);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    INFO("metrics line " << i + 1 << ": " << lines[i]);
+    const auto j = nlohmann::json::parse(lines[i]);
+    CHECK(j.at("epoch") == i + 1);
+    for (const char* key : {"train_loss", "train_acc", "test_acc", "lr", "seconds"}) REQUIRE(j.at(key).is_number());
+    // JSON has no NaN: a test loss that overflowed to NaN is written as null.
+    REQUIRE((j.at("test_loss").is_number() || j.at("test_loss").is_null()));
+    for (const char* key : {"train_acc", "test_acc"}) CHECK((j.at(key) >= 0.0 && j.at(key) <= 1.0));
+    CHECK(j.at("lr") == 1e6);
+    CHECK(j.at("seconds") >= 0.0);
+    char expected[400];
+    std::snprintf(expected, sizeof expected,
+                  "epoch %2zu/10  train_loss %.4f  train_acc %.4f  test_loss %.4f  test_acc %.4f  lr %.5f  %.2fs", i + 1,
+                  j.at("train_loss").get<double>(), j.at("train_acc").get<double>(),
+                  j.at("test_loss").is_null() ? NAN : j.at("test_loss").get<double>(), j.at("test_acc").get<double>(),
+                  j.at("lr").get<double>(), j.at("seconds").get<double>());
+    std::string shown;  // stdout's line of this epoch, a NaN's sign dropped
+    for (const std::string& line : printed)
+      if (line.rfind(std::string(expected).substr(0, 11), 0) == 0) shown = line;
+    for (std::size_t nan = shown.find("-nan"); nan != std::string::npos; nan = shown.find("-nan")) shown.erase(nan, 1);
+    CHECK(shown == expected);
+  }
+  // Epoch 1's one step came before any update: its loss is the initial model's, about log 3 (a guess among 3 classes).
+  CHECK(std::abs(nlohmann::json::parse(lines[0]).at("train_loss").get<double>() - std::log(3.0)) < 0.1);
 }
 
 TEST_CASE("cli: train saves model.safetensors in the current directory unless --save or --no-save says otherwise") {
@@ -118,4 +210,243 @@ TEST_CASE("cli: train saves model.safetensors in the current directory unless --
   CHECK(std::filesystem::is_empty(dir.file("none")));
   CHECK(read_file(log).find("model saved") == std::string::npos);
   check_bad_input("train --data " + dir.file("data") + " --no-save --save m.safetensors", "--no-save");
+}
+
+TEST_CASE("cli: xgrad train --resume continues a run exactly and keeps the metrics lines") {
+  TempDir dir;
+  const std::string common = "train --data " + toy(dir) + " --hidden 8 --batch 16 --schedule none --quiet --threads 1";
+  const RunResult straight = run_xgrad(common + " --epochs 4 --save " + dir.file("s.safetensors") + " --metrics " + dir.file("s.jsonl"));
+  REQUIRE(straight.status == 0);
+  const RunResult first = run_xgrad(common + " --epochs 2 --save " + dir.file("r.safetensors") + " --metrics " + dir.file("r.jsonl"));
+  REQUIRE(first.status == 0);
+  const RunResult second = run_xgrad("train --resume " + dir.file("r.safetensors") + " --epochs 4 --quiet --threads 1 --save " +
+                                     dir.file("r.safetensors") + " --metrics " + dir.file("r.jsonl"));
+  INFO(second.err);
+  REQUIRE(second.status == 0);
+  CHECK(second.out.find("epoch  3/4") != std::string::npos);
+  CHECK(second.out.find("epoch  1/4") == std::string::npos);
+
+  const Safetensors s = read_safetensors(dir.file("s.safetensors")), r = read_safetensors(dir.file("r.safetensors"));
+  REQUIRE(s.tensors.size() == r.tensors.size());
+  for (std::size_t i = 0; i < s.tensors.size(); ++i) CHECK(same_bits(s.tensors[i].second, r.tensors[i].second));
+  CHECK(metrics_mismatch(dir.file("s.jsonl"), dir.file("r.jsonl"), 4, {"train_loss", "train_acc", "test_loss"}) == "");
+
+  // A training flag that contradicts the checkpoint is refused, naming it.
+  const RunResult changed = run_xgrad("train --resume " + dir.file("r.safetensors") + " --epochs 6 --lr 0.5 --quiet");
+  CHECK(changed.status == 2);
+  CHECK(changed.err.find("--lr") != std::string::npos);
+  CHECK(lines_of(changed.err).size() == 1);
+  // Nothing left to do.
+  const RunResult done = run_xgrad("train --resume " + dir.file("r.safetensors") + " --epochs 4 --quiet");
+  CHECK(done.status == 2);
+  CHECK(done.err.find("--epochs") != std::string::npos);
+}
+
+TEST_CASE("cli: --save-best keeps the epoch with the lowest test loss") {
+  TempDir dir;
+  const RunResult r = run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 3 --quiet --threads 1 --metrics " +
+                                dir.file("m.jsonl") + " --save-best " + dir.file("best.safetensors"));
+  REQUIRE(r.status == 0);
+  std::size_t best_epoch = 0;
+  double best = 1e300;
+  for (const std::string& line : lines_of(read_file(dir.file("m.jsonl")))) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["test_loss"].get<double>() < best) {
+      best = j["test_loss"].get<double>();
+      best_epoch = j["epoch"].get<std::size_t>();
+    }
+  }
+  CHECK(load_model(dir.file("best.safetensors")).info.epoch == best_epoch);
+}
+
+TEST_CASE("cli: a process killed while saving leaves the previous checkpoint intact") {
+  TempDir dir;
+  const std::string data = toy(dir);
+  const std::string path = dir.file("m.safetensors");
+  const std::string args = " train --data " + data + " --hidden 64 --epochs 1 --quiet --threads 1 --save " + path;
+  REQUIRE(run_xgrad(args).status == 0);
+  const std::string before = read_file(path);
+  REQUIRE(before.size() > 4096);
+  // A file-size limit of 4 KiB: the write of the (bigger) checkpoint fails
+  // half-way and the kernel kills the process with SIGXFSZ, like a crash or a full disk.
+  const std::string command = "bash -c 'ulimit -f 4; exec " + std::string(XGRAD_BINARY) + args +
+                              " --seed 9' >/dev/null 2>&1";
+  const int raw = std::system(command.c_str());
+  CHECK(!(WIFEXITED(raw) && WEXITSTATUS(raw) == 0));
+  CHECK(read_file(path) == before);
+  CHECK(load_model(path).info.epoch == 1);
+}
+
+TEST_CASE("cli: a state file whose monitored_losses do not fit its epochs is refused with one line") {
+  TempDir dir;
+  const std::string model = dir.file("r.safetensors");
+  REQUIRE(run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 2 --quiet --threads 1 --save " + model).status == 0);
+  const Safetensors state = read_safetensors(state_path(model));
+  nlohmann::json doc = nlohmann::json::parse(state.metadata.at("xgrad_state"));
+  REQUIRE(doc.at("monitored_losses").size() == 2);
+  std::vector<std::pair<std::string, const Array*>> tensors;
+  for (const auto& [name, array] : state.tensors) tensors.emplace_back(name, &array);
+  for (const nlohmann::json& losses : {nlohmann::json::array({0.5}), nlohmann::json::array({0.5, "x"})}) {
+    doc["monitored_losses"] = losses;
+    write_safetensors(state_path(model), tensors, {{"xgrad_state", doc.dump()}});
+    const auto before = std::filesystem::last_write_time(model);
+    const RunResult r = run_xgrad("train --resume " + model + " --epochs 4 --quiet");
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(r.err.find("monitored_losses") != std::string::npos);
+    CHECK(std::filesystem::last_write_time(model) == before);  // nothing was saved over it
+  }
+}
+
+TEST_CASE("cli: --diagnostics prints a table per epoch, fills the metrics file and adds the report's charts") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 320, 40, 3, 6, 5);
+  const RunResult r = run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 2 --batch 32 --quiet --diagnostics"
+                                " --metrics " + dir.file("m.jsonl"));
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(r.out.find("update/weight") != std::string::npos);
+  CHECK(r.out.find("dead_relu") != std::string::npos);
+  const auto lines = lines_of(read_file(dir.file("m.jsonl")));
+  REQUIRE(lines.size() == 2);
+  for (const std::string& line : lines) {
+    const auto j = nlohmann::json::parse(line);
+    REQUIRE(j.contains("diagnostics"));
+    REQUIRE(j["diagnostics"].size() == 2);
+    CHECK(j["diagnostics"][0]["parameter"] == "0.weight");
+    CHECK(j["diagnostics"][0]["update_ratio"].get<double>() > 0.0);
+    CHECK(j["diagnostics"][1]["dead_relu"].is_null());
+  }
+  // The HTML report gets the charts.
+  const RunResult report = run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 2 --quiet --diagnostics"
+                                     " --report " + dir.file("report"));
+  CHECK(report.status == 0);
+  const std::string html = read_file(dir.file("report/report.html"));
+  CHECK(html.find("Update/weight ratio per layer") != std::string::npos);
+  CHECK(html.find("Dead ReLU units per layer") != std::string::npos);
+  // Without the flag, no diagnostics.
+  const RunResult plain = run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 1 --quiet --metrics " +
+                                    dir.file("p.jsonl"));
+  CHECK(plain.status == 0);
+  CHECK(read_file(dir.file("p.jsonl")).find("diagnostics") == std::string::npos);
+}
+
+TEST_CASE("cli: --lr 1e4 exits 3 with the forensics, keeping the metrics of the epochs before") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 32, 50, 3, 4, 4);
+  // One step per epoch, so the weights blow up over a few epochs, not within the first.
+  const RunResult r = run_xgrad("train --data " + dir.path() + " --hidden 16,16 --batch 32 --epochs 20 --lr 1e4 --metrics " +
+                                dir.file("m.jsonl"));
+  INFO("stdout:\n" << r.out << "\nstderr:\n" << r.err);
+  REQUIRE(r.status == 3);
+  for (const char* s : {"training diverged at epoch", "step", "at lr", "last good loss", "max |logit|",
+                        "gradient norm", "Linear#0", "Linear#2", "Linear#4", "hint: try --lr", "xgrad lr-find"})
+    CHECK_MESSAGE(r.err.find(s) != std::string::npos, s);
+  const std::size_t at = r.err.find("diverged at epoch ");
+  REQUIRE(at != std::string::npos);
+  const int epoch = std::stoi(r.err.substr(at + 18));
+  CHECK(epoch >= 2);
+  const auto lines = lines_of(read_file(dir.file("m.jsonl")));
+  std::size_t written = 0;
+  for (const auto& line : lines) written += !line.empty();
+  CHECK(written == std::size_t(epoch - 1));
+}
+
+TEST_CASE("xgrad train: each optimizer, activation, init and schedule learns a toy data set") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 600, 150, 3, 6, 5);
+  const std::string common = "train --data " + dir.path() + " --hidden 16 --epochs 6 --batch 32 --seed 3 --quiet";
+  const char* variants[] = {
+      "--optimizer adam --lr 0.01 --schedule exponential --gamma 0.8",
+      "--optimizer adamw --lr 0.01 --weight-decay 0.05 --schedule step --step-size 2 --warmup-epochs 1",
+      "--lr 0.05 --nesterov --weight-decay 1e-4 --schedule multistep --milestones 2,4 --activation tanh",
+      "--lr 0.05 --activation leaky_relu --init kaiming_normal --init-mode fan_out --dropout 0.2 --l2 1e-4",
+      "--lr 0.05 --activation sigmoid --init xavier_uniform --schedule plateau --plateau-patience 1 --l1 1e-5",
+      "--lr 0.05 --label-smoothing 0.1 --class-weights 1,2,1 --clip-grad-norm 0.5 --schedule none",
+      "--optimizer adam --lr 0.01 --betas 0.8,0.99 --eps 1e-6 --amsgrad",
+      "--lr 0.05 --momentum 0.9 --dampening 0.3",
+  };
+  for (const char* v : variants) {
+    const RunResult r = run_xgrad(common + " " + v);
+    INFO(v << "\n" << r.out << r.err);
+    CHECK(r.status == 0);
+    if (r.status == 0) CHECK(final_accuracy(r.out) > 0.9);
+  }
+}
+
+TEST_CASE("xgrad train --head sigmoid trains a 2-class subset") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 600, 150, 4, 6, 5);
+  const RunResult r = run_xgrad("train --data " + dir.path() +
+                                " --hidden 16 --epochs 5 --batch 32 --lr 0.05 --head sigmoid --classes-subset 2,3 --pos-weight 1.5");
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("Linear(16 -> 1)") != std::string::npos);
+  CHECK(final_accuracy(r.out) > 0.95);
+  CHECK(r.out.find("sigmoid head") != std::string::npos);
+}
+
+TEST_CASE("xgrad train --val-split reports validation per epoch and the test set once, and --early-stop stops") {
+  TempDir dir;
+  write_random_label_dataset(dir.path(), 400, 100);
+  const RunResult r = run_xgrad("train --data " + dir.path() + " --hidden 64 --epochs 40 --batch 32 --lr 0.05 " +
+                                "--schedule none --val-split 0.25 --early-stop 2 --quiet --metrics " + dir.file("m.jsonl"));
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("(100 held out for validation)") != std::string::npos);
+  CHECK(r.out.find("val_loss") != std::string::npos);
+  CHECK(r.out.find("test_loss") == std::string::npos);
+  CHECK(r.out.find("early stop") != std::string::npos);
+  const auto lines = lines_of(read_file(dir.file("m.jsonl")));
+  CHECK(lines.size() < 40);
+  const auto first = nlohmann::json::parse(lines.at(0));
+  CHECK(first.contains("val_loss"));
+  CHECK_FALSE(first.contains("test_loss"));
+}
+
+TEST_CASE("xgrad train: contradictory or bad optimizer, model, loss and schedule flags are exit-2 errors naming the flags") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 64, 16, 3, 4, 4);
+  const std::string common = "train --data " + dir.path() + " --epochs 2 ";
+  const std::pair<const char*, const char*> cases[] = {
+      {"--optimizer adam --momentum 0.5", "--momentum"},
+      {"--optimizer adamw --nesterov", "--nesterov"},
+      {"--momentum 0 --nesterov", "--nesterov"},
+      {"--optimizer rmsprop", "--optimizer"},
+      {"--head sigmoid", "--head sigmoid"},
+      {"--head sigmoid --classes-subset 0,1 --class-weights 1,2", "--class-weights"},
+      {"--pos-weight 2", "--pos-weight"},
+      {"--label-smoothing 1", "--label-smoothing"},
+      {"--class-weights 1,x,2", "--class-weights"},
+      {"--class-weights 1,2", "--class-weights"},
+      {"--schedule cosine --gamma 0.5", "--gamma"},
+      {"--schedule multistep", "--milestones"},
+      {"--step-size 2", "--step-size"},
+      {"--schedule step --min-lr 0.001", "--min-lr"},
+      {"--plateau-patience 3", "--plateau-patience"},
+      {"--warmup-epochs 2", "--warmup-epochs"},
+      {"--dropout 1", "--dropout"},
+      {"--init orthogonal", "--init"},
+      {"--init-mode fan_out", "--init-mode"},
+      {"--val-split 0.999", "--val-split"},
+      {"--classes-subset 1", "--classes-subset"},
+      {"--classes-subset 0,7", "--classes-subset"},
+      {"--clip-grad-norm -1", "--clip-grad-norm"},
+      {"--optimizer adam --dampening 0.1", "--dampening"},
+      {"--nesterov --dampening 0.5", "--dampening"},
+      {"--dampening 1", "--dampening"},
+      {"--betas 0.9,0.99", "--betas"},
+      {"--amsgrad", "--amsgrad"},
+      {"--optimizer adam --betas 0.9", "--betas"},
+      {"--optimizer adam --betas 1,0.9", "--betas"},
+      {"--optimizer adamw --eps 0", "--eps"},
+  };
+  for (const auto& [flags, named] : cases) {
+    const RunResult r = run_xgrad(common + flags);
+    INFO(flags << ": " << r.err);
+    CHECK(r.status == 2);
+    CHECK(r.err.find(named) != std::string::npos);
+    CHECK(lines_of(r.err).size() == 1);
+  }
 }

@@ -1,17 +1,21 @@
-// CSV data end to end through the binary: train on a table, then eval,
+// `xgrad train --data FILE.csv` end to end: train on a table, then eval,
 // predict and explain the saved model; resume; and the exit-2 one-liners of
-// the CSV flags.
+// the CSV flags and files.
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "core/random.hpp"
+#include "datasets/csv.hpp"
 #include "io/safetensors.hpp"
-#include "test_support.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/run_xgrad.hpp"
+#include "tests/support/toy_data.hpp"
 
 using namespace xg;
 using namespace xg::testing;
@@ -74,9 +78,26 @@ TEST_CASE("xgrad train --data FILE.csv learns a table, and eval, predict and exp
   CHECK(info["input_shape"] == nlohmann::json::array({4}));
   CHECK(info["features"] == nlohmann::json::array({"height", "weight", "age", "score"}));
   CHECK(info["classes"] == nlohmann::json::array({"alpha", "beta", "gamma"}));
+  // Each feature's mean and population std over the training split (the rows the seeded split
+  // keeps, read here through the library), summed here in double. Relative comparisons: the
+  // std of "weight" is about 0.01, where doctest's default Approx scale would accept anything.
   REQUIRE(info["mean"].size() == 4);
-  CHECK(info["mean"][0].get<double>() == doctest::Approx(1080.0).epsilon(0.02));
-  CHECK(info["std"][1].get<double>() == doctest::Approx(0.01).epsilon(0.2));
+  REQUIRE(info["std"].size() == 4);
+  CsvOptions split;
+  split.label_column = "kind";
+  const Dataset table = load_csv_dataset(data, split);
+  REQUIRE(table.train.count == 240);
+  for (std::size_t f = 0; f < 4; ++f) {
+    double sum = 0.0, squares = 0.0;
+    for (std::size_t r = 0; r < 240; ++r) sum += table.train.values[r * 4 + f];
+    const double mean = sum / 240.0;
+    for (std::size_t r = 0; r < 240; ++r) squares += std::pow(table.train.values[r * 4 + f] - mean, 2);
+    INFO("feature " << f);
+    CHECK(info["mean"][f].get<double>() == doctest::Approx(mean).epsilon(1e-5).scale(0));
+    CHECK(info["std"][f].get<double>() == doctest::Approx(std::sqrt(squares / 240.0)).epsilon(1e-5).scale(0));
+  }
+  CHECK(info["mean"][0].get<double>() == doctest::Approx(1080.0).epsilon(0.02));  // the generator's mean
+  CHECK(info["std"][1].get<double>() == doctest::Approx(0.01).epsilon(0.2).scale(0));  // and std
   CHECK(info["config"]["label_col"] == "kind");
 
   // eval re-reads the same file, split the same way: the same accuracy as training's last epoch.
@@ -143,6 +164,7 @@ TEST_CASE("xgrad train on CSV: --test FILE, and --resume takes every training fl
 TEST_CASE("CSV flags and files: bad input is one line and exit 2") {
   TempDir dir;
   const std::string data = write_table(dir, "train.csv", 60, 5);
+  std::filesystem::create_directory(dir.file("images"));
   write_toy_dataset(dir.file("images"), 60, 20, 3, 4, 4);
   check_one_line_error(run_xgrad("train --data " + dir.file("images") + " --label-col 2"),
                        "--label-col applies to CSV data only (--data FILE.csv)");
