@@ -1,6 +1,7 @@
 #include "apps/train_command.hpp"
 
 #include <cstdio>
+#include <sstream>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -106,7 +107,12 @@ int run_train(const TrainCommandOptions& command_line) {
 
   const bool terminal = ::isatty(::fileno(stdout));
   std::string metrics_text = checkpoints.metrics_text();
-  std::vector<EpochStats> history;  // for --report
+  std::vector<EpochStats> history;  // for --report: a resumed run's earlier epochs too
+  std::istringstream earlier(metrics_text);
+  for (std::string line; std::getline(earlier, line);) {
+    const nlohmann::json doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_object()) history.push_back(epoch_from_json(doc));
+  }
   try {
     for (std::size_t epoch = checkpoints.first_epoch(); epoch <= config.epochs; ++epoch) {
       ProgressFn progress;

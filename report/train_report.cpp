@@ -57,9 +57,15 @@ void write_train_report(const std::string& dir, const TrainReport& run) {
                   diverged->last_good_loss, double(diverged->max_abs_logit), diverged->grad_norm);
     report.add_paragraph(text);
   } else if (!history.empty()) {
-    report.add_paragraph("Final test accuracy " + format_fixed(history.back().test_acc, 4) +
-                         ", test loss " + format_fixed(history.back().test_loss, 4) + " after " +
-                         std::to_string(history.size()) + " epochs.");
+    // With --val-split the per-epoch figures are the validation set's, and the
+    // test set is used once, at the end (the confusion matrix's).
+    const EpochStats& last = history.back();
+    const std::string held = last.validation ? "validation" : "test";
+    std::string text = "Final " + held + " accuracy " + format_fixed(last.test_acc, 4) + ", " + held + " loss " +
+                       format_fixed(last.test_loss, 4) + " after " + std::to_string(last.epoch) + " epochs.";
+    if (last.validation && run.confusion)
+      text += " Test accuracy " + format_fixed(run.confusion->accuracy(), 4) + " (the test set's only use).";
+    report.add_paragraph(text);
   }
   report.add_heading("Configuration");
   report.add_config(run.config);

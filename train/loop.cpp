@@ -89,6 +89,24 @@ nlohmann::json epoch_json(const EpochStats& s) {
           {held_out + "_acc", s.test_acc}, {"lr", s.lr},        {"seconds", s.seconds}, {"threads", s.threads}};
 }
 
+EpochStats epoch_from_json(const nlohmann::json& line) {
+  EpochStats s;
+  auto number = [&](const char* key) {
+    const auto it = line.find(key);
+    return it != line.end() && it->is_number() ? it->get<double>() : 0.0;
+  };
+  s.epoch = std::size_t(number("epoch"));
+  s.train_loss = number("train_loss");
+  s.train_acc = number("train_acc");
+  s.validation = line.contains("val_loss");
+  s.test_loss = number(s.validation ? "val_loss" : "test_loss");
+  s.test_acc = number(s.validation ? "val_acc" : "test_acc");
+  s.lr = number("lr");
+  s.seconds = number("seconds");
+  s.threads = int(number("threads"));
+  return s;
+}
+
 Array class_scores(const Tensor& outputs, bool sigmoid_head) {
   if (!sigmoid_head) return outputs.value();
   const std::size_t rows = outputs.size();
