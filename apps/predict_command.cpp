@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <numeric>
+#include <utility>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -30,96 +31,139 @@ CLI::App* add_predict_command(CLI::App& app, PredictOptions& o) {
   return cmd;
 }
 
-int run_predict(const PredictOptions& o) {
-  if (o.top_k == 0) throw InputError("--top-k must be at least 1");
-  if (o.index.empty() && o.images.empty()) throw InputError("predict: give --index N, IMAGE files or (a CSV model) FILE.csv");
-  LoadedModel model = load_model(o.model);
-  const std::vector<std::string>& names = model.info.classes;
-  const std::size_t classes = names.size(), features = model.info.layers.front();
+namespace {
 
-  // Gather the inputs as one split of the model's kind, with a source name for each.
+// The inputs gathered as one split of the model's kind, with a source name for each.
+struct PredictInputs {
   Split items;
-  items.shape = model.info.input_shape;
   std::vector<std::string> sources;
   std::vector<bool> labelled;  // false: the true class is unknown (an image file, an unlabelled CSV row)
-  auto append = [&](const Split& more, bool with_labels) {
+
+  void append(const Split& more, bool with_labels) {
     items.pixels.insert(items.pixels.end(), more.pixels.begin(), more.pixels.end());
     items.values.insert(items.values.end(), more.values.begin(), more.values.end());
     items.labels.insert(items.labels.end(), more.labels.begin(), more.labels.end());
     items.count += more.count;
     labelled.insert(labelled.end(), more.count, with_labels);
-  };
-  if (!o.index.empty()) {
-    const Dataset data = load_data_for_model(model, o.data);
-    for (std::size_t i : o.index) {
-      if (i >= data.test.count) {
-        throw InputError("--index " + std::to_string(i) + " is out of range: the test split of " + data.name + " has " +
-                         std::to_string(data.test.count) + " items (0.." + std::to_string(data.test.count - 1) + ")");
-      }
-      sources.push_back("test[" + std::to_string(i) + "]");
-    }
-    append(select(data.test, std::vector<std::uint32_t>(o.index.begin(), o.index.end())), true);
   }
-  if (model.takes_tables()) {
-    // Inputs are CSV files of rows: the model's features, with or without its label column.
-    for (const std::string& path : o.images) {
-      if (!is_csv_path(path)) {
-        throw InputError(path + ": the model " + o.model + " takes rows of " + std::to_string(features) +
-                         " features; give a .csv file of them");
-      }
-      const CsvRows rows = load_csv_rows(path, model.info.features, model_config(model).label_col, names);
-      for (std::size_t line : rows.line_numbers) sources.push_back(path + ":" + std::to_string(line));
-      append(rows.items, rows.labelled);
-    }
-  } else {
-    const std::size_t rows = model.info.input_shape[0], cols = model.info.input_shape[1];
-    for (const std::string& path : o.images) {
-      GreyImage image = read_grey_image(path);
-      if (image.rows != rows || image.cols != cols) {
-        if (!o.resize) {
-          throw InputError(path + ": image is " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +
-                           " (width x height) but the model takes " + std::to_string(cols) + "x" + std::to_string(rows) +
-                           "; pass --resize to scale it");
-        }
-        image = resize_image(image, rows, cols);
-      }
-      Split one;
-      one.count = 1;
-      one.pixels = std::move(image.pixels);
-      one.labels = {0};
-      append(one, false);
-      sources.push_back(path);
-    }
-  }
+};
 
-  const Array logits = model_logits(model, items);
-  const Array p = softmax(logits);
-  const std::size_t k = std::min(o.top_k, classes);
-  nlohmann::json out = nlohmann::json::array();
-  for (std::size_t n = 0; n < sources.size(); ++n) {
-    const float* prob = p.data() + n * classes;
-    std::vector<std::size_t> order(classes);
-    std::iota(order.begin(), order.end(), std::size_t(0));
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return prob[a] > prob[b]; });
-    if (o.json) {
-      nlohmann::json item = {{"input", sources[n]}};
-      if (labelled[n]) item["label"] = names[items.labels[n]];
-      item["logits"] = std::vector<float>(logits.data() + n * classes, logits.data() + (n + 1) * classes);
-      item["probabilities"] = std::vector<float>(prob, prob + classes);
-      nlohmann::json top = nlohmann::json::array();
-      for (std::size_t r = 0; r < k; ++r) top.push_back({{"class", names[order[r]]}, {"index", order[r]}, {"probability", prob[order[r]]}});
-      item["top"] = top;
-      out.push_back(item);
-      continue;
+// --index N: items of the test split of the model's data set (or of --data).
+void add_test_items(PredictInputs& in, const LoadedModel& model, const PredictOptions& o) {
+  const Dataset data = load_data_for_model(model, o.data);
+  for (std::size_t i : o.index) {
+    if (i >= data.test.count) {
+      throw InputError("--index " + std::to_string(i) + " is out of range: the test split of " + data.name + " has " +
+                       std::to_string(data.test.count) + " items (0.." + std::to_string(data.test.count - 1) + ")");
     }
-    std::printf("%s%s\n", sources[n].c_str(), labelled[n] ? (" (true class: " + names[items.labels[n]] + ")").c_str() : "");
+    in.sources.push_back("test[" + std::to_string(i) + "]");
+  }
+  in.append(select(data.test, std::vector<std::uint32_t>(o.index.begin(), o.index.end())), true);
+}
+
+// Inputs are CSV files of rows: the model's features, with or without its label column.
+void add_csv_files(PredictInputs& in, const LoadedModel& model, const PredictOptions& o) {
+  const std::size_t features = model.info.layers.front();
+  for (const std::string& path : o.images) {
+    if (!is_csv_path(path)) {
+      throw InputError(path + ": the model " + o.model + " takes rows of " + std::to_string(features) +
+                       " features; give a .csv file of them");
+    }
+    const CsvRows rows = load_csv_rows(path, model.info.features, model_config(model).label_col, model.info.classes);
+    for (std::size_t line : rows.line_numbers) in.sources.push_back(path + ":" + std::to_string(line));
+    in.append(rows.items, rows.labelled);
+  }
+}
+
+// Inputs are grey-scale images of the model's input size (or resized to it with --resize).
+void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictOptions& o) {
+  const std::size_t rows = model.info.input_shape[0], cols = model.info.input_shape[1];
+  for (const std::string& path : o.images) {
+    GreyImage image = read_grey_image(path);
+    if (image.rows != rows || image.cols != cols) {
+      if (!o.resize) {
+        throw InputError(path + ": image is " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +
+                         " (width x height) but the model takes " + std::to_string(cols) + "x" + std::to_string(rows) +
+                         "; pass --resize to scale it");
+      }
+      image = resize_image(image, rows, cols);
+    }
+    Split one;
+    one.count = 1;
+    one.pixels = std::move(image.pixels);
+    one.labels = {0};
+    in.append(one, false);
+    in.sources.push_back(path);
+  }
+}
+
+// Class indices by falling probability; equal probabilities keep the class order.
+std::vector<std::size_t> classes_by_probability(const float* prob, std::size_t classes) {
+  std::vector<std::size_t> order(classes);
+  std::iota(order.begin(), order.end(), std::size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return prob[a] > prob[b]; });
+  return order;
+}
+
+void print_predictions_json(const PredictOptions& o, const PredictInputs& in, const std::vector<std::string>& names,
+                            const Array& logits, const Array& p, std::size_t k) {
+  const std::size_t classes = names.size();
+  nlohmann::json out = nlohmann::json::array();
+  for (std::size_t n = 0; n < in.sources.size(); ++n) {
+    const float* prob = p.data() + n * classes;
+    const std::vector<std::size_t> order = classes_by_probability(prob, classes);
+    nlohmann::json item = {{"input", in.sources[n]}};
+    if (in.labelled[n]) item["label"] = names[in.items.labels[n]];
+    item["logits"] = std::vector<float>(logits.data() + n * classes, logits.data() + (n + 1) * classes);
+    item["probabilities"] = std::vector<float>(prob, prob + classes);
+    nlohmann::json top = nlohmann::json::array();
+    for (std::size_t r = 0; r < k; ++r) top.push_back({{"class", names[order[r]]}, {"index", order[r]}, {"probability", prob[order[r]]}});
+    item["top"] = top;
+    out.push_back(item);
+  }
+  std::printf("%s\n", nlohmann::json{{"model", o.model}, {"predictions", out}}.dump(2).c_str());
+}
+
+// Each input, its true class when known, then its top k classes with their probabilities.
+void print_predictions_text(const PredictInputs& in, const std::vector<std::string>& names, const Array& p, std::size_t k) {
+  const std::size_t classes = names.size();
+  for (std::size_t n = 0; n < in.sources.size(); ++n) {
+    const float* prob = p.data() + n * classes;
+    const std::vector<std::size_t> order = classes_by_probability(prob, classes);
+    std::printf("%s%s\n", in.sources[n].c_str(), in.labelled[n] ? (" (true class: " + names[in.items.labels[n]] + ")").c_str() : "");
     std::size_t width = 0;
     for (std::size_t r = 0; r < k; ++r) width = std::max(width, names[order[r]].size());
     for (std::size_t r = 0; r < k; ++r) {
       std::printf("  %zu. %-*s  %.4f\n", r + 1, int(width), names[order[r]].c_str(), double(prob[order[r]]));
     }
   }
-  if (o.json) std::printf("%s\n", nlohmann::json{{"model", o.model}, {"predictions", out}}.dump(2).c_str());
+}
+
+}  // namespace
+
+int run_predict(const PredictOptions& o) {
+  if (o.top_k == 0) throw InputError("--top-k must be at least 1");
+  if (o.index.empty() && o.images.empty()) throw InputError("predict: give --index N, IMAGE files or (a CSV model) FILE.csv");
+  LoadedModel model = load_model(o.model);
+  const std::vector<std::string>& names = model.info.classes;
+
+  PredictInputs in;
+  in.items.shape = model.info.input_shape;
+  if (!o.index.empty()) add_test_items(in, model, o);
+  if (model.takes_tables()) {
+    add_csv_files(in, model, o);
+  } else {
+    add_image_files(in, model, o);
+  }
+
+  const Array logits = model_logits(model, in.items);
+  const Array p = softmax(logits);
+  const std::size_t k = std::min(o.top_k, names.size());
+  if (o.json) {
+    print_predictions_json(o, in, names, logits, p, k);
+  } else {
+    print_predictions_text(in, names, p, k);
+  }
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <system_error>
+#include <utility>
 
 #include <zlib.h>
 
@@ -120,9 +121,8 @@ bool starts_like_gzip(const std::string& path) {
   return got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
 }
 
-}  // namespace
-
-IdxData read_idx(const std::string& path) {
+// The size of `path`, after checking that it is a regular file.
+std::uint64_t idx_file_size(const std::string& path) {
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (!fs::exists(status)) fail(path, "file does not exist");
@@ -130,7 +130,111 @@ IdxData read_idx(const std::string& path) {
   if (!fs::is_regular_file(status)) fail(path, "not a regular file");
   const std::uint64_t file_size = fs::file_size(path, ec);
   if (ec) fail(path, "cannot read the file size: " + ec.message());
+  return file_size;
+}
 
+const char* const kIdxHint = "; hint: pass an MNIST-style IDX file such as train-images-idx3-ubyte(.gz)";
+
+// Header: 00 00 type ndim. Returns ndim once the type is unsigned byte and ndim is 1 to 4.
+std::uint8_t read_idx_magic(ByteSource& source, const std::string& path) {
+  std::uint8_t magic[4];
+  const std::size_t magic_got = source.read(magic, 4);
+  if (magic_got < 4) fail(path, "not an IDX file (too short: " + std::to_string(magic_got) + " of the 4 header bytes)" + kIdxHint);
+  if (magic[0] != 0 || magic[1] != 0) {
+    fail(path, "not an IDX file (magic " + hex(big_endian_u32(magic), 8) + ", expected 0x000008NN with NN the number of dimensions)" + kIdxHint);
+  }
+  const std::uint8_t type = magic[2];
+  const std::uint8_t ndim = magic[3];
+  if (type != 0x08) {
+    const char* name = element_type_name(type);
+    if (name) fail(path, "element type " + hex(type, 2) + " (" + name + ") is not supported, expected unsigned byte 0x08");
+    fail(path, "not an IDX file (unknown element type " + hex(type, 2) + ", magic " + hex(big_endian_u32(magic), 8) + ")" + kIdxHint);
+  }
+  if (ndim < 1 || ndim > 4) fail(path, "IDX header has " + std::to_string(ndim) + " dimensions, expected 1 to 4");
+  return ndim;
+}
+
+struct IdxShape {
+  std::vector<std::uint32_t> dims;
+  std::string text;         // "60000 x 28 x 28", for messages
+  std::uint64_t bytes = 1;  // product of dims: the data size the header promises
+};
+
+// Dimensions: ndim big-endian uint32, each > 0, product at most kMaxIdxBytes.
+IdxShape read_idx_shape(ByteSource& source, const std::string& path, std::uint8_t ndim) {
+  std::uint8_t dim_bytes[16];
+  if (source.read(dim_bytes, 4 * std::size_t(ndim)) < 4 * std::size_t(ndim)) {
+    fail(path, "truncated: the header declares " + std::to_string(ndim) + " dimensions but the file ends inside them");
+  }
+  IdxShape shape;
+  for (std::size_t axis = 0; axis < ndim; ++axis) {
+    shape.dims.push_back(big_endian_u32(dim_bytes + 4 * axis));
+    shape.text += (axis ? " x " : "") + std::to_string(shape.dims.back());
+  }
+  for (std::size_t axis = 0; axis < ndim; ++axis) {
+    const std::uint32_t size = shape.dims[axis];
+    if (size == 0) fail(path, "IDX dimension " + std::to_string(axis) + " is 0 (shape " + shape.text + "); every dimension must be positive");
+    if (shape.bytes > kMaxIdxBytes / size) {
+      fail(path, "IDX header shape " + shape.text + " promises more than the 4 GiB limit; the header is corrupt");
+    }
+    shape.bytes *= size;
+  }
+  return shape;
+}
+
+// Raw data: exactly `shape.bytes` bytes, checked against the file size before allocating.
+std::vector<std::uint8_t> read_raw_idx_data(ByteSource& source, const std::string& path, const IdxShape& shape,
+                                            std::uint64_t file_size, std::uint64_t header_size) {
+  const std::uint64_t promised = shape.bytes;
+  const std::uint64_t holds = file_size > header_size ? file_size - header_size : 0;
+  if (holds < promised) {
+    fail(path, "truncated: header promises " + std::to_string(promised) + " bytes of data (shape " + shape.text +
+                   "), file holds " + std::to_string(holds));
+  }
+  if (holds > promised) {
+    fail(path, "trailing data: header promises " + std::to_string(promised) + " bytes of data (shape " + shape.text +
+                   "), file holds " + std::to_string(holds) + " (" + std::to_string(holds - promised) + " extra)");
+  }
+  std::vector<std::uint8_t> bytes(promised);
+  const std::size_t got = source.read(bytes.data(), promised);
+  if (got != promised) {
+    fail(path, "truncated: header promises " + std::to_string(promised) + " bytes of data, read only " +
+                   std::to_string(got) + " (did the file change while reading?)");
+  }
+  return bytes;
+}
+
+// gzip data: the decompressed size is unknown until read, so grow with the data
+// and reserve no more than the compressed file could possibly expand to.
+std::vector<std::uint8_t> read_gzip_idx_data(ByteSource& source, const std::string& path, const IdxShape& shape,
+                                             std::uint64_t file_size) {
+  const std::uint64_t promised = shape.bytes;
+  std::vector<std::uint8_t> bytes;
+  bytes.reserve(std::min(promised, file_size * kMaxGzipRatio + kGzipSlack));
+  std::uint64_t have = 0;
+  while (have < promised) {
+    const std::size_t want = std::size_t(std::min<std::uint64_t>(kChunkBytes, promised - have));
+    bytes.resize(have + want);
+    const std::size_t got = source.read(bytes.data() + have, want);
+    have += got;
+    if (got < want) {
+      fail(path, "truncated: header promises " + std::to_string(promised) + " bytes of data (shape " + shape.text +
+                     "), file holds " + std::to_string(have));
+    }
+  }
+  // One more byte must not exist; the attempt also makes zlib check the CRC.
+  std::uint8_t extra;
+  if (source.read(&extra, 1) != 0) {
+    fail(path, "trailing data: file holds more than the " + std::to_string(promised) +
+                   " bytes of data its header promises (shape " + shape.text + ")");
+  }
+  return bytes;
+}
+
+}  // namespace
+
+IdxData read_idx(const std::string& path) {
+  const std::uint64_t file_size = idx_file_size(path);
   const bool gzip = starts_like_gzip(path);
   std::unique_ptr<ByteSource> source;
   if (gzip) {
@@ -138,86 +242,12 @@ IdxData read_idx(const std::string& path) {
   } else {
     source = std::make_unique<RawSource>(path);
   }
-  const std::string hint = "; hint: pass an MNIST-style IDX file such as train-images-idx3-ubyte(.gz)";
-
-  // Header: 00 00 type ndim.
-  std::uint8_t magic[4];
-  const std::size_t magic_got = source->read(magic, 4);
-  if (magic_got < 4) fail(path, "not an IDX file (too short: " + std::to_string(magic_got) + " of the 4 header bytes)" + hint);
-  if (magic[0] != 0 || magic[1] != 0) {
-    fail(path, "not an IDX file (magic " + hex(big_endian_u32(magic), 8) + ", expected 0x000008NN with NN the number of dimensions)" + hint);
-  }
-  const std::uint8_t type = magic[2];
-  const std::uint8_t ndim = magic[3];
-  if (type != 0x08) {
-    const char* name = element_type_name(type);
-    if (name) fail(path, "element type " + hex(type, 2) + " (" + name + ") is not supported, expected unsigned byte 0x08");
-    fail(path, "not an IDX file (unknown element type " + hex(type, 2) + ", magic " + hex(big_endian_u32(magic), 8) + ")" + hint);
-  }
-  if (ndim < 1 || ndim > 4) fail(path, "IDX header has " + std::to_string(ndim) + " dimensions, expected 1 to 4");
-
-  // Dimensions: ndim big-endian uint32, each > 0, product at most kMaxIdxBytes.
-  std::uint8_t dim_bytes[16];
-  const std::size_t header_size = 4 + 4 * std::size_t(ndim);
-  if (source->read(dim_bytes, 4 * std::size_t(ndim)) < 4 * std::size_t(ndim)) {
-    fail(path, "truncated: the header declares " + std::to_string(ndim) + " dimensions but the file ends inside them");
-  }
+  const std::uint8_t ndim = read_idx_magic(*source, path);
+  IdxShape shape = read_idx_shape(*source, path, ndim);
   IdxData result;
-  std::string shape;  // "60000 x 28 x 28", for messages
-  for (std::size_t axis = 0; axis < ndim; ++axis) {
-    result.dims.push_back(big_endian_u32(dim_bytes + 4 * axis));
-    shape += (axis ? " x " : "") + std::to_string(result.dims.back());
-  }
-  std::uint64_t promised = 1;
-  for (std::size_t axis = 0; axis < ndim; ++axis) {
-    const std::uint32_t size = result.dims[axis];
-    if (size == 0) fail(path, "IDX dimension " + std::to_string(axis) + " is 0 (shape " + shape + "); every dimension must be positive");
-    if (promised > kMaxIdxBytes / size) {
-      fail(path, "IDX header shape " + shape + " promises more than the 4 GiB limit; the header is corrupt");
-    }
-    promised *= size;
-  }
-
-  // Data: exactly `promised` bytes, checked against the file before allocating.
-  if (!gzip) {
-    const std::uint64_t holds = file_size > header_size ? file_size - header_size : 0;
-    if (holds < promised) {
-      fail(path, "truncated: header promises " + std::to_string(promised) + " bytes of data (shape " + shape +
-                     "), file holds " + std::to_string(holds));
-    }
-    if (holds > promised) {
-      fail(path, "trailing data: header promises " + std::to_string(promised) + " bytes of data (shape " + shape +
-                     "), file holds " + std::to_string(holds) + " (" + std::to_string(holds - promised) + " extra)");
-    }
-    result.bytes.resize(promised);
-    const std::size_t got = source->read(result.bytes.data(), promised);
-    if (got != promised) {
-      fail(path, "truncated: header promises " + std::to_string(promised) + " bytes of data, read only " +
-                     std::to_string(got) + " (did the file change while reading?)");
-    }
-    return result;
-  }
-
-  // gzip: the decompressed size is unknown until read, so grow with the data
-  // and reserve no more than the compressed file could possibly expand to.
-  result.bytes.reserve(std::min(promised, file_size * kMaxGzipRatio + kGzipSlack));
-  std::uint64_t have = 0;
-  while (have < promised) {
-    const std::size_t want = std::size_t(std::min<std::uint64_t>(kChunkBytes, promised - have));
-    result.bytes.resize(have + want);
-    const std::size_t got = source->read(result.bytes.data() + have, want);
-    have += got;
-    if (got < want) {
-      fail(path, "truncated: header promises " + std::to_string(promised) + " bytes of data (shape " + shape +
-                     "), file holds " + std::to_string(have));
-    }
-  }
-  // One more byte must not exist; the attempt also makes zlib check the CRC.
-  std::uint8_t extra;
-  if (source->read(&extra, 1) != 0) {
-    fail(path, "trailing data: file holds more than the " + std::to_string(promised) +
-                   " bytes of data its header promises (shape " + shape + ")");
-  }
+  result.bytes = gzip ? read_gzip_idx_data(*source, path, shape, file_size)
+                      : read_raw_idx_data(*source, path, shape, file_size, 4 + 4 * std::uint64_t(ndim));
+  result.dims = std::move(shape.dims);
   return result;
 }
 

@@ -106,13 +106,34 @@ int paeth(int a, int b, int c) {
   return pb <= pc ? b : c;
 }
 
-GreyImage decode_png(const std::string& bytes, const std::string& source) {
-  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
-  const std::size_t size = bytes.size();
-  std::size_t pos = 8;
+// What the chunks of a PNG hold: the IHDR fields and the IDAT data joined.
+struct PngChunks {
   std::uint32_t cols = 0, rows = 0;
   int depth = 0, colour = -1;
   std::string compressed;
+};
+
+// IHDR: a size within the limits, 8 or 16 bits of grey (+ alpha), no interlacing.
+void read_png_header(const std::uint8_t* body, const std::string& source, PngChunks& png) {
+  png.cols = be32(body);
+  png.rows = be32(body + 4);
+  png.depth = body[8];
+  png.colour = body[9];
+  check_size(source, png.cols, png.rows);
+  if (body[10] != 0 || body[11] != 0) fail(source, "PNG: unknown compression or filter method");
+  if (body[12] != 0) fail(source, "PNG: interlaced images are not supported; save it without interlacing");
+  if (png.colour != 0 && png.colour != 4) {
+    fail(source, "PNG: colour type " + std::to_string(png.colour) + " is not grey-scale; convert it to grey (e.g. convert in.png -colorspace Gray out.png)");
+  }
+  if (png.depth != 8 && png.depth != 16) fail(source, "PNG: bit depth " + std::to_string(png.depth) + " is not supported (8 or 16)");
+}
+
+// Walks the chunks after the signature up to IEND, checking each one's length and CRC.
+PngChunks read_png_chunks(const std::string& bytes, const std::string& source) {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  const std::size_t size = bytes.size();
+  std::size_t pos = 8;
+  PngChunks png;
   bool seen_header = false, seen_end = false;
   while (!seen_end) {
     if (size - pos < 12) fail(source, "PNG: truncated (a chunk header runs past the end of the file)");
@@ -125,20 +146,10 @@ GreyImage decode_png(const std::string& bytes, const std::string& source) {
     if (type == "IHDR") {
       if (seen_header || length != 13) fail(source, "PNG: malformed IHDR chunk");
       seen_header = true;
-      cols = be32(body);
-      rows = be32(body + 4);
-      depth = body[8];
-      colour = body[9];
-      check_size(source, cols, rows);
-      if (body[10] != 0 || body[11] != 0) fail(source, "PNG: unknown compression or filter method");
-      if (body[12] != 0) fail(source, "PNG: interlaced images are not supported; save it without interlacing");
-      if (colour != 0 && colour != 4) {
-        fail(source, "PNG: colour type " + std::to_string(colour) + " is not grey-scale; convert it to grey (e.g. convert in.png -colorspace Gray out.png)");
-      }
-      if (depth != 8 && depth != 16) fail(source, "PNG: bit depth " + std::to_string(depth) + " is not supported (8 or 16)");
+      read_png_header(body, source, png);
     } else if (type == "IDAT") {
-      if (compressed.size() + length > (std::size_t(64) << 20)) fail(source, "PNG: more than 64 MiB of image data");
-      compressed.append(reinterpret_cast<const char*>(body), length);
+      if (png.compressed.size() + length > (std::size_t(64) << 20)) fail(source, "PNG: more than 64 MiB of image data");
+      png.compressed.append(reinterpret_cast<const char*>(body), length);
     } else if (type == "IEND") {
       seen_end = true;
     } else if (!(type[0] & 0x20)) {
@@ -146,16 +157,18 @@ GreyImage decode_png(const std::string& bytes, const std::string& source) {
     }
     pos += 12 + std::size_t(length);
   }
-  const std::size_t channels = colour == 4 ? 2 : 1, bytes_per_pixel = channels * std::size_t(depth / 8);
-  const std::size_t stride = std::size_t(cols) * bytes_per_pixel;
-  const std::size_t expected = std::size_t(rows) * (stride + 1);
+  return png;
+}
+
+// Inflates the IDAT data into exactly `expected` bytes: each row a filter byte, then the row.
+std::vector<std::uint8_t> inflate_png_data(PngChunks& png, std::size_t expected, const std::string& source) {
   // Deflate compresses at most ~1032:1; a header promising more than that is lying.
-  if (expected / 1032 > compressed.size() + 64) fail(source, "PNG: the image data is far too short for " + std::to_string(cols) + "x" + std::to_string(rows));
+  if (expected / 1032 > png.compressed.size() + 64) fail(source, "PNG: the image data is far too short for " + std::to_string(png.cols) + "x" + std::to_string(png.rows));
   std::vector<std::uint8_t> raw(expected);
   z_stream z{};
   if (inflateInit(&z) != Z_OK) fail(source, "PNG: cannot start zlib");
-  z.next_in = reinterpret_cast<Bytef*>(compressed.data());
-  z.avail_in = uInt(compressed.size());
+  z.next_in = reinterpret_cast<Bytef*>(png.compressed.data());
+  z.avail_in = uInt(png.compressed.size());
   z.next_out = raw.data();
   z.avail_out = uInt(raw.size());
   const int status = inflate(&z, Z_FINISH);
@@ -165,7 +178,14 @@ GreyImage decode_png(const std::string& bytes, const std::string& source) {
     fail(source, "PNG: corrupt or truncated image data (inflated " + std::to_string(produced) + " of " + std::to_string(expected) +
                      " bytes" + (status == Z_BUF_ERROR && produced == expected ? ", with more left over)" : ")"));
   }
-  // Undo the per-row filters in place.
+  return raw;
+}
+
+// Undoes the per-row filters of `raw` in place and keeps each pixel's grey channel, as 8 bits.
+GreyImage unfilter_png_rows(std::vector<std::uint8_t>& raw, const PngChunks& png, std::size_t bytes_per_pixel,
+                            const std::string& source) {
+  const std::uint32_t cols = png.cols, rows = png.rows;
+  const std::size_t stride = std::size_t(cols) * bytes_per_pixel;
   std::vector<std::uint8_t> previous(stride, 0);
   GreyImage image;
   image.rows = rows;
@@ -190,10 +210,18 @@ GreyImage decode_png(const std::string& bytes, const std::string& source) {
     std::memcpy(previous.data(), x, stride);
     for (std::size_t c = 0; c < cols; ++c) {
       const std::uint8_t* px = x + c * bytes_per_pixel;
-      image.pixels[r * cols + c] = depth == 16 ? std::uint8_t((std::uint32_t(px[0]) << 8 | px[1]) * 255 / 65535) : px[0];
+      image.pixels[r * cols + c] = png.depth == 16 ? std::uint8_t((std::uint32_t(px[0]) << 8 | px[1]) * 255 / 65535) : px[0];
     }
   }
   return image;
+}
+
+GreyImage decode_png(const std::string& bytes, const std::string& source) {
+  PngChunks png = read_png_chunks(bytes, source);
+  const std::size_t channels = png.colour == 4 ? 2 : 1, bytes_per_pixel = channels * std::size_t(png.depth / 8);
+  const std::size_t stride = std::size_t(png.cols) * bytes_per_pixel;
+  std::vector<std::uint8_t> raw = inflate_png_data(png, std::size_t(png.rows) * (stride + 1), source);
+  return unfilter_png_rows(raw, png, bytes_per_pixel, source);
 }
 
 }  // namespace

@@ -71,18 +71,21 @@ std::string xml_escape(const std::string& text) {
 
 std::string csv_number(double value) { return std::isfinite(value) ? format_number(value, 9) : ""; }
 
-std::string render_line_chart(const LineChart& c) {
-  static int chart_id = 0;  // unique clip-path ids within a page
-  const int id = ++chart_id;
-  // Legend to the right of the plot; its width fits the longest label.
-  std::size_t longest = 0;
-  for (const auto& s : c.series) longest = std::max(longest, s.label.size());
-  for (const auto& m : c.marks) longest = std::max(longest, m.label.size());
-  const double legend_w = std::min(320.0, 44.0 + 7.4 * double(longest));
-  const double left = 78, top = 44, plot_w = 600, plot_h = 330;
-  const double width = left + plot_w + 24 + legend_w, height = top + plot_h + 62;
+namespace {
 
-  // Data ranges over the finite (and, for a log axis, positive) points.
+// Where a line chart draws: the plot area, the legend to its right, and the
+// axes that map data values onto them.
+struct ChartGeometry {
+  double left = 78, top = 44, plot_w = 600, plot_h = 330;
+  double legend_w = 0, width = 0, height = 0;
+  Axis xa{}, ya{};
+};
+
+const char* series_color(const ChartSeries& s, std::size_t index) { return color_of(s.color >= 0 ? s.color : int(index)); }
+std::string mark_color(const ChartMark& m) { return m.color >= 0 ? color_of(m.color) : "#333333"; }
+
+// Both axes over the finite (and, for a log axis, positive) points, the marks and the chart's fixed limits.
+void fit_chart_axes(const LineChart& c, ChartGeometry& g) {
   double x0 = INFINITY, x1 = -INFINITY, y0 = INFINITY, y1 = -INFINITY;
   for (const auto& s : c.series)
     for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
@@ -98,30 +101,48 @@ std::string render_line_chart(const LineChart& c) {
   if (std::isfinite(c.y_top) && y1 > c.y_top) y1 = std::max(c.y_top, y0 * 1.01 + 1e-12);
   if (x1 <= x0) x1 = x0 + 1;
   if (y1 <= y0) y1 = y0 + (c.log_y ? y0 : 1.0);
-  Axis xa{x0, x1, false, left, left + plot_w};
-  Axis ya{0, 0, c.log_y, top + plot_h, top};
+  g.xa = Axis{x0, x1, false, g.left, g.left + g.plot_w};
+  g.ya = Axis{0, 0, c.log_y, g.top + g.plot_h, g.top};
   if (c.log_y) {
-    ya.lo = std::log10(y0) - 0.04 * (std::log10(y1) - std::log10(y0));
-    ya.hi = std::log10(y1) + 0.04 * (std::log10(y1) - std::log10(y0));
+    g.ya.lo = std::log10(y0) - 0.04 * (std::log10(y1) - std::log10(y0));
+    g.ya.hi = std::log10(y1) + 0.04 * (std::log10(y1) - std::log10(y0));
   } else {
     const double pad = 0.05 * (y1 - y0);
-    ya.lo = (y0 >= 0 && y0 - pad < 0) ? 0 : y0 - pad;
-    ya.hi = y1 + pad;
+    g.ya.lo = (y0 >= 0 && y0 - pad < 0) ? 0 : y0 - pad;
+    g.ya.hi = y1 + pad;
   }
+}
 
+ChartGeometry chart_geometry(const LineChart& c) {
+  ChartGeometry g;
+  // Legend to the right of the plot; its width fits the longest label.
+  std::size_t longest = 0;
+  for (const auto& s : c.series) longest = std::max(longest, s.label.size());
+  for (const auto& m : c.marks) longest = std::max(longest, m.label.size());
+  g.legend_w = std::min(320.0, 44.0 + 7.4 * double(longest));
+  g.width = g.left + g.plot_w + 24 + g.legend_w, g.height = g.top + g.plot_h + 62;
+  fit_chart_axes(c, g);
+  return g;
+}
+
+// The <svg> element's opening, the title, the plot's clip path and its background.
+std::string chart_frame(const LineChart& c, const ChartGeometry& g, int id) {
   std::string o;
-  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart line-chart\" viewBox=\"0 0 " + px(width) + " " +
-       px(height) + "\" width=\"" + px(width) + "\" height=\"" + px(height) + "\" role=\"img\" aria-label=\"" +
+  o += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart line-chart\" viewBox=\"0 0 " + px(g.width) + " " +
+       px(g.height) + "\" width=\"" + px(g.width) + "\" height=\"" + px(g.height) + "\" role=\"img\" aria-label=\"" +
        xml_escape(c.title) + "\">\n";
   o += "<title>" + xml_escape(c.title) + "</title>\n";
-  o += "<text class=\"chart-title\" x=\"" + px(left) + "\" y=\"26\">" + xml_escape(c.title) + "</text>\n";
-  o += "<defs><clipPath id=\"plot" + std::to_string(id) + "\"><rect x=\"" + px(left) + "\" y=\"" + px(top) +
-       "\" width=\"" + px(plot_w) + "\" height=\"" + px(plot_h) + "\"/></clipPath></defs>\n";
-  o += "<rect class=\"plot-area\" x=\"" + px(left) + "\" y=\"" + px(top) + "\" width=\"" + px(plot_w) +
-       "\" height=\"" + px(plot_h) + "\"/>\n";
+  o += "<text class=\"chart-title\" x=\"" + px(g.left) + "\" y=\"26\">" + xml_escape(c.title) + "</text>\n";
+  o += "<defs><clipPath id=\"plot" + std::to_string(id) + "\"><rect x=\"" + px(g.left) + "\" y=\"" + px(g.top) +
+       "\" width=\"" + px(g.plot_w) + "\" height=\"" + px(g.plot_h) + "\"/></clipPath></defs>\n";
+  o += "<rect class=\"plot-area\" x=\"" + px(g.left) + "\" y=\"" + px(g.top) + "\" width=\"" + px(g.plot_w) +
+       "\" height=\"" + px(g.plot_h) + "\"/>\n";
+  return o;
+}
 
-  // y grid and ticks
-  std::vector<double> yticks;  // data values
+// The y ticks as data values: 1, 2, 5 x 10^k on a log axis (linear steps over a narrow range).
+std::vector<double> y_tick_values(const LineChart& c, const Axis& ya) {
+  std::vector<double> yticks;
   if (c.log_y) {
     const int k0 = int(std::floor(ya.lo)), k1 = int(std::ceil(ya.hi));
     const bool sparse = k1 - k0 > 3;
@@ -138,17 +159,16 @@ std::string render_line_chart(const LineChart& c) {
   } else {
     yticks = linear_ticks(ya.lo, ya.hi, 6);
   }
-  o += "<g class=\"grid\">";
-  for (double v : yticks) {
-    const double y = ya.map(v);
-    if (y < top - 0.5 || y > top + plot_h + 0.5) continue;
-    o += "<line x1=\"" + px(left) + "\" y1=\"" + px(y) + "\" x2=\"" + px(left + plot_w) + "\" y2=\"" + px(y) + "\"/>";
-  }
+  return yticks;
+}
+
+// The x ticks as data values: whole exponents for a log10 axis, whole numbers only for x_integer.
+std::vector<double> x_tick_values(const LineChart& c, const Axis& xa) {
   std::vector<double> xticks;
   if (c.x_log10) {
-    for (double k = std::ceil(x0); k <= std::floor(x1); k += 1) xticks.push_back(k);
+    for (double k = std::ceil(xa.lo); k <= std::floor(xa.hi); k += 1) xticks.push_back(k);
   } else {
-    xticks = linear_ticks(x0, x1, 8);
+    xticks = linear_ticks(xa.lo, xa.hi, 8);
     if (c.x_integer) {
       std::vector<double> whole;
       for (double t : xticks)
@@ -156,19 +176,33 @@ std::string render_line_chart(const LineChart& c) {
       xticks = whole;
     }
   }
+  return xticks;
+}
+
+bool outside_plot_height(const ChartGeometry& g, double y) { return y < g.top - 0.5 || y > g.top + g.plot_h + 0.5; }
+
+// Grid lines, tick labels and the two axis labels.
+std::string chart_axes(const LineChart& c, const ChartGeometry& g) {
+  const std::vector<double> yticks = y_tick_values(c, g.ya), xticks = x_tick_values(c, g.xa);
+  std::string o = "<g class=\"grid\">";
+  for (double v : yticks) {
+    const double y = g.ya.map(v);
+    if (outside_plot_height(g, y)) continue;
+    o += "<line x1=\"" + px(g.left) + "\" y1=\"" + px(y) + "\" x2=\"" + px(g.left + g.plot_w) + "\" y2=\"" + px(y) + "\"/>";
+  }
   for (double v : xticks) {
-    const double x = xa.map(v);
-    o += "<line x1=\"" + px(x) + "\" y1=\"" + px(top) + "\" x2=\"" + px(x) + "\" y2=\"" + px(top + plot_h) + "\"/>";
+    const double x = g.xa.map(v);
+    o += "<line x1=\"" + px(x) + "\" y1=\"" + px(g.top) + "\" x2=\"" + px(x) + "\" y2=\"" + px(g.top + g.plot_h) + "\"/>";
   }
   o += "</g>\n<g class=\"ticks\">";
   for (double v : yticks) {
-    const double y = ya.map(v);
-    if (y < top - 0.5 || y > top + plot_h + 0.5) continue;
-    o += "<text class=\"ytick\" x=\"" + px(left - 8) + "\" y=\"" + px(y + 4.5) + "\">" + tick_label(v) + "</text>";
+    const double y = g.ya.map(v);
+    if (outside_plot_height(g, y)) continue;
+    o += "<text class=\"ytick\" x=\"" + px(g.left - 8) + "\" y=\"" + px(y + 4.5) + "\">" + tick_label(v) + "</text>";
   }
   for (double v : xticks) {
-    const double x = xa.map(v);
-    const std::string y = px(top + plot_h + 20);
+    const double x = g.xa.map(v);
+    const std::string y = px(g.top + g.plot_h + 20);
     if (c.x_log10) {
       o += "<text class=\"xtick\" x=\"" + px(x) + "\" y=\"" + y + "\">10<tspan dy=\"-7\" font-size=\"11\">" +
            tick_label(v) + "</tspan></text>";
@@ -177,65 +211,79 @@ std::string render_line_chart(const LineChart& c) {
     }
   }
   o += "</g>\n";
-  o += "<text class=\"axis-label\" x=\"" + px(left + plot_w / 2) + "\" y=\"" + px(top + plot_h + 48) + "\">" +
+  o += "<text class=\"axis-label\" x=\"" + px(g.left + g.plot_w / 2) + "\" y=\"" + px(g.top + g.plot_h + 48) + "\">" +
        xml_escape(c.x_label) + "</text>\n";
-  o += "<text class=\"axis-label\" transform=\"translate(20 " + px(top + plot_h / 2) + ") rotate(-90)\">" +
+  o += "<text class=\"axis-label\" transform=\"translate(20 " + px(g.top + g.plot_h / 2) + ") rotate(-90)\">" +
        xml_escape(c.y_label) + "</text>\n";
+  return o;
+}
 
-  // The curves, clipped to the plot; values beyond the top are drawn at the edge.
-  auto y_pixel = [&](double v) {
-    double y = ya.map(c.log_y ? std::max(v, std::pow(10.0, ya.lo)) : v);
-    return std::clamp(y, top - 2.0, top + plot_h + 2.0);
-  };
-  o += "<g clip-path=\"url(#plot" + std::to_string(id) + ")\">\n";
+// A value's pixel row; values beyond the top (or below a log axis) are drawn at the edge.
+double curve_y_pixel(const ChartGeometry& g, double v) {
+  double y = g.ya.map(g.ya.log ? std::max(v, std::pow(10.0, g.ya.lo)) : v);
+  return std::clamp(y, g.top - 2.0, g.top + g.plot_h + 2.0);
+}
+
+// The curves, clipped to the plot, then their dots unclipped.
+std::string chart_curves(const LineChart& c, const ChartGeometry& g, int id) {
+  std::string o = "<g clip-path=\"url(#plot" + std::to_string(id) + ")\">\n";
   std::string all_dots;
   for (std::size_t si = 0; si < c.series.size(); ++si) {
     const ChartSeries& s = c.series[si];
-    const char* color = color_of(s.color >= 0 ? s.color : int(si));
+    const char* color = series_color(s, si);
     std::string d;
     std::string dots;
     for (std::size_t i = 0; i < s.x.size() && i < s.y.size(); ++i) {
       if (!std::isfinite(s.y[i]) || (c.log_y && s.y[i] <= 0)) continue;
-      const double x = xa.map(s.x[i]), y = y_pixel(s.y[i]);
+      const double x = g.xa.map(s.x[i]), y = curve_y_pixel(g, s.y[i]);
       d += (d.empty() ? "M" : " L") + px(x) + " " + px(y);
       if (s.dots) dots += "<circle cx=\"" + px(x) + "\" cy=\"" + px(y) + "\" r=\"3.5\" fill=\"" + color + "\"/>";
     }
-    if (d.empty()) d = "M" + px(left) + " " + px(top);  // no finite point: an empty path keeps the count right
+    if (d.empty()) d = "M" + px(g.left) + " " + px(g.top);  // no finite point: an empty path keeps the count right
     o += "<path class=\"curve" + (s.css_class.empty() ? "" : " " + xml_escape(s.css_class)) + "\" d=\"" + d +
          "\" stroke=\"" + color + "\"" + (s.dashed ? " stroke-dasharray=\"7 4\"" : "") + "><title>" +
          xml_escape(s.label) + "</title></path>\n";
     all_dots += dots;
   }
   o += "</g>\n" + all_dots + "\n";  // dots unclipped: a point on the plot's edge stays whole
+  return o;
+}
+
+// Each mark: a cross at its point, or a vertical line across the plot when its y is NaN.
+std::string chart_marks(const LineChart& c, const ChartGeometry& g) {
+  std::string o;
   for (const ChartMark& m : c.marks) {
-    const std::string color = m.color >= 0 ? color_of(m.color) : "#333333";
-    const double x = xa.map(m.x);
+    const std::string color = mark_color(m);
+    const double x = g.xa.map(m.x);
     if (std::isnan(m.y)) {
-      o += "<line class=\"mark-line\" x1=\"" + px(x) + "\" y1=\"" + px(top) + "\" x2=\"" + px(x) + "\" y2=\"" +
-           px(top + plot_h) + "\" stroke=\"" + color + "\"/>";
+      o += "<line class=\"mark-line\" x1=\"" + px(x) + "\" y1=\"" + px(g.top) + "\" x2=\"" + px(x) + "\" y2=\"" +
+           px(g.top + g.plot_h) + "\" stroke=\"" + color + "\"/>";
     } else {
-      const double y = std::clamp(y_pixel(m.y), top + 7, top + plot_h - 7);
+      const double y = std::clamp(curve_y_pixel(g, m.y), g.top + 7, g.top + g.plot_h - 7);
       o += "<path class=\"mark-cross\" d=\"M" + px(x - 7) + " " + px(y - 7) + " L" + px(x + 7) + " " + px(y + 7) +
            " M" + px(x - 7) + " " + px(y + 7) + " L" + px(x + 7) + " " + px(y - 7) + "\" stroke=\"" + color +
            "\"><title>" + xml_escape(m.label) + "</title></path>";
     }
     o += "\n";
   }
+  return o;
+}
 
-  // Legend: one row per series, then one per mark.
-  const double lx = left + plot_w + 24;
-  double ly = top + 8;
-  o += "<g class=\"legend\">";
+// Legend: one row per series, then one per mark.
+std::string chart_legend(const LineChart& c, const ChartGeometry& g) {
+  const double lx = g.left + g.plot_w + 24;
+  double ly = g.top + 8;
+  std::string o = "<g class=\"legend\">";
   for (std::size_t si = 0; si < c.series.size(); ++si) {
     const ChartSeries& s = c.series[si];
-    const char* color = color_of(s.color >= 0 ? s.color : int(si));
+    const char* color = series_color(s, si);
     o += "<line x1=\"" + px(lx) + "\" y1=\"" + px(ly) + "\" x2=\"" + px(lx + 26) + "\" y2=\"" + px(ly) +
          "\" stroke=\"" + color + "\"" + (s.dashed ? " stroke-dasharray=\"7 4\"" : "") + "/>";
     o += "<text x=\"" + px(lx + 34) + "\" y=\"" + px(ly + 4.5) + "\">" + xml_escape(s.label) + "</text>";
     ly += 22;
   }
   for (const ChartMark& m : c.marks) {
-    const std::string color = m.color >= 0 ? color_of(m.color) : "#333333";
+    const std::string color = mark_color(m);
     if (std::isnan(m.y)) {
       o += "<line class=\"mark-line\" x1=\"" + px(lx + 13) + "\" y1=\"" + px(ly - 8) + "\" x2=\"" + px(lx + 13) +
            "\" y2=\"" + px(ly + 8) + "\" stroke=\"" + color + "\"/>";
@@ -247,8 +295,18 @@ std::string render_line_chart(const LineChart& c) {
     o += "<text x=\"" + px(lx + 34) + "\" y=\"" + px(ly + 4.5) + "\">" + xml_escape(m.label) + "</text>";
     ly += 22;
   }
-  o += "</g>\n</svg>";
+  o += "</g>\n";
   return o;
+}
+
+}  // namespace
+
+std::string render_line_chart(const LineChart& c) {
+  static int chart_id = 0;  // unique clip-path ids within a page
+  const int id = ++chart_id;
+  const ChartGeometry g = chart_geometry(c);
+  return chart_frame(c, g, id) + chart_axes(c, g) + chart_curves(c, g, id) + chart_marks(c, g) + chart_legend(c, g) +
+         "</svg>";
 }
 
 std::string render_confusion_heatmap(const ConfusionMatrix& m, const std::vector<std::string>& names) {

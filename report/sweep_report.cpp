@@ -10,13 +10,11 @@
 namespace xg {
 namespace {
 std::string lr_text(double lr) { return format_number(lr, 3); }
-}  // namespace
 
-void write_sweep_report(const std::string& dir, const SweepReport& sweep) {
+// The headline: the best learning rate and its final held-out figures, or that every rate diverged.
+void add_best_run_summary(HtmlReport& report, const SweepReport& sweep, const std::string& held) {
   const std::vector<SweepRun>& runs = *sweep.runs;
   const int best = sweep.best;
-  const std::string held = sweep.validation ? "validation" : "test";
-  HtmlReport report("xgrad sweep: " + sweep.data_name + ", " + std::to_string(runs.size()) + " learning rates");
   if (best >= 0) {
     const EpochStats& s = runs[std::size_t(best)].history.back();
     report.add_paragraph("Best learning rate by final " + held + " loss: " + lr_text(runs[std::size_t(best)].base_lr) + " (" +
@@ -24,9 +22,11 @@ void write_sweep_report(const std::string& dir, const SweepReport& sweep) {
   } else {
     report.add_paragraph("Every learning rate diverged.", "warning");
   }
-  report.add_heading("Configuration");
-  report.add_config(sweep.config);
+}
 
+// Training loss per 20-step window (divergences marked), held-out loss and accuracy per epoch: one curve per run.
+void add_loss_charts(HtmlReport& report, const SweepReport& sweep, const std::string& held) {
+  const std::vector<SweepRun>& runs = *sweep.runs;
   LineChart steps{"Training loss (mean over 20-step windows)", "epoch", "training loss"};
   LineChart test_loss{"Loss on the " + held + " set per epoch", "epoch", held + " loss"};
   LineChart test_acc{"Accuracy on the " + held + " set per epoch", "epoch", held + " accuracy"};
@@ -65,13 +65,17 @@ void write_sweep_report(const std::string& dir, const SweepReport& sweep) {
   report.add_chart(steps);
   report.add_chart(test_loss);
   report.add_chart(test_acc);
+}
 
+// One row per run: its last completed epoch's figures and how it ended.
+void add_run_table(HtmlReport& report, const SweepReport& sweep, const std::string& held) {
+  const std::vector<SweepRun>& runs = *sweep.runs;
   std::vector<std::vector<std::string>> rows;
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const SweepRun& r = runs[i];
     std::string status = r.diverged ? "diverged at epoch " + std::to_string(r.diverged->epoch) + ", step " +
                                           std::to_string(r.diverged->step)
-                                    : (int(i) == best ? "finished (best)" : "finished");
+                                    : (int(i) == sweep.best ? "finished (best)" : "finished");
     if (r.history.empty()) {
       rows.push_back({"\x01" + lr_text(r.base_lr), "", "", "", status});
     } else {
@@ -82,14 +86,13 @@ void write_sweep_report(const std::string& dir, const SweepReport& sweep) {
   }
   report.add_heading("Last completed epoch of each run");
   report.add_table({"learning rate", "train loss", held + " loss", held + " accuracy", "status"}, rows);
-  if (best >= 0) {
-    report.add_heading("Confusion matrix of the best run (lr " + lr_text(runs[std::size_t(best)].base_lr) + ")");
-    if (sweep.best_confusion) report.add_confusion_matrix(*sweep.best_confusion, sweep.class_names);
-  }
+}
 
+// metrics.csv: a line per run and epoch, and one more where a run diverged.
+std::string sweep_csv(const SweepReport& sweep) {
   const std::string h = sweep.validation ? "val" : "test";
   std::string csv = "base_lr,epoch,train_loss,train_acc," + h + "_loss," + h + "_acc,lr,seconds,diverged_step\n";
-  for (const SweepRun& r : runs) {
+  for (const SweepRun& r : *sweep.runs) {
     for (const EpochStats& s : r.history)
       csv += csv_number(r.base_lr) + "," + std::to_string(s.epoch) + "," + csv_number(s.train_loss) + "," +
              csv_number(s.train_acc) + "," + csv_number(s.test_loss) + "," + csv_number(s.test_acc) + "," +
@@ -98,7 +101,26 @@ void write_sweep_report(const std::string& dir, const SweepReport& sweep) {
       csv += csv_number(r.base_lr) + "," + std::to_string(r.diverged->epoch) + ",,,,," + csv_number(r.diverged->lr) +
              ",," + std::to_string(r.diverged->step) + "\n";
   }
-  write_report(dir, report, csv);
+  return csv;
+}
+
+}  // namespace
+
+void write_sweep_report(const std::string& dir, const SweepReport& sweep) {
+  const std::vector<SweepRun>& runs = *sweep.runs;
+  const int best = sweep.best;
+  const std::string held = sweep.validation ? "validation" : "test";
+  HtmlReport report("xgrad sweep: " + sweep.data_name + ", " + std::to_string(runs.size()) + " learning rates");
+  add_best_run_summary(report, sweep, held);
+  report.add_heading("Configuration");
+  report.add_config(sweep.config);
+  add_loss_charts(report, sweep, held);
+  add_run_table(report, sweep, held);
+  if (best >= 0) {
+    report.add_heading("Confusion matrix of the best run (lr " + lr_text(runs[std::size_t(best)].base_lr) + ")");
+    if (sweep.best_confusion) report.add_confusion_matrix(*sweep.best_confusion, sweep.class_names);
+  }
+  write_report(dir, report, sweep_csv(sweep));
 }
 
 }  // namespace xg
