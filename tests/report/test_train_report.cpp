@@ -112,6 +112,28 @@ TEST_CASE("train report: diagnostics add per-layer charts, a validation run name
   CHECK(page.html().find("<svg") == std::string::npos);  // nothing recorded: no charts
 }
 
+TEST_CASE("train report: with a validation set the headline names the validation figures and the test accuracy of the end") {
+  TempDir dir;
+  ConfusionMatrix test_set(2);  // the test set's evaluation after the last epoch: 2 of 4 right
+  test_set.add(0, 0);
+  test_set.add(0, 1);
+  test_set.add(1, 1);
+  test_set.add(1, 0);
+  TrainReport run;
+  run.data_name = "toy";
+  run.history = two_epochs(true);
+  run.history[0].epoch = 3;  // a resumed run: epochs 3 and 4
+  run.history[1].epoch = 4;
+  run.confusion = &test_set;
+  run.class_names = {"a", "b"};
+  write_train_report(dir.path(), run);
+  const std::string html = read_file(dir.file("report.html"));
+  CHECK(html.find("Final validation accuracy 0.7500, validation loss 0.6250 after 4 epochs. Test accuracy 0.5000 (the test "
+                  "set&#39;s only use).") != std::string::npos);
+  CHECK(html.find("Final test accuracy") == std::string::npos);
+  CHECK(html.find("Confusion matrix on the test set (after epoch 4)") != std::string::npos);
+}
+
 TEST_CASE("train report: a report directory that cannot be made is an InputError naming it") {
   TempDir dir;
   std::ofstream(dir.file("file")) << "x";

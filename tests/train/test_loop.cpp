@@ -99,6 +99,39 @@ TEST_CASE("epoch_json: the metrics line of an epoch, val_* in place of test_* wi
   CHECK_FALSE(j.contains("test_acc"));
 }
 
+TEST_CASE("epoch_from_json reads back what epoch_json wrote, validation included; missing fields stay 0") {
+  EpochStats s;
+  s.epoch = 4;
+  s.train_loss = 0.375;
+  s.train_acc = 0.875;
+  s.test_loss = 0.5;
+  s.test_acc = 0.8125;
+  s.lr = 0.025;
+  s.seconds = 2.5;
+  s.threads = 1;
+  for (const bool validation : {false, true}) {
+    CAPTURE(validation);
+    s.validation = validation;
+    const EpochStats back = epoch_from_json(epoch_json(s));
+    CHECK(back.epoch == 4);
+    CHECK(back.train_loss == s.train_loss);
+    CHECK(back.train_acc == s.train_acc);
+    CHECK(back.test_loss == s.test_loss);
+    CHECK(back.test_acc == s.test_acc);
+    CHECK(back.lr == s.lr);
+    CHECK(back.seconds == s.seconds);
+    CHECK(back.threads == 1);
+    CHECK(back.validation == validation);
+    CHECK(epoch_json(back) == epoch_json(s));
+  }
+  const EpochStats partial = epoch_from_json({{"epoch", 2}, {"train_loss", 1.5}});
+  CHECK(partial.epoch == 2);
+  CHECK(partial.train_loss == 1.5);
+  CHECK(partial.test_loss == 0.0);
+  CHECK(partial.threads == 0);
+  CHECK_FALSE(partial.validation);
+}
+
 TEST_CASE("class_scores: the logits themselves, or (0, z) for a sigmoid head, whose softmax is (1 - σ(z), σ(z))") {
   const Tensor logits(Array{{1.0f, -2.0f, 0.5f}, {0.0f, 3.0f, -1.0f}});
   CHECK(class_scores(logits, false) == logits.value());
