@@ -99,7 +99,7 @@ TEST_CASE("epoch_json: the metrics line of an epoch, val_* in place of test_* wi
   CHECK_FALSE(j.contains("test_acc"));
 }
 
-TEST_CASE("epoch_from_json reads back what epoch_json wrote, validation included; missing fields stay 0") {
+TEST_CASE("epoch_from_json reads back what epoch_json wrote, validation included, and missing fields stay 0") {
   EpochStats s;
   s.epoch = 4;
   s.train_loss = 0.375;
