@@ -2,10 +2,25 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
+#include <string>
 
 namespace xg {
+namespace {
+// labels must hold one class index below c per row of the (n, c) scores.
+void check_labels(const Array& scores, const std::vector<std::uint32_t>& labels, const char* function) {
+  if (scores.dimension() != 2 || labels.size() != scores.shape()[0])
+    throw std::invalid_argument(std::string(function) + ": " + std::to_string(labels.size()) + " labels for " +
+                                std::to_string(scores.dimension() == 2 ? scores.shape()[0] : 0) + " rows of scores");
+  for (std::uint32_t label : labels)
+    if (label >= scores.shape()[1])
+      throw std::invalid_argument(std::string(function) + ": label " + std::to_string(label) + " is out of range for " +
+                                  std::to_string(scores.shape()[1]) + " classes");
+}
+}  // namespace
 
 double top_k_accuracy(const Array& scores, const std::vector<std::uint32_t>& labels, std::size_t k) {
+  check_labels(scores, labels, "top_k_accuracy");
   const std::size_t n = scores.shape()[0], c = scores.shape()[1];
   std::size_t hits = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -20,6 +35,8 @@ double top_k_accuracy(const Array& scores, const std::vector<std::uint32_t>& lab
 }
 
 Calibration calibration(const Array& p, const std::vector<std::uint32_t>& labels, std::size_t bins) {
+  check_labels(p, labels, "calibration");
+  if (bins == 0) throw std::invalid_argument("calibration: bins must be at least 1");
   const std::size_t n = p.shape()[0], c = p.shape()[1];
   Calibration out;
   out.bins.resize(bins);

@@ -21,6 +21,7 @@ struct Calibration {
   std::vector<CalibrationBin> bins;
   double ece = 0;
 };
+// Both throw std::invalid_argument unless labels holds one class index < C per row.
 // probabilities (N, C), each row summing to 1 (e.g. losses/softmax_cross_entropy.hpp's softmax); labels N.
 Calibration calibration(const Array& probabilities, const std::vector<std::uint32_t>& labels, std::size_t bins = 10);
 // Fraction of items whose label is among the k largest scores (N, C); ties go

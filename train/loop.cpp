@@ -93,7 +93,9 @@ EpochStats epoch_from_json(const nlohmann::json& line) {
   EpochStats s;
   auto number = [&](const char* key) {
     const auto it = line.find(key);
-    return it != line.end() && it->is_number() ? it->get<double>() : 0.0;
+    if (it == line.end()) return 0.0;
+    // epoch_json writes a NaN loss as null: read it back as NaN, a gap in the charts.
+    return it->is_number() ? it->get<double>() : std::numeric_limits<double>::quiet_NaN();
   };
   s.epoch = std::size_t(number("epoch"));
   s.train_loss = number("train_loss");

@@ -67,7 +67,7 @@ struct EpochStats {
 // The epoch as a JSON line of a metrics file: epoch, train_loss, train_acc,
 // test_loss and test_acc (val_loss and val_acc with --val-split), lr, seconds, threads.
 nlohmann::json epoch_json(const EpochStats& stats);
-// The epoch of such a line (a resumed run's earlier epochs); fields it lacks stay 0.
+// The epoch of such a line (a resumed run's earlier epochs); fields it lacks stay 0, null is NaN.
 EpochStats epoch_from_json(const nlohmann::json& line);
 
 // Called every few steps with (step, steps in the epoch, running mean loss).

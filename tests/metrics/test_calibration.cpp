@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <stdexcept>
 #include <vector>
 
 #include "metrics/calibration.hpp"
@@ -48,4 +49,13 @@ TEST_CASE("calibration: items binned by their top probability, per-bin confidenc
   const Calibration sure = calibration(Array{{1.0f, 0.0f}}, {0}, 4);
   CHECK(sure.bins[3].count == 1);
   CHECK(sure.ece == doctest::Approx(0.0));
+}
+
+TEST_CASE("top_k_accuracy and calibration refuse labels that do not fit the scores") {
+  const xg::Array scores = {{0.1f, 0.9f}, {0.8f, 0.2f}};
+  CHECK_THROWS_AS(xg::top_k_accuracy(scores, {0, 2}, 1), std::invalid_argument);  // class 2 of 2
+  CHECK_THROWS_AS(xg::top_k_accuracy(scores, {0}, 1), std::invalid_argument);     // one label for two rows
+  CHECK_THROWS_AS(xg::calibration(scores, {1, 5}), std::invalid_argument);
+  CHECK_THROWS_AS(xg::calibration(scores, {1, 0, 1}), std::invalid_argument);
+  CHECK(xg::top_k_accuracy(scores, {1, 0}, 1) == doctest::Approx(1.0));
 }

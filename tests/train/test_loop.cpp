@@ -130,6 +130,10 @@ TEST_CASE("epoch_from_json reads back what epoch_json wrote, validation included
   CHECK(partial.test_loss == 0.0);
   CHECK(partial.threads == 0);
   CHECK_FALSE(partial.validation);
+  // A NaN loss is written as null and read back as NaN (a gap in a resumed run's charts), not as 0.
+  const EpochStats diverged = epoch_from_json({{"epoch", 3}, {"test_loss", nullptr}, {"test_acc", 0.1}});
+  CHECK(std::isnan(diverged.test_loss));
+  CHECK(diverged.test_acc == 0.1);
 }
 
 TEST_CASE("class_scores: the logits themselves, or (0, z) for a sigmoid head, whose softmax is (1 - σ(z), σ(z))") {
