@@ -77,12 +77,63 @@ TrainReport train_report(const Experiment& run, const std::vector<EpochStats>& h
 
 }  // namespace
 
-int run_train(const TrainCommandOptions& command_line) {
+namespace {
+
+// The run's settings: resumed from a checkpoint, validated, with the save path resolved.
+TrainCommandOptions resolve_options(const TrainCommandOptions& command_line) {
   TrainCommandOptions o = command_line;
   if (!o.resume.empty()) o.run = resume_config(o.resume, o.run, o.given_flags);  // the checkpoint's flags
   validate_train_command(o);
   if (o.no_save) o.save.clear();
   else if (o.save.empty()) o.save = o.resume.empty() ? kDefaultModelPath : o.resume;  // a resumed run goes on saving there
+  return o;
+}
+
+void print_run_header(const TrainCommandOptions& o, const Experiment& run, const Checkpointer& checkpoints, int threads) {
+  if (!o.resume.empty()) {
+    const std::size_t done = checkpoints.first_epoch() - 1;
+    std::printf("resume %s: %zu epoch%s done, continuing with epoch %zu of %zu\n", o.resume.c_str(), done,
+                done == 1 ? "" : "s", done + 1, o.run.epochs);
+  }
+  if (o.run.threads == 0 && threads > 1) {
+    std::printf("%s, %d threads (or 1 in an epoch where 1 is faster: busy cores)\n", run.describe().c_str(), threads);
+  } else {
+    std::printf("%s, %d thread%s\n", run.describe().c_str(), threads, threads == 1 ? "" : "s");
+  }
+  std::fflush(stdout);
+}
+
+// The epochs of a metrics file (a resumed run's earlier epochs).
+std::vector<EpochStats> epochs_of(const std::string& metrics_text) {
+  std::vector<EpochStats> history;
+  std::istringstream lines(metrics_text);
+  for (std::string line; std::getline(lines, line);) {
+    const nlohmann::json doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_object()) history.push_back(epoch_from_json(doc));
+  }
+  return history;
+}
+
+void print_results(const TrainCommandOptions& o, const Experiment& run, bool terminal) {
+  const ConfusionMatrix& confusion = run.last_evaluation().confusion;
+  const std::vector<std::string>& names = run.data().class_names;
+  if (!o.quiet) {
+    std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s\n",
+                confusion.format_matrix(names, terminal).c_str());
+    std::printf("%s\n", confusion.format_report(names).c_str());
+    std::printf("%s\n", confusion.format_most_confused(names, 5).c_str());
+  }
+  std::printf("final test accuracy %.4f\n", confusion.accuracy());
+  if (!o.save.empty()) {
+    std::printf("model saved to %s (training state in %s); try: xgrad eval --model %s\n", o.save.c_str(),
+                state_path(o.save).c_str(), o.save.c_str());
+  }
+}
+
+}  // namespace
+
+int run_train(const TrainCommandOptions& command_line) {
+  const TrainCommandOptions o = resolve_options(command_line);
   const TrainConfig& config = o.run;
   const int threads = config.threads > 0 ? config.threads : omp_get_num_procs();
   omp_set_num_threads(threads);
@@ -92,27 +143,11 @@ int run_train(const TrainCommandOptions& command_line) {
   Experiment run(config, load_training_data(config));
   if (config.threads == 0) run.choose_threads(threads);  // all cores, or one while other processes hold them
   Checkpointer checkpoints({o.save, o.save_best, o.resume}, run);
-  if (!o.resume.empty()) {
-    const std::size_t done = checkpoints.first_epoch() - 1;
-    std::printf("resume %s: %zu epoch%s done, continuing with epoch %zu of %zu\n", o.resume.c_str(), done,
-                done == 1 ? "" : "s", done + 1, config.epochs);
-  }
-  const Dataset& data = run.data();
-  if (config.threads == 0 && threads > 1) {
-    std::printf("%s, %d threads (or 1 in an epoch where 1 is faster: busy cores)\n", run.describe().c_str(), threads);
-  } else {
-    std::printf("%s, %d thread%s\n", run.describe().c_str(), threads, threads == 1 ? "" : "s");
-  }
-  std::fflush(stdout);
+  print_run_header(o, run, checkpoints, threads);
 
   const bool terminal = ::isatty(::fileno(stdout));
   std::string metrics_text = checkpoints.metrics_text();
-  std::vector<EpochStats> history;  // for --report: a resumed run's earlier epochs too
-  std::istringstream earlier(metrics_text);
-  for (std::string line; std::getline(earlier, line);) {
-    const nlohmann::json doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (doc.is_object()) history.push_back(epoch_from_json(doc));
-  }
+  std::vector<EpochStats> history = epochs_of(metrics_text);  // for --report: a resumed run's earlier epochs too
   try {
     for (std::size_t epoch = checkpoints.first_epoch(); epoch <= config.epochs; ++epoch) {
       ProgressFn progress;
@@ -147,19 +182,7 @@ int run_train(const TrainCommandOptions& command_line) {
   }
   if (run.has_validation()) run.evaluate_test();  // the test set's only use with --val-split
   if (!o.report.empty()) write_train_report(o.report, train_report(run, history, nullptr));
-
-  const ConfusionMatrix& confusion = run.last_evaluation().confusion;
-  if (!o.quiet) {
-    std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s\n",
-                confusion.format_matrix(data.class_names, terminal).c_str());
-    std::printf("%s\n", confusion.format_report(data.class_names).c_str());
-    std::printf("%s\n", confusion.format_most_confused(data.class_names, 5).c_str());
-  }
-  std::printf("final test accuracy %.4f\n", confusion.accuracy());
-  if (!o.save.empty()) {
-    std::printf("model saved to %s (training state in %s); try: xgrad eval --model %s\n", o.save.c_str(),
-                state_path(o.save).c_str(), o.save.c_str());
-  }
+  print_results(o, run, terminal);
   return 0;
 }
 
