@@ -98,7 +98,7 @@ TEST_CASE("eval: lying safetensors headers exit 2 with one line naming the file 
     CAPTURE(c.what);
     const std::string path = dir.file("bad.safetensors");
     std::ofstream(path, std::ios::binary) << c.bytes;
-    const RunResult r = run_xgrad("eval --model " + path);
+    const RunResult r = run_xgrad_capped("eval --model " + path);
     CHECK(r.status == 2);
     CHECK(lines_of(r.err).size() == 1);
     CHECK(r.err.find(path) != std::string::npos);

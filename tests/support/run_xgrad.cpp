@@ -9,17 +9,32 @@
 
 namespace xg::testing {
 
-RunResult run_xgrad(const std::string& args) {
+namespace {
+
+RunResult run_in_scratch(const std::string& prefix, const std::string& args) {
   TempDir scratch;
   const std::string out = scratch.file("out"), err = scratch.file("err");
-  const std::string command =
-      "cd " + scratch.path() + " && " + std::string(XGRAD_BINARY) + " " + args + " >" + out + " 2>" + err + " </dev/null";
+  const std::string command = "cd " + scratch.path() + " && " + prefix + std::string(XGRAD_BINARY) + " " + args +
+                              " >" + out + " 2>" + err + " </dev/null";
   const int raw = std::system(command.c_str());
   RunResult r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   r.out = read_file(out);
   r.err = read_file(err);
   return r;
+}
+
+}  // namespace
+
+RunResult run_xgrad(const std::string& args) { return run_in_scratch("", args); }
+
+RunResult run_xgrad_capped(const std::string& args, std::size_t megabytes) {
+#ifdef XGRAD_SANITIZED
+  (void)megabytes;
+  return run_in_scratch("", args);
+#else
+  return run_in_scratch("ulimit -v " + std::to_string(megabytes * 1024) + " && ", args);
+#endif
 }
 
 std::string metrics_mismatch(const std::string& path_a, const std::string& path_b, std::size_t epochs,

@@ -14,6 +14,12 @@ struct RunResult {
 // directory (so that files written by default vanish with it), capturing both streams.
 RunResult run_xgrad(const std::string& args);
 
+// The same under an address-space cap of `megabytes` (setrlimit(RLIMIT_AS) through
+// the shell's `ulimit -v`), so that a hostile input that makes xgrad allocate big
+// fails the test at once instead of passing slowly. A sanitizer build reserves
+// terabytes of shadow memory, so there the cap is left off (XGRAD_SANITIZED).
+RunResult run_xgrad_capped(const std::string& args, std::size_t megabytes = 512);
+
 // Compares two --metrics files: "" when both have `epochs` lines whose values
 // at `keys` are equal (exactly), else a line saying what differs first.
 std::string metrics_mismatch(const std::string& path_a, const std::string& path_b, std::size_t epochs,
