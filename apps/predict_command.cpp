@@ -12,6 +12,7 @@
 #include "core/error.hpp"
 #include "datasets/csv.hpp"
 #include "datasets/image_file.hpp"
+#include "io/number_text.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 
 namespace xg {
@@ -21,13 +22,17 @@ CLI::App* add_predict_command(CLI::App& app, PredictOptions& o) {
   cmd->add_option("--model", o.model, "Model file written by xgrad train --save")->required()->type_name("PATH");
   cmd->add_option("--index", o.index, "Test-split item(s) to classify (0-based; repeatable)")->type_name("N");
   cmd->add_option("inputs", o.images,
-                  "Images: grey-scale PGM (P2/P5) or PNG files of the model's input size. A model trained on CSV "
+                  "Images: PGM (P2/P5) or PNG files (colour becomes grey by luma) of the model's input size. A model trained on CSV "
                   "data: .csv files of rows of its features (the label column may be there too)")
       ->type_name("FILE");
   cmd->add_option("--data", o.data, "Data set for --index (default: the one the model was trained on)");
   cmd->add_option("--top-k", o.top_k, "How many classes to list")->capture_default_str();
   cmd->add_flag("--resize", o.resize, "Resize images to the model's input size (bilinear) instead of refusing");
   cmd->add_flag("--json", o.json, "Print JSON: logits, probabilities and the top k of each input");
+  cmd->add_option("--invert", o.invert,
+                  "Images: invert them (255 - pixel): auto (when the background is light but the training images' "
+                  "is dark, or the other way round), yes or no")
+      ->capture_default_str();
   return cmd;
 }
 
@@ -38,6 +43,7 @@ struct PredictInputs {
   Split items;
   std::vector<std::string> sources;
   std::vector<bool> labelled;  // false: the true class is unknown (an image file, an unlabelled CSV row)
+  std::vector<std::string> notes;  // per input: what was done to it ("" for nothing), e.g. the inversion
 
   void append(const Split& more, bool with_labels) {
     items.pixels.insert(items.pixels.end(), more.pixels.begin(), more.pixels.end());
@@ -45,6 +51,7 @@ struct PredictInputs {
     items.labels.insert(items.labels.end(), more.labels.begin(), more.labels.end());
     items.count += more.count;
     labelled.insert(labelled.end(), more.count, with_labels);
+    notes.insert(notes.end(), more.count, std::string());
   }
 };
 
@@ -75,11 +82,24 @@ void add_csv_files(PredictInputs& in, const LoadedModel& model, const PredictOpt
   }
 }
 
-// Inputs are grey-scale images of the model's input size (or resized to it with --resize).
+// Inputs are images of the model's input size (or resized to it with --resize),
+// read as grey levels, inverted when their polarity is not the training images'.
 void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictOptions& o) {
   const std::size_t rows = model.info.input_shape[0], cols = model.info.input_shape[1];
+  const double training_mean = model.info.mean.empty() ? 0.0 : double(model.info.mean.front());
   for (const std::string& path : o.images) {
     GreyImage image = read_grey_image(path);
+    const Polarity polarity = image_polarity(image, training_mean);
+    std::string note;
+    if (o.invert == "yes") {
+      note = "inverted (--invert yes)";
+    } else if (o.invert == "auto" && polarity.inverted()) {
+      note = std::string("inverted: its background is ") + (polarity.light_background ? "light" : "dark") + " (border mean " +
+             format_fixed(polarity.border_mean, 0) + "/255), the training images' is " +
+             (polarity.training_light_background ? "light" : "dark") + " (mean " + format_fixed(255 * training_mean, 0) +
+             "/255); --invert no keeps it as it is";
+    }
+    if (!note.empty()) invert_image(image);
     if (image.rows != rows || image.cols != cols) {
       if (!o.resize) {
         throw InputError(path + ": image is " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +
@@ -94,6 +114,7 @@ void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictO
     one.labels = {0};
     in.append(one, false);
     in.sources.push_back(path);
+    in.notes.back() = note;
   }
 }
 
@@ -114,6 +135,7 @@ void print_predictions_json(const PredictOptions& o, const PredictInputs& in, co
     const std::vector<std::size_t> order = classes_by_probability(prob, classes);
     nlohmann::json item = {{"input", in.sources[n]}};
     if (in.labelled[n]) item["label"] = names[in.items.labels[n]];
+    if (!in.notes[n].empty()) item["note"] = in.notes[n];
     item["logits"] = std::vector<float>(logits.data() + n * classes, logits.data() + (n + 1) * classes);
     item["probabilities"] = std::vector<float>(prob, prob + classes);
     nlohmann::json top = nlohmann::json::array();
@@ -131,6 +153,7 @@ void print_predictions_text(const PredictInputs& in, const std::vector<std::stri
     const float* prob = p.data() + n * classes;
     const std::vector<std::size_t> order = classes_by_probability(prob, classes);
     std::printf("%s%s\n", in.sources[n].c_str(), in.labelled[n] ? (" (true class: " + names[in.items.labels[n]] + ")").c_str() : "");
+    if (!in.notes[n].empty()) std::printf("  %s\n", in.notes[n].c_str());
     std::size_t width = 0;
     for (std::size_t r = 0; r < k; ++r) width = std::max(width, names[order[r]].size());
     for (std::size_t r = 0; r < k; ++r) {
@@ -143,6 +166,9 @@ void print_predictions_text(const PredictInputs& in, const std::vector<std::stri
 
 int run_predict(const PredictOptions& o) {
   if (o.top_k == 0) throw InputError("--top-k must be at least 1");
+  if (o.invert != "auto" && o.invert != "yes" && o.invert != "no") {
+    throw InputError("--invert must be auto, yes or no, got '" + o.invert + "'");
+  }
   if (o.index.empty() && o.images.empty()) throw InputError("predict: give --index N, IMAGE files or (a CSV model) FILE.csv");
   LoadedModel model = load_model(o.model);
   const std::vector<std::string>& names = model.info.classes;
@@ -151,6 +177,7 @@ int run_predict(const PredictOptions& o) {
   in.items.shape = model.info.input_shape;
   if (!o.index.empty()) add_test_items(in, model, o);
   if (model.takes_tables()) {
+    if (o.invert != "auto") throw InputError("--invert applies to image files, but the model " + o.model + " takes CSV rows");
     add_csv_files(in, model, o);
   } else {
     add_image_files(in, model, o);

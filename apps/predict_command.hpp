@@ -20,6 +20,7 @@ struct PredictOptions {
   std::size_t top_k = 3;
   bool resize = false;              // resize images to the model's input (bilinear) instead of refusing
   bool json = false;
+  std::string invert = "auto";      // image files: auto (by polarity, datasets/image_file.hpp), yes or no
 };
 
 CLI::App* add_predict_command(CLI::App& app, PredictOptions& options);

@@ -111,9 +111,14 @@ struct PngChunks {
   std::uint32_t cols = 0, rows = 0;
   int depth = 0, colour = -1;
   std::string compressed;
+  std::vector<std::uint8_t> palette;  // PLTE: 3 bytes (R, G, B) per entry
+  std::vector<std::uint8_t> palette_alpha;  // tRNS of a palette image: one alpha per entry (the rest are opaque)
 };
 
-// IHDR: a size within the limits, 8 or 16 bits of grey (+ alpha), no interlacing.
+// Samples per pixel of each PNG colour type: 0 grey, 2 RGB, 3 palette index, 4 grey + alpha, 6 RGBA.
+std::size_t png_channels(int colour) { return colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1; }
+
+// IHDR: a size within the limits, 8 or 16 bits per sample (palette: 8), no interlacing.
 void read_png_header(const std::uint8_t* body, const std::string& source, PngChunks& png) {
   png.cols = be32(body);
   png.rows = be32(body + 4);
@@ -122,8 +127,11 @@ void read_png_header(const std::uint8_t* body, const std::string& source, PngChu
   check_size(source, png.cols, png.rows);
   if (body[10] != 0 || body[11] != 0) fail(source, "PNG: unknown compression or filter method");
   if (body[12] != 0) fail(source, "PNG: interlaced images are not supported; save it without interlacing");
-  if (png.colour != 0 && png.colour != 4) {
-    fail(source, "PNG: colour type " + std::to_string(png.colour) + " is not grey-scale; convert it to grey (e.g. convert in.png -colorspace Gray out.png)");
+  if (png.colour != 0 && png.colour != 2 && png.colour != 3 && png.colour != 4 && png.colour != 6) {
+    fail(source, "PNG: unknown colour type " + std::to_string(png.colour));
+  }
+  if (png.colour == 3 && png.depth != 8) {
+    fail(source, "PNG: palette images of bit depth " + std::to_string(png.depth) + " are not supported (8 bits)");
   }
   if (png.depth != 8 && png.depth != 16) fail(source, "PNG: bit depth " + std::to_string(png.depth) + " is not supported (8 or 16)");
 }
@@ -150,6 +158,11 @@ PngChunks read_png_chunks(const std::string& bytes, const std::string& source) {
     } else if (type == "IDAT") {
       if (png.compressed.size() + length > (std::size_t(64) << 20)) fail(source, "PNG: more than 64 MiB of image data");
       png.compressed.append(reinterpret_cast<const char*>(body), length);
+    } else if (type == "PLTE") {
+      if (length % 3 != 0 || length == 0 || length > 3 * 256) fail(source, "PNG: malformed PLTE chunk");
+      png.palette.assign(body, body + length);
+    } else if (type == "tRNS" && png.colour == 3) {
+      png.palette_alpha.assign(body, body + std::min<std::size_t>(length, 256));
     } else if (type == "IEND") {
       seen_end = true;
     } else if (!(type[0] & 0x20)) {
@@ -157,6 +170,7 @@ PngChunks read_png_chunks(const std::string& bytes, const std::string& source) {
     }
     pos += 12 + std::size_t(length);
   }
+  if (png.colour == 3 && png.palette.empty()) fail(source, "PNG: a palette image without a PLTE chunk");
   return png;
 }
 
@@ -181,7 +195,35 @@ std::vector<std::uint8_t> inflate_png_data(PngChunks& png, std::size_t expected,
   return raw;
 }
 
-// Undoes the per-row filters of `raw` in place and keeps each pixel's grey channel, as 8 bits.
+// One pixel's grey level, 0..255: the luma of ITU-R BT.601, 0.299 R + 0.587 G + 0.114 B,
+// of a colour pixel (a palette entry's colour), then composited over a white
+// background by its alpha, the way a viewer shows a transparent image on a
+// white page: grey = alpha * luma + (1 - alpha) * 255.
+std::uint8_t png_pixel_grey(const std::uint8_t* px, const PngChunks& png, const std::string& source) {
+  const std::size_t channels = png_channels(png.colour);
+  double sample[4] = {0, 0, 0, 1};  // each in [0, 1]
+  if (png.colour == 3) {
+    const std::size_t entry = px[0];
+    if (3 * entry + 2 >= png.palette.size()) fail(source, "PNG: a pixel uses palette entry " + std::to_string(entry) + ", beyond the PLTE chunk");
+    for (std::size_t i = 0; i < 3; ++i) sample[i] = png.palette[3 * entry + i] / 255.0;
+    if (entry < png.palette_alpha.size()) sample[3] = png.palette_alpha[entry] / 255.0;
+  } else {
+    for (std::size_t i = 0; i < channels; ++i) {
+      sample[i] = png.depth == 16 ? (std::uint32_t(px[2 * i]) << 8 | px[2 * i + 1]) / 65535.0 : px[i] / 255.0;
+    }
+  }
+  double luma = 0.0, alpha = 1.0;
+  if (png.colour == 0 || png.colour == 4) {
+    luma = sample[0];
+    alpha = png.colour == 4 ? sample[1] : 1.0;
+  } else {
+    luma = 0.299 * sample[0] + 0.587 * sample[1] + 0.114 * sample[2];
+    alpha = png.colour == 6 || png.colour == 3 ? sample[3] : 1.0;
+  }
+  return std::uint8_t(std::lround(std::clamp(alpha * luma + (1.0 - alpha), 0.0, 1.0) * 255.0));
+}
+
+// Undoes the per-row filters of `raw` in place and turns each pixel into its grey level (png_pixel_grey).
 GreyImage unfilter_png_rows(std::vector<std::uint8_t>& raw, const PngChunks& png, std::size_t bytes_per_pixel,
                             const std::string& source) {
   const std::uint32_t cols = png.cols, rows = png.rows;
@@ -208,17 +250,14 @@ GreyImage unfilter_png_rows(std::vector<std::uint8_t>& raw, const PngChunks& png
       }
     }
     std::memcpy(previous.data(), x, stride);
-    for (std::size_t c = 0; c < cols; ++c) {
-      const std::uint8_t* px = x + c * bytes_per_pixel;
-      image.pixels[r * cols + c] = png.depth == 16 ? std::uint8_t((std::uint32_t(px[0]) << 8 | px[1]) * 255 / 65535) : px[0];
-    }
+    for (std::size_t c = 0; c < cols; ++c) image.pixels[r * cols + c] = png_pixel_grey(x + c * bytes_per_pixel, png, source);
   }
   return image;
 }
 
 GreyImage decode_png(const std::string& bytes, const std::string& source) {
   PngChunks png = read_png_chunks(bytes, source);
-  const std::size_t channels = png.colour == 4 ? 2 : 1, bytes_per_pixel = channels * std::size_t(png.depth / 8);
+  const std::size_t bytes_per_pixel = png_channels(png.colour) * std::size_t(png.depth / 8);
   const std::size_t stride = std::size_t(png.cols) * bytes_per_pixel;
   std::vector<std::uint8_t> raw = inflate_png_data(png, std::size_t(png.rows) * (stride + 1), source);
   return unfilter_png_rows(raw, png, bytes_per_pixel, source);
@@ -229,7 +268,7 @@ GreyImage decode_png(const std::string& bytes, const std::string& source) {
 GreyImage decode_grey_image(const std::string& bytes, const std::string& source) {
   if (bytes.size() >= 8 && bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) return decode_png(bytes, source);
   if (bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '2')) return decode_pgm(bytes, source);
-  fail(source, "not a grey-scale PGM (P2/P5) or PNG image");
+  fail(source, "not a PGM (P2/P5) or PNG image");
 }
 
 GreyImage read_grey_image(const std::string& path) {
@@ -246,6 +285,28 @@ GreyImage read_grey_image(const std::string& path) {
   in.read(bytes.data(), std::streamsize(size));
   if (!in || std::uint64_t(in.gcount()) != size) fail(path, "read error");
   return decode_grey_image(bytes, path);
+}
+
+Polarity image_polarity(const GreyImage& image, double training_mean) {
+  double sum = 0.0;
+  std::size_t count = 0;
+  for (std::size_t r = 0; r < image.rows; ++r) {
+    const bool edge_row = r == 0 || r + 1 == image.rows;
+    for (std::size_t c = 0; c < image.cols; ++c) {
+      if (!edge_row && c != 0 && c + 1 != image.cols) continue;
+      sum += image.pixels[r * image.cols + c];
+      ++count;
+    }
+  }
+  Polarity p;
+  p.border_mean = count ? sum / double(count) : 0.0;
+  p.light_background = p.border_mean > 127.5;
+  p.training_light_background = training_mean >= 0.5;
+  return p;
+}
+
+void invert_image(GreyImage& image) {
+  for (std::uint8_t& v : image.pixels) v = std::uint8_t(255 - v);
 }
 
 GreyImage resize_image(const GreyImage& in, std::size_t rows, std::size_t cols) {

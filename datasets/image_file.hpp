@@ -1,7 +1,10 @@
 #pragma once
-// Single grey-scale images for `xgrad predict`: PGM (P2 text and P5 binary,
-// maxval up to 65535) and PNG (grey, grey+alpha, 8 or 16 bits, not
-// interlaced; the alpha channel is ignored), decoded with zlib.
+// Single images for `xgrad predict`, read as grey levels: PGM (P2 text and
+// P5 binary, maxval up to 65535) and PNG (grey, RGB, grey + alpha and RGBA of
+// 8 or 16 bits, 8-bit palette images; not interlaced), decoded with zlib.
+// A colour pixel becomes its luma, ITU-R BT.601's 0.299 R + 0.587 G + 0.114 B;
+// a transparent one is composited over white (grey = a·luma + (1 − a)·255),
+// as a viewer shows it on a white page.
 //
 // Files are untrusted: the declared size is bounded (at most 16384 x 16384)
 // and checked against what the file can hold before anything is allocated,
@@ -25,6 +28,23 @@ constexpr std::size_t kMaxImageSide = 16384;
 GreyImage read_grey_image(const std::string& path);
 // The same from bytes in memory; `source` names the file in errors.
 GreyImage decode_grey_image(const std::string& bytes, const std::string& source);
+
+// The polarity of a drawing against the images a model was trained on: the
+// image's background is taken as the mean of its outermost ring of pixels (a
+// drawing's subject rarely touches every edge), light when above 127.5; the
+// training images' background is taken as dark when their mean brightness
+// `training_mean` (in [0, 1], the model's normalisation mean) is below 0.5, as
+// for MNIST (0.13) and Fashion-MNIST (0.29). Inverted when the two differ.
+struct Polarity {
+  double border_mean = 0.0;  // 0..255
+  bool light_background = false;
+  bool training_light_background = false;
+  bool inverted() const { return light_background != training_light_background; }
+};
+Polarity image_polarity(const GreyImage& image, double training_mean);
+
+// 255 - pixel, each pixel: white on black becomes black on white.
+void invert_image(GreyImage& image);
 
 // Bilinear resize to rows x cols (area-averaging when shrinking by more than 2x
 // would alias badly is not attempted: for MNIST-size targets this is enough).

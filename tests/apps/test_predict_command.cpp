@@ -41,5 +41,65 @@ TEST_CASE("predict: takes PGM/PNG files of the model's size, or --resize, and --
   CHECK(resized.out.find("test[3]") != std::string::npos);
   const auto garbage = run_xgrad("predict --model " + model + " " + model);
   CHECK(garbage.status == 2);
-  CHECK(garbage.err.find("not a grey-scale PGM") != std::string::npos);
+  CHECK(garbage.err.find("not a PGM (P2/P5) or PNG image") != std::string::npos);
+}
+
+TEST_CASE("predict: colour PNGs are read as grey, a black-on-white drawing is inverted (said once), --invert yes|no|auto") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 300, 30, 3, 6, 5);  // white bands on black: class c has a band in row c
+  const std::string model = dir.file("m.safetensors");
+  REQUIRE(run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 3 --quiet --threads 1 --save " + model).status == 0);
+  auto write = [&](const std::string& name, const std::string& bytes) {
+    std::ofstream(dir.file(name), std::ios::binary) << bytes;
+    return dir.file(name);
+  };
+  // RGB: an orange band in row 1 on a near-black background (luma 205 on 12).
+  std::vector<std::uint8_t> rgb;
+  for (int r = 0; r < 6; ++r)
+    for (int c = 0; c < 5; ++c) {
+      const std::vector<std::uint8_t> px = r == 1 ? std::vector<std::uint8_t>{255, 200, 100} : std::vector<std::uint8_t>{20, 10, 0};
+      rgb.insert(rgb.end(), px.begin(), px.end());
+    }
+  const std::string colour = write("colour.png", png_samples(5, 6, 2, 8, rgb));
+  // RGBA: a black band in row 2 on a transparent background (white once composited).
+  std::vector<std::uint8_t> rgba;
+  for (int r = 0; r < 6; ++r)
+    for (int c = 0; c < 5; ++c) {
+      const std::vector<std::uint8_t> px = r == 2 ? std::vector<std::uint8_t>{0, 0, 0, 255} : std::vector<std::uint8_t>{0, 0, 0, 0};
+      rgba.insert(rgba.end(), px.begin(), px.end());
+    }
+  const std::string transparent = write("transparent.png", png_samples(5, 6, 6, 8, rgba));
+  // Grey: a black band in row 0 on white.
+  std::vector<std::uint8_t> grey(30, 250);
+  for (int c = 0; c < 5; ++c) grey[c] = 0;
+  const std::string paper = write("paper.png", png_samples(5, 6, 0, 8, grey));
+
+  const auto colour_run = run_xgrad("predict --model " + model + " " + colour + " --top-k 1");
+  INFO(colour_run.err);
+  REQUIRE(colour_run.status == 0);
+  CHECK(colour_run.out.find("1. 1 ") != std::string::npos);
+  CHECK(colour_run.out.find("inverted") == std::string::npos);  // already light on dark
+
+  const auto drawings = run_xgrad("predict --model " + model + " " + transparent + " " + paper + " --top-k 1");
+  INFO(drawings.err);
+  REQUIRE(drawings.status == 0);
+  const auto lines = lines_of(drawings.out);
+  REQUIRE(lines.size() == 6);  // per file: its name, the inversion note, its top class
+  INFO(drawings.out);
+  // The outer ring of 18 pixels: 16 white (transparent) and the band's 2 ends: 16·255/18 = 227.
+  CHECK(lines[1].find("inverted: its background is light (border mean 227/255), the training images' is dark") != std::string::npos);
+  CHECK(lines[1].find("--invert no") != std::string::npos);
+  CHECK(lines[2].find("1. 2 ") != std::string::npos);
+  CHECK(lines[4].find("border mean 181/255") != std::string::npos);  // 13·250/18: the top row is the band
+  CHECK(lines[5].find("1. 0 ") != std::string::npos);
+
+  const auto kept = run_xgrad("predict --model " + model + " " + paper + " --invert no --json");
+  REQUIRE(kept.status == 0);
+  CHECK(kept.out.find("inverted") == std::string::npos);
+  const auto forced = run_xgrad("predict --model " + model + " " + colour + " --invert yes --json");
+  REQUIRE(forced.status == 0);
+  CHECK(forced.out.find("\"note\": \"inverted (--invert yes)\"") != std::string::npos);
+  const auto bad = run_xgrad("predict --model " + model + " " + paper + " --invert maybe");
+  CHECK(bad.status == 2);
+  CHECK(bad.err.find("--invert must be auto, yes or no, got 'maybe'") != std::string::npos);
 }

@@ -59,4 +59,40 @@ std::string png_from_raw(std::uint32_t w, std::uint32_t h, int colour, const std
   return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunk("IDAT", z) + chunk("IEND", "");
 }
 
+std::string png_chunk(const std::string& type, const std::string& body) { return chunk(type, body); }
+
+std::string png_samples(std::uint32_t w, std::uint32_t h, int colour, int depth, const std::vector<std::uint8_t>& bytes,
+                        const std::string& chunks) {
+  const std::size_t channels = colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1;
+  const std::size_t bpp = channels * std::size_t(depth / 8), stride = std::size_t(w) * bpp;
+  std::string raw;
+  for (std::uint32_t r = 0; r < h; ++r) {
+    const int filter = int(r % 5);
+    raw.push_back(char(filter));
+    const std::uint8_t* line = bytes.data() + r * stride;
+    const std::uint8_t* above = r ? line - stride : nullptr;
+    for (std::size_t i = 0; i < stride; ++i) {
+      const int a = i >= bpp ? line[i - bpp] : 0, b = above ? above[i] : 0, c = above && i >= bpp ? above[i - bpp] : 0;
+      int pred = 0;
+      if (filter == 1) pred = a;
+      if (filter == 2) pred = b;
+      if (filter == 3) pred = (a + b) / 2;
+      if (filter == 4) {
+        const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
+        pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+      }
+      raw.push_back(char(std::uint8_t(line[i] - pred)));
+    }
+  }
+  std::string ihdr;
+  put32(ihdr, w);
+  put32(ihdr, h);
+  ihdr += std::string{char(depth), char(colour), 0, 0, 0};
+  std::string z(compressBound(uLong(raw.size())), '\0');
+  uLongf n = uLongf(z.size());
+  compress(reinterpret_cast<Bytef*>(z.data()), &n, reinterpret_cast<const Bytef*>(raw.data()), uLong(raw.size()));
+  z.resize(n);
+  return std::string("\x89PNG\r\n\x1a\n", 8) + chunk("IHDR", ihdr) + chunks + chunk("IDAT", z) + chunk("IEND", "");
+}
+
 }  // namespace xg::testing
