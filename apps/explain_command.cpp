@@ -9,6 +9,7 @@
 
 #include "train/saved_model.hpp"
 #include "core/error.hpp"
+#include "io/number_text.hpp"
 
 namespace xg {
 
@@ -49,12 +50,19 @@ int run_explain(const ExplainOptions& o) {
   std::size_t width = 5;
   for (const std::string& n : names) width = std::max(width, n.size());
   const int w = int(width);
-  auto table = [&](const char* heading, const std::vector<float>& v, const char* format) {
+  // Each class's row: its name, the value (tiny values in scientific notation,
+  // io/number_text.hpp), and which class is the true one and which the predicted.
+  auto marker = [&](std::size_t c) -> std::string {
+    if (c == truth && c == predicted) return "   <- true class, predicted";
+    if (c == truth) return "   <- true class";
+    if (c == predicted) return "   <- predicted";
+    return "";
+  };
+  auto table = [&](const char* heading, const std::vector<float>& v, bool sign) {
     std::printf("%s\n", heading);
     for (std::size_t c = 0; c < classes; ++c) {
-      std::printf("  %-*s  ", w, names[c].c_str());
-      std::printf(format, double(v[c]));
-      std::printf("%s\n", c == truth ? "   <- true class" : "");
+      std::printf("  %-*s  %12s%s\n", w, names[c].c_str(), format_fixed_or_scientific(double(v[c]), 6, sign).c_str(),
+                  marker(c).c_str());
     }
     std::printf("\n");
   };
@@ -67,17 +75,17 @@ int run_explain(const ExplainOptions& o) {
                 "and binary cross-entropy, and the gradient p - onehot is (sigmoid(s) - y) on s.\n\n",
                 names[1].c_str());
   }
-  table("1. logits: z = model(x), one score per class", std::vector<float>(z, z + classes), "%+12.6f");
+  table("1. logits: z = model(x), one score per class", std::vector<float>(z, z + classes), true);
   std::printf("2. subtract the maximum, m = max_k z_k = %.6f (exp cannot overflow; the result does not change)\n", double(m));
-  table("   z_c - m", shifted, "%+12.6f");
-  table("3. exponentials: e_c = exp(z_c - m), each in (0, 1]", e, "%12.6g");
+  table("   z_c - m", shifted, true);
+  table("3. exponentials: e_c = exp(z_c - m), each in (0, 1]", e, false);
   std::printf("4. their sum: S = sum_c e_c = %.6g\n\n", double(sum));
-  table("5. probabilities: p_c = e_c / S (softmax; they sum to 1)", p, "%12.6f");
-  std::printf("6. loss: L = -log p_true = log S - (z_true - m) = %.6f  (true class %s, p_true = %.6f)\n\n", double(loss),
-              names[truth].c_str(), double(p[truth]));
+  table("5. probabilities: p_c = e_c / S (softmax; they sum to 1)", p, false);
+  std::printf("6. loss: L = -log p_true = log S - (z_true - m) = %.6f  (true class %s, p_true = %s)\n\n", double(loss),
+              names[truth].c_str(), format_fixed_or_scientific(double(p[truth]), 6).c_str());
   std::vector<float> grad(p);
   grad[truth] -= 1.0f;
-  table("7. gradient: dL/dz_c = p_c - onehot_c (1 for the true class, else 0); backprop starts here", grad, "%+12.6f");
+  table("7. gradient: dL/dz_c = p_c - onehot_c (1 for the true class, else 0); backprop starts here", grad, true);
   std::printf("The gradient pushes the true class's logit up (negative gradient) and every other logit down,\n"
               "each in proportion to the probability it wrongly received.\n");
   return 0;

@@ -24,6 +24,14 @@ std::string format_fixed(double value, int decimals) {
   return text;
 }
 
+std::string format_fixed_or_scientific(double value, int decimals, bool sign) {
+  if (std::isnan(value)) return "nan";
+  char text[64];
+  const bool tiny = value != 0.0 && std::fabs(value) < 1e-4;
+  std::snprintf(text, sizeof text, tiny ? (sign ? "%+.*e" : "%.*e") : (sign ? "%+.*f" : "%.*f"), tiny ? 3 : decimals, value);
+  return text;
+}
+
 namespace {
 
 // strtod over the whole text: no leading space, no trailing junk, finite.

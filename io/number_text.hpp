@@ -12,6 +12,11 @@ namespace xg {
 std::string format_number(double value, int significant = 6);
 // `decimals` digits after the point, as printf's %.Nf ("0.8954").
 std::string format_fixed(double value, int decimals);
+// For a column of values that may be tiny (probabilities, gradients): fixed with
+// `decimals` digits ("0.912345"), but scientific with 3 after the point when
+// 0 < |value| < 1e-4 ("4.450e-08"), where fixed would print 0.000000. With
+// `sign`, a '+' before a positive value ("+0.087655", "+4.450e-08").
+std::string format_fixed_or_scientific(double value, int decimals, bool sign = false);
 
 // One finite number, the whole of `text`; else InputError "FLAG: 'TEXT' is not WHAT".
 double parse_number(const std::string& flag, const std::string& text, const std::string& what = "a number");

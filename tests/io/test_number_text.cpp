@@ -25,6 +25,19 @@ TEST_CASE("number text: format_number is %g with the digits asked for, format_fi
   CHECK(format_fixed(-std::nan(""), 3) == "nan");
 }
 
+TEST_CASE("number text: format_fixed_or_scientific switches to 3-digit scientific below 1e-4, never prints 0.000000 for a tiny value") {
+  CHECK(format_fixed_or_scientific(0.912345678, 6) == "0.912346");
+  CHECK(format_fixed_or_scientific(4.45e-08, 6) == "4.450e-08");
+  CHECK(format_fixed_or_scientific(1e-4, 6) == "0.000100");
+  CHECK(format_fixed_or_scientific(9.99e-5, 6) == "9.990e-05");
+  CHECK(format_fixed_or_scientific(0.0, 6) == "0.000000");
+  CHECK(format_fixed_or_scientific(-4.45e-08, 6, true) == "-4.450e-08");
+  CHECK(format_fixed_or_scientific(4.45e-08, 6, true) == "+4.450e-08");
+  CHECK(format_fixed_or_scientific(-0.5, 6, true) == "-0.500000");
+  CHECK(format_fixed_or_scientific(0.5, 4, true) == "+0.5000");
+  CHECK(format_fixed_or_scientific(-std::nan(""), 6) == "nan");
+}
+
 TEST_CASE("number text: parse_number reads the whole text as one finite number") {
   CHECK(parse_number("--lr", "0.05") == 0.05);
   CHECK(parse_number("--lr", "1e-3") == 1e-3);
