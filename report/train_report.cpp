@@ -1,5 +1,6 @@
 #include "report/train_report.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -51,11 +52,15 @@ void write_train_report(const std::string& dir, const TrainReport& run) {
   const TrainingDiverged* diverged = run.diverged;
   HtmlReport report("xgrad train: " + run.data_name);
   if (diverged) {
-    report.add_paragraph(std::string(diverged->what()) + ". The epochs before it are shown below.", "warning");
-    char text[256];
-    std::snprintf(text, sizeof text, "Last good loss %.6g, max |logit| %.6g, global gradient norm %.6g.",
-                  diverged->last_good_loss, double(diverged->max_abs_logit), diverged->grad_norm);
-    report.add_paragraph(text);
+    const std::size_t done = history.size();
+    report.add_paragraph(std::string(diverged->what()) + ".", "warning");
+    report.add_paragraph(done == 0 ? "No epoch completed before it, so there are no learning curves to show."
+                                   : "The " + std::to_string(done) + " completed epoch" + (done == 1 ? " is" : "s are") +
+                                         " shown below.");
+    report.add_paragraph("Last good loss " + format_number(diverged->last_good_loss) + ", max |logit| " +
+                         format_number(diverged->max_abs_logit) + ", global gradient norm " +
+                         format_number(diverged->grad_norm) + ".");
+    report.add_paragraph("Hint: " + divergence_hint(*diverged) + ".");
   } else if (!history.empty()) {
     // With --val-split the per-epoch figures are the validation set's, and the
     // test set is used once, at the end (the confusion matrix's).
@@ -90,6 +95,20 @@ void write_train_report(const std::string& dir, const TrainReport& run) {
     acc.series = {train_acc, test_acc};
     acc.x_integer = true;
     report.add_chart(acc);
+    // The rate each epoch trained with (--schedule, --warmup-epochs), on a log
+    // axis when it spans more than a factor of 10.
+    ChartSeries rate("learning rate", 2);
+    double lowest = 0.0, highest = 0.0;
+    for (const EpochStats& s : history) {
+      rate.x.push_back(double(s.epoch)), rate.y.push_back(s.lr);
+      lowest = rate.y.size() == 1 ? s.lr : std::min(lowest, s.lr);
+      highest = std::max(highest, s.lr);
+    }
+    LineChart lr("Learning rate per epoch", "epoch", "learning rate");
+    lr.series = {rate};
+    lr.x_integer = true;
+    lr.log_y = lowest > 0.0 && highest > 10.0 * lowest;
+    report.add_chart(lr);
     std::vector<std::vector<std::string>> rows;
     for (const EpochStats& s : history)
       rows.push_back({"\x01" + std::to_string(s.epoch), "\x01" + format_fixed(s.train_loss, 4),

@@ -1,5 +1,5 @@
 #pragma once
-// `xgrad train --report DIR`: DIR/report.html (loss and accuracy per epoch,
+// `xgrad train --report DIR`: DIR/report.html (loss, accuracy and the learning rate per epoch,
 // the epoch table, the gradient-flow charts, the confusion matrix with
 // per-class metrics, the configuration; when the run diverged, what
 // happened) and DIR/metrics.csv. It takes plain records, not the run itself.

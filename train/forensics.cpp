@@ -16,9 +16,9 @@ namespace {
 std::string diverged_message(std::size_t epoch, std::size_t step, float lr, float loss, const std::string& reason) {
   std::ostringstream s;
   s << "training diverged at epoch " << epoch << ", step " << step << ": ";
-  if (reason.empty()) s << "loss is " << loss;
+  if (reason.empty()) s << "loss is " << format_number(loss);  // "nan", never the C library's "-nan"
   else s << reason;
-  s << " at lr " << lr;
+  s << " at lr " << format_number(lr);
   return s.str();
 }
 
@@ -115,12 +115,15 @@ std::string format_divergence(const TrainingDiverged& e) {
     name.resize(std::max<std::size_t>(name.size(), 15), ' ');
     text += "    " + name + " " + format_number(norm) + "\n";
   }
+  return text + "hint: " + divergence_hint(e) + "\n";
+}
+
+std::string divergence_hint(const TrainingDiverged& e) {
   // One significant digit, at least 10x below the rate that failed: 7938.93 -> 700.
   const double tenth = double(e.lr) / 10.0;
   const double unit = std::pow(10.0, std::floor(std::log10(tenth)));
-  text += "hint: try --lr " + format_number(std::floor(tenth / unit) * unit) +
-          " or lower, or run `xgrad lr-find` with the same flags to pick a rate\n";
-  return text;
+  return "try --lr " + format_number(std::floor(tenth / unit) * unit) +
+         " or lower, or run `xgrad lr-find` with the same flags to pick a rate";
 }
 
 }  // namespace xg

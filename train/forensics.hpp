@@ -51,5 +51,7 @@ void record_forensics(TrainingDiverged& e, const Tensor& logits, const Module& m
 // The lines printed on stderr (each ending in '\n'): where it happened, the
 // last good loss, max |logit|, the gradient norms, and a hint.
 std::string format_divergence(const TrainingDiverged& e);
+// Its last line without "hint: ": a rate 10x lower, rounded down to one digit, and lr-find.
+std::string divergence_hint(const TrainingDiverged& e);
 
 }  // namespace xg

@@ -89,6 +89,13 @@ nlohmann::json epoch_json(const EpochStats& s) {
           {held_out + "_acc", s.test_acc}, {"lr", s.lr},        {"seconds", s.seconds}, {"threads", s.threads}};
 }
 
+nlohmann::json diverged_epoch_json(const TrainingDiverged& e, bool validation) {
+  const std::string held_out = validation ? "val" : "test";
+  return {{"epoch", e.epoch},       {"train_loss", nullptr}, {"train_acc", nullptr}, {held_out + "_loss", nullptr},
+          {held_out + "_acc", nullptr}, {"lr", e.lr},        {"seconds", nullptr},   {"diverged", true},
+          {"step", e.step},         {"reason", e.what()}};
+}
+
 EpochStats epoch_from_json(const nlohmann::json& line) {
   EpochStats s;
   auto number = [&](const char* key) {

@@ -67,6 +67,10 @@ struct EpochStats {
 // The epoch as a JSON line of a metrics file: epoch, train_loss, train_acc,
 // test_loss and test_acc (val_loss and val_acc with --val-split), lr, seconds, threads.
 nlohmann::json epoch_json(const EpochStats& stats);
+// The line of the epoch in which training diverged: the same keys, the figures
+// the epoch never reached null (NaN in JSON Lines), lr the rate that failed,
+// and "diverged": true, "step" and "reason" (the message).
+nlohmann::json diverged_epoch_json(const TrainingDiverged& diverged, bool validation);
 // The epoch of such a line (a resumed run's earlier epochs); fields it lacks stay 0, null is NaN.
 EpochStats epoch_from_json(const nlohmann::json& line);
 

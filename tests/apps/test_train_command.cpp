@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <string>
 #include <sys/wait.h>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -157,15 +158,22 @@ TEST_CASE("cli: a diverging run exits 3 and keeps the metrics of finished epochs
   CHECK(r.err.find("--lr") != std::string::npos);
 
   // "training diverged at epoch N, step S": the file holds epochs 1 to N-1, one JSON line each,
-  // with the numbers their lines on stdout show.
+  // with the numbers their lines on stdout show, then epoch N's line: null figures, the rate, the step.
   const std::size_t at = r.err.find("diverged at epoch ");
   REQUIRE(at != std::string::npos);
   const std::size_t diverged_epoch = std::stoul(r.err.substr(at + 18));
   REQUIRE(diverged_epoch >= 2);
   const auto lines = lines_of(read_file(dir.file("m.jsonl")));
-  REQUIRE(lines.size() == diverged_epoch - 1);
+  REQUIRE(lines.size() == diverged_epoch);
+  const auto last = nlohmann::json::parse(lines.back());
+  CHECK(last.at("epoch") == diverged_epoch);
+  CHECK(last.at("diverged") == true);
+  CHECK(last.at("step") == 1);
+  CHECK(last.at("lr") == 1e6);
+  for (const char* key : {"train_loss", "train_acc", "test_loss", "test_acc", "seconds"}) CHECK(last.at(key).is_null());
+  CHECK(last.at("reason").get<std::string>().find("training diverged at epoch") == 0);
   const auto printed = lines_of(r.out);
-  for (std::size_t i = 0; i < lines.size(); ++i) {
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
     INFO("metrics line " << i + 1 << ": " << lines[i]);
     const auto j = nlohmann::json::parse(lines[i]);
     CHECK(j.at("epoch") == i + 1);
@@ -350,7 +358,32 @@ TEST_CASE("cli: --lr 1e4 exits 3 with the forensics, keeping the metrics of the 
   const auto lines = lines_of(read_file(dir.file("m.jsonl")));
   std::size_t written = 0;
   for (const auto& line : lines) written += !line.empty();
-  CHECK(written == std::size_t(epoch - 1));
+  CHECK(written == std::size_t(epoch));  // the epochs before, and the diverged one's line
+  CHECK(nlohmann::json::parse(lines.back()).at("diverged") == true);
+}
+
+TEST_CASE("cli: a run that diverges in its first epoch still writes --metrics and a report that says so, never '-nan'") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 256, 64, 3, 4, 4);
+  const RunResult r = run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 3 --batch 16 --lr 1e8 --no-save --metrics " +
+                                dir.file("m.jsonl") + " --report " + dir.file("report"));
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 3);
+  CHECK(r.err.find("-nan") == std::string::npos);
+  CHECK(r.err.find("training diverged at epoch 1, step ") != std::string::npos);
+  CHECK(r.err.find("at lr 1e+08") != std::string::npos);
+  CHECK(r.err.find("hint: try --lr 1e+07 or lower") != std::string::npos);
+  const auto lines = lines_of(read_file(dir.file("m.jsonl")));
+  REQUIRE(lines.size() == 1);
+  const auto line = nlohmann::json::parse(lines[0]);
+  CHECK(line.at("epoch") == 1);
+  CHECK(line.at("diverged") == true);
+  CHECK(line.at("train_loss").is_null());
+  const std::string html = read_file(dir.file("report") + "/report.html");
+  CHECK(html.find("No epoch completed before it, so there are no learning curves to show.") != std::string::npos);
+  CHECK(html.find("shown below") == std::string::npos);
+  CHECK(html.find("Hint: try --lr 1e+07 or lower") != std::string::npos);
+  CHECK(html.find("-nan") == std::string::npos);
 }
 
 TEST_CASE("xgrad train: each optimizer, activation, init and schedule learns a toy data set") {
@@ -449,4 +482,23 @@ TEST_CASE("xgrad train: contradictory or bad optimizer, model, loss and schedule
     CHECK(r.err.find(named) != std::string::npos);
     CHECK(lines_of(r.err).size() == 1);
   }
+}
+
+TEST_CASE("README: the divergence sample is exactly what `xgrad train --lr 3 --metrics metrics.jsonl` prints") {
+  const std::string readme = read_file(std::string(XGRAD_SOURCE_DIR) + "/README.md");
+  const std::string command = "train --lr 3 --metrics metrics.jsonl";
+  const std::size_t intro = readme.find("`build/xgrad " + command + "`");
+  REQUIRE(intro != std::string::npos);
+  auto block_after = [&](std::size_t from) {
+    const std::size_t open = readme.find("```\n", from) + 4;
+    return std::pair<std::string, std::size_t>(readme.substr(open, readme.find("```\n", open) - open), readme.find("```\n", open) + 4);
+  };
+  const auto [stderr_sample, after_stderr] = block_after(intro);
+  const auto [metrics_sample, after_metrics] = block_after(after_stderr);
+  (void)after_metrics;
+  TempDir dir;
+  const RunResult r = run_xgrad("train --lr 3 --metrics " + dir.file("metrics.jsonl"));  // the path is in no message
+  CHECK(r.status == 3);
+  CHECK(r.err == stderr_sample);
+  CHECK(read_file(dir.file("metrics.jsonl")) == metrics_sample);
 }

@@ -76,7 +76,9 @@ TEST_CASE("train report: write_train_report writes the page with curves, table, 
   CHECK(html.find("toy: 4 train / 3 test") != std::string::npos);
   CHECK(html.find("Loss per epoch") != std::string::npos);
   CHECK(html.find("test loss") != std::string::npos);
-  CHECK(occurrences(html, "<svg") == 3);  // loss, accuracy, confusion heatmap
+  CHECK(occurrences(html, "<svg") == 4);  // loss, accuracy, learning rate, confusion heatmap
+  CHECK(html.find("Learning rate per epoch") != std::string::npos);
+  CHECK(occurrences(html, "class=\"curve") == 2 + 2 + 1);
   CHECK(occurrences(html, "<rect class=\"cell\"") == 4);
   CHECK(html.find("Confusion matrix on the test set (after epoch 2)") != std::string::npos);
   CHECK(html.find("Gradient flow") == std::string::npos);  // no diagnostics recorded
@@ -99,12 +101,15 @@ TEST_CASE("train report: diagnostics add per-layer charts, a validation run name
   const std::string html = read_file(dir.file("report.html"));
   CHECK(html.find("training diverged at epoch 3, step 5") != std::string::npos);
   CHECK(html.find("Last good loss 2.5, max |logit| 10000, global gradient norm 123.") != std::string::npos);
+  CHECK(html.find("training diverged at epoch 3, step 5: loss is nan at lr 10.") != std::string::npos);  // not "-nan"
+  CHECK(html.find("The 2 completed epochs are shown below.") != std::string::npos);
+  CHECK(html.find("Hint: try --lr 1 or lower") != std::string::npos);
   CHECK(html.find("validation loss") != std::string::npos);
   CHECK(html.find("validation accuracy") != std::string::npos);
   CHECK(html.find("Update/weight ratio per layer") != std::string::npos);
   CHECK(html.find("Gradient norm per layer") != std::string::npos);
   CHECK(html.find("Dead ReLU units per layer") != std::string::npos);
-  CHECK(occurrences(html, "class=\"curve") == 2 + 2 + 2 + 2 + 1);  // loss, accuracy, ratio, gradient norm; dead ReLU: 0.weight only
+  CHECK(occurrences(html, "class=\"curve") == 2 + 2 + 1 + 2 + 2 + 1);  // loss, accuracy, lr, ratio, gradient norm; dead ReLU: 0.weight only
   CHECK(lines_of(read_file(dir.file("metrics.csv")))[0] == "epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds");
 
   HtmlReport page("diagnostics");
