@@ -41,8 +41,16 @@ int run_eval(const EvalOptions& o) {
   double loss = 0.0;
   for (std::size_t i = 0; i < test.count; ++i) loss -= double(log_p.data()[i * classes + test.labels[i]]);
   loss = test.count ? loss / double(test.count) : 0.0;
+  // Top-k accuracy says something only when k < classes (with k = classes it is 1).
   const std::size_t k = std::min(o.top_k, classes);
+  const bool show_top_k = k < classes;
   const double top_k = top_k_accuracy(logits, test.labels, k);
+  std::string warning;
+  if (is_training_data(model, o.data)) {
+    warning = "--data " + o.data + " holds the rows " + o.model + " was trained on, so this accuracy measures memorisation, "
+              "not how it does on new data; leave out --data to evaluate on the held-out test split";
+    std::fprintf(stderr, "xgrad: warning: %s\n", warning.c_str());
+  }
   const Calibration cal = calibration(softmax(logits), test.labels);
 
   if (o.json) {
@@ -52,8 +60,11 @@ int run_eval(const EvalOptions& o) {
     j["classes"] = names;
     j["accuracy"] = confusion.accuracy();
     j["loss"] = loss;
-    j["top_k"] = k;
-    j["top_k_accuracy"] = top_k;
+    if (show_top_k) {
+      j["top_k"] = k;
+      j["top_k_accuracy"] = top_k;
+    }
+    if (!warning.empty()) j["warning"] = warning;
     nlohmann::json matrix = nlohmann::json::array();
     for (std::size_t t = 0; t < classes; ++t) {
       nlohmann::json row = nlohmann::json::array();
@@ -70,6 +81,8 @@ int run_eval(const EvalOptions& o) {
     }
     j["per_class"] = per_class;
     j["macro"] = {{"precision", confusion.macro_precision()}, {"recall", confusion.macro_recall()}, {"f1", confusion.macro_f1()}};
+    j["weighted"] = {{"precision", confusion.weighted_precision()}, {"recall", confusion.weighted_recall()},
+                     {"f1", confusion.weighted_f1()}};
     nlohmann::json pairs = nlohmann::json::array();
     for (const auto& m : confusion.most_confused(5)) pairs.push_back({{"truth", names[m.truth]}, {"predicted", names[m.predicted]}, {"count", m.count}});
     j["most_confused"] = pairs;
@@ -85,7 +98,9 @@ int run_eval(const EvalOptions& o) {
   const bool terminal = ::isatty(::fileno(stdout));
   std::printf("model  %s: %s, trained %zu epochs\n", o.model.c_str(), model.model->describe().c_str(), model.info.epoch);
   std::printf("data   %s: %zu test %s\n\n", data.name.c_str(), test.count, test.is_image() ? "images" : "rows");
-  std::printf("accuracy %.4f  test_loss %.4f  top-%zu accuracy %.4f\n", confusion.accuracy(), loss, k, top_k);
+  std::printf("accuracy %.4f  test_loss %.4f", confusion.accuracy(), loss);
+  if (show_top_k) std::printf("  top-%zu accuracy %.4f", k, top_k);
+  std::printf("\n");
   std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s\n", confusion.format_matrix(names, terminal).c_str());
   std::printf("%s\n", confusion.format_report(names).c_str());
   std::printf("%s\n", confusion.format_most_confused(names, 5).c_str());

@@ -9,6 +9,7 @@
 #include <map>
 #include <numeric>
 #include <system_error>
+#include <utility>
 
 #include "core/error.hpp"
 #include "core/random.hpp"
@@ -280,6 +281,17 @@ void check_model_features(const CsvTable& t, std::size_t label, const std::vecto
   check_same_columns(t, source, columns, has_feature_names(features), "the model's training file");
 }
 
+// For a file read as one column: "" or a hint naming the delimiter its first line seems to use.
+std::string delimiter_hint(const std::string& text) {
+  const std::string first_line = text.substr(0, text.find('\n'));
+  for (const auto& [delimiter, name] : {std::pair<char, const char*>{';', "';'"}, {'\t', "tab"}}) {
+    if (first_line.find(delimiter) != std::string::npos) {
+      return std::string(" (it looks ") + name + "-separated; xgrad reads comma-separated CSV only: save it with commas)";
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 Dataset csv_dataset_from_text(const std::string& train_text, const std::string& train_source,
@@ -291,7 +303,8 @@ Dataset csv_dataset_from_text(const std::string& train_text, const std::string& 
   data.name = data.source = train_source;
   CsvTable train_table = parse_csv(train_text, train_source, [&](const CsvTable& t) {
     if (t.columns.size() < 2) {
-      throw InputError(train_source + ": has 1 column; expected a label column and at least one feature column");
+      throw InputError(train_source + ": has 1 column; expected a label column and at least one feature column" +
+                       delimiter_hint(train_text));
     }
     const std::size_t label = find_label_column(t, options.label_column, train_source);
     if (!options.features.empty()) check_model_features(t, label, options.features, train_source);
@@ -352,7 +365,8 @@ CsvRows csv_rows_from_text(const std::string& text, const std::string& source, c
     }
     if (header.columns.size() != features + 1) {
       throw InputError(source + ": has " + std::to_string(header.columns.size()) + " columns; the model takes " +
-                       std::to_string(features) + " features (with or without the label column)");
+                       std::to_string(features) + " features (with or without the label column)" +
+                       (header.columns.size() == 1 ? delimiter_hint(text) : std::string()));
     }
     const std::size_t label = find_label_column(header, label_column, source);
     check_model_features(header, label, feature_names, source);

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -112,6 +113,36 @@ void truncate(Split& set, std::size_t n) {
 
 Normalization compute_normalization(const Split& train) {
   return train.is_image() ? image_normalization(train) : table_normalization(train);
+}
+
+std::string label_column_warning(const Dataset& data) {
+  const std::size_t classes = data.class_names.size();
+  std::vector<std::size_t> rows(classes, 0);
+  for (const Split* split : {&data.train, &data.test})
+    for (std::uint32_t label : split->labels)
+      if (label < classes) ++rows[label];
+  std::size_t rare = 0;
+  for (std::size_t n : rows) rare += n < 5;
+  bool numbers = true;   // every name is a number
+  std::string fraction;  // the first that is not whole
+  for (const std::string& name : data.class_names) {
+    char* end = nullptr;
+    const double value = std::strtod(name.c_str(), &end);
+    numbers = numbers && !name.empty() && end == name.c_str() + name.size() && std::isfinite(value);
+    if (numbers && fraction.empty() && value != std::floor(value)) fraction = name;
+  }
+  const std::string count = std::to_string(classes) + " distinct values";
+  std::string why;
+  if (classes > 50 && 2 * rare > classes) {
+    why = count + ", " + std::to_string(rare) + " of them in fewer than 5 rows";
+  } else if (classes > 10 && numbers && !fraction.empty()) {
+    why = count + ", numbers with fractions (e.g. " + fraction + ")";
+  } else {
+    return "";
+  }
+  return data.name + ": the label column has " + why + ", so it becomes " + std::to_string(classes) +
+         " classes; it looks like a quantity to predict, and xgrad classifies (it does not regress). "
+         "Is --label-col right?";
 }
 
 std::vector<std::string> load_class_names(const std::string& spec) {

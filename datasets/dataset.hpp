@@ -56,6 +56,12 @@ struct Normalization {
 // input gets std 1.
 Normalization compute_normalization(const Split& train);
 
+// "" when the labels look like classes; otherwise a warning that the label
+// column looks like a quantity (a regression target) made into classes: more
+// than 50 classes, most of them with fewer than 5 rows of train + test, or
+// numeric labels with fractions ("2.75") among more than 10 classes.
+std::string label_column_warning(const Dataset& data);
+
 // `spec` is an existing file (one name per line, blank lines ignored) or a
 // comma-separated list ("cat,dog,bird"). Throws InputError if it names no class
 // or a name twice.

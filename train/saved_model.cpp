@@ -1,6 +1,8 @@
 #include "train/saved_model.hpp"
 
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 
 #include "core/error.hpp"
 #include "datasets/csv.hpp"
@@ -57,6 +59,21 @@ Dataset load_data_for_model(const LoadedModel& model, const std::string& data_fl
   }
   data.class_names = model.info.classes;
   return data;
+}
+
+bool is_training_data(const LoadedModel& model, const std::string& data_flag) {
+  if (!model.takes_tables() || data_flag.empty()) return false;
+  TrainConfig o = model_config(model);
+  std::error_code ec;
+  if (std::filesystem::equivalent(data_flag, o.data, ec)) return true;
+  if (model.info.data_sha256.empty()) return false;
+  o.data = data_flag;
+  o.classes.clear();
+  try {
+    return data_sha256(prepare_training_data(o).train) == model.info.data_sha256;
+  } catch (const InputError&) {
+    return false;  // it does not even read as the training file did
+  }
 }
 
 Array model_logits(LoadedModel& model, const Split& items) {

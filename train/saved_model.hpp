@@ -24,6 +24,13 @@ Normalization model_normalization(const LoadedModel& model);
 // would no longer be held out).
 Dataset load_data_for_model(const LoadedModel& model, const std::string& data_flag);
 
+// True when `data_flag` (a table model's --data FILE.csv) holds the rows the
+// model was trained on: it is the training file itself, or, read with the
+// run's flags (--label-col, --test or --test-split, --seed), it gives a
+// training split whose SHA-256 is the model's data_sha256. Evaluating on it
+// measures memorisation, not generalisation.
+bool is_training_data(const LoadedModel& model, const std::string& data_flag);
+
 // The class scores (count, classes) of the items, normalised as in training,
 // whose softmax is the model's class probabilities (train/loop.hpp class_scores).
 Array model_logits(LoadedModel& model, const Split& items);

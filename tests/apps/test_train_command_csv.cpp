@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -218,4 +219,101 @@ TEST_CASE("--resume continues a plateau schedule where it was (the epochs' losse
   REQUIRE(straight.size() == 8);
   REQUIRE(nlohmann::json::parse(straight[4])["lr"].get<double>() < 0.5);
   CHECK(metrics_mismatch(dir.file("s.jsonl"), dir.file("r.jsonl"), 8, {"lr", "train_loss", "test_loss"}) == "");
+}
+
+TEST_CASE("CSV: eval --data on the training rows warns, top-k only below the class count, continuous labels and semicolon files get a hint") {
+  TempDir dir;
+  const std::string data = write_table(dir, "train.csv", 300, 1);
+  const std::string model = dir.file("m.safetensors");
+  REQUIRE(run_xgrad("train --data " + data + " --label-col kind --hidden 16 --epochs 5 --threads 1 --quiet --save " + model).status == 0);
+
+  // The training file itself, and a copy of it under another name (found by the training split's sha256).
+  std::filesystem::copy_file(data, dir.file("copy.csv"));
+  for (const std::string& same : {data, dir.file("copy.csv")}) {
+    INFO(same);
+    const RunResult r = run_xgrad("eval --model " + model + " --data " + same);
+    REQUIRE(r.status == 0);
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(r.err.find("xgrad: warning: --data " + same + " holds the rows " + model + " was trained on") == 0);
+    CHECK(r.err.find("leave out --data") != std::string::npos);
+    const RunResult json = run_xgrad("eval --model " + model + " --data " + same + " --json");
+    CHECK(nlohmann::json::parse(json.out).contains("warning"));
+  }
+  const std::string other = write_table(dir, "other.csv", 90, 2);
+  const RunResult fresh = run_xgrad("eval --model " + model + " --data " + other);
+  REQUIRE(fresh.status == 0);
+  CHECK(fresh.err.empty());
+  // 3 classes: top-3 accuracy is always 1, so the default --top-k 3 prints none; --top-k 2 does.
+  CHECK(fresh.out.find("top-") == std::string::npos);
+  CHECK(nlohmann::json::parse(run_xgrad("eval --model " + model + " --json").out).contains("top_k_accuracy") == false);
+  CHECK(run_xgrad("eval --model " + model + " --top-k 2").out.find("top-2 accuracy") != std::string::npos);
+
+  // A continuous label column: 120 distinct values with fractions, each in one or two rows.
+  std::string continuous = "x,price\n";
+  for (int i = 0; i < 240; ++i) continuous += std::to_string(i % 7) + "," + std::to_string(10 + (i % 120)) + ".25\n";
+  std::ofstream(dir.file("prices.csv")) << continuous;
+  const RunResult prices = run_xgrad("train --data " + dir.file("prices.csv") + " --label-col price --hidden 4 --epochs 1 --no-save --quiet");
+  INFO(prices.err);
+  CHECK(prices.status == 0);
+  CHECK(prices.err.find("xgrad: warning: " + dir.file("prices.csv") + ": the label column has 120 distinct values, 120 of them in "
+                        "fewer than 5 rows, so it becomes 120 classes") != std::string::npos);
+  CHECK(prices.err.find("Is --label-col right?") != std::string::npos);
+  const RunResult classes = run_xgrad("train --data " + data + " --label-col kind --hidden 4 --epochs 1 --no-save --quiet");
+  CHECK(classes.err.find("warning") == std::string::npos);
+
+  // A ';'-separated file (and a tab-separated one) reads as one column: say why.
+  std::ofstream(dir.file("semi.csv")) << "kind;height;weight\nalpha;1;2\nbeta;3;4\n";
+  check_one_line_error(run_xgrad("train --data " + dir.file("semi.csv") + " --no-save"),
+                       "has 1 column; expected a label column and at least one feature column (it looks ';'-separated; "
+                       "xgrad reads comma-separated CSV only: save it with commas)");
+  std::ofstream(dir.file("tabs.csv")) << "kind\theight\nalpha\t1\nbeta\t3\n";
+  check_one_line_error(run_xgrad("train --data " + dir.file("tabs.csv") + " --no-save"), "(it looks tab-separated;");
+  std::ofstream(dir.file("rows.csv")) << "height;weight;age;score\n1;2;3;4\n";
+  check_one_line_error(run_xgrad("predict --model " + model + " " + dir.file("rows.csv")), "(it looks ';'-separated;");
+}
+
+TEST_CASE("examples/data/iris.csv: Fisher's 150 rows, 50 per species, learned to above 0.9 test accuracy with a split") {
+  const std::string iris = std::string(XGRAD_SOURCE_DIR) + "/examples/data/iris.csv";
+  const auto lines = lines_of(read_file(iris));
+  REQUIRE(lines.size() == 151);
+  CHECK(lines[0] == "sepal_length,sepal_width,petal_length,petal_width,species");
+  CHECK(lines[1] == "5.1,3.5,1.4,0.2,setosa");        // the first row of Fisher's table
+  CHECK(lines[51] == "7.0,3.2,4.7,1.4,versicolor");   // the first versicolor
+  CHECK(lines[101] == "6.3,3.3,6.0,2.5,virginica");   // the first virginica
+  CHECK(lines[150] == "5.9,3.0,5.1,1.8,virginica");   // the last
+  std::map<std::string, int> per_class;
+  double petal_length = 0.0;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    per_class[lines[i].substr(lines[i].rfind(',') + 1)]++;
+    petal_length += std::stod(lines[i].substr(lines[i].find(',', lines[i].find(',') + 1) + 1));
+  }
+  CHECK(per_class == std::map<std::string, int>{{"setosa", 50}, {"versicolor", 50}, {"virginica", 50}});
+  CHECK(petal_length / 150 == doctest::Approx(3.758).epsilon(1e-4));  // the published mean
+
+  // The README's command, with a held-out 20%.
+  TempDir dir;
+  const RunResult r = run_xgrad("train --data " + iris + " --label-col species --hidden 16 --epochs 50 --test-split 0.2 --threads 1 --save " +
+                                dir.file("iris.safetensors"));
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  CHECK(r.out.find("120 train / 30 test rows of 4 features, 3 classes") != std::string::npos);
+  const double accuracy = std::stod(after(r.out, "final test accuracy "));
+  CHECK(accuracy > 0.9);
+  CHECK(r.err.empty());  // no warning: these labels are classes
+
+  // explain on it: tiny probabilities in scientific notation, never 0.000000, and the classes marked.
+  bool wrong_one_seen = false, scientific_seen = false;
+  for (int i = 0; i < 30; ++i) {
+    const RunResult e = run_xgrad("explain --model " + dir.file("iris.safetensors") + " --index " + std::to_string(i));
+    REQUIRE(e.status == 0);
+    const std::string probabilities = e.out.substr(e.out.find("5. probabilities"), e.out.find("6. loss") - e.out.find("5. probabilities"));
+    INFO(probabilities);
+    CHECK(probabilities.find("0.000000") == std::string::npos);
+    const bool right = e.out.find("<- true class, predicted") != std::string::npos;
+    CHECK((right || (e.out.find("<- true class\n") != std::string::npos && e.out.find("<- predicted\n") != std::string::npos)));
+    wrong_one_seen = wrong_one_seen || !right;
+    scientific_seen = scientific_seen || probabilities.find("e-0") != std::string::npos;
+  }
+  CHECK(wrong_one_seen == (accuracy < 1.0));  // each mistake is marked as one
+  CHECK(scientific_seen);                    // a confident model gives some p < 1e-4
 }
