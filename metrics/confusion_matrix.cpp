@@ -175,6 +175,32 @@ double ConfusionMatrix::macro_f1() const {
   return sum / static_cast<double>(num_classes_);
 }
 
+namespace {
+// sum_c support_c · metric(c) / total, 0 when there are no items.
+template <typename Metric>
+double support_weighted(const ConfusionMatrix& m, Metric metric) {
+  double sum = 0.0;
+  for (std::size_t c = 0; c < m.num_classes(); ++c) {
+    std::size_t support = 0;
+    for (std::size_t p = 0; p < m.num_classes(); ++p) support += m.count(c, p);
+    sum += double(support) * metric(c);
+  }
+  return m.total() ? sum / double(m.total()) : 0.0;
+}
+}  // namespace
+
+double ConfusionMatrix::weighted_precision() const {
+  return support_weighted(*this, [&](std::size_t c) { return precision(c); });
+}
+
+double ConfusionMatrix::weighted_recall() const {
+  return support_weighted(*this, [&](std::size_t c) { return recall(c); });
+}
+
+double ConfusionMatrix::weighted_f1() const {
+  return support_weighted(*this, [&](std::size_t c) { return f1(c); });
+}
+
 std::vector<ConfusionMatrix::Confusion> ConfusionMatrix::most_confused(std::size_t n) const {
   std::vector<Confusion> cells;
   for (std::size_t t = 0; t < num_classes_; ++t)
@@ -250,7 +276,7 @@ std::string ConfusionMatrix::format_report(const std::vector<std::string>& names
   check_names(names, "format_report");
   // Same layout as sklearn's classification_report(digits=4): right-aligned
   // names, then four columns of width 9 each preceded by one space.
-  std::size_t name_width = std::string("macro avg").size();
+  std::size_t name_width = std::string("weighted avg").size();
   for (const std::string& name : names) name_width = std::max(name_width, display_width(name));
 
   auto line = [&](const std::string& name, const std::string& p, const std::string& r,
@@ -266,9 +292,11 @@ std::string ConfusionMatrix::format_report(const std::vector<std::string>& names
     out += line(names[c], fixed4(precision(c), 9), fixed4(recall(c), 9), fixed4(f1(c), 9),
                 row_sum(c));
   out += "\n";
+  out += line("accuracy", "", "", fixed4(accuracy(), 9), total());
   out += line("macro avg", fixed4(macro_precision(), 9), fixed4(macro_recall(), 9),
               fixed4(macro_f1(), 9), total());
-  out += line("accuracy", "", "", fixed4(accuracy(), 9), total());
+  out += line("weighted avg", fixed4(weighted_precision(), 9), fixed4(weighted_recall(), 9),
+              fixed4(weighted_f1(), 9), total());
   return out;
 }
 

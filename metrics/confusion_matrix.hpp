@@ -10,7 +10,9 @@
 //   f1        = 2 p r / (p + r)  = 2 tp / (2 tp + fp + fn)
 // A ratio whose denominator is zero is 0, as sklearn does with
 // zero_division=0 (it also warns; we do not). Macro averages are the
-// unweighted means over all K classes, including classes with no items.
+// unweighted means over all K classes, including classes with no items;
+// weighted averages weight each class by its support (its row's count), as
+// sklearn's average="weighted": sum_c support_c · metric_c / total.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -50,6 +52,9 @@ class ConfusionMatrix {
   double macro_precision() const;
   double macro_recall() const;
   double macro_f1() const;
+  double weighted_precision() const;  // 0 when empty
+  double weighted_recall() const;     // equals accuracy() (sum_c tp_c / total)
+  double weighted_f1() const;
 
   struct Confusion {
     std::size_t truth, predicted, count;
@@ -71,8 +76,9 @@ class ConfusionMatrix {
   std::string format_matrix(const std::vector<std::string>& names,
                             bool highlight = false) const;
 
-  // sklearn-style classification_report: per-class precision, recall, F1 and
-  // support with 4 decimals, then the macro averages and the accuracy.
+  // sklearn's classification_report(digits=4), same layout: per-class
+  // precision, recall, F1 and support, then the accuracy, the macro averages
+  // and the support-weighted averages.
   std::string format_report(const std::vector<std::string>& names) const;
 
   // "Most confused: Shirt -> T-shirt/top (123), Pullover -> Coat (98)" for

@@ -309,6 +309,53 @@ std::string render_line_chart(const LineChart& c) {
          "</svg>";
 }
 
+namespace {
+
+// A heatmap cell's colour: the diagonal goes white -> blue with its share of
+// the row (the recall); an error cell white -> red, full already at 20% of the
+// row. `strength` (0..1) is how far along.
+struct CellColour {
+  std::string fill;
+  double strength = 0.0;
+};
+CellColour cell_colour(bool diagonal, double share) {
+  CellColour c;
+  c.strength = diagonal ? share : std::min(1.0, share * 5.0);
+  const double s = c.strength;
+  const int r = diagonal ? int(255 - s * (255 - 31)) : int(255 - s * (255 - 214));
+  const int g = diagonal ? int(255 - s * (255 - 119)) : int(255 - s * (255 - 39));
+  const int b = diagonal ? int(255 - s * (255 - 180)) : int(255 - s * (255 - 40));
+  char fill[8];
+  std::snprintf(fill, sizeof fill, "#%02x%02x%02x", r, g, b);
+  c.fill = fill;
+  return c;
+}
+
+// The two colour scales of the heatmap, one below the other from (x, y), each
+// 10 steps over `width`: correct (the diagonal) 0..100% of the row, errors 0..20%+.
+std::string heatmap_scales(double x, double y, double width) {
+  std::string o = "<g class=\"colour-scale\">\n";
+  const double step = width / 10.0;
+  for (int bar = 0; bar < 2; ++bar) {
+    const bool diagonal = bar == 0;
+    const double top = y + 50.0 * bar;
+    o += "<text class=\"scale-label\" x=\"" + px(x) + "\" y=\"" + px(top) + "\">" +
+         (diagonal ? "correct: share of the true class's items" : "errors: share of the true class's items") + "</text>\n";
+    for (int i = 0; i < 10; ++i) {
+      const double share = diagonal ? (i + 0.5) / 10.0 : (i + 0.5) / 50.0;
+      o += "<rect class=\"scale-step\" x=\"" + px(x + step * i) + "\" y=\"" + px(top + 6) + "\" width=\"" + px(step) +
+           "\" height=\"12\" fill=\"" + cell_colour(diagonal, share).fill + "\"/>";
+    }
+    o += "<rect class=\"scale-frame\" x=\"" + px(x) + "\" y=\"" + px(top + 6) + "\" width=\"" + px(width) + "\" height=\"12\"/>\n";
+    o += "<text class=\"scale-tick\" x=\"" + px(x) + "\" y=\"" + px(top + 32) + "\">0%</text>";
+    o += "<text class=\"scale-tick\" x=\"" + px(x + width / 2) + "\" y=\"" + px(top + 32) + "\">" + (diagonal ? "50%" : "10%") + "</text>";
+    o += "<text class=\"scale-tick\" x=\"" + px(x + width) + "\" y=\"" + px(top + 32) + "\">" + (diagonal ? "100%" : "20% or more") + "</text>\n";
+  }
+  return o + "</g>\n";
+}
+
+}  // namespace
+
 std::string render_confusion_heatmap(const ConfusionMatrix& m, const std::vector<std::string>& names) {
   const std::size_t k = m.num_classes();
   const double cell = k <= 10 ? 46 : std::max(18.0, 460.0 / double(k));
@@ -317,7 +364,9 @@ std::string render_confusion_heatmap(const ConfusionMatrix& m, const std::vector
   const double label_w = 16 + 7.6 * double(std::min<std::size_t>(longest, 24));
   const double left = label_w + 30, top = 40 + 0.62 * label_w;  // room for the slanted column names
   // The last column's slanted name reaches about 0.77 of its length to the right.
-  const double width = left + cell * double(k) + 0.77 * label_w, height = top + cell * double(k) + 40;
+  const double scale_width = std::max(cell * double(k), 200.0), scale_top = top + cell * double(k) + 62;
+  const double width = std::max(left + cell * double(k) + 0.77 * label_w, left + scale_width + 50),
+               height = scale_top + 50 + 40;
   std::string o;
   o += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart heatmap\" viewBox=\"0 0 " + px(width) + " " +
        px(height) + "\" width=\"" + px(width) + "\" height=\"" + px(height) +
@@ -340,13 +389,9 @@ std::string render_confusion_heatmap(const ConfusionMatrix& m, const std::vector
     for (std::size_t p = 0; p < k; ++p) {
       const std::size_t n = m.count(t, p);
       const double share = row ? double(n) / double(row) : 0.0;
-      // Diagonal: white -> blue by recall; errors: white -> red, strong already at 20% of the row.
-      const double s = t == p ? share : std::min(1.0, share * 5.0);
-      const int r = t == p ? int(255 - s * (255 - 31)) : int(255 - s * (255 - 214));
-      const int g = t == p ? int(255 - s * (255 - 119)) : int(255 - s * (255 - 39));
-      const int b = t == p ? int(255 - s * (255 - 180)) : int(255 - s * (255 - 40));
-      char fill[8];
-      std::snprintf(fill, sizeof fill, "#%02x%02x%02x", r, g, b);
+      const CellColour colour = cell_colour(t == p, share);
+      const std::string& fill = colour.fill;
+      const double s = colour.strength;
       const double x = left + cell * double(p);
       o += "<rect class=\"cell\" x=\"" + px(x) + "\" y=\"" + px(y) + "\" width=\"" + px(cell) + "\" height=\"" +
            px(cell) + "\" fill=\"" + fill + "\"><title>true " + xml_escape(names[t]) + ", predicted " +
@@ -359,6 +404,7 @@ std::string render_confusion_heatmap(const ConfusionMatrix& m, const std::vector
       o += "\n";
     }
   }
+  o += heatmap_scales(left, scale_top, scale_width);
   o += "</svg>";
   return o;
 }
@@ -405,9 +451,13 @@ void HtmlReport::add_confusion_matrix(const ConfusionMatrix& m, const std::vecto
     rows.push_back({names[c], "\x01" + format_fixed(m.precision(c), 4), "\x01" + format_fixed(m.recall(c), 4),
                     "\x01" + format_fixed(m.f1(c), 4), "\x01" + std::to_string(support)});
   }
+  // The rows of sklearn's classification_report, in its order.
+  rows.push_back({"accuracy", "", "", "\x01" + format_fixed(m.accuracy(), 4), "\x01" + std::to_string(m.total())});
   rows.push_back({"macro average", "\x01" + format_fixed(m.macro_precision(), 4), "\x01" + format_fixed(m.macro_recall(), 4),
                   "\x01" + format_fixed(m.macro_f1(), 4), "\x01" + std::to_string(m.total())});
-  rows.push_back({"accuracy", "", "", "\x01" + format_fixed(m.accuracy(), 4), "\x01" + std::to_string(m.total())});
+  rows.push_back({"weighted average", "\x01" + format_fixed(m.weighted_precision(), 4),
+                  "\x01" + format_fixed(m.weighted_recall(), 4), "\x01" + format_fixed(m.weighted_f1(), 4),
+                  "\x01" + std::to_string(m.total())});
   add_table({"class", "precision", "recall", "F1", "support"}, rows, "per-class");
   body_ += "</div></div>\n";
 }
@@ -449,6 +499,9 @@ svg .count { font-size: 13px; text-anchor: middle; fill: #222; }
 svg .count.on-dark { fill: #ffffff; }
 svg .row-label { font-size: 13px; text-anchor: end; fill: #222; }
 svg .col-label { font-size: 13px; text-anchor: start; fill: #222; }
+svg .scale-label { font-size: 12px; fill: #222; }
+svg .scale-tick { font-size: 11px; text-anchor: middle; fill: #333; }
+svg .scale-frame { fill: none; stroke: #999; stroke-width: 1; }
 )";
   return "<!DOCTYPE html>\n"
          "<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n"

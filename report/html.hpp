@@ -55,7 +55,8 @@ struct LineChart {
 std::string render_line_chart(const LineChart& chart);
 
 // K x K heatmap: rows true class, columns predicted; the diagonal in blue, the
-// errors in orange-red, each shaded by its share of the row, with the count.
+// errors in orange-red, each shaded by its share of the row, with the count;
+// below it the two colour scales (<rect class="scale-step">, 10 per scale).
 std::string render_confusion_heatmap(const ConfusionMatrix& matrix, const std::vector<std::string>& names);
 
 class HtmlReport {

@@ -317,5 +317,32 @@ TEST_CASE("ConfusionMatrix: format_report lists every class, then macro avg and 
   // macro p = 0.67143, r = 0.66667, f1 = 0.66545
   CHECK(report.find("macro avg     0.6714    0.6667    0.6655        18\n") != std::string::npos);
   CHECK(report.find(" accuracy                         0.6667        18\n") != std::string::npos);
-  CHECK(report.find("macro avg") < report.find("accuracy"));
+  CHECK(report.find("accuracy") < report.find("macro avg"));  // sklearn's order
+  CHECK(report.find("macro avg") < report.find("weighted avg"));
+}
+
+TEST_CASE("ConfusionMatrix: the weighted averages weight each class by its support, as sklearn's average='weighted'") {
+  // Supports 55, 30, 15. By hand (sklearn's formulas, sum_c support_c * metric_c / 100):
+  //   precision 50/61, 20/27, 10/12 -> 0.8197, 0.7407, 0.8333; weighted (55·0.81967 + 30·0.74074 + 15·0.83333)/100 = 0.7980
+  //   recall    50/55, 20/30, 10/15 -> weighted (50 + 20 + 10)/100 = 0.8000, the accuracy
+  //   f1        0.8621, 0.7018, 0.7407 -> weighted 0.7958
+  xg::ConfusionMatrix cm = from_cells({{50, 3, 2}, {10, 20, 0}, {1, 4, 10}});
+  CHECK(cm.weighted_precision() == doctest::Approx((55 * 50.0 / 61 + 30 * 20.0 / 27 + 15 * 10.0 / 12) / 100));
+  CHECK(cm.weighted_recall() == doctest::Approx(cm.accuracy()));
+  auto f1 = [](double p, double r) { return 2 * p * r / (p + r); };
+  CHECK(cm.weighted_f1() == doctest::Approx((55 * f1(50.0 / 61, 50.0 / 55) + 30 * f1(20.0 / 27, 20.0 / 30) +
+                                             15 * f1(10.0 / 12, 10.0 / 15)) / 100));
+  // sklearn.metrics.classification_report(y_true, y_pred, target_names=["cat", "dog", "fox"], digits=4):
+  CHECK(cm.format_report({"cat", "dog", "fox"}) ==
+        "              precision    recall  f1-score   support\n"
+        "\n"
+        "         cat     0.8197    0.9091    0.8621        55\n"
+        "         dog     0.7407    0.6667    0.7018        30\n"
+        "         fox     0.8333    0.6667    0.7407        15\n"
+        "\n"
+        "    accuracy                         0.8000       100\n"
+        "   macro avg     0.7979    0.7475    0.7682       100\n"
+        "weighted avg     0.7980    0.8000    0.7958       100\n");
+  xg::ConfusionMatrix empty(2);
+  CHECK(empty.weighted_precision() == 0.0);
 }

@@ -89,6 +89,9 @@ def check_heatmap(root, classes, where):
     counts = [t for t in heatmaps[0].iter(f"{SVG}text") if "count" in t.get("class", "")]
     if len(counts) != classes * classes or not all(t.text.isdigit() for t in counts):
         fail(f"{where}: the heatmap cells do not all show their count")
+    scale = [r for r in heatmaps[0].iter(f"{SVG}rect") if r.get("class") == "scale-step"]
+    if len(scale) != 20:  # two colour scales (correct, errors) of 10 steps
+        fail(f"{where}: the heatmap's colour scale has {len(scale)} steps, expected 20")
     labels = [t.text for t in heatmaps[0].iter(f"{SVG}text") if t.get("class") == "row-label"]
     if labels[:3] != ["T-shirt/top", "A&B", "<tag>"]:
         fail(f"{where}: row labels {labels[:3]} lost their escaping")
@@ -102,13 +105,16 @@ def main():
     write_toy(data, 600, 200)
     common = ["--data", data, "--hidden", "32", "--batch", "32"]
 
-    # train: a loss chart, an accuracy chart, the heatmap; metrics.csv one row per epoch.
+    # train: a loss chart, an accuracy chart, a learning-rate chart, the heatmap; metrics.csv one row per epoch.
     out = os.path.join(scratch, "train")
     run(binary, ["train"] + common + ["--epochs", "3", "--lr", "0.05", "--quiet", "--report", out], 0)
     root, rows = load_report(out)
     svgs = charts(root)
-    if len(svgs) != 3:
-        fail(f"train report: {len(svgs)} charts, expected 3 (loss, accuracy, confusion)")
+    if len(svgs) != 4:
+        fail(f"train report: {len(svgs)} charts, expected 4 (loss, accuracy, learning rate, confusion)")
+    titles = [t.text for s in svgs for t in s.iter(f"{SVG}text") if t.get("class") == "chart-title"]
+    if "Learning rate per epoch" not in titles:
+        fail(f"train report: no learning-rate chart among {titles}")
     check_heatmap(root, 10, "train report")
     if [r["epoch"] for r in rows] != ["1", "2", "3"] or not all(float(r["test_acc"]) > 0 for r in rows):
         fail(f"train metrics.csv rows: {rows}")

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/number_text.hpp"
 #include "report/html.hpp"
 
 using namespace xg;
@@ -141,6 +142,14 @@ TEST_CASE("report: the heatmap has K*K cells with their counts, and the page hol
   CHECK(html.find("<title>test &amp; report</title>") != std::string::npos);
   CHECK(html.find("<script") == std::string::npos);
   CHECK(html.find("macro average") != std::string::npos);
+  CHECK(html.find("<td>weighted average</td><td class=\"num\">" + format_fixed(m.weighted_precision(), 4) + "</td>") !=
+        std::string::npos);
+  // The colour scale under the matrix: 10 steps for the correct cells (white to blue), 10 for the errors.
+  CHECK(occurrences(svg, "<rect class=\"scale-step\"") == 20);
+  CHECK(svg.find(">correct: share of the true class's items</text>") != std::string::npos);
+  CHECK(svg.find(">errors: share of the true class's items</text>") != std::string::npos);
+  CHECK(svg.find(">20% or more</text>") != std::string::npos);
+  CHECK(svg.find(">100%</text>") != std::string::npos);
 }
 
 TEST_CASE("report: csv_number leaves non-finite values empty for pandas") {
