@@ -5,6 +5,7 @@
 #
 #   ./setup.sh               to train: compiler, libraries, Fashion-MNIST
 #   ./setup.sh --with-tests  also what the tests need: PyTorch (the oracle), OpenBLAS (the benchmark),
+#                            Graphviz (`dot` renders `xgrad graph`'s output, as docs/autograd.md does),
 #                            and a second, sanitizer-instrumented build of the unit tests in build-asan/
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -13,7 +14,7 @@ packages=(cmake make g++ libxtensor-dev libxsimd-dev doctest-dev zlib1g-dev libc
           dataset-fashion-mnist)
 testing=OFF
 case "${1:-}" in
-  --with-tests) packages+=(python3 python3-numpy python3-torch libopenblas-dev); testing=ON ;;
+  --with-tests) packages+=(python3 python3-numpy python3-torch libopenblas-dev graphviz); testing=ON ;;
   "") ;;
   *) echo "usage: ./setup.sh [--with-tests]" >&2; exit 2 ;;
 esac

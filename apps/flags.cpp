@@ -125,6 +125,13 @@ void add_inspect_flags(CLI::App* cmd, InspectOptions& o) {
   cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
   cmd->add_option("--batch", o.batch, "Number of training items in the batch (the first ones)")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the initial weights, as in xgrad train")->capture_default_str();
+  cmd->add_option("--activation", o.activation, "Hidden activation: relu, tanh, sigmoid or leaky_relu (slope 0.01)")
+      ->capture_default_str();
+  cmd->add_option("--init", o.init,
+                  "Weight init: default, kaiming_uniform, kaiming_normal, xavier_uniform or xavier_normal, as in xgrad train")
+      ->capture_default_str();
+  cmd->add_option("--init-mode", o.init_mode, "fan_in or fan_out, for the kaiming inits")->capture_default_str();
+  cmd->add_flag("--no-normalize", o.no_normalize, "Feed inputs scaled to [0, 1] only, as xgrad train --no-normalize");
 }
 
 
@@ -166,7 +173,12 @@ TrainConfig inspect_config(const InspectOptions& o) {
   c.hidden = o.hidden;
   c.seed = o.seed;
   c.batch = o.batch;
+  c.activation = o.activation;
+  c.init = o.init;
+  c.init_mode = o.init_mode;
+  c.no_normalize = o.no_normalize;
   if (!o.label_col.empty()) check_given_flags_apply(c, {"--label-col"});
+  if (o.init_mode != "fan_in") check_given_flags_apply(c, {"--init-mode"});
   validate(c);
   return c;
 }

@@ -48,8 +48,13 @@ struct InspectOptions {
   std::string hidden = "256,128";
   std::size_t batch = 8;
   std::uint64_t seed = 0;
+  std::string activation = "relu";  // the architecture flags, as train's
+  std::string init = "default";
+  std::string init_mode = "fan_in";
+  bool no_normalize = false;
 };
-// Registers --data, --label-col, --hidden, --batch and --seed.
+// Registers --data, --label-col, --hidden, --batch, --seed, and the
+// architecture flags --activation, --init, --init-mode and --no-normalize.
 void add_inspect_flags(CLI::App* command, InspectOptions& options);
 // The run they describe (the rest as `xgrad train`'s defaults); throws InputError.
 TrainConfig inspect_config(const InspectOptions& options);

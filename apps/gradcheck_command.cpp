@@ -9,6 +9,7 @@
 
 #include "train/experiment.hpp"
 #include "core/error.hpp"
+#include "losses/softmax_cross_entropy.hpp"
 
 namespace xg {
 
@@ -34,9 +35,17 @@ int run_gradcheck(const GradcheckOptions& o) {
   const std::size_t rows = step.y.size();
   std::printf("model  %s\nbatch  the first %zu training images of %s; loss = softmax cross-entropy, mean over the batch\n",
               run.model().describe().c_str(), rows, run.data().name.c_str());
-  std::printf("check  central differences in double precision, h = %g; %s\n\n", o.settings.step,
+  std::printf("check  central differences (L(w+h) - L(w-h)) / 2h, h = %g; %s\n", o.settings.step,
               o.settings.samples ? (std::to_string(o.settings.samples) + " random elements per parameter").c_str()
                                  : "every element");
+  // What is computed in which precision (core/gradcheck.cpp, train/parameter_gradcheck.cpp).
+  const float loss = softmax_cross_entropy(run.model()(Tensor(step.x)), step.y).item();
+  const double ulp = double(std::nextafter(loss, INFINITY)) - double(loss);
+  std::printf("       the model, the loss and backprop run in float32, as in training; w+h and w-h are rounded to\n"
+              "       float32 (the step taken is measured); only the difference and the quotient are in double. So\n"
+              "       the loss's float32 rounding (L = %.4f, 1 ulp = %.2g) over 2h limits the agreement to about\n"
+              "       %.1g absolute: relative errors near 1e-2 on gradients near 1e-3 are that noise, not a bug\n\n",
+              double(loss), ulp, ulp / (2.0 * o.settings.step));
   Rng rng(o.inspect.seed);
   const auto checks = check_parameter_gradients(run.model(), step.x, step.y, o.settings, rng);
   std::printf("%s", format_parameter_checks(checks, o.settings).c_str());

@@ -11,11 +11,12 @@ namespace xg {
 
 namespace {
 
-// The signs of every ReLU input in the graph of `loss`, in graph order.
+// The signs of every ReLU (and leaky ReLU: also a kink at 0) input in the graph of `loss`, in graph order.
 std::vector<std::uint8_t> relu_input_signs(const Tensor& loss) {
   std::vector<std::uint8_t> signs;
   for (Node* n : topological_order(loss.node())) {
-    if (std::string(n->op) != "relu" || !n->parents[0]) continue;
+    const std::string op = n->op;
+    if ((op != "relu" && op != "leaky_relu") || !n->parents[0]) continue;
     for (float v : n->parents[0]->value) signs.push_back(v > 0.0f);
   }
   return signs;
