@@ -86,7 +86,11 @@ void add_csv_files(PredictInputs& in, const LoadedModel& model, const PredictOpt
 // read as grey levels, inverted when their polarity is not the training images'.
 void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictOptions& o) {
   const std::size_t rows = model.info.input_shape[0], cols = model.info.input_shape[1];
-  const double training_mean = model.info.mean.empty() ? 0.0 : double(model.info.mean.front());
+  // The training images' mean brightness; a --no-normalize model (mean 0, std 1) does not know it,
+  // and dark backgrounds, MNIST's, are assumed.
+  const bool mean_known = !model.info.mean.empty() && !model.info.std.empty() &&
+                          !(model.info.mean.front() == 0.0f && model.info.std.front() == 1.0f);
+  const double training_mean = mean_known ? double(model.info.mean.front()) : 0.0;
   for (const std::string& path : o.images) {
     GreyImage image = read_grey_image(path);
     const Polarity polarity = image_polarity(image, training_mean);
@@ -96,8 +100,10 @@ void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictO
     } else if (o.invert == "auto" && polarity.inverted()) {
       note = std::string("inverted: its background is ") + (polarity.light_background ? "light" : "dark") + " (border mean " +
              format_fixed(polarity.border_mean, 0) + "/255), the training images' is " +
-             (polarity.training_light_background ? "light" : "dark") + " (mean " + format_fixed(255 * training_mean, 0) +
-             "/255); --invert no keeps it as it is";
+             (polarity.training_light_background ? "light" : "dark") +
+             (mean_known ? " (mean " + format_fixed(255 * training_mean, 0) + "/255)"
+                         : " (assumed, as MNIST's: the model has no normalisation mean)") +
+             "; --invert no keeps it as it is";
     }
     if (!note.empty()) invert_image(image);
     if (image.rows != rows || image.cols != cols) {

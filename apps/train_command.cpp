@@ -141,7 +141,8 @@ int run_train(const TrainCommandOptions& command_line) {
   if (!o.report.empty()) prepare_report_directory(o.report);
 
   Experiment run(config, load_training_data(config));
-  if (const std::string doubt = label_column_warning(run.data()); !doubt.empty()) std::fprintf(stderr, "xgrad: warning: %s\n", doubt.c_str());
+  const std::string label_doubt = label_column_warning(run.data());  // a continuous column made into classes
+  if (!label_doubt.empty()) std::fprintf(stderr, "xgrad: warning: %s\n", label_doubt.c_str());
   if (config.threads == 0) run.choose_threads(threads);  // all cores, or one while other processes hold them
   Checkpointer checkpoints({o.save, o.save_best, o.resume}, run);
   print_run_header(o, run, checkpoints, threads);
@@ -178,7 +179,9 @@ int run_train(const TrainCommandOptions& command_line) {
     }
   } catch (const TrainingDiverged& diverged) {
     if (terminal) std::printf("\r\x1b[K");
-    if (!o.metrics.empty()) write_file_atomically(o.metrics, metrics_text + diverged_epoch_json(diverged, run.has_validation()).dump() + "\n");
+    if (!o.metrics.empty()) {  // the epochs before, then the diverged one's line
+      write_file_atomically(o.metrics, metrics_text + diverged_epoch_json(diverged, run.has_validation()).dump() + "\n");
+    }
     if (!o.report.empty()) write_train_report(o.report, train_report(run, history, &diverged));
     throw;
   }

@@ -99,6 +99,12 @@ TEST_CASE("predict: colour PNGs are read as grey, a black-on-white drawing is in
   const auto forced = run_xgrad("predict --model " + model + " " + colour + " --invert yes --json");
   REQUIRE(forced.status == 0);
   CHECK(forced.out.find("\"note\": \"inverted (--invert yes)\"") != std::string::npos);
+  // A --no-normalize model knows no training mean: dark backgrounds are assumed, and said to be.
+  const std::string raw = dir.file("raw.safetensors");
+  REQUIRE(run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 1 --quiet --threads 1 --no-normalize --save " + raw).status == 0);
+  const auto assumed = run_xgrad("predict --model " + raw + " " + paper);
+  REQUIRE(assumed.status == 0);
+  CHECK(assumed.out.find("the training images' is dark (assumed, as MNIST's: the model has no normalisation mean)") != std::string::npos);
   const auto bad = run_xgrad("predict --model " + model + " " + paper + " --invert maybe");
   CHECK(bad.status == 2);
   CHECK(bad.err.find("--invert must be auto, yes or no, got 'maybe'") != std::string::npos);
