@@ -1,5 +1,8 @@
 #include "apps/flags.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 #include <CLI/CLI.hpp>
 
 #include "core/error.hpp"
@@ -114,6 +117,60 @@ void add_training_flags(CLI::App* cmd, TrainCommandOptions& options) {
     for (const CLI::Option* option : cmd->get_options())
       if (option->count() > 0) options.given_flags.push_back(option->get_name());
   });
+}
+
+namespace {
+
+// The optimal-string-alignment distance: insertions, deletions, substitutions
+// and swaps of two neighbouring characters each count one.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  }
+  return d[a.size()][b.size()];
+}
+
+}  // namespace
+
+std::string closest_name(const std::string& word, const std::vector<std::string>& names) {
+  const std::string bare = word.substr(word.find_first_not_of('-') == std::string::npos ? 0 : word.find_first_not_of('-'));
+  const std::size_t allowed = bare.size() < 4 ? 1 : 2;
+  std::string best;
+  std::size_t best_distance = allowed + 1;
+  for (const std::string& name : names) {
+    const std::size_t d = edit_distance(word, name);
+    if (d < best_distance) best_distance = d, best = name;
+  }
+  if (!best.empty()) return best;
+  std::string prefixed;  // "--val" -> "--val-split", when no other name starts so
+  for (const std::string& name : names) {
+    if (bare.size() < 3 || name.rfind(word, 0) != 0) continue;
+    if (!prefixed.empty()) return "";
+    prefixed = name;
+  }
+  return prefixed;
+}
+
+void warn_selection_on_test_set(const TrainConfig& config, bool save_best) {
+  if (config.val_split > 0) return;
+  std::string flags = save_best ? "--save-best" : "";
+  if (config.early_stop) flags += flags.empty() ? "--early-stop" : " and --early-stop";
+  if (flags.empty()) return;
+  std::fprintf(stderr,
+               "xgrad: warning: without --val-split, %s choose%s the epoch by the test set, so the test accuracy "
+               "reported for it is optimistic; hold out a validation set with --val-split 0.1\n",
+               flags.c_str(), flags.find(" and ") == std::string::npos ? "s" : "");
+}
+
+void print_report_path(const std::string& dir) {
+  std::printf("report written to %s\n", (dir + "/report.html").c_str());
 }
 
 void add_inspect_flags(CLI::App* cmd, InspectOptions& o) {

@@ -41,6 +41,19 @@ void add_training_flags(CLI::App* command, TrainCommandOptions& options);
 // a TrainConfig alone cannot tell from a default.
 void check_given_flags_apply(const TrainConfig& config, const std::vector<std::string>& given_flags);
 
+// The name among `names` that `word` most likely misspells (an edit distance
+// of 1 or 2, counting a swap of neighbours as one edit, or the only name that
+// starts with it); "" when none is close.
+std::string closest_name(const std::string& word, const std::vector<std::string>& names);
+
+// Without --val-split, --save-best and --early-stop choose an epoch by the
+// test set, whose accuracy then no longer measures unseen data: says so once,
+// on stderr.
+void warn_selection_on_test_set(const TrainConfig& config, bool save_best);
+
+// "report written to DIR/report.html" on stdout: where the page of --report DIR is.
+void print_report_path(const std::string& dir);
+
 // The flags of the one training step that `xgrad gradcheck` and `xgrad graph` inspect.
 struct InspectOptions {
   std::string data = "fashion-mnist";

@@ -372,4 +372,7 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
   }
 }
 
+const char* gemm_simd_name() { return xsimd::default_arch::name(); }
+int gemm_simd_floats() { return W; }
+
 }  // namespace xg

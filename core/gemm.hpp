@@ -54,6 +54,11 @@ void gemm_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const 
 
 // forward: x (B,K), w (N,K) -> y (B,N) = x · wᵀ, then the epilogue (bias (N), relu).
 // y is overwritten (not read).
+// The SIMD instruction set the kernel was compiled for (xsimd's name: "avx2",
+// "sse4.2", …) and its float32 lanes per register (`xgrad --version`).
+const char* gemm_simd_name();
+int gemm_simd_floats();
+
 inline void gemm_xwt(int B, int N, int K, const float* x, const float* w, float* y, Epilogue epilogue = {}) {
   gemm(Trans::No, Trans::Yes, B, N, K, 1.0f, x, K, w, K, 0.0f, y, N, epilogue);
 }

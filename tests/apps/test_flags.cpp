@@ -113,3 +113,20 @@ TEST_CASE("flags: inspect_config makes the run gradcheck and graph inspect, --ba
   o.hidden = "8,,4";
   CHECK_THROWS_WITH_AS(inspect_config(o), doctest::Contains("--hidden"), InputError);
 }
+
+TEST_CASE("flags: closest_name suggests a name one or two edits away, or the only one that starts so") {
+  const std::vector<std::string> commands = {"train", "sweep", "lr-find", "eval", "predict", "explain", "gradcheck", "graph"};
+  CHECK(xg::closest_name("trian", commands) == "train");  // a swap of neighbours is one edit
+  CHECK(xg::closest_name("tran", commands) == "train");
+  CHECK(xg::closest_name("evl", commands) == "eval");
+  CHECK(xg::closest_name("lr_find", commands) == "lr-find");
+  CHECK(xg::closest_name("gradchek", commands) == "gradcheck");
+  CHECK(xg::closest_name("version", commands) == "");
+  CHECK(xg::closest_name("xyz", commands) == "");
+  const std::vector<std::string> flags = {"--epochs", "--eps", "--val-split", "--lr", "--l1", "--l2", "--hidden"};
+  CHECK(xg::closest_name("--epoch", flags) == "--epochs");
+  CHECK(xg::closest_name("--hiden", flags) == "--hidden");
+  CHECK(xg::closest_name("--val", flags) == "--val-split");  // a prefix of one name only
+  CHECK(xg::closest_name("--l", flags) == "--lr");           // one edit from three names: the first
+  CHECK(xg::closest_name("--zzzzzz", flags) == "");
+}
