@@ -1,5 +1,6 @@
 #include "apps/train_command.hpp"
 
+#include <chrono>
 #include <cstdio>
 #include <sstream>
 #include <unistd.h>
@@ -11,6 +12,8 @@
 #include "apps/flags.hpp"
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
+#include "layers/model_summary.hpp"
+#include "report/console.hpp"
 #include "report/train_report.hpp"
 #include "train/checkpoint.hpp"
 #include "train/experiment.hpp"
@@ -21,16 +24,21 @@ CLI::App* add_train_command(CLI::App& app, TrainCommandOptions& o) {
   CLI::App* cmd = app.add_subcommand("train", "Train an MLP classifier and report its test accuracy");
   add_training_flags(cmd, o);
   cmd->add_option("--metrics", o.metrics, "Write one JSON line per epoch to this file")->capture_default_str();
-  cmd->add_flag("--quiet", o.quiet, "Print only the epoch lines, no final report");
+  cmd->add_flag("--quiet", o.quiet,
+                "Print only the table of epochs: no header, model summary, progress bar, confusion matrix, final "
+                "accuracy or file names (warnings and errors still go to stderr)");
   cmd->add_flag("--diagnostics", o.run.diagnostics,
                 "Per layer and epoch: weight norm, gradient norm, update/weight ratio, dead-ReLU fraction "
                 "(also in --metrics)");
   cmd->add_option("--save", o.save,
-                  "Save the model here after every epoch (safetensors), its training state in PATH.state")
+                  "Save the model here after every epoch (safetensors), its training state in PATH.state; a model "
+                  "of another run there is first moved to PATH.bak")
       ->type_name("PATH")
       ->default_str(std::string(kDefaultModelPath) + " (with --resume: the resumed file)");
   cmd->add_flag("--no-save", o.no_save, "Keep no model file");
-  cmd->add_option("--save-best", o.save_best, "Save the model of the epoch with the lowest test loss here")->type_name("PATH");
+  cmd->add_option("--save-best", o.save_best,
+                  "Save the model of the epoch with the lowest validation (or test) loss here")
+      ->type_name("PATH");
   cmd->add_option("--resume", o.resume, "Continue the run saved by --save PATH (its flags; --epochs may grow)")
       ->type_name("PATH");
   return cmd;
@@ -43,24 +51,6 @@ void validate_train_command(const TrainCommandOptions& o) {
 }
 
 namespace {
-
-std::string format_epoch_line(const EpochStats& s, std::size_t epochs) {
-  char line[200];
-  const char* held_out = s.validation ? "val" : "test";
-  std::snprintf(line, sizeof line,
-                "epoch %2zu/%zu  train_loss %.4f  train_acc %.4f  %s_loss %.4f  %s_acc %.4f  lr %.5f  %.2fs", s.epoch,
-                epochs, s.train_loss, s.train_acc, held_out, s.test_loss, held_out, s.test_acc, s.lr, s.seconds);
-  return line;
-}
-
-// A one-line progress bar redrawn in place; only used when stdout is a terminal.
-void draw_progress(std::size_t epoch, std::size_t epochs, std::size_t step, std::size_t steps, double loss) {
-  const int width = 30;
-  const int filled = int(double(width) * double(step) / double(steps));
-  std::printf("\repoch %zu/%zu [%s%s] %zu/%zu  loss %.4f", epoch, epochs, std::string(filled, '#').c_str(),
-              std::string(width - filled, '.').c_str(), step, steps, loss);
-  std::fflush(stdout);
-}
 
 // The page of `--report DIR`, from what the run holds now.
 TrainReport train_report(const Experiment& run, const std::vector<EpochStats>& history, const TrainingDiverged* diverged) {
@@ -89,7 +79,8 @@ TrainCommandOptions resolve_options(const TrainCommandOptions& command_line) {
   return o;
 }
 
-void print_run_header(const TrainCommandOptions& o, const Experiment& run, const Checkpointer& checkpoints, int threads) {
+void print_run_header(const TrainCommandOptions& o, Experiment& run, const Checkpointer& checkpoints, int threads) {
+  if (o.quiet) return;
   if (!o.resume.empty()) {
     const std::size_t done = checkpoints.first_epoch() - 1;
     std::printf("resume %s: %zu epoch%s done, continuing with epoch %zu of %zu\n", o.resume.c_str(), done,
@@ -100,7 +91,22 @@ void print_run_header(const TrainCommandOptions& o, const Experiment& run, const
   } else {
     std::printf("%s, %d thread%s\n", run.describe().c_str(), threads, threads == 1 ? "" : "s");
   }
+  for (const ReplacedModel& r : checkpoints.replaced())
+    std::printf("note   %s holds %s: it will be kept as %s\n", r.path.c_str(), r.description.c_str(), r.backup.c_str());
+  std::printf("\n%s\n", format_model_summary(summarize_layers(run.model(), run.data().train.features())).c_str());
   std::fflush(stdout);
+}
+
+// Draws the progress line of `epoch` on the terminal (stdout), with the time since `start`.
+ProgressFn epoch_progress(std::size_t epoch, const TrainConfig& config, std::chrono::steady_clock::time_point start) {
+  return [epoch, &config, start](std::size_t step, std::size_t steps, double loss) {
+    Progress p;
+    p.label = "epoch " + std::to_string(epoch) + "/" + std::to_string(config.epochs);
+    p.done = step, p.total = steps, p.loss = loss;
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    p.items = double(step) * double(config.batch);  // the last batch may be smaller: a close estimate
+    draw_progress_line(stdout, p);
+  };
 }
 
 // The epochs of a metrics file (a resumed run's earlier epochs).
@@ -114,20 +120,26 @@ std::vector<EpochStats> epochs_of(const std::string& metrics_text) {
   return history;
 }
 
-void print_results(const TrainCommandOptions& o, const Experiment& run, bool terminal) {
+void print_results(const TrainCommandOptions& o, const Experiment& run, const Checkpointer& checkpoints, bool terminal) {
+  if (o.quiet) return;
   const ConfusionMatrix& confusion = run.last_evaluation().confusion;
   const std::vector<std::string>& names = run.data().class_names;
-  if (!o.quiet) {
-    std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s\n",
-                confusion.format_matrix(names, terminal).c_str());
-    std::printf("%s\n", confusion.format_report(names).c_str());
-    std::printf("%s\n", confusion.format_most_confused(names, 5).c_str());
-  }
+  std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s\n",
+              confusion.format_matrix(names, terminal).c_str());
+  std::printf("%s\n", confusion.format_report(names).c_str());
+  std::printf("%s\n", confusion.format_most_confused(names, 5).c_str());
   std::printf("final test accuracy %.4f\n", confusion.accuracy());
   if (!o.save.empty()) {
     std::printf("model saved to %s (training state in %s); try: xgrad eval --model %s\n", o.save.c_str(),
                 state_path(o.save).c_str(), o.save.c_str());
   }
+  if (!o.save_best.empty() && checkpoints.best_epoch() > 0) {
+    std::printf("best model saved to %s: epoch %zu, the lowest %s loss (%.4f)\n", o.save_best.c_str(),
+                checkpoints.best_epoch(), run.has_validation() ? "validation" : "test", checkpoints.best_loss());
+  }
+  for (const ReplacedModel& r : checkpoints.replaced())
+    if (r.moved) std::printf("the earlier %s (%s) is now %s\n", r.path.c_str(), r.description.c_str(), r.backup.c_str());
+  if (!o.report.empty()) print_report_path(o.report);
 }
 
 }  // namespace
@@ -145,22 +157,20 @@ int run_train(const TrainCommandOptions& command_line) {
   if (!label_doubt.empty()) std::fprintf(stderr, "xgrad: warning: %s\n", label_doubt.c_str());
   if (config.threads == 0) run.choose_threads(threads);  // all cores, or one while other processes hold them
   Checkpointer checkpoints({o.save, o.save_best, o.resume}, run);
+  warn_selection_on_test_set(o.run, !o.save_best.empty());
   print_run_header(o, run, checkpoints, threads);
 
   const bool terminal = ::isatty(::fileno(stdout));
+  const bool progress_bar = terminal && !o.quiet;
+  std::printf("%s\n", format_epoch_header(run.has_validation()).c_str());
   std::string metrics_text = checkpoints.metrics_text();
   std::vector<EpochStats> history = epochs_of(metrics_text);  // for --report: a resumed run's earlier epochs too
   try {
     for (std::size_t epoch = checkpoints.first_epoch(); epoch <= config.epochs; ++epoch) {
-      ProgressFn progress;
-      if (terminal) {
-        progress = [&](std::size_t step, std::size_t steps, double loss) {
-          draw_progress(epoch, config.epochs, step, steps, loss);
-        };
-      }
-      const EpochStats stats = run.run_epoch(epoch, progress);
-      if (terminal) std::printf("\r\x1b[K");
-      std::printf("%s\n", format_epoch_line(stats, config.epochs).c_str());
+      const auto start = std::chrono::steady_clock::now();
+      const EpochStats stats = run.run_epoch(epoch, progress_bar ? epoch_progress(epoch, config, start) : ProgressFn());
+      if (progress_bar) clear_progress_line(stdout);
+      std::printf("%s\n", format_epoch_row(stats, config.epochs).c_str());
       if (config.diagnostics) std::printf("%s", format_diagnostics(run.diagnostics_history().back()).c_str());
       std::fflush(stdout);
       if (!o.metrics.empty()) {
@@ -172,13 +182,14 @@ int run_train(const TrainCommandOptions& command_line) {
       checkpoints.after_epoch(epoch, stats.test_loss, metrics_text);
       history.push_back(stats);
       if (run.should_stop()) {
-        std::printf("early stop: the %s loss has not improved for %zu epochs\n", stats.validation ? "validation" : "test",
+        if (!o.quiet)
+          std::printf("early stop: the %s loss has not improved for %zu epochs\n", stats.validation ? "validation" : "test",
                     config.early_stop);
         break;
       }
     }
   } catch (const TrainingDiverged& diverged) {
-    if (terminal) std::printf("\r\x1b[K");
+    if (progress_bar) clear_progress_line(stdout);
     if (!o.metrics.empty()) {  // the epochs before, then the diverged one's line
       write_file_atomically(o.metrics, metrics_text + diverged_epoch_json(diverged, run.has_validation()).dump() + "\n");
     }
@@ -187,7 +198,7 @@ int run_train(const TrainCommandOptions& command_line) {
   }
   if (run.has_validation()) run.evaluate_test();  // the test set's only use with --val-split
   if (!o.report.empty()) write_train_report(o.report, train_report(run, history, nullptr));
-  print_results(o, run, terminal);
+  print_results(o, run, checkpoints, terminal);
   return 0;
 }
 

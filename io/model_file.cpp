@@ -33,6 +33,7 @@ Json model_info_json(const ModelInfo& i) {
           {"seed", i.seed},       {"version", i.version},       {"data_sha256", i.data_sha256},
           {"epoch", i.epoch}};
   if (!i.features.empty()) doc["features"] = i.features;
+  if (!i.evaluation.empty()) doc["evaluation"] = i.evaluation;
   return doc;
 }
 
@@ -53,6 +54,7 @@ ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
   i.version = get_field<std::string>(doc, "version", source);
   i.data_sha256 = doc.value("data_sha256", std::string());
   i.epoch = doc.value("epoch", std::size_t(0));
+  if (doc.contains("evaluation") && doc["evaluation"].is_object()) i.evaluation = doc["evaluation"];
 
   auto bad = [&](const std::string& what) { throw InputError(source + ": xgrad metadata: " + what); };
   if (i.layers.size() < 2) bad("\"layers\" needs at least the input and output sizes");

@@ -38,6 +38,9 @@ struct ModelInfo {
   std::string version;                      // xgrad's version that wrote it
   std::string data_sha256;                  // of the training split (train/checkpoint.hpp data_sha256)
   std::size_t epoch = 0;                    // epochs trained
+  // The held-out figures of that epoch: {"test_loss", "test_acc"} (or
+  // "val_loss", "val_acc" with --val-split); empty when not known.
+  nlohmann::json evaluation = nlohmann::json::object();
 };
 
 // xgrad's version, as model files record it.

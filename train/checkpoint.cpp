@@ -1,10 +1,13 @@
 #include "train/checkpoint.hpp"
 
 #include <cmath>
+#include <filesystem>
 #include <limits>
+#include <system_error>
 
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
+#include "io/number_text.hpp"
 #include "io/sha256.hpp"
 #include "layers/linear.hpp"
 #include "train/experiment.hpp"
@@ -36,6 +39,19 @@ TrainConfig resume_config(const std::string& path, const TrainConfig& command_li
   return c;
 }
 
+std::string describe_model_file(const std::string& path) {
+  try {
+    const ModelInfo info = load_model(path).info;
+    std::string text = "a model of " + std::to_string(info.epoch) + " epoch" + (info.epoch == 1 ? "" : "s");
+    for (const char* key : {"test_acc", "val_acc"})
+      if (info.evaluation.contains(key) && info.evaluation[key].is_number())
+        text += std::string(", ") + key + " " + format_fixed(info.evaluation[key].get<double>(), 4);
+    return text;
+  } catch (const std::exception& e) {
+    return std::string("a file that is not an xgrad model (") + e.what() + ")";
+  }
+}
+
 Checkpointer::Checkpointer(const CheckpointPaths& o, Experiment& run)
     : paths_(o), run_(run), best_loss_(std::numeric_limits<double>::infinity()) {
   if (!o.save.empty()) {
@@ -43,6 +59,12 @@ Checkpointer::Checkpointer(const CheckpointPaths& o, Experiment& run)
     check_writable(state_path(o.save));
   }
   if (!o.save_best.empty()) check_writable(o.save_best);
+  for (const std::string& path : {o.save, o.save_best}) {
+    std::error_code error;
+    if (path.empty() || path == o.resume || !std::filesystem::is_regular_file(path, error)) continue;
+    if (!replaced_.empty() && replaced_.front().path == path) continue;  // --save-best the same as --save
+    replaced_.push_back({path, path + ".bak", describe_model_file(path), false});
+  }
   if (o.save.empty() && o.save_best.empty() && o.resume.empty()) return;
   data_sha256_ = data_sha256(run.data().train);
   if (o.resume.empty()) return;
@@ -119,7 +141,33 @@ ModelInfo Checkpointer::info_for(std::size_t epoch) const {
   i.version = kXgradVersion;
   i.data_sha256 = data_sha256_;
   i.epoch = epoch;
+  const std::string held_out = run_.has_validation() ? "val" : "test";
+  i.evaluation = {{held_out + "_loss", run_.last_evaluation().loss}, {held_out + "_acc", run_.last_evaluation().accuracy()}};
+  if (!std::isfinite(run_.last_evaluation().loss)) i.evaluation.erase(held_out + "_loss");
   return i;
+}
+
+void Checkpointer::keep_earlier(const std::string& path) {
+  // A copy, not a rename: until this run's first save has replaced it
+  // (atomically), the earlier file stays where it was too.
+  auto copy = [](const std::string& from, const std::string& to) {
+    std::error_code error;
+    const std::string temporary = to + ".tmp";
+    std::filesystem::copy_file(from, temporary, std::filesystem::copy_options::overwrite_existing, error);
+    if (!error) std::filesystem::rename(temporary, to, error);
+    if (error) {
+      std::filesystem::remove(temporary, error);
+      throw InputError("cannot keep the earlier " + from + " as " + to + ": " + error.message());
+    }
+  };
+  for (ReplacedModel& r : replaced_) {
+    if (r.path != path || r.moved) continue;
+    copy(r.path, r.backup);
+    std::error_code error;
+    if (std::filesystem::is_regular_file(state_path(r.path), error)) copy(state_path(r.path), state_path(r.backup));
+    else std::filesystem::remove(state_path(r.backup), error);  // no stale state beside the backup
+    r.moved = true;
+  }
 }
 
 void Checkpointer::after_epoch(std::size_t epoch, double monitored_loss, const std::string& metrics_text) {
@@ -134,12 +182,14 @@ void Checkpointer::after_epoch(std::size_t epoch, double monitored_loss, const s
     std::vector<std::string> names;
     for (const auto& [name, array] : optimizer_state) names.push_back("optimizer." + name);
     for (std::size_t k = 0; k < optimizer_state.size(); ++k) tensors.emplace_back(names[k], &optimizer_state[k].second);
+    keep_earlier(paths_.save);
     Json doc = {{"epoch", epoch}, {"metrics", metrics_text}, {"seed", run_.config().seed}, {"monitored_losses", losses_}};
     if (std::isfinite(best_loss_)) doc["best_test_loss"] = best_loss_;
     write_safetensors(state_path(paths_.save), tensors, {{"xgrad_state", doc.dump()}});
     save_model(paths_.save, run_.model(), info_for(epoch));
   }
   if (best && !paths_.save_best.empty()) {
+    keep_earlier(paths_.save_best);
     save_model(paths_.save_best, run_.model(), info_for(epoch));
     best_epoch_ = epoch;
   }

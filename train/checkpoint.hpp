@@ -38,6 +38,18 @@ struct CheckpointPaths {
   std::string resume;     // continue the run saved there
 };
 
+// A file at a save path that this run would replace: a model of another run
+// (or anything else). It is never replaced silently: just before the run first
+// saves there, it is copied to `backup` (PATH.bak; its PATH.state to
+// PATH.bak.state), replacing an older backup, so the last earlier model is
+// always kept.
+struct ReplacedModel {
+  std::string path;
+  std::string backup;
+  std::string description;  // "a model of 10 epochs, test_acc 0.8954", or "a file that is not an xgrad model"
+  bool moved = false;       // true once it has been copied to `backup`
+};
+
 // Saves after every epoch and restores a run.
 class Checkpointer {
  public:
@@ -51,11 +63,15 @@ class Checkpointer {
   // After each epoch: saves `save` (and its state) and, if the monitored loss
   // is the best so far, `save_best`. `metrics_text` is the metrics file so far.
   void after_epoch(std::size_t epoch, double monitored_loss, const std::string& metrics_text);
-  // The epoch `save_best` holds (0: none yet).
+  // The epoch `save_best` holds (0: none yet), and its monitored loss.
   std::size_t best_epoch() const { return best_epoch_; }
+  double best_loss() const { return best_loss_; }
+  // The files at the save paths that belong to another run (see ReplacedModel).
+  const std::vector<ReplacedModel>& replaced() const { return replaced_; }
 
  private:
   ModelInfo info_for(std::size_t epoch) const;
+  void keep_earlier(const std::string& path);  // renames the ReplacedModel at path, if any
   CheckpointPaths paths_;
   Experiment& run_;
   std::size_t epoch_ = 0;
@@ -64,6 +80,11 @@ class Checkpointer {
   std::vector<double> losses_;  // the monitored (validation or test) loss of each epoch so far
   std::string data_sha256_;
   std::string metrics_text_;
+  std::vector<ReplacedModel> replaced_;
 };
+
+// "a model of 10 epochs, test_acc 0.8954" for the model file at `path`;
+// "a file that is not an xgrad model (REASON)" when it cannot be read as one.
+std::string describe_model_file(const std::string& path);
 
 }  // namespace xg

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <sys/wait.h>
 #include <utility>
@@ -97,7 +98,7 @@ TEST_CASE("cli: bad flags exit 2 with one line naming the flag") {
   check_bad_input("train --momentum 1.5", "--momentum");
   check_bad_input("train --schedule wiggly", "--schedule");
   check_bad_input("train --no-such-flag", "--no-such-flag");
-  check_bad_input("", "subcommand");
+  // A bare `xgrad` prints the whole usage (tests/apps/test_main.cpp).
 }
 
 TEST_CASE("cli: bad data exits 2 with one line naming the file or directory") {
@@ -118,7 +119,7 @@ TEST_CASE("cli: a small run writes one JSON line per epoch and is repeatable") {
   const RunResult r1 = run_xgrad(common + " --metrics " + dir.file("m1.jsonl"));
   INFO(r1.out << r1.err);
   REQUIRE(r1.status == 0);
-  CHECK(r1.out.find("epoch  3/3") != std::string::npos);
+  CHECK(r1.out.find("\n3/3 ") != std::string::npos);
   CHECK(r1.out.find("confusion matrix") != std::string::npos);
   CHECK(r1.out.find("\x1b") == std::string::npos);  // no escape codes when stdout is not a terminal
   const auto lines = lines_of(read_file(dir.file("m1.jsonl")));
@@ -183,16 +184,18 @@ TEST_CASE("cli: a diverging run exits 3 and keeps the metrics of finished epochs
     for (const char* key : {"train_acc", "test_acc"}) CHECK((j.at(key) >= 0.0 && j.at(key) <= 1.0));
     CHECK(j.at("lr") == 1e6);
     CHECK(j.at("seconds") >= 0.0);
-    char expected[400];
-    std::snprintf(expected, sizeof expected,
-                  "epoch %2zu/10  train_loss %.4f  train_acc %.4f  test_loss %.4f  test_acc %.4f  lr %.5f  %.2fs", i + 1,
+    char lr[32], seconds[32], row[400];
+    std::snprintf(lr, sizeof lr, "%.3g", j.at("lr").get<double>());
+    std::snprintf(seconds, sizeof seconds, "%.2fs", j.at("seconds").get<double>());
+    std::snprintf(row, sizeof row, "%-7s  %10.4f  %9.4f  %9.4f  %8.4f  %8s  %7s", (std::to_string(i + 1) + "/10").c_str(),
                   j.at("train_loss").get<double>(), j.at("train_acc").get<double>(),
-                  j.at("test_loss").is_null() ? NAN : j.at("test_loss").get<double>(), j.at("test_acc").get<double>(),
-                  j.at("lr").get<double>(), j.at("seconds").get<double>());
-    std::string shown;  // stdout's line of this epoch, a NaN's sign dropped
+                  j.at("test_loss").is_null() ? NAN : j.at("test_loss").get<double>(), j.at("test_acc").get<double>(), lr,
+                  seconds);
+    std::string expected = row;  // a NaN's sign dropped, as xgrad prints it
+    for (std::size_t nan = expected.find("-nan"); nan != std::string::npos; nan = expected.find("-nan")) expected.replace(nan, 4, " nan");
+    std::string shown;  // stdout's row of this epoch
     for (const std::string& line : printed)
-      if (line.rfind(std::string(expected).substr(0, 11), 0) == 0) shown = line;
-    for (std::size_t nan = shown.find("-nan"); nan != std::string::npos; nan = shown.find("-nan")) shown.erase(nan, 1);
+      if (line.rfind(expected.substr(0, 8), 0) == 0) shown = line;
     CHECK(shown == expected);
   }
   // Epoch 1's one step came before any update: its loss is the initial model's, about log 3 (a guess among 3 classes).
@@ -203,7 +206,7 @@ TEST_CASE("cli: train saves model.safetensors in the current directory unless --
   TempDir dir;
   std::filesystem::create_directory(dir.file("data"));
   write_toy_dataset(dir.file("data"), 60, 20, 3, 4, 4);
-  const std::string common = std::string(XGRAD_BINARY) + " train --data " + dir.file("data") + " --hidden 4 --epochs 1 --quiet";
+  const std::string common = std::string(XGRAD_BINARY) + " train --data " + dir.file("data") + " --hidden 4 --epochs 1";
   std::filesystem::create_directory(dir.file("run"));
   const std::string log = dir.file("log");
   REQUIRE(std::system(("cd " + dir.file("run") + " && " + common + " > " + log).c_str()) == 0);
@@ -231,8 +234,8 @@ TEST_CASE("cli: xgrad train --resume continues a run exactly and keeps the metri
                                      dir.file("r.safetensors") + " --metrics " + dir.file("r.jsonl"));
   INFO(second.err);
   REQUIRE(second.status == 0);
-  CHECK(second.out.find("epoch  3/4") != std::string::npos);
-  CHECK(second.out.find("epoch  1/4") == std::string::npos);
+  CHECK(second.out.find("\n3/4 ") != std::string::npos);
+  CHECK(second.out.find("\n1/4 ") == std::string::npos);
 
   const Safetensors s = read_safetensors(dir.file("s.safetensors")), r = read_safetensors(dir.file("r.safetensors"));
   REQUIRE(s.tensors.size() == r.tensors.size());
@@ -389,7 +392,7 @@ TEST_CASE("cli: a run that diverges in its first epoch still writes --metrics an
 TEST_CASE("xgrad train: each optimizer, activation, init and schedule learns a toy data set") {
   TempDir dir;
   write_toy_dataset(dir.path(), 600, 150, 3, 6, 5);
-  const std::string common = "train --data " + dir.path() + " --hidden 16 --epochs 6 --batch 32 --seed 3 --quiet";
+  const std::string common = "train --data " + dir.path() + " --hidden 16 --epochs 6 --batch 32 --seed 3";
   const char* variants[] = {
       "--optimizer adam --lr 0.01 --schedule exponential --gamma 0.8",
       "--optimizer adamw --lr 0.01 --weight-decay 0.05 --schedule step --step-size 2 --warmup-epochs 1",
@@ -424,7 +427,7 @@ TEST_CASE("xgrad train --val-split reports validation per epoch and the test set
   TempDir dir;
   write_random_label_dataset(dir.path(), 400, 100);
   const RunResult r = run_xgrad("train --data " + dir.path() + " --hidden 64 --epochs 40 --batch 32 --lr 0.05 " +
-                                "--schedule none --val-split 0.25 --early-stop 2 --quiet --metrics " + dir.file("m.jsonl"));
+                                "--schedule none --val-split 0.25 --early-stop 2 --metrics " + dir.file("m.jsonl"));
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK(r.out.find("(100 held out for validation)") != std::string::npos);
@@ -501,4 +504,173 @@ TEST_CASE("README: the divergence sample is exactly what `xgrad train --lr 3 --m
   CHECK(r.status == 3);
   CHECK(r.err == stderr_sample);
   CHECK(read_file(dir.file("metrics.jsonl")) == metrics_sample);
+}
+
+TEST_CASE("cli: --quiet prints only the table of epochs, and warnings still go to stderr") {
+  TempDir dir;
+  const RunResult r = run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 3 --threads 1 --quiet --save-best " +
+                                dir.file("best.safetensors") + " --report " + dir.file("report"));
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 4);  // the header and three rows, nothing else
+  CHECK(lines[0].rfind("epoch    train_loss", 0) == 0);
+  CHECK(lines[1].rfind("1/3 ", 0) == 0);
+  CHECK(lines[3].rfind("3/3 ", 0) == 0);
+  for (const std::string& line : lines) CHECK(line.size() <= 80);
+  CHECK(std::filesystem::exists(dir.file("report/report.html")));
+  CHECK(lines_of(r.err).size() == 1);
+  CHECK(r.err.find("warning: without --val-split, --save-best chooses the epoch by the test set") != std::string::npos);
+}
+
+TEST_CASE("cli: train prints a model summary before training and, at the end, the report's path") {
+  TempDir dir;
+  const RunResult r = run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 1 --threads 1 --dropout 0.1 --report " +
+                                dir.file("report"));
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const std::size_t summary = r.out.find("layer  type     output shape  parameters\n");
+  REQUIRE(summary != std::string::npos);
+  CHECK(summary < r.out.find("epoch    train_loss"));
+  CHECK(r.out.find("0      Linear   (batch, 8)           248\n") != std::string::npos);  // 6x5 images: 30·8 + 8
+  CHECK(r.out.find("2      Dropout  (batch, 8)             0\n") != std::string::npos);
+  CHECK(r.out.find("3      Linear   (batch, 3)            27\n") != std::string::npos);
+  CHECK(r.out.find("total parameters                     275\n") != std::string::npos);
+  CHECK(r.out.find("trainable parameters                 275\n") != std::string::npos);
+  CHECK(r.out.find("report written to " + dir.file("report") + "/report.html\n") != std::string::npos);
+  CHECK(r.err.empty());
+}
+
+TEST_CASE("cli: a model at the save path is never replaced silently: it is named and kept as PATH.bak") {
+  TempDir dir;
+  const std::string data = toy(dir), model = dir.file("m.safetensors");
+  const std::string common = "train --data " + data + " --hidden 8 --threads 1 --save " + model;
+  REQUIRE(run_xgrad(common + " --epochs 3").status == 0);
+  const std::string three_epochs = read_file(model);
+  const double accuracy = load_model(model).info.evaluation.at("test_acc").get<double>();
+  CHECK(!std::filesystem::exists(model + ".bak"));  // nothing was there to keep
+
+  const RunResult second = run_xgrad(common + " --epochs 1");
+  INFO(second.out << second.err);
+  REQUIRE(second.status == 0);
+  char described[64];
+  std::snprintf(described, sizeof described, "a model of 3 epochs, test_acc %.4f", accuracy);
+  CHECK(second.out.find("note   " + model + " holds " + described + ": it will be kept as " + model + ".bak\n") !=
+        std::string::npos);
+  CHECK(second.out.find("the earlier " + model + " (" + described + ") is now " + model + ".bak\n") != std::string::npos);
+  CHECK(read_file(model + ".bak") == three_epochs);
+  CHECK(load_model(model + ".bak").info.epoch == 3);
+  CHECK(std::filesystem::exists(model + ".bak.state"));
+  CHECK(load_model(model).info.epoch == 1);
+
+  // The backup resumes like the original.
+  const RunResult resumed = run_xgrad("train --resume " + model + ".bak --epochs 4 --quiet --threads 1");
+  INFO(resumed.err);
+  CHECK(resumed.status == 0);
+  // Resuming into the same file continues that run: nothing to keep.
+  std::filesystem::remove(model + ".bak");
+  const RunResult continued = run_xgrad("train --resume " + model + " --epochs 2 --threads 1");
+  CHECK(continued.status == 0);
+  CHECK(continued.out.find("note ") == std::string::npos);
+  CHECK(!std::filesystem::exists(model + ".bak"));
+
+  // A file that is not a model is kept too, and said to be one.
+  std::ofstream(dir.file("x.safetensors")) << "not a model";
+  const RunResult other = run_xgrad("train --data " + data + " --hidden 8 --epochs 1 --threads 1 --save " + dir.file("x.safetensors"));
+  CHECK(other.status == 0);
+  CHECK(other.out.find("holds a file that is not an xgrad model") != std::string::npos);
+  CHECK(read_file(dir.file("x.safetensors.bak")) == "not a model");
+
+  // A run that diverges before its first save replaces nothing.
+  const std::string before = read_file(model);
+  CHECK(run_xgrad(common + " --epochs 1 --lr 1e9").status == 3);
+  CHECK(read_file(model) == before);
+  CHECK(!std::filesystem::exists(model + ".bak"));
+}
+
+TEST_CASE("cli: --save-best says which epoch it kept, and warns without --val-split") {
+  TempDir dir;
+  const std::string data = toy(dir), best = dir.file("best.safetensors");
+  const RunResult r = run_xgrad("train --data " + data + " --hidden 8 --epochs 3 --threads 1 --metrics " + dir.file("m.jsonl") +
+                                " --save-best " + best);
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const std::size_t epoch = load_model(best).info.epoch;
+  CHECK(r.out.find("best model saved to " + best + ": epoch " + std::to_string(epoch) + ", the lowest test loss (") !=
+        std::string::npos);
+  CHECK(r.err == "xgrad: warning: without --val-split, --save-best chooses the epoch by the test set, so the test "
+                 "accuracy reported for it is optimistic; hold out a validation set with --val-split 0.1\n");
+  const RunResult both = run_xgrad("train --data " + data + " --hidden 8 --epochs 2 --threads 1 --no-save --early-stop 1 --save-best " + best);
+  CHECK(both.err.find("--save-best and --early-stop choose the epoch by the test set") != std::string::npos);
+  CHECK(lines_of(both.err).size() == 1);
+  const RunResult validated = run_xgrad("train --data " + data + " --hidden 8 --epochs 2 --threads 1 --val-split 0.2 --early-stop 1 --save-best " + best);
+  CHECK(validated.status == 0);
+  CHECK(validated.err.empty());
+  CHECK(validated.out.find("the lowest validation loss") != std::string::npos);
+}
+
+namespace {
+
+// What a user sees in a terminal `columns` wide: the output of xgrad run under
+// script(1), which gives it a pseudo-terminal of that size.
+std::string run_in_terminal(int columns, const std::string& args) {
+  TempDir scratch;
+  const std::string typescript = scratch.file("typescript");
+  const std::string command = "cd " + scratch.path() + " && script -qec 'stty cols " + std::to_string(columns) +
+                              " rows 40; " + XGRAD_BINARY + " " + args + "' /dev/null > " + typescript + " 2>&1 </dev/null";
+  const int raw = std::system(command.c_str());
+  CHECK(WIFEXITED(raw));
+  CHECK(WEXITSTATUS(raw) == 0);
+  return read_file(typescript);
+}
+
+// The progress lines drawn: the pieces between carriage returns that hold an ETA.
+std::vector<std::string> progress_lines(const std::string& typescript) {
+  std::vector<std::string> lines;
+  std::string piece;
+  for (std::size_t i = 0; i <= typescript.size(); ++i) {
+    if (i == typescript.size() || typescript[i] == '\r' || typescript[i] == '\n') {
+      for (std::size_t e = piece.find("\x1b[K"); e != std::string::npos; e = piece.find("\x1b[K")) piece.erase(e, 3);
+      if (piece.find("<") != std::string::npos || piece.find("ETA") != std::string::npos) lines.push_back(piece);
+      piece.clear();
+    } else {
+      piece += typescript[i];
+    }
+  }
+  return lines;
+}
+
+}  // namespace
+
+TEST_CASE("cli: in a terminal the progress line fits its width, 45 or 120 columns, and it is drawn only there") {
+  if (std::system("command -v script >/dev/null 2>&1") != 0) {
+    MESSAGE("script(1) is not installed: no pseudo-terminal to test with");
+    return;
+  }
+  TempDir dir;
+  write_toy_dataset(dir.path(), 1200, 60, 3, 6, 5);
+  const std::string args = "train --data " + dir.path() + " --hidden 8 --epochs 2 --batch 16 --threads 1 --no-save";
+  for (int columns : {45, 120}) {
+    CAPTURE(columns);
+    const std::string seen = run_in_terminal(columns, args);
+    const std::vector<std::string> lines = progress_lines(seen);
+    CAPTURE(seen);
+    REQUIRE(lines.size() >= 4);  // 75 steps per epoch: drawn at 20, 40, 60 and 75
+    for (const std::string& line : lines) {
+      CHECK(line.size() <= std::size_t(columns - 1));
+      CHECK(line.find("loss 0.") != std::string::npos);
+    }
+    if (columns == 120) {
+      CHECK(lines.front().rfind("epoch 1/2  20/75 [########", 0) == 0);
+      CHECK(lines.front().find("items/s") != std::string::npos);
+    } else {
+      CHECK(lines.front().rfind("epoch 1/2 20/75  ETA ", 0) == 0);
+    }
+  }
+  // --quiet: no bar even in a terminal.
+  CHECK(progress_lines(run_in_terminal(80, args + " --quiet")).empty());
+  // Piped: no bar, no escape codes.
+  const RunResult piped = run_xgrad(args);
+  CHECK(piped.out.find('\r') == std::string::npos);
+  CHECK(piped.out.find('\x1b') == std::string::npos);
 }

@@ -146,7 +146,7 @@ TEST_CASE("xgrad train on CSV: --test FILE, and --resume takes every training fl
   const std::string data = write_table(dir, "train.csv", 150, 3), test = write_table(dir, "test.csv", 30, 4);
   // Adam, a label column by number, a separate test file: none repeated on the resume command line.
   const std::string common = "train --data " + data + " --label-col 3 --test " + test +
-                             " --optimizer adam --lr 0.01 --schedule none --hidden 8 --batch 16 --quiet --threads 1";
+                             " --optimizer adam --lr 0.01 --schedule none --hidden 8 --batch 16 --threads 1";
   const RunResult straight = run_xgrad(common + " --epochs 4 --metrics " + dir.file("s.jsonl"));
   REQUIRE(straight.status == 0);
   CHECK(straight.out.find("150 train / 30 test rows") != std::string::npos);
