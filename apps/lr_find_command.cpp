@@ -1,13 +1,16 @@
 #include "apps/lr_find_command.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <omp.h>
 
 #include "train/experiment.hpp"
+#include "report/console.hpp"
 #include "report/html.hpp"
 #include "report/lr_find_report.hpp"
 #include "core/error.hpp"
@@ -35,6 +38,12 @@ CLI::App* add_lr_find_command(CLI::App& app, LrFindOptions& o) {
 
 int run_lr_find(const LrFindOptions& o) {
   validate_lr_find_settings(o.settings);
+  // Training flags about epochs, the schedule and evaluation: lr-find has none of them.
+  for (const char* flag : {"--early-stop", "--warmup-epochs", "--val-split", "--min-lr", "--step-size", "--milestones",
+                           "--gamma", "--plateau-patience", "--test-limit"})
+    if (o.train.was_given(flag))
+      throw InputError(std::string(flag) + " does not apply to lr-find: it runs --steps mini-batches at rates from "
+                       "--start to --end, with no epochs, schedule or evaluation");
   check_given_flags_apply(o.train.run, o.train.given_flags);
   validate(o.train.run);
   const TrainConfig& config = o.train.run;
@@ -52,7 +61,30 @@ int run_lr_find(const LrFindOptions& o) {
   std::fflush(stdout);
 
   DataLoader loader(run.data().train, config.batch, /*shuffle=*/true, config.seed, run.normalization());
-  const LrFindResult r = lr_range_test(run.model(), run.optimizer(), loader, s);
+  ProgressFn progress;
+  const auto start = std::chrono::steady_clock::now();
+  const bool terminal = ::isatty(::fileno(stdout));
+  if (terminal) {
+    progress = [&](std::size_t step, std::size_t steps, double loss) {
+      Progress p;
+      p.label = "lr-find";
+      p.done = step, p.total = steps, p.loss = loss;
+      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      p.items = double(step) * double(config.batch);
+      p.detail = "lr " + format_number(s.start * std::pow(s.end / s.start, double(step - 1) / double(steps - 1)), 3);
+      draw_progress_line(stdout, p);
+    };
+  }
+  const LrFindResult r = [&] {
+    try {
+      LrFindResult result = lr_range_test(run.model(), run.optimizer(), loader, s, &run.objective(), progress);
+      if (terminal) clear_progress_line(stdout);
+      return result;
+    } catch (...) {
+      if (terminal) clear_progress_line(stdout);
+      throw;
+    }
+  }();
 
   std::printf("%s\n", format_lr_chart(r, s).c_str());
   if (r.stopped_early)
@@ -62,7 +94,7 @@ int run_lr_find(const LrFindOptions& o) {
   std::printf("lowest smoothed loss %.4f at lr %.3g\n", r.smoothed[r.minimum], r.lrs[r.minimum]);
   std::printf("suggested learning rates:\n");
   std::printf("  steepest descent  %.3g   (the smoothed loss falls fastest here)\n", r.lrs[r.steep]);
-  std::printf("  valley            %.3g   (fast.ai's rule: a third of the way into the longest fall; more cautious)\n",
+  std::printf("  valley            %.3g   (fast.ai's rule: the middle of the longest fall; more cautious)\n",
               r.lrs[r.valley]);
   std::printf("the weights were restored; try `xgrad train --lr %.3g` with the same other flags, or compare both\n"
               "with `xgrad sweep --lr %.3g,%.3g`\n",
@@ -75,6 +107,7 @@ int run_lr_find(const LrFindOptions& o) {
                         report.config.end());
     report.config.push_back({"optimizer", "momentum " + format_number(config.momentum) + ", batch " + std::to_string(config.batch)});
     write_lr_find_report(o.train.report, report);
+    print_report_path(o.train.report);
   }
   return 0;
 }

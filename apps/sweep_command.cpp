@@ -1,7 +1,12 @@
 #include "apps/sweep_command.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <memory>
+#include <mutex>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -11,6 +16,7 @@
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/number_text.hpp"
+#include "report/console.hpp"
 #include "report/html.hpp"
 #include "report/sweep_report.hpp"
 #include "train/sweep.hpp"
@@ -154,6 +160,54 @@ void write_report(const SweepOptions& o, const Sweep& sweep, const std::vector<d
   write_sweep_report(o.train.report, report);
 }
 
+// The progress line of a sweep's epoch on the terminal (stdout): all runs'
+// steps together, and each rate's share done while it fits. The runs report
+// from their worker threads; whichever holds the lock redraws.
+class SweepProgress {
+ public:
+  SweepProgress(const Sweep& sweep, std::size_t epoch, std::size_t epochs, std::size_t batch)
+      : done_(new std::atomic<std::size_t>[sweep.runs().size()]), batch_(batch),
+        label_("epoch " + std::to_string(epoch) + "/" + std::to_string(epochs)),
+        start_(std::chrono::steady_clock::now()) {
+    for (std::size_t i = 0; i < sweep.runs().size(); ++i) {
+      done_[i] = 0;
+      const SweepRun& r = sweep.runs()[i];
+      if (!r.diverged) active_.push_back({i, r.steps_per_epoch, format_number(r.base_lr, 3)});  // read before the threads start
+    }
+  }
+  SweepProgressFn callback() {
+    return [this](std::size_t run, std::size_t step, std::size_t, double) {
+      done_[run] = step;
+      std::unique_lock<std::mutex> lock(mutex_, std::try_to_lock);
+      if (lock.owns_lock()) draw();
+    };
+  }
+
+ private:
+  void draw() {
+    Progress p;
+    p.label = label_;
+    for (const Active& a : active_) {
+      const std::size_t done = done_[a.run];
+      p.done += done, p.total += a.steps;
+      p.detail += (p.detail.empty() ? "" : " ") + a.lr + ":" + std::to_string(a.steps ? 100 * done / a.steps : 0) + "%";
+    }
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    p.items = double(p.done) * double(batch_);
+    draw_progress_line(stdout, p);
+  }
+  struct Active {
+    std::size_t run, steps;  // the runs that had not diverged when the epoch began
+    std::string lr;
+  };
+  std::vector<Active> active_;
+  std::unique_ptr<std::atomic<std::size_t>[]> done_;
+  std::size_t batch_;
+  std::string label_;
+  std::chrono::steady_clock::time_point start_;
+  std::mutex mutex_;
+};
+
 }  // namespace
 
 std::vector<double> sweep_learning_rates(const SweepOptions& o) {
@@ -187,6 +241,7 @@ int run_sweep(const SweepOptions& o) {
   if (!(o.explode_factor > 1.0)) throw InputError("--explode-factor must be larger than 1");
   if (o.jobs < 0) throw InputError("--jobs must be 0 (automatic) or more, got " + std::to_string(o.jobs));
   check_given_flags_apply(o.train.run, o.train.given_flags);
+  warn_selection_on_test_set(o.train.run, false);
   TrainConfig base = o.train.run;
   for (double lr : rates) {
     base.lr = lr;
@@ -204,15 +259,31 @@ int run_sweep(const SweepOptions& o) {
   Sweep sweep(o.train.run, rates, o.explode_factor, load_training_data(o.train.run));
   print_header(o, sweep, rates, jobs, cores);
   std::string metrics_text;
-  for (std::size_t epoch = 1; epoch <= o.train.run.epochs && sweep.run_epoch(epoch, jobs); ++epoch) {
+  const bool terminal = ::isatty(::fileno(stdout));
+  for (std::size_t epoch = 1; epoch <= o.train.run.epochs; ++epoch) {
+    SweepProgress progress(sweep, epoch, o.train.run.epochs, o.train.run.batch);
+    const bool ran = sweep.run_epoch(epoch, jobs, terminal ? progress.callback() : SweepProgressFn());
+    if (terminal) clear_progress_line(stdout);
+    if (!ran) break;
     print_epoch(o, sweep, epoch, metrics_text);
     if (!o.train.metrics.empty()) write_file_atomically(o.train.metrics, metrics_text);
   }
   print_summary(o, sweep);
-  if (!o.train.report.empty()) write_report(o, sweep, rates);
+  if (!o.train.report.empty()) {
+    write_report(o, sweep, rates);
+    print_report_path(o.train.report);
+  }
   const int best = sweep.best();
-  if (best < 0) {
-    std::printf("every learning rate diverged; try smaller rates, or run `xgrad lr-find`\n");
+  if (best < 0) {  // exit status 3, the message on stderr, as for a diverged `xgrad train`
+    const SweepRun* smallest = nullptr;
+    for (const SweepRun& r : sweep.runs())
+      if (r.diverged && (!smallest || r.base_lr < smallest->base_lr)) smallest = &r;
+    std::fflush(stdout);
+    std::fprintf(stderr, "xgrad: every learning rate diverged");
+    if (smallest)
+      std::fprintf(stderr, " (the smallest, %s, at epoch %zu, step %zu: %s)", lr_text(smallest->base_lr).c_str(),
+                   smallest->diverged->epoch, smallest->diverged->step, smallest->diverged->what());
+    std::fprintf(stderr, "\nhint: try smaller rates, or run `xgrad lr-find` with the same flags to pick a rate\n");
     return 3;
   }
   const EpochStats& s = sweep.runs()[std::size_t(best)].history.back();

@@ -20,10 +20,14 @@ std::string format_lr_chart(const LrFindResult& r, const LrFindSettings& s, int 
   auto column = [&](double lr) {
     return std::clamp(int(std::lround((std::log10(lr) - x0) / (x1 - x0) * (width - 1))), 0, width - 1);
   };
+  bool clipped = false;
   for (std::size_t i = 0; i < r.smoothed.size(); ++i) {
     const double t = (std::min(r.smoothed[i], y1) - y0) / (y1 - y0);
     const int row = height - 1 - int(std::lround(t * (height - 1)));
-    grid[std::size_t(row)][std::size_t(column(r.lrs[i]))] = '*';
+    const bool above = r.smoothed[i] > y1;  // beyond the top: '^'
+    clipped = clipped || above;
+    char& cell = grid[std::size_t(row)][std::size_t(column(r.lrs[i]))];
+    cell = above && cell != '*' ? '^' : '*';
   }
   std::string out = "smoothed loss\n";
   char label[32];
@@ -49,6 +53,15 @@ std::string format_lr_chart(const LrFindResult& r, const LrFindSettings& s, int 
   while (!ticks.empty() && ticks.back() == ' ') ticks.pop_back();
   out += "           " + marks + "\n" + ticks + "\n";
   out += "           learning rate (log scale); S: steepest descent, V: valley\n";
+  if (clipped) {
+    const double top_smoothed = *std::max_element(r.smoothed.begin(), r.smoothed.end());
+    const double top_raw = *std::max_element(r.losses.begin(), r.losses.end());
+    char note[200];
+    std::snprintf(note, sizeof note,
+                  "           ^: clipped at %.3g; the smoothed loss rose to %.4g (the loss of one step to %.4g)\n", y1,
+                  top_smoothed, top_raw);
+    out += note;
+  }
   return out;
 }
 
@@ -88,6 +101,12 @@ void write_lr_find_report(const std::string& dir, const LrFindReport& run) {
   chart.x_min = std::log10(s.start), chart.x_max = std::log10(s.end);
   report.add_heading("The range test");
   report.add_chart(chart);
+  const double top_raw = *std::max_element(r.losses.begin(), r.losses.end());
+  if (top_raw > chart.y_top) {
+    std::snprintf(text, sizeof text, "The chart is clipped at a loss of %.3g; the loss of one step rose to %.4g.",
+                  chart.y_top, top_raw);
+    report.add_paragraph(text, "note");
+  }
 
   std::string csv = "step,lr,loss,smoothed_loss\n";
   for (std::size_t i = 0; i < r.lrs.size(); ++i)

@@ -61,6 +61,19 @@ void add_loss_charts(HtmlReport& report, const SweepReport& sweep, const std::st
     test_acc.series.push_back(ta);
   }
   steps.y_top = top > 0 ? 1.5 * top : NAN;  // diverging curves leave through the top edge
+  // Every run stopped within its first epoch: an axis in fractions of an epoch
+  // would read 0.001, 0.002, …; count steps instead.
+  double last_x = 0.0;
+  for (const ChartSeries& curve : steps.series)
+    for (double x : curve.x) last_x = std::max(last_x, x);
+  const std::size_t steps_per_epoch = runs.empty() ? 0 : runs.front().steps_per_epoch;
+  if (last_x < 1.0 && steps_per_epoch > 0) {
+    steps.x_label = "step (" + std::to_string(steps_per_epoch) + " in an epoch)";
+    steps.x_integer = true;
+    for (ChartSeries& curve : steps.series)
+      for (double& x : curve.x) x = std::round(x * double(steps_per_epoch));
+    for (auto& mark : steps.marks) mark.x = std::round(mark.x * double(steps_per_epoch));
+  }
   report.add_heading("Loss curves");
   report.add_chart(steps);
   report.add_chart(test_loss);

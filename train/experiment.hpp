@@ -35,6 +35,8 @@ class Experiment {
   const Normalization& normalization() const { return norm_; }
   Sequential& model() { return *model_; }
   Optimizer& optimizer() { return *optimizer_; }
+  // What a step minimises: the loss the flags chose, penalties, clipping.
+  const Objective& objective() const { return objective_; }
   // The test-set evaluation of the last epoch run.
   const Evaluation& last_evaluation() const { return last_; }
   // With config().diagnostics: the per-layer figures of every epoch run so far (else empty).

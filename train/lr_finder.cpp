@@ -5,7 +5,9 @@
 #include <cstdio>
 
 #include "core/error.hpp"
+#include "core/ops.hpp"
 #include "losses/softmax_cross_entropy.hpp"
+#include "optim/clip.hpp"
 
 namespace xg {
 
@@ -44,7 +46,8 @@ std::size_t valley_index(const std::vector<double>& losses) {
   return std::min(idx, n - 1);
 }
 
-LrFindResult lr_range_test(Module& model, Optimizer& optimizer, DataLoader& loader, const LrFindSettings& s) {
+LrFindResult lr_range_test(Module& model, Optimizer& optimizer, DataLoader& loader, const LrFindSettings& s,
+                           const Objective* objective, const ProgressFn& progress) {
   validate_lr_find_settings(s);
   std::vector<Tensor> parameters = model.parameters();
   std::vector<Array> saved;
@@ -64,7 +67,8 @@ LrFindResult lr_range_test(Module& model, Optimizer& optimizer, DataLoader& load
     loader.batch(batch++, input.value(), y);
     optimizer.zero_grad();
     Tensor logits = model(input);
-    Tensor loss = softmax_cross_entropy(logits, y);
+    Tensor loss = objective ? objective->loss(logits, y) : softmax_cross_entropy(logits, y);
+    if (objective && objective->penalty) loss = add(loss, objective->penalty());
     const double value = loss.item();
     result.steps_taken = i + 1;
     char text[160];
@@ -84,7 +88,10 @@ LrFindResult lr_range_test(Module& model, Optimizer& optimizer, DataLoader& load
       break;
     }
     loss.backward();
+    if (objective && objective->clip_grad_norm > 0) clip_grad_norm(optimizer.parameters(), objective->clip_grad_norm);
     optimizer.step();
+    if (progress && ((i + 1) % std::max<std::size_t>(1, s.steps / 100) == 0 || i + 1 == s.steps))
+      progress(i + 1, s.steps, value);
   }
   for (std::size_t k = 0; k < parameters.size(); ++k) parameters[k].value() = saved[k];
   if (result.smoothed.size() < 3)

@@ -14,6 +14,7 @@
 #include "datasets/dataloader.hpp"
 #include "layers/module.hpp"
 #include "optim/optimizer.hpp"
+#include "train/loop.hpp"
 
 namespace xg {
 
@@ -40,17 +41,21 @@ struct LrFindResult {
 void validate_lr_find_settings(const LrFindSettings& settings);
 
 // Runs the test on `model` with `optimizer` (whose LR it sets at every step),
-// cycling through `loader`'s epochs when `steps` exceeds one epoch. Restores
-// every parameter's value before returning (the optimizer's own state, e.g.
-// momentum, is left as the test made it). Throws InputError when fewer than
-// 3 finite losses were seen.
-LrFindResult lr_range_test(Module& model, Optimizer& optimizer, DataLoader& loader, const LrFindSettings& settings);
+// cycling through `loader`'s epochs when `steps` exceeds one epoch. The loss is
+// `objective`'s (its data loss, penalty and clipping, as training uses them),
+// or softmax cross-entropy without one. `progress` gets (step, steps, loss)
+// about every 1% of the steps. Restores every parameter's value before
+// returning (the optimizer's own state, e.g. momentum, is left as the test
+// made it). Throws InputError when fewer than 3 finite losses were seen.
+LrFindResult lr_range_test(Module& model, Optimizer& optimizer, DataLoader& loader, const LrFindSettings& settings,
+                           const Objective* objective = nullptr, const ProgressFn& progress = nullptr);
 
 // The suggestion rules, on a curve of losses against log-spaced LRs:
 // steepest descent: argmin of d(loss)/d(log lr) (forward differences);
 std::size_t steepest_descent_index(const std::vector<double>& lrs, const std::vector<double>& losses);
-// valley (fast.ai): the longest decreasing run of the curve (a longest
-// decreasing subsequence), and a point about half-way down its middle third.
+// valley (fast.ai): the middle of the longest fall, a longest decreasing
+// subsequence of the curve (fast.ai's "half-way into its middle third" is that
+// middle).
 std::size_t valley_index(const std::vector<double>& losses);
 
 

@@ -6,7 +6,8 @@ namespace xg {
 namespace {
 
 // Trains one epoch of one run, recording the windowed training loss; never throws.
-void train_one_epoch(SweepRun& run, Experiment& experiment, std::size_t epoch, std::exception_ptr& failure) {
+void train_one_epoch(SweepRun& run, Experiment& experiment, std::size_t epoch, std::exception_ptr& failure,
+                     const ProgressFn& progress) {
   const double steps = double(experiment.steps_per_epoch());
   std::size_t previous_step = 0;
   double previous_sum = 0.0;
@@ -18,6 +19,7 @@ void train_one_epoch(SweepRun& run, Experiment& experiment, std::size_t epoch, s
     run.curve_x.push_back(double(epoch - 1) + double(step) / steps);
     run.curve_y.push_back((sum - previous_sum) / double(step - previous_step));
     previous_step = step, previous_sum = sum;
+    if (progress) progress(step, std::size_t(steps), mean);
   };
   try {
     run.history.push_back(experiment.run_epoch(epoch, record));
@@ -46,7 +48,7 @@ Sweep::Sweep(const TrainConfig& base, const std::vector<double>& rates, double e
   }
 }
 
-bool Sweep::run_epoch(std::size_t epoch, int jobs) {
+bool Sweep::run_epoch(std::size_t epoch, int jobs, const SweepProgressFn& progress) {
   std::vector<std::size_t> active;
   for (std::size_t i = 0; i < runs_.size(); ++i)
     if (runs_[i].finished()) active.push_back(i);
@@ -56,7 +58,9 @@ bool Sweep::run_epoch(std::size_t epoch, int jobs) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(jobs) if (jobs > 1)
   for (std::size_t k = 0; k < active.size(); ++k) {
     const std::size_t i = active[k];
-    train_one_epoch(runs_[i], *experiments_[i], epoch, failures[i]);
+    ProgressFn run_progress;
+    if (progress) run_progress = [&progress, i](std::size_t step, std::size_t steps, double loss) { progress(i, step, steps, loss); };
+    train_one_epoch(runs_[i], *experiments_[i], epoch, failures[i], run_progress);
   }
   for (const std::exception_ptr& failure : failures)
     if (failure) std::rethrow_exception(failure);

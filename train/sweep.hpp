@@ -2,6 +2,7 @@
 // A learning-rate sweep: one Experiment per rate, all from the same initial
 // weights and the same data order (same seed), so that only the rate differs;
 // trained epoch by epoch, several runs at a time, one core each.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -21,6 +22,11 @@ struct SweepRun {
   bool finished() const { return !diverged; }
 };
 
+// Called during a sweep's epoch with (run index, step, steps in the epoch,
+// running mean loss), every few steps of each run, from the worker threads:
+// it must be thread-safe.
+using SweepProgressFn = std::function<void(std::size_t, std::size_t, std::size_t, double)>;
+
 class Sweep {
  public:
   // One run per rate of `base` with lr replaced; each also stops when its loss
@@ -30,7 +36,7 @@ class Sweep {
   // Trains every run that has not diverged through `epoch` (1-based), `jobs`
   // at a time; the results do not depend on `jobs`. Returns false when no run
   // was left to train.
-  bool run_epoch(std::size_t epoch, int jobs);
+  bool run_epoch(std::size_t epoch, int jobs, const SweepProgressFn& progress = nullptr);
   const std::vector<SweepRun>& runs() const { return runs_; }
   const Experiment& experiment(std::size_t i) const { return *experiments_[i]; }
   // The finished run with the lowest final held-out loss; -1 when every rate diverged.

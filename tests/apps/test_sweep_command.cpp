@@ -86,13 +86,20 @@ TEST_CASE("sweep: the results do not depend on how many runs train at once") {
   CHECK(one == without_seconds(json_lines(dir.file("three.jsonl"))));
 }
 
-TEST_CASE("sweep: every rate diverging exits 3") {
+TEST_CASE("sweep: every rate diverging exits 3 with the message on stderr, as the README's exit-status table says") {
   TempDir dir;
   write_toy_dataset(dir.path(), 200, 50, 3, 4, 4);
-  const RunResult r = run_xgrad("sweep --data " + dir.path() + " --hidden 16 --epochs 2 --lr 1e4,1e5");
+  const RunResult r = run_xgrad("sweep --data " + dir.path() + " --hidden 16 --epochs 2 --lr 1e5,1e4 --report " + dir.file("report"));
   INFO(r.out << r.err);
   CHECK(r.status == 3);
-  CHECK(r.out.find("every learning rate diverged") != std::string::npos);
+  CHECK(r.out.find("every learning rate diverged") == std::string::npos);
+  const auto err = lines_of(r.err);
+  REQUIRE(err.size() == 2);
+  CHECK(err[0].rfind("xgrad: every learning rate diverged (the smallest, 1e+04, at epoch ", 0) == 0);
+  CHECK(err[1] == "hint: try smaller rates, or run `xgrad lr-find` with the same flags to pick a rate");
+  CHECK(r.out.find("DIVERGED") != std::string::npos);  // the table and summary stay on stdout
+  CHECK(r.out.find("report written to " + dir.file("report") + "/report.html\n") != std::string::npos);
+  CHECK(r.out.find('\r') == std::string::npos);  // no progress line when piped
 }
 
 TEST_CASE("sweep: --lr and --lr-range parsing") {

@@ -83,3 +83,24 @@ TEST_CASE("lr-find report: write_lr_find_report writes the page with both sugges
   CHECK(csv[0] == "step,lr,loss,smoothed_loss");
   CHECK(csv[1].rfind("1,0.0001,", 0) == 0);
 }
+
+TEST_CASE("lr-find report: a loss that leaves the chart's top is drawn as ^ and the clip is stated with the loss reached") {
+  LrFindSettings settings;
+  settings.start = 1e-4;
+  settings.end = 1.0;
+  LrFindResult r = curve();
+  for (std::size_t i = 30; i <= 40; ++i) r.smoothed[i] = r.losses[i] = 2.0 + double(i - 30) * 1.4;  // up to 16
+  const std::string chart = format_lr_chart(r, settings, 41, 12);
+  const std::vector<std::string> lines = lines_of(chart);
+  CAPTURE(chart);
+  REQUIRE(lines.size() == 18);
+  CHECK(lines[1].find('^') != std::string::npos);  // the top row
+  CHECK(lines[17].find("^: clipped at 2.5; the smoothed loss rose to 16 (the loss of one step to 16)") != std::string::npos);
+  TempDir dir;
+  LrFindReport run;
+  run.data_name = "toy";
+  run.settings = settings;
+  run.result = r;
+  write_lr_find_report(dir.path(), run);
+  CHECK(read_file(dir.file("report.html")).find("the loss of one step rose to 16.") != std::string::npos);
+}

@@ -98,3 +98,26 @@ TEST_CASE("sweep report: every rate diverged says so, validation runs name their
   CHECK(html.find("Confusion matrix") == std::string::npos);
   CHECK(lines_of(read_file(dir.file("metrics.csv")))[0] == "base_lr,epoch,train_loss,train_acc,val_loss,val_acc,lr,seconds,diverged_step");
 }
+
+TEST_CASE("sweep report: when every run stopped within its first epoch, the loss chart counts steps, not fractions of an epoch") {
+  TempDir dir;
+  std::vector<SweepRun> runs;
+  for (double lr : {1e3, 1e4}) {
+    SweepRun r;
+    r.base_lr = lr;
+    r.steps_per_epoch = 938;
+    r.initial_loss = 2.3;
+    r.diverged = TrainingDiverged(1, lr > 2e3 ? 2 : 3, float(lr), NAN, 40.0);
+    runs.push_back(r);
+  }
+  SweepReport report;
+  report.data_name = "toy";
+  report.runs = &runs;
+  report.best = -1;
+  write_sweep_report(dir.path(), report);
+  const std::string html = read_file(dir.file("report.html"));
+  CHECK(html.find("step (938 in an epoch)") != std::string::npos);
+  CHECK(html.find(">0.001<") == std::string::npos);  // no tick in thousandths of an epoch
+  CHECK(html.find(">0.002<") == std::string::npos);
+  CHECK(html.find(">2<") != std::string::npos);  // the whole steps instead
+}
