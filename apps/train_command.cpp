@@ -162,7 +162,8 @@ int run_train(const TrainCommandOptions& command_line) {
 
   const bool terminal = ::isatty(::fileno(stdout));
   const bool progress_bar = terminal && !o.quiet;
-  std::printf("%s\n", format_epoch_header(run.has_validation()).c_str());
+  const int columns = terminal ? terminal_columns(::fileno(stdout)) : 0;  // piped: every column
+  std::printf("%s\n", format_epoch_header(run.has_validation(), columns).c_str());
   std::string metrics_text = checkpoints.metrics_text();
   std::vector<EpochStats> history = epochs_of(metrics_text);  // for --report: a resumed run's earlier epochs too
   try {
@@ -170,7 +171,7 @@ int run_train(const TrainCommandOptions& command_line) {
       const auto start = std::chrono::steady_clock::now();
       const EpochStats stats = run.run_epoch(epoch, progress_bar ? epoch_progress(epoch, config, start) : ProgressFn());
       if (progress_bar) clear_progress_line(stdout);
-      std::printf("%s\n", format_epoch_row(stats, config.epochs).c_str());
+      std::printf("%s\n", format_epoch_row(stats, config.epochs, columns).c_str());
       if (config.diagnostics) std::printf("%s", format_diagnostics(run.diagnostics_history().back()).c_str());
       std::fflush(stdout);
       if (!o.metrics.empty()) {

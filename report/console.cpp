@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -57,7 +58,7 @@ std::string format_progress(const Progress& p, int columns) {
   struct Layout {
     bool detail, rate, elapsed, bar;
   };
-  for (const Layout l : {Layout{true, true, true, true}, Layout{false, true, true, true}, Layout{false, false, true, true},
+  for (const Layout l : {Layout{true, true, true, true}, Layout{true, false, true, true}, Layout{false, false, true, true},
                          Layout{false, false, false, true}, Layout{false, false, false, false}}) {
     std::string before = p.label + "  " + count, after;
     auto append = [&after](const std::string& part) {
@@ -68,7 +69,7 @@ std::string format_progress(const Progress& p, int columns) {
     if (l.rate) append(rate);
     append(loss);
     if (l.detail) append(p.detail);
-    if (l.detail && p.detail.empty()) continue;  // the same as the next layout
+    if (l.detail && p.detail.empty() && !l.rate) continue;  // the same as the next layout
     if (!l.bar) {
       std::string line = before + after;
       if (line.size() > width) line.resize(width);
@@ -94,24 +95,44 @@ void clear_progress_line(std::FILE* out) {
   std::fflush(out);
 }
 
-std::string format_epoch_header(bool validation) {
-  const char* h = validation ? "val" : "test";
-  char text[128];
-  std::snprintf(text, sizeof text, "%-7s  %10s  %9s  %9s  %8s  %8s  %7s", "epoch", "train_loss", "train_acc",
-                (std::string(h) + "_loss").c_str(), (std::string(h) + "_acc").c_str(), "lr", "time");
-  std::string line = text;
+namespace {
+
+// The table's cells, left to right, with their widths; `keep` says which fit
+// `columns` (dropping time, then lr, then train_acc).
+std::string table_line(const std::vector<std::string>& cells, int columns) {
+  const int widths[] = {-7, 10, 9, 9, 8, 8, 7};  // negative: left-aligned
+  std::vector<bool> keep(cells.size(), true);
+  auto width = [&] {
+    int total = 0;
+    for (std::size_t i = 0; i < cells.size(); ++i)
+      if (keep[i]) total += (i ? 2 : 0) + std::max(std::abs(widths[i]), int(cells[i].size()));
+    return total;
+  };
+  for (std::size_t drop : {6, 5, 2})
+    if (columns > 0 && width() > columns - 1) keep[drop] = false;
+  std::string line;
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    if (!keep[i]) continue;
+    const std::size_t w = std::size_t(std::abs(widths[i])), pad = w > cells[i].size() ? w - cells[i].size() : 0;
+    if (i) line += "  ";
+    line += widths[i] < 0 ? cells[i] + std::string(pad, ' ') : std::string(pad, ' ') + cells[i];
+  }
   while (!line.empty() && line.back() == ' ') line.pop_back();
   return line;
 }
 
-std::string format_epoch_row(const EpochStats& s, std::size_t epochs) {
-  const std::string epoch = std::to_string(s.epoch) + "/" + std::to_string(epochs);
-  char text[160];
-  std::snprintf(text, sizeof text, "%-7s  %10s  %9s  %9s  %8s  %8s  %7s", epoch.c_str(),
-                format_fixed(s.train_loss, 4).c_str(), format_fixed(s.train_acc, 4).c_str(),
-                format_fixed(s.test_loss, 4).c_str(), format_fixed(s.test_acc, 4).c_str(),
-                format_number(s.lr, 3).c_str(), (format_fixed(s.seconds, 2) + "s").c_str());
-  return text;
+}  // namespace
+
+std::string format_epoch_header(bool validation, int columns) {
+  const std::string h = validation ? "val" : "test";
+  return table_line({"epoch", "train_loss", "train_acc", h + "_loss", h + "_acc", "lr", "time"}, columns);
+}
+
+std::string format_epoch_row(const EpochStats& s, std::size_t epochs, int columns) {
+  return table_line({std::to_string(s.epoch) + "/" + std::to_string(epochs), format_fixed(s.train_loss, 4),
+                     format_fixed(s.train_acc, 4), format_fixed(s.test_loss, 4), format_fixed(s.test_acc, 4),
+                     format_number(s.lr, 3), format_fixed(s.seconds, 2) + "s"},
+                    columns);
 }
 
 }  // namespace xg

@@ -26,13 +26,13 @@ struct Progress {
   double seconds = 0.0;    // since the first step began
   double items = 0.0;      // items (images, rows) trained so far: items/s = items / seconds
   double loss = std::numeric_limits<double>::quiet_NaN();  // running mean; NaN: not shown
-  std::string detail;      // shown after the loss when it fits (a sweep's per-rate percentages), else dropped
+  std::string detail;      // after the loss when it fits: a sweep's per-rate shares, lr-find's rate
 };
 
 // The line for a terminal `columns` wide, at most columns - 1 characters (a
 // character in the last column makes some terminals wrap):
 //   epoch 3/10  280/938 [#########...................] 0:03<0:07  17.9k items/s  loss 0.6563  detail
-// Narrower terminals lose, in order, the detail, the rate, the elapsed time
+// Narrower terminals lose, in order, the rate, the detail, the elapsed time
 // (the ETA stays), the bar, then characters at the end. No escape codes.
 std::string format_progress(const Progress& progress, int columns);
 
@@ -43,8 +43,10 @@ void draw_progress_line(std::FILE* out, const Progress& progress);
 void clear_progress_line(std::FILE* out);
 
 // The header of the epoch table ("epoch  train_loss  train_acc  test_loss …";
-// val_ for a held-out validation set) and one row: 72 characters or fewer.
-std::string format_epoch_header(bool validation);
-std::string format_epoch_row(const EpochStats& stats, std::size_t epochs);
+// val_ for a held-out validation set) and one row: 70 characters (more only
+// past 999 epochs). For a terminal narrower than `columns` - 1 (0: no limit)
+// the time, lr and train_acc columns are left out, in that order.
+std::string format_epoch_header(bool validation, int columns = 0);
+std::string format_epoch_row(const EpochStats& stats, std::size_t epochs, int columns = 0);
 
 }  // namespace xg

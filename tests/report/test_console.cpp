@@ -74,13 +74,23 @@ TEST_CASE("console: the progress line fits every width, dropping parts in order"
   CHECK(at30.rfind("epoch 1/2 280/938  ETA 0:07", 0) == 0);
 }
 
-TEST_CASE("console: a progress detail shows when it fits and is dropped first") {
+TEST_CASE("console: a progress detail (a sweep's rates) outlasts the rate, and goes before the elapsed time") {
   Progress p = sample();
-  p.detail = "0.01:30% 0.1:29%";
-  CHECK(format_progress(p, 120).find("0.01:30% 0.1:29%") != std::string::npos);
+  p.detail = "0.001:30% 0.01:30% 0.1:29%";
+  p.loss = std::nan("");  // a sweep shows no one loss
+  const std::string at120 = format_progress(p, 120);
+  CAPTURE(at120);
+  CHECK(at120.find("items/s  0.001:30% 0.01:30% 0.1:29%") != std::string::npos);
   const std::string at80 = format_progress(p, 80);
-  CHECK(at80.find("0.01:30%") == std::string::npos);
-  CHECK(at80.find("items/s") != std::string::npos);
+  CAPTURE(at80);
+  CHECK(at80.find("0:03<0:07  0.001:30% 0.01:30% 0.1:29%") != std::string::npos);
+  CHECK(at80.find("items/s") == std::string::npos);
+  CHECK(at80.find('[') != std::string::npos);
+  const std::string at50 = format_progress(p, 50);
+  CAPTURE(at50);
+  CHECK(at50.find("0.001:30%") == std::string::npos);
+  CHECK(at50.find("0:03<0:07") != std::string::npos);
+  CHECK(at50.find('[') != std::string::npos);
 }
 
 TEST_CASE("console: before the first step the ETA is unknown") {
@@ -107,6 +117,19 @@ TEST_CASE("console: the epoch table fits 80 columns and names the held-out set")
   const std::string odd = format_epoch_row(s, 100);
   CHECK(odd.find(" nan ") != std::string::npos);
   CHECK(odd.find("1.25e-05") != std::string::npos);
+}
+
+TEST_CASE("console: in a narrow terminal the epoch table leaves out time, then lr, then train_acc") {
+  EpochStats s;
+  s.epoch = 3, s.train_loss = 0.5, s.train_acc = 0.8, s.test_loss = 0.45, s.test_acc = 0.83, s.lr = 0.05, s.seconds = 2.5;
+  CHECK(format_epoch_row(s, 10, 120) == format_epoch_row(s, 10));
+  CHECK(format_epoch_row(s, 10, 71) == format_epoch_row(s, 10));  // 70 characters fit 71 columns
+  CHECK(format_epoch_header(false, 70) == "epoch    train_loss  train_acc  test_loss  test_acc        lr");
+  CHECK(format_epoch_row(s, 10, 70) == "3/10         0.5000     0.8000     0.4500    0.8300      0.05");
+  CHECK(format_epoch_header(false, 52) == "epoch    train_loss  train_acc  test_loss  test_acc");
+  CHECK(format_epoch_header(false, 45) == "epoch    train_loss  test_loss  test_acc");
+  CHECK(format_epoch_row(s, 10, 45) == "3/10         0.5000     0.4500    0.8300");
+  CHECK(format_epoch_row(s, 10, 10) == format_epoch_row(s, 10, 45));  // never fewer columns than these four
 }
 
 TEST_CASE("console: terminal_columns asks the terminal, then $COLUMNS, else 80") {
