@@ -280,9 +280,7 @@ int run_sweep(const SweepOptions& o) {
       if (r.diverged && (!smallest || r.base_lr < smallest->base_lr)) smallest = &r;
     std::fflush(stdout);
     std::fprintf(stderr, "xgrad: every learning rate diverged");
-    if (smallest)
-      std::fprintf(stderr, " (the smallest, %s, at epoch %zu, step %zu: %s)", lr_text(smallest->base_lr).c_str(),
-                   smallest->diverged->epoch, smallest->diverged->step, smallest->diverged->what());
+    if (smallest) std::fprintf(stderr, "; the smallest rate: %s", smallest->diverged->what());
     std::fprintf(stderr, "\nhint: try smaller rates, or run `xgrad lr-find` with the same flags to pick a rate\n");
     return 3;
   }
