@@ -269,12 +269,10 @@ int run_sweep(const SweepOptions& o) {
     if (!o.train.metrics.empty()) write_file_atomically(o.train.metrics, metrics_text);
   }
   print_summary(o, sweep);
-  if (!o.train.report.empty()) {
-    write_report(o, sweep, rates);
-    print_report_path(o.train.report);
-  }
+  if (!o.train.report.empty()) write_report(o, sweep, rates);
   const int best = sweep.best();
   if (best < 0) {  // exit status 3, the message on stderr, as for a diverged `xgrad train`
+    if (!o.train.report.empty()) print_report_path(o.train.report);
     const SweepRun* smallest = nullptr;
     for (const SweepRun& r : sweep.runs())
       if (r.diverged && (!smallest || r.base_lr < smallest->base_lr)) smallest = &r;
@@ -288,6 +286,7 @@ int run_sweep(const SweepOptions& o) {
   const std::string held = held_out_name(o.train.run);
   std::printf("best lr %s by final %s loss (%.4f, %s accuracy %.4f)\n", lr_text(sweep.runs()[std::size_t(best)].base_lr).c_str(),
               held.c_str(), s.test_loss, held.c_str(), s.test_acc);
+  if (!o.train.report.empty()) print_report_path(o.train.report);
   return 0;
 }
 
