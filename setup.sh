@@ -6,18 +6,23 @@
 #   ./setup.sh               to train: compiler, libraries, Fashion-MNIST
 #   ./setup.sh --with-tests  also what the tests need: PyTorch (the oracle), OpenBLAS (the benchmark),
 #                            Graphviz (`dot` renders `xgrad graph`'s output, as docs/autograd.md does),
-#                            and a second, sanitizer-instrumented build of the unit tests in build-asan/
+#                            OpenMPI (the mpirun tests), and a second, sanitizer-instrumented build
+#                            of the unit tests in build-asan/
+#   ./setup.sh --with-mpi    also OpenMPI, for `mpirun -np N build/xgrad train` (docs/DISTRIBUTED.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
 packages=(cmake make g++ libxtensor-dev libxsimd-dev doctest-dev zlib1g-dev libcli11-dev nlohmann-json3-dev
           dataset-fashion-mnist)
 testing=OFF
-case "${1:-}" in
-  --with-tests) packages+=(python3 python3-numpy python3-torch libopenblas-dev graphviz); testing=ON ;;
-  "") ;;
-  *) echo "usage: ./setup.sh [--with-tests]" >&2; exit 2 ;;
-esac
+mpi=(openmpi-bin libopenmpi-dev)
+for arg in "$@"; do
+  case "$arg" in
+    --with-tests) packages+=(python3 python3-numpy python3-torch libopenblas-dev graphviz "${mpi[@]}"); testing=ON ;;
+    --with-mpi) packages+=("${mpi[@]}") ;;
+    *) echo "usage: ./setup.sh [--with-tests] [--with-mpi]" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

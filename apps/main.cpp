@@ -21,6 +21,7 @@
 #include "apps/lr_find_command.hpp"
 #include "apps/sweep_command.hpp"
 #include "apps/train_command.hpp"
+#include "train/distributed.hpp"
 #include "train/loop.hpp"
 #include "core/error.hpp"
 #include "core/gemm.hpp"
@@ -136,6 +137,7 @@ std::string parse_error_message(CLI::App& app, const CLI::ParseError& e, const s
 }  // namespace
 
 int main(int argc, char** argv) {
+  xg::DistributedSession mpi(argc, argv);  // under mpirun: MPI, and rank 0 alone prints (docs/DISTRIBUTED.md)
   CLI::App app{"xgrad: a small, fast deep-learning trainer for MNIST-style classifiers"};
   app.name("xgrad");
   app.require_subcommand(0, 1);

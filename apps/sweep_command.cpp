@@ -19,6 +19,7 @@
 #include "report/console.hpp"
 #include "report/html.hpp"
 #include "report/sweep_report.hpp"
+#include "train/distributed.hpp"
 #include "train/sweep.hpp"
 
 namespace xg {
@@ -64,16 +65,19 @@ nlohmann::json diverged_json(double base_lr, const TrainingDiverged& e) {
 }
 
 // "sweep  8 learning rates: …" below the data and model lines.
-void print_header(const SweepOptions& o, const Sweep& sweep, const std::vector<double>& rates, int jobs, int cores) {
+void print_header(const SweepOptions& o, const Sweep& sweep, const std::vector<double>& rates, int jobs, int cores,
+                  int ranks) {
   std::string summary = sweep.experiment(0).describe();
   summary = summary.substr(0, summary.rfind('\n'));  // the train line names one lr
   std::string list;
   for (double lr : rates) list += (list.empty() ? "" : ", ") + lr_text(lr);
   const TrainConfig& t = o.train.run;
   std::printf("%s\nsweep  %zu learning rates: %s; momentum %g, schedule %s, batch %zu, %zu epochs, seed %llu\n"
-              "       same initial weights and data order for every rate; %d run%s at a time, %d core%s\n",
+              "       same initial weights and data order for every rate; %d run%s at a time, %d core%s",
               summary.c_str(), rates.size(), list.c_str(), t.momentum, t.schedule.c_str(), t.batch, t.epochs,
               (unsigned long long)t.seed, jobs, jobs == 1 ? "" : "s", cores, cores == 1 ? "" : "s");
+  if (ranks > 1) std::printf(" per rank, on %d ranks (rates spread over them)", ranks);
+  std::printf("\n");
   std::fflush(stdout);
 }
 
@@ -155,7 +159,7 @@ void write_report(const SweepOptions& o, const Sweep& sweep, const std::vector<d
   report.runs = &sweep.runs();
   report.best = sweep.best();
   report.validation = t.val_split > 0;
-  if (report.best >= 0) report.best_confusion = &sweep.experiment(std::size_t(report.best)).last_evaluation().confusion;
+  if (report.best >= 0) report.best_confusion = &sweep.confusion(std::size_t(report.best));
   report.class_names = first.data().class_names;
   write_sweep_report(o.train.report, report);
 }
@@ -236,40 +240,56 @@ std::vector<double> sweep_learning_rates(const SweepOptions& o) {
   return rates;
 }
 
-int run_sweep(const SweepOptions& o) {
-  const std::vector<double> rates = sweep_learning_rates(o);
-  if (!(o.explode_factor > 1.0)) throw InputError("--explode-factor must be larger than 1");
-  if (o.jobs < 0) throw InputError("--jobs must be 0 (automatic) or more, got " + std::to_string(o.jobs));
-  check_given_flags_apply(o.train.run, o.train.given_flags);
-  warn_selection_on_test_set(o.train.run, false);
-  TrainConfig base = o.train.run;
-  for (double lr : rates) {
-    base.lr = lr;
-    validate(base);
-  }
-  const int cores = base.threads > 0 ? base.threads : omp_get_num_procs();
-  omp_set_num_threads(cores);
-  // Automatic: one run per core at a time. The GEMM then runs single-threaded
-  // inside each run, which is faster for these small matrices than splitting
-  // each one; the results are the same either way (the GEMM never splits a sum).
-  const int jobs = std::max(1, std::min(o.jobs > 0 ? o.jobs : cores, int(rates.size())));
-  if (!o.train.metrics.empty()) check_writable(o.train.metrics);
-  if (!o.train.report.empty()) prepare_report_directory(o.train.report);
+namespace {
 
-  Sweep sweep(o.train.run, rates, o.explode_factor, load_training_data(o.train.run));
-  print_header(o, sweep, rates, jobs, cores);
+// `xgrad sweep`, on each rank under mpirun (train/distributed.hpp): the
+// rates are spread over the ranks; rank 0 alone writes.
+int sweep_on_ranks(const SweepOptions& o) {
+  const Communicator& comm = world();
+  std::vector<double> rates;
+  int cores = 1, jobs = 1;
+  std::unique_ptr<Sweep> sweep_runs;
+  comm.agree([&] {
+    rates = sweep_learning_rates(o);
+    if (!(o.explode_factor > 1.0)) throw InputError("--explode-factor must be larger than 1");
+    if (o.jobs < 0) throw InputError("--jobs must be 0 (automatic) or more, got " + std::to_string(o.jobs));
+    check_given_flags_apply(o.train.run, o.train.given_flags);
+    TrainConfig base = o.train.run;
+    for (double lr : rates) {
+      base.lr = lr;
+      validate(base);
+    }
+    cores = base.threads > 0 ? base.threads : default_threads(comm);
+    omp_set_num_threads(cores);
+    // Automatic: one run per core at a time. The GEMM then runs single-threaded
+    // inside each run, which is faster for these small matrices than splitting
+    // each one; the results are the same either way (the GEMM never splits a sum).
+    const std::size_t own = (rates.size() + std::size_t(comm.size() - comm.rank()) - 1) / std::size_t(comm.size());
+    jobs = std::max(1, std::min(o.jobs > 0 ? o.jobs : cores, int(own)));
+    if (comm.is_root() && !o.train.metrics.empty()) check_writable(o.train.metrics);
+    if (comm.is_root() && !o.train.report.empty()) prepare_report_directory(o.train.report);
+    sweep_runs = std::make_unique<Sweep>(o.train.run, rates, o.explode_factor, load_training_data(o.train.run));
+    sweep_runs->distribute(comm);  // rank r trains rates r, r + N, …
+  });
+  warn_selection_on_test_set(o.train.run, false);
+  Sweep& sweep = *sweep_runs;
+  print_header(o, sweep, rates, jobs, cores, comm.size());
   std::string metrics_text;
-  const bool terminal = ::isatty(::fileno(stdout));
+  const bool terminal = stdout_is_terminal();
   for (std::size_t epoch = 1; epoch <= o.train.run.epochs; ++epoch) {
     SweepProgress progress(sweep, epoch, o.train.run.epochs, o.train.run.batch);
     const bool ran = sweep.run_epoch(epoch, jobs, terminal ? progress.callback() : SweepProgressFn());
     if (terminal) clear_progress_line(stdout);
     if (!ran) break;
     print_epoch(o, sweep, epoch, metrics_text);
-    if (!o.train.metrics.empty()) write_file_atomically(o.train.metrics, metrics_text);
+    comm.agree([&] {
+      if (comm.is_root() && !o.train.metrics.empty()) write_file_atomically(o.train.metrics, metrics_text);
+    });
   }
   print_summary(o, sweep);
-  if (!o.train.report.empty()) write_report(o, sweep, rates);
+  comm.agree([&] {
+    if (comm.is_root() && !o.train.report.empty()) write_report(o, sweep, rates);
+  });
   const int best = sweep.best();
   if (best < 0) {  // exit status 3, the message on stderr, as for a diverged `xgrad train`
     if (!o.train.report.empty()) print_report_path(o.train.report);
@@ -288,6 +308,12 @@ int run_sweep(const SweepOptions& o) {
               held.c_str(), s.test_loss, held.c_str(), s.test_acc);
   if (!o.train.report.empty()) print_report_path(o.train.report);
   return 0;
+}
+
+}  // namespace
+
+int run_sweep(const SweepOptions& o) {
+  return run_in_lockstep([&] { return sweep_on_ranks(o); });
 }
 
 }  // namespace xg

@@ -16,6 +16,7 @@
 #include "report/console.hpp"
 #include "report/train_report.hpp"
 #include "train/checkpoint.hpp"
+#include "train/distributed.hpp"
 #include "train/experiment.hpp"
 
 namespace xg {
@@ -79,14 +80,17 @@ TrainCommandOptions resolve_options(const TrainCommandOptions& command_line) {
   return o;
 }
 
-void print_run_header(const TrainCommandOptions& o, Experiment& run, const Checkpointer& checkpoints, int threads) {
+void print_run_header(const TrainCommandOptions& o, Experiment& run, const Checkpointer& checkpoints, int threads,
+                      int ranks) {
   if (o.quiet) return;
   if (!o.resume.empty()) {
     const std::size_t done = checkpoints.first_epoch() - 1;
     std::printf("resume %s: %zu epoch%s done, continuing with epoch %zu of %zu\n", o.resume.c_str(), done,
                 done == 1 ? "" : "s", done + 1, o.run.epochs);
   }
-  if (o.run.threads == 0 && threads > 1) {
+  if (ranks > 1) {  // data-parallel under mpirun (docs/DISTRIBUTED.md)
+    std::printf("%s, %d ranks x %d thread%s\n", run.describe().c_str(), ranks, threads, threads == 1 ? "" : "s");
+  } else if (o.run.threads == 0 && threads > 1) {
     std::printf("%s, %d threads (or 1 in an epoch where 1 is faster: busy cores)\n", run.describe().c_str(), threads);
   } else {
     std::printf("%s, %d thread%s\n", run.describe().c_str(), threads, threads == 1 ? "" : "s");
@@ -142,25 +146,35 @@ void print_results(const TrainCommandOptions& o, const Experiment& run, const Ch
   if (!o.report.empty()) print_report_path(o.report);
 }
 
-}  // namespace
-
-int run_train(const TrainCommandOptions& command_line) {
-  const TrainCommandOptions o = resolve_options(command_line);
+// `xgrad train`, on each rank under mpirun (train/distributed.hpp): every rank
+// checks the input (and agrees on it), trains its shard; rank 0 alone writes.
+int train_on_ranks(const TrainCommandOptions& command_line) {
+  const Communicator& comm = world();
+  TrainCommandOptions o;
+  int threads = 1;
+  std::unique_ptr<Experiment> experiment;
+  std::unique_ptr<Checkpointer> checkpointer;
+  comm.agree([&] {
+    o = resolve_options(command_line);
+    threads = o.run.threads > 0 ? o.run.threads : default_threads(comm);
+    omp_set_num_threads(threads);
+    if (comm.is_root() && !o.metrics.empty()) check_writable(o.metrics);
+    if (comm.is_root() && !o.report.empty()) prepare_report_directory(o.report);
+    experiment = std::make_unique<Experiment>(o.run, load_training_data(o.run));
+    if (o.run.threads == 0) experiment->choose_threads(threads);  // all cores, or one while other processes hold them
+    const CheckpointPaths paths{o.save, o.save_best, o.resume};
+    checkpointer = std::make_unique<Checkpointer>(comm.is_root() ? paths : CheckpointPaths{"", "", o.resume}, *experiment);
+  });
   const TrainConfig& config = o.run;
-  const int threads = config.threads > 0 ? config.threads : omp_get_num_procs();
-  omp_set_num_threads(threads);
-  if (!o.metrics.empty()) check_writable(o.metrics);
-  if (!o.report.empty()) prepare_report_directory(o.report);
-
-  Experiment run(config, load_training_data(config));
+  Experiment& run = *experiment;
+  Checkpointer& checkpoints = *checkpointer;
+  run.distribute(comm);  // rank 0's weights (and resumed optimizer state) on every rank
   const std::string label_doubt = label_column_warning(run.data());  // a continuous column made into classes
   if (!label_doubt.empty()) std::fprintf(stderr, "xgrad: warning: %s\n", label_doubt.c_str());
-  if (config.threads == 0) run.choose_threads(threads);  // all cores, or one while other processes hold them
-  Checkpointer checkpoints({o.save, o.save_best, o.resume}, run);
   warn_selection_on_test_set(o.run, !o.save_best.empty());
-  print_run_header(o, run, checkpoints, threads);
+  print_run_header(o, run, checkpoints, threads, comm.size());
 
-  const bool terminal = ::isatty(::fileno(stdout));
+  const bool terminal = stdout_is_terminal();
   const bool progress_bar = terminal && !o.quiet;
   const int columns = terminal ? terminal_columns(::fileno(stdout)) : 0;  // piped: every column
   std::printf("%s\n", format_epoch_header(run.has_validation(), columns).c_str());
@@ -178,9 +192,11 @@ int run_train(const TrainCommandOptions& command_line) {
         nlohmann::json line = epoch_json(stats);
         if (config.diagnostics) line["diagnostics"] = diagnostics_json(run.diagnostics_history().back());
         metrics_text += line.dump() + "\n";
-        write_file_atomically(o.metrics, metrics_text);
       }
-      checkpoints.after_epoch(epoch, stats.test_loss, metrics_text);
+      comm.agree([&] {  // rank 0 writes; a failed write ends every rank
+        if (comm.is_root() && !o.metrics.empty()) write_file_atomically(o.metrics, metrics_text);
+        checkpoints.after_epoch(epoch, stats.test_loss, metrics_text);
+      });
       history.push_back(stats);
       if (run.should_stop()) {
         if (!o.quiet)
@@ -191,16 +207,24 @@ int run_train(const TrainCommandOptions& command_line) {
     }
   } catch (const TrainingDiverged& diverged) {
     if (progress_bar) clear_progress_line(stdout);
-    if (!o.metrics.empty()) {  // the epochs before, then the diverged one's line
+    if (comm.is_root() && !o.metrics.empty()) {  // the epochs before, then the diverged one's line
       write_file_atomically(o.metrics, metrics_text + diverged_epoch_json(diverged, run.has_validation()).dump() + "\n");
     }
-    if (!o.report.empty()) write_train_report(o.report, train_report(run, history, &diverged));
+    if (comm.is_root() && !o.report.empty()) write_train_report(o.report, train_report(run, history, &diverged));
     throw;
   }
   if (run.has_validation()) run.evaluate_test();  // the test set's only use with --val-split
-  if (!o.report.empty()) write_train_report(o.report, train_report(run, history, nullptr));
+  comm.agree([&] {
+    if (comm.is_root() && !o.report.empty()) write_train_report(o.report, train_report(run, history, nullptr));
+  });
   print_results(o, run, checkpoints, terminal);
   return 0;
+}
+
+}  // namespace
+
+int run_train(const TrainCommandOptions& command_line) {
+  return run_in_lockstep([&] { return train_on_ranks(command_line); });
 }
 
 }  // namespace xg

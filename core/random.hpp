@@ -13,6 +13,8 @@ class Rng {
   explicit Rng(std::uint64_t seed = 0) : engine_(static_cast<std::uint32_t>(seed ^ (seed >> 32))) {}
 
   std::uint32_t next_u32() { return engine_(); }
+  // Skips n draws of next_u32 (uniform() takes one each).
+  void discard(std::uint64_t n) { engine_.discard(n); }
   // Uniform in [lo, hi), from the top 24 bits (every float in the range is equally spaced).
   float uniform(float lo, float hi);
   // Standard normal via Box–Muller, scaled.

@@ -24,6 +24,12 @@ std::uint64_t mix64(std::uint64_t z) {
 
 }  // namespace
 
+std::pair<std::size_t, std::size_t> shard_range(std::size_t count, std::size_t rank, std::size_t ranks) {
+  const std::size_t base = count / ranks, extra = count % ranks;  // the first `extra` shards get one more
+  const std::size_t begin = rank * base + std::min(rank, extra);
+  return {begin, begin + base + (rank < extra ? 1 : 0)};
+}
+
 DataLoader::DataLoader(const Split& set, std::size_t batch_size, bool shuffle, std::uint64_t seed,
                        const Normalization& norm)
     : set_(&set), batch_size_(batch_size), shuffle_(shuffle), seed_(seed) {
@@ -63,12 +69,18 @@ void DataLoader::start_epoch(std::size_t epoch) {
   rng.shuffle(order_);
 }
 
+void DataLoader::set_shard(std::size_t rank, std::size_t ranks) {
+  if (ranks == 0 || rank >= ranks) throw std::invalid_argument("DataLoader::set_shard: rank " + std::to_string(rank) + " of " + std::to_string(ranks));
+  rank_ = rank, ranks_ = ranks;
+}
+
 std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y) {
   if (i >= num_batches()) {
     throw std::out_of_range("DataLoader::batch: batch " + std::to_string(i) + " of " + std::to_string(num_batches()));
   }
-  const std::size_t first = i * batch_size_;
-  const std::size_t b = std::min(batch_size_, set_->count - first);
+  const auto [shard_begin, shard_end] = shard_of_batch(i);
+  const std::size_t first = i * batch_size_ + shard_begin;
+  const std::size_t b = shard_end - shard_begin;
   const std::size_t features = set_->features();
 
   // x is (b, features); resize only when the shape differs (the shape array

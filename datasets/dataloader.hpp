@@ -3,12 +3,19 @@
 // in a per-epoch shuffled order.
 #include <cstddef>
 #include <cstdint>
+#include <utility>
+#include <algorithm>
 #include <vector>
 
 #include "core/tensor.hpp"
 #include "datasets/dataset.hpp"
 
 namespace xg {
+
+// Item range [begin, end) of shard `rank` when `count` items are split into
+// `ranks` contiguous shards, the remainder going to the lowest shards
+// (10 items in 3 shards: 0-4, 4-7, 7-10).
+std::pair<std::size_t, std::size_t> shard_range(std::size_t count, std::size_t rank, std::size_t ranks);
 
 class DataLoader {
  public:
@@ -35,6 +42,16 @@ class DataLoader {
   // a steady-state training step allocates nothing.
   std::size_t batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y);
 
+  // Data-parallel training (train/distributed.hpp): batch(i) then gives only
+  // shard `rank` of `ranks` (shard_range) of the global batch i; the batches,
+  // their order and num_batches() stay those of the whole set.
+  void set_shard(std::size_t rank, std::size_t ranks);
+  // The rows of global batch i, and the shard's [begin, end) within them.
+  std::size_t batch_rows(std::size_t i) const { return std::min(batch_size_, set_->count - i * batch_size_); }
+  std::pair<std::size_t, std::size_t> shard_of_batch(std::size_t i) const {
+    return shard_range(batch_rows(i), rank_, ranks_);
+  }
+
   // The item indices of the current epoch, in order (for tests and debugging).
   const std::vector<std::uint32_t>& order() const { return order_; }
 
@@ -46,6 +63,7 @@ class DataLoader {
   // x_j = item_j * scale_[j] + shift_[j]: the normalisation folded into one multiply-add per feature.
   std::vector<float> scale_, shift_;
   std::vector<std::uint32_t> order_;
+  std::size_t rank_ = 0, ranks_ = 1;
 };
 
 }  // namespace xg

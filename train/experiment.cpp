@@ -81,13 +81,14 @@ EpochStats Experiment::run_epoch(std::size_t epoch, const ProgressFn& progress) 
   ObserverPair observers;
   observers.first = diagnostics_.get();
   observers.second = threads_.get();
-  const TrainResult trained = train_epoch(*model_, *optimizer_, *loader_, epoch, progress, &explosion_, &observers, &objective_);
+  const TrainResult trained =
+      train_epoch(*model_, *optimizer_, *loader_, epoch, progress, &explosion_, &observers, &objective_, reducer_.get());
   stats.threads = threads_ ? threads_->threads() : omp_get_max_threads();
   stats.train_loss = trained.loss;
   stats.train_acc = trained.accuracy;
   if (diagnostics_) diagnostics_history_.push_back(diagnostics_->finish_epoch());
   stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  last_ = evaluate(*model_, has_validation() ? validation_ : data_->test, norm_, data_->num_classes(), &objective_);
+  last_ = evaluate(*model_, has_validation() ? validation_ : data_->test, norm_, data_->num_classes(), &objective_, comm_);
   stats.validation = has_validation();
   stats.test_loss = last_.loss;
   stats.test_acc = last_.accuracy();
@@ -109,12 +110,20 @@ void Experiment::restore_history(const std::vector<double>& monitored_losses) {
   for (double loss : monitored_losses) after_epoch(loss);
 }
 
+void Experiment::distribute(const Communicator& comm) {
+  if (comm.size() == 1) return;
+  comm.broadcast_model(model_->parameters(), *optimizer_);
+  comm_ = &comm;
+  reducer_ = std::make_unique<GradientReducer>(comm, model_->parameters());
+  loader_->set_shard(std::size_t(comm.rank()), std::size_t(comm.size()));
+}
+
 void Experiment::choose_threads(int cores) {
   if (cores > 1) threads_ = std::make_unique<ThreadChooser>(cores);
 }
 
 const Evaluation& Experiment::evaluate_test() {
-  last_ = evaluate(*model_, data_->test, norm_, data_->num_classes(), &objective_);
+  last_ = evaluate(*model_, data_->test, norm_, data_->num_classes(), &objective_, comm_);
   return last_;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "train/diagnostics.hpp"
+#include "train/distributed.hpp"
 #include "train/thread_chooser.hpp"
 #include "train/build.hpp"
 #include "train/config.hpp"
@@ -58,6 +59,11 @@ class Experiment {
   // Evaluates on the test set now (with --val-split, once, after the last epoch)
   // and makes that the last evaluation.
   const Evaluation& evaluate_test();
+  // Data-parallel training over `comm`'s ranks (train/distributed.hpp): call
+  // on every rank after any --resume has loaded; rank 0's parameters and
+  // optimizer state go to every rank, each trains on its shard of every batch
+  // and evaluates its shard of the held-out set. One rank: nothing changes.
+  void distribute(const Communicator& comm);
   // --threads 0 in `xgrad train`: pick all cores or one at each epoch by timing (train/thread_chooser.hpp).
   void choose_threads(int cores);
   // A one-line summary each of the data, the model and the optimizer settings.
@@ -83,6 +89,8 @@ class Experiment {
   ExplosionRule explosion_;
   std::unique_ptr<Diagnostics> diagnostics_;  // null without --diagnostics
   std::unique_ptr<ThreadChooser> threads_;    // null unless choose_threads()
+  const Communicator* comm_ = nullptr;        // null unless distribute()
+  std::unique_ptr<GradientReducer> reducer_;  // null unless distribute() over several ranks
   std::vector<std::vector<LayerDiagnostics>> diagnostics_history_;
 };
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <sstream>
 
+#include "train/distributed.hpp"
 #include "train/forensics.hpp"
 #include "core/ops.hpp"
 #include "io/number_text.hpp"
@@ -31,7 +32,7 @@ std::size_t count_correct(const Tensor& outputs, const std::vector<std::uint32_t
 
 TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std::size_t epoch,
                    const ProgressFn& progress, ExplosionRule* explosion, StepObserver* observer,
-                   const Objective* objective) {
+                   const Objective* objective, GradientReducer* reducer) {
   model.train();
   // The input tensor and label buffer are reused across steps: the loader
   // overwrites them in place (the previous step's graph is gone by then).
@@ -43,13 +44,24 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
   const std::size_t steps = loader.num_batches();
   for (std::size_t i = 0; i < steps; ++i) {
     const std::size_t rows = loader.batch(i, input.value(), y);
+    // Data-parallel (train/distributed.hpp): this rank's `rows` of the global batch's.
+    const std::size_t global_rows = loader.batch_rows(i);
+    const auto [shard_begin, shard_end] = loader.shard_of_batch(i);
+    if (reducer) set_dropout_shard(model, shard_begin, global_rows - shard_end);
     optimizer.zero_grad();
     Tensor logits = model(input);
-    Tensor loss = objective ? objective->loss(logits, y) : softmax_cross_entropy(logits, y);
-    if (objective && objective->penalty) loss = add(loss, objective->penalty());
-    const float value = loss.item();
+    float value = 0.0f;
+    Tensor loss = logits;  // an empty shard has no loss (its gradients count 0)
+    if (rows > 0) {  // a rank's shard of a last batch smaller than the ranks can be empty
+      loss = objective ? objective->loss(logits, y) : softmax_cross_entropy(logits, y);
+      if (objective && objective->penalty) loss = add(loss, objective->penalty());
+      value = loss.item();
+      loss.backward();
+    }
+    // The sum of the ranks' gradients, each weighted by its share of the rows:
+    // the global batch's gradient and mean loss, the same on every rank.
+    if (reducer) value = reducer->reduce(value, rows, global_rows);
     if (explosion && std::isnan(explosion->initial_loss)) explosion->initial_loss = value;
-    loss.backward();
     std::string reason;  // empty while the step is healthy
     if (!std::isfinite(value)) {
       reason = "loss is " + format_number(value);
@@ -70,10 +82,15 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     if (observer) observer->after_step();
     last_good = value;
     if (explosion) explosion->last_loss = value;
-    loss_sum += double(value) * double(rows);
+    loss_sum += double(value) * double(global_rows);
     correct += count_correct(logits, y);
-    seen += rows;
+    seen += global_rows;
     if (progress && ((i + 1) % 20 == 0 || i + 1 == steps)) progress(i + 1, steps, loss_sum / double(seen));
+  }
+  if (reducer) {  // the items every rank got right
+    std::uint64_t total = correct;
+    reducer->comm().sum(&total, 1);
+    correct = std::size_t(total);
   }
   TrainResult result;
   if (seen) {
@@ -125,10 +142,12 @@ Array class_scores(const Tensor& outputs, bool sigmoid_head) {
 }
 
 Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, std::size_t num_classes,
-                    const Objective* objective) {
+                    const Objective* objective, const Communicator* comm) {
   NoGradGuard no_grad;
   model.eval();
-  DataLoader loader(set, 1000, /*shuffle=*/false, 0, norm);
+  const std::size_t ranks = comm ? std::size_t(comm->size()) : 1;
+  DataLoader loader(set, 1000 * ranks, /*shuffle=*/false, 0, norm);
+  if (comm) loader.set_shard(std::size_t(comm->rank()), ranks);
   loader.start_epoch(1);
   Evaluation result{0.0, ConfusionMatrix(num_classes)};
   Array x;
@@ -136,6 +155,7 @@ Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, 
   double loss_sum = 0.0;
   for (std::size_t i = 0; i < loader.num_batches(); ++i) {
     const std::size_t rows = loader.batch(i, x, y);
+    if (rows == 0) continue;
     Tensor logits = model(Tensor(x));
     const Tensor loss = objective ? objective->loss(logits, y) : softmax_cross_entropy(logits, y);
     loss_sum += double(loss.item()) * double(rows);
@@ -143,6 +163,17 @@ Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, 
     result.confusion.add_batch(scores.data(), rows, scores.shape()[1], y.data());
   }
   model.train();
+  if (ranks > 1) {  // the sums over the ranks' shards
+    comm->sum(&loss_sum, 1);
+    std::vector<std::uint64_t> counts(num_classes * num_classes);
+    for (std::size_t t = 0; t < num_classes; ++t)
+      for (std::size_t p = 0; p < num_classes; ++p) counts[t * num_classes + p] = result.confusion.count(t, p);
+    comm->sum(counts.data(), counts.size());
+    result.confusion = ConfusionMatrix(num_classes);
+    for (std::size_t t = 0; t < num_classes; ++t)
+      for (std::size_t p = 0; p < num_classes; ++p)
+        for (std::uint64_t n = 0; n < counts[t * num_classes + p]; ++n) result.confusion.add(t, p);
+  }
   result.loss = set.count ? loss_sum / double(set.count) : 0.0;
   return result;
 }

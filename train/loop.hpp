@@ -20,6 +20,9 @@
 
 namespace xg {
 
+class Communicator;
+class GradientReducer;
+
 // The sweep's extra divergence rule: a finite loss above factor x the run's
 // first loss also stops the run (the first loss is recorded on the first step).
 // Watches every training step (e.g. train/diagnostics.hpp); train_epoch calls it.
@@ -96,9 +99,13 @@ struct TrainResult {
 // training loss and accuracy. Throws TrainingDiverged at the first non-finite
 // loss or gradient (or, with an active `explosion` rule, a loss above its
 // limit). Without an `objective` the loss is softmax_cross_entropy.
+// Data-parallel (train/distributed.hpp): with a `reducer`, the loader gives
+// this rank's shard of each batch, and the reducer sums the ranks' gradients
+// before the update; losses, accuracy and progress are the global batch's.
 TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std::size_t epoch,
                    const ProgressFn& progress = nullptr, ExplosionRule* explosion = nullptr,
-                   StepObserver* observer = nullptr, const Objective* objective = nullptr);
+                   StepObserver* observer = nullptr, const Objective* objective = nullptr,
+                   GradientReducer* reducer = nullptr);
 
 // The class scores (rows, classes) of a batch of model outputs, whose softmax
 // is the model's class probabilities: the logits themselves, or for a sigmoid
@@ -115,7 +122,9 @@ struct Evaluation {
 // Loss and confusion matrix of `model` over all of `set`, in eval mode and
 // without recording a graph.
 // The loss is the objective's data loss (softmax cross-entropy without one).
+// With a communicator of several ranks, each evaluates its shard of every
+// batch and the loss sums and confusion counts are summed over the ranks.
 Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, std::size_t num_classes,
-                    const Objective* objective = nullptr);
+                    const Objective* objective = nullptr, const Communicator* comm = nullptr);
 
 }  // namespace xg

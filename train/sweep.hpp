@@ -1,7 +1,9 @@
 #pragma once
 // A learning-rate sweep: one Experiment per rate, all from the same initial
 // weights and the same data order (same seed), so that only the rate differs;
-// trained epoch by epoch, several runs at a time, one core each.
+// trained epoch by epoch, several runs at a time, one core each. Under mpirun
+// (distribute) the rates are spread over the ranks and every rank ends each
+// epoch with every run's records.
 #include <functional>
 #include <memory>
 #include <optional>
@@ -37,14 +39,23 @@ class Sweep {
   // at a time; the results do not depend on `jobs`. Returns false when no run
   // was left to train.
   bool run_epoch(std::size_t epoch, int jobs, const SweepProgressFn& progress = nullptr);
+  // Rank r of n trains runs r, r + n, r + 2n, …; after each epoch the ranks
+  // exchange their runs' records (train/distributed.hpp). One rank: all runs.
+  void distribute(const Communicator& comm) { comm_ = &comm; }
   const std::vector<SweepRun>& runs() const { return runs_; }
   const Experiment& experiment(std::size_t i) const { return *experiments_[i]; }
+  // The held-out confusion matrix of run i's last epoch (trained on any rank).
+  const ConfusionMatrix& confusion(std::size_t i) const;
   // The finished run with the lowest final held-out loss; -1 when every rate diverged.
   int best() const;
 
  private:
   std::vector<SweepRun> runs_;
   std::vector<std::unique_ptr<Experiment>> experiments_;
+  const Communicator* comm_ = nullptr;
+  std::vector<ConfusionMatrix> confusions_;  // runs trained on other ranks: their last evaluation's
+  bool mine(std::size_t i) const { return !comm_ || int(i % std::size_t(comm_->size())) == comm_->rank(); }
+  void exchange_records();
 };
 
 }  // namespace xg

@@ -37,6 +37,14 @@ RunResult run_xgrad_capped(const std::string& args, std::size_t megabytes) {
 #endif
 }
 
+std::string mpirun_prefix(int ranks) {
+  return "mpirun -q --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " ";
+}
+
+RunResult run_xgrad_mpi(int ranks, const std::string& args, int seconds) {
+  return run_in_scratch("timeout -k 5 " + std::to_string(seconds) + " " + mpirun_prefix(ranks), args);
+}
+
 std::string metrics_mismatch(const std::string& path_a, const std::string& path_b, std::size_t epochs,
                              const std::vector<std::string>& keys) {
   const std::vector<std::string> a = lines_of(read_file(path_a)), b = lines_of(read_file(path_b));

@@ -20,6 +20,14 @@ RunResult run_xgrad(const std::string& args);
 // terabytes of shadow memory, so there the cap is left off (XGRAD_SANITIZED).
 RunResult run_xgrad_capped(const std::string& args, std::size_t megabytes = 512);
 
+// `mpirun -np ranks build/xgrad args` the same way: as root when we are
+// (--allow-run-as-root), more ranks than cores (--oversubscribe), mpirun's
+// own banners off (-q), and killed after `seconds` (status 124) so that a hang
+// fails the test instead of CI.
+RunResult run_xgrad_mpi(int ranks, const std::string& args, int seconds = 120);
+// The mpirun command line of run_xgrad_mpi, up to the binary's arguments.
+std::string mpirun_prefix(int ranks);
+
 // Compares two --metrics files: "" when both have `epochs` lines whose values
 // at `keys` are equal (exactly), else a line saying what differs first.
 std::string metrics_mismatch(const std::string& path_a, const std::string& path_b, std::size_t epochs,
