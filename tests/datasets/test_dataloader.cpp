@@ -194,3 +194,40 @@ TEST_CASE("DataLoader: full batches reuse the caller's buffers") {
     }
   }
 }
+
+TEST_CASE("shard_range: contiguous shards, the remainder to the lowest") {
+  CHECK(xg::shard_range(10, 0, 3) == std::pair<std::size_t, std::size_t>{0, 4});
+  CHECK(xg::shard_range(10, 1, 3) == std::pair<std::size_t, std::size_t>{4, 7});
+  CHECK(xg::shard_range(10, 2, 3) == std::pair<std::size_t, std::size_t>{7, 10});
+  CHECK(xg::shard_range(2, 2, 3) == std::pair<std::size_t, std::size_t>{2, 2});  // fewer items than shards: empty
+  CHECK(xg::shard_range(7, 0, 1) == std::pair<std::size_t, std::size_t>{0, 7});
+}
+
+TEST_CASE("DataLoader: the shards of a batch are, in rank order, the batch itself") {
+  const xg::Split set = numbered_set(50);
+  const xg::Normalization norm{{0.0f}, {1.0f}};
+  xg::DataLoader whole(set, 16, true, 3, norm);
+  whole.start_epoch(2);
+  for (std::size_t ranks : {2, 3, 5}) {
+    std::vector<xg::DataLoader> shards;
+    for (std::size_t r = 0; r < ranks; ++r) {
+      shards.emplace_back(set, 16, true, 3, norm);
+      shards.back().set_shard(r, ranks);
+      shards.back().start_epoch(2);
+    }
+    for (std::size_t i = 0; i < whole.num_batches(); ++i) {
+      xg::Array x;
+      std::vector<std::uint32_t> expected, joined, y;
+      whole.batch(i, x, expected);
+      for (xg::DataLoader& shard : shards) {
+        CHECK(shard.num_batches() == whole.num_batches());
+        CHECK(shard.batch_rows(i) == expected.size());
+        const std::size_t rows = shard.batch(i, x, y);
+        CHECK(rows == y.size());
+        joined.insert(joined.end(), y.begin(), y.end());
+      }
+      CHECK(joined == expected);  // the last batch (2 items) leaves 5 ranks 3 empty shards
+    }
+  }
+  CHECK_THROWS(whole.set_shard(3, 3));
+}

@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <stdexcept>
+#include <utility>
 
 #include "layers/dropout.hpp"
 
@@ -28,4 +29,21 @@ TEST_CASE("Dropout keeps a fraction 1-p, scales by 1/(1-p), is seeded, and is th
   Tensor z = drop(x);
   CHECK(z.node() == x.node());
   CHECK_THROWS_AS(Dropout(1.0f), std::invalid_argument);
+}
+
+TEST_CASE("Dropout with a shard draws the masks the whole batch gives those rows") {
+  Tensor x(xt::ones<float>(Shape{10, 7}));
+  for (auto [begin, end] : {std::pair<std::size_t, std::size_t>{0, 4}, {4, 7}, {7, 10}, {3, 3}}) {
+    Dropout whole(0.4f, 9), shard(0.4f, 9);
+    const Array all = whole(x).value();
+    shard.set_shard(begin, 10 - end);
+    Tensor rows(xt::ones<float>(Shape{end - begin, 7}));
+    const Array mine = shard(rows).value();
+    for (std::size_t r = begin; r < end; ++r)
+      for (std::size_t c = 0; c < 7; ++c) CHECK(mine(r - begin, c) == all(r, c));
+    // the next batch: again the whole batch's draws
+    const Array next = whole(x).value(), next_mine = shard(rows).value();
+    for (std::size_t r = begin; r < end; ++r)
+      for (std::size_t c = 0; c < 7; ++c) CHECK(next_mine(r - begin, c) == next(r, c));
+  }
 }
