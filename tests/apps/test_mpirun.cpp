@@ -198,7 +198,9 @@ TEST_CASE("mpirun: a rank killed mid-epoch ends the run with a non-zero status w
   TempDir dir;
   const std::string metrics = dir.file("killed.jsonl");
   // Without -q: mpirun's notice is the line that names the rank.
-  const std::string command = "timeout -k 5 120 mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(XGRAD_BINARY) +
+  std::string without_q = mpirun_prefix(2);
+  without_q.erase(without_q.find("-q "), 3);
+  const std::string command = "timeout -k 5 120 " + without_q + XGRAD_BINARY +
                               " train --data fashion-mnist --train-limit 20000 --test-limit 1000 --epochs 20 "
                               "--threads 1 --no-save --metrics " + metrics + " >" + dir.file("out") + " 2>" + dir.file("err");
   const pid_t child = fork();

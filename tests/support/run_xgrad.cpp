@@ -38,7 +38,9 @@ RunResult run_xgrad_capped(const std::string& args, std::size_t megabytes) {
 }
 
 std::string mpirun_prefix(int ranks) {
-  return "mpirun -q --allow-run-as-root --oversubscribe -np " + std::to_string(ranks) + " ";
+  // No single-copy (CMA) transfers between ranks: containers (CI) often forbid the ptrace they need.
+  return "mpirun -q --allow-run-as-root --oversubscribe --mca btl_vader_single_copy_mechanism none -np " +
+         std::to_string(ranks) + " ";
 }
 
 RunResult run_xgrad_mpi(int ranks, const std::string& args, int seconds) {

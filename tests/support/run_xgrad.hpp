@@ -22,7 +22,7 @@ RunResult run_xgrad_capped(const std::string& args, std::size_t megabytes = 512)
 
 // `mpirun -np ranks build/xgrad args` the same way: as root when we are
 // (--allow-run-as-root), more ranks than cores (--oversubscribe), mpirun's
-// own banners off (-q), and killed after `seconds` (status 124) so that a hang
+// own banners off (-q), no single-copy transfers (which containers forbid), and killed after `seconds` (status 124) so that a hang
 // fails the test instead of CI.
 RunResult run_xgrad_mpi(int ranks, const std::string& args, int seconds = 120);
 // The mpirun command line of run_xgrad_mpi, up to the binary's arguments.
