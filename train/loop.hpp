@@ -95,7 +95,8 @@ struct TrainResult {
 // One pass over `loader` (start_epoch must have been called): the mean
 // training loss and accuracy. Throws TrainingDiverged at the first non-finite
 // loss or gradient (or, with an active `explosion` rule, a loss above its
-// limit). Without an `objective` the loss is softmax_cross_entropy.
+// limit), and Interrupted before a step once SIGINT or SIGTERM asked to stop
+// (train/interrupt.hpp). Without an `objective` the loss is softmax_cross_entropy.
 TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader, std::size_t epoch,
                    const ProgressFn& progress = nullptr, ExplosionRule* explosion = nullptr,
                    StepObserver* observer = nullptr, const Objective* objective = nullptr);

@@ -35,7 +35,8 @@ class Sweep {
         std::shared_ptr<const Dataset> data);
   // Trains every run that has not diverged through `epoch` (1-based), `jobs`
   // at a time; the results do not depend on `jobs`. Returns false when no run
-  // was left to train.
+  // was left to train. Throws Interrupted when SIGINT or SIGTERM asked to
+  // stop (train/interrupt.hpp); runs() then hold the epochs before `epoch`.
   bool run_epoch(std::size_t epoch, int jobs, const SweepProgressFn& progress = nullptr);
   const std::vector<SweepRun>& runs() const { return runs_; }
   const Experiment& experiment(std::size_t i) const { return *experiments_[i]; }
