@@ -17,8 +17,10 @@
 #include "io/atomic_file.hpp"
 #include "io/number_text.hpp"
 #include "report/console.hpp"
+#include "io/output_paths.hpp"
 #include "report/html.hpp"
 #include "report/sweep_report.hpp"
+#include "train/interrupt.hpp"
 #include "train/sweep.hpp"
 
 namespace xg {
@@ -136,7 +138,7 @@ void print_summary(const SweepOptions& o, const Sweep& sweep) {
   }
 }
 
-void write_report(const SweepOptions& o, const Sweep& sweep, const std::vector<double>& rates) {
+void write_report(const SweepOptions& o, const Sweep& sweep, const std::vector<double>& rates, bool interrupted) {
   SweepReport report;
   const Experiment& first = sweep.experiment(0);
   report.data_name = first.data().name;
@@ -155,7 +157,8 @@ void write_report(const SweepOptions& o, const Sweep& sweep, const std::vector<d
   report.runs = &sweep.runs();
   report.best = sweep.best();
   report.validation = t.val_split > 0;
-  if (report.best >= 0) report.best_confusion = &sweep.experiment(std::size_t(report.best)).last_evaluation().confusion;
+  // After an interrupt the best run may have gone on into the epoch the records leave out.
+  if (report.best >= 0 && !interrupted) report.best_confusion = &sweep.experiment(std::size_t(report.best)).last_evaluation().confusion;
   report.class_names = first.data().class_names;
   write_sweep_report(o.train.report, report);
 }
@@ -237,6 +240,7 @@ std::vector<double> sweep_learning_rates(const SweepOptions& o) {
 }
 
 int run_sweep(const SweepOptions& o) {
+  const StopAtStepBoundary stop_at_step_boundary;  // Ctrl-C: stop between steps, report the finished epochs
   const std::vector<double> rates = sweep_learning_rates(o);
   if (!(o.explode_factor > 1.0)) throw InputError("--explode-factor must be larger than 1");
   if (o.jobs < 0) throw InputError("--jobs must be 0 (automatic) or more, got " + std::to_string(o.jobs));
@@ -253,23 +257,38 @@ int run_sweep(const SweepOptions& o) {
   // inside each run, which is faster for these small matrices than splitting
   // each one; the results are the same either way (the GEMM never splits a sum).
   const int jobs = std::max(1, std::min(o.jobs > 0 ? o.jobs : cores, int(rates.size())));
-  if (!o.train.metrics.empty()) check_writable(o.train.metrics);
-  if (!o.train.report.empty()) prepare_report_directory(o.train.report);
+  std::vector<OutputPath> outputs = report_outputs(o.train.report);
+  outputs.push_back({"--metrics", o.train.metrics});
+  check_output_paths(outputs, data_inputs(o.train.run));
 
   Sweep sweep(o.train.run, rates, o.explode_factor, load_training_data(o.train.run));
   print_header(o, sweep, rates, jobs, cores);
   std::string metrics_text;
   const bool terminal = ::isatty(::fileno(stdout));
-  for (std::size_t epoch = 1; epoch <= o.train.run.epochs; ++epoch) {
-    SweepProgress progress(sweep, epoch, o.train.run.epochs, o.train.run.batch);
-    const bool ran = sweep.run_epoch(epoch, jobs, terminal ? progress.callback() : SweepProgressFn());
+  std::size_t epoch = 1;
+  try {
+    for (; epoch <= o.train.run.epochs; ++epoch) {
+      SweepProgress progress(sweep, epoch, o.train.run.epochs, o.train.run.batch);
+      const bool ran = sweep.run_epoch(epoch, jobs, terminal ? progress.callback() : SweepProgressFn());
+      if (terminal) clear_progress_line(stdout);
+      if (!ran) break;
+      print_epoch(o, sweep, epoch, metrics_text);
+      if (!o.train.metrics.empty()) write_file_atomically(o.train.metrics, metrics_text);
+    }
+  } catch (const Interrupted& stop) {
     if (terminal) clear_progress_line(stdout);
-    if (!ran) break;
-    print_epoch(o, sweep, epoch, metrics_text);
-    if (!o.train.metrics.empty()) write_file_atomically(o.train.metrics, metrics_text);
+    if (epoch > 1) print_summary(o, sweep);
+    std::fflush(stdout);
+    if (!o.train.report.empty()) write_report(o, sweep, rates, /*interrupted=*/true);
+    std::fprintf(stderr, "interrupted by %s in epoch %zu of %zu; %s\n", signal_name(stop.signal).c_str(), epoch,
+                 o.train.run.epochs,
+                 epoch > 1 ? ("the summary above holds the " + std::to_string(epoch - 1) + " finished epoch" +
+                              (epoch == 2 ? "" : "s") + (o.train.metrics.empty() ? "" : ", as does " + o.train.metrics)).c_str()
+                           : "no epoch had finished");
+    return stop.exit_status();
   }
   print_summary(o, sweep);
-  if (!o.train.report.empty()) write_report(o, sweep, rates);
+  if (!o.train.report.empty()) write_report(o, sweep, rates, /*interrupted=*/false);
   const int best = sweep.best();
   if (best < 0) {  // exit status 3, the message on stderr, as for a diverged `xgrad train`
     if (!o.train.report.empty()) print_report_path(o.train.report);
@@ -287,6 +306,11 @@ int run_sweep(const SweepOptions& o) {
   std::printf("best lr %s by final %s loss (%.4f, %s accuracy %.4f)\n", lr_text(sweep.runs()[std::size_t(best)].base_lr).c_str(),
               held.c_str(), s.test_loss, held.c_str(), s.test_acc);
   if (!o.train.report.empty()) print_report_path(o.train.report);
+  if (const int signal = pending_interrupt()) {  // came after the last step: the sweep is complete
+    std::fflush(stdout);
+    std::fprintf(stderr, "interrupted by %s after the last epoch; the sweep had finished\n", signal_name(signal).c_str());
+    return 128 + signal;
+  }
   return 0;
 }
 

@@ -20,6 +20,14 @@ RunResult run_xgrad(const std::string& args);
 // terabytes of shadow memory, so there the cap is left off (XGRAD_SANITIZED).
 RunResult run_xgrad_capped(const std::string& args, std::size_t megabytes = 512);
 
+// Starts build/xgrad with `args` (a shell-quoted string) in the directory `dir`,
+// waits until its stdout holds `wait_for` ("": at once), then `delay_ms` more,
+// sends it each of `signals`, `gap_ms` apart, and waits for it to end. The
+// status is -1 when a signal killed it (no handler ran). Gives up waiting for
+// `wait_for` after 30 s or when the process has ended.
+RunResult run_xgrad_signalled(const std::string& dir, const std::string& args, const std::string& wait_for, int delay_ms,
+                              const std::vector<int>& signals, int gap_ms = 0);
+
 // Compares two --metrics files: "" when both have `epochs` lines whose values
 // at `keys` are equal (exactly), else a line saying what differs first.
 std::string metrics_mismatch(const std::string& path_a, const std::string& path_b, std::size_t epochs,
