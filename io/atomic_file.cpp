@@ -107,7 +107,12 @@ void write_file_atomically(const std::string& path, const std::string& content) 
     std::remove(tmp.c_str());
     throw InputError(message);
   }
-  write_destination(path);  // once more: it may have become a device meanwhile
+  try {
+    write_destination(path);  // once more: it may have become a device meanwhile
+  } catch (const InputError&) {
+    std::remove(tmp.c_str());
+    throw;
+  }
   if (std::rename(tmp.c_str(), destination.c_str()) != 0) {
     const std::string message = system_error(path, "replace");
     std::remove(tmp.c_str());
