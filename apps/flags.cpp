@@ -173,6 +173,15 @@ void print_report_path(const std::string& dir) {
   std::printf("report written to %s\n", (dir + "/report.html").c_str());
 }
 
+std::vector<OutputPath> report_outputs(const std::string& report_dir) {
+  if (report_dir.empty()) return {};
+  return {{"--report", report_dir + "/report.html", "page", true}, {"--report", report_dir + "/metrics.csv", "table", true}};
+}
+
+std::vector<OutputPath> data_inputs(const TrainConfig& config) {
+  return {{"--data", config.data}, {"--test", config.test_file}, {"--classes", config.classes}};
+}
+
 void add_inspect_flags(CLI::App* cmd, InspectOptions& o) {
   cmd->add_option("--data", o.data,
                   "Data set: 'fashion-mnist', a directory of MNIST-style IDX files, or a FILE.csv")

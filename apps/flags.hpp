@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "io/output_paths.hpp"
 #include "train/config.hpp"
 
 namespace CLI {
@@ -53,6 +54,12 @@ void warn_selection_on_test_set(const TrainConfig& config, bool save_best);
 
 // "report written to DIR/report.html" on stdout: where the page of --report DIR is.
 void print_report_path(const std::string& dir);
+
+// The files `--report DIR` writes (DIR/report.html, DIR/metrics.csv; DIR is
+// created), for check_output_paths (io/output_paths.hpp); none for "".
+std::vector<OutputPath> report_outputs(const std::string& report_dir);
+// The files a run reads (--data, --test, --classes), which no output may be.
+std::vector<OutputPath> data_inputs(const TrainConfig& config);
 
 // The flags of the one training step that `xgrad gradcheck` and `xgrad graph` inspect.
 struct InspectOptions {

@@ -8,6 +8,7 @@
 #include "io/atomic_file.hpp"
 #include "core/error.hpp"
 #include "io/graph_export.hpp"
+#include "io/output_paths.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 
 namespace xg {
@@ -23,8 +24,9 @@ CLI::App* add_graph_command(CLI::App& app, GraphOptions& o) {
 
 int run_graph(const GraphOptions& o) {
   if (o.format != "dot") throw InputError("--format must be dot, got '" + o.format + "'");
-  if (!o.output.empty()) check_writable(o.output);
-  InspectedBatch step = first_training_batch(inspect_config(o.inspect));
+  const TrainConfig config = inspect_config(o.inspect);
+  check_output_paths({{"--output", o.output}}, data_inputs(config));
+  InspectedBatch step = first_training_batch(config);
 
   // One training step up to (not including) the optimizer's update.
   Module& model = step.run->model();

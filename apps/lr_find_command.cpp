@@ -11,6 +11,7 @@
 
 #include "train/experiment.hpp"
 #include "report/console.hpp"
+#include "train/interrupt.hpp"
 #include "report/html.hpp"
 #include "report/lr_find_report.hpp"
 #include "core/error.hpp"
@@ -37,6 +38,7 @@ CLI::App* add_lr_find_command(CLI::App& app, LrFindOptions& o) {
 }
 
 int run_lr_find(const LrFindOptions& o) {
+  const StopAtStepBoundary stop_at_step_boundary;  // Ctrl-C: stop between steps, write nothing
   validate_lr_find_settings(o.settings);
   // Training flags about epochs, the schedule and evaluation: lr-find has none of them.
   for (const char* flag : {"--early-stop", "--warmup-epochs", "--val-split", "--min-lr", "--step-size", "--milestones",
@@ -49,7 +51,7 @@ int run_lr_find(const LrFindOptions& o) {
   const TrainConfig& config = o.train.run;
   const int threads = config.threads > 0 ? config.threads : omp_get_num_procs();
   omp_set_num_threads(threads);
-  if (!o.train.report.empty()) prepare_report_directory(o.train.report);
+  check_output_paths(report_outputs(o.train.report), data_inputs(config));
   Experiment run(config, load_training_data(config));
   const LrFindSettings& s = o.settings;
   std::string summary = run.describe();
@@ -75,16 +77,20 @@ int run_lr_find(const LrFindOptions& o) {
       draw_progress_line(stdout, p);
     };
   }
-  const LrFindResult r = [&] {
-    try {
-      LrFindResult result = lr_range_test(run.model(), run.optimizer(), loader, s, &run.objective(), progress);
-      if (terminal) clear_progress_line(stdout);
-      return result;
-    } catch (...) {
-      if (terminal) clear_progress_line(stdout);
-      throw;
-    }
-  }();
+  LrFindResult r;
+  try {
+    r = lr_range_test(run.model(), run.optimizer(), loader, s, &run.objective(), progress);
+    if (terminal) clear_progress_line(stdout);
+  } catch (const Interrupted& stop) {
+    if (terminal) clear_progress_line(stdout);
+    std::fflush(stdout);
+    std::fprintf(stderr, "interrupted by %s at step %zu of %zu; no suggestion without the whole range, nothing written\n",
+                 signal_name(stop.signal).c_str(), stop.step, stop.steps);
+    return stop.exit_status();
+  } catch (...) {
+    if (terminal) clear_progress_line(stdout);
+    throw;
+  }
 
   std::printf("%s\n", format_lr_chart(r, s).c_str());
   if (r.stopped_early)

@@ -1,5 +1,7 @@
 // xgrad: one binary, one subcommand per task.
-// Exit status: 0 success; 1 a check that failed; 2 bad input; 3 training diverged.
+// xgrad: one binary, one subcommand per task.
+// Exit status: 0 success; 1 a check that failed; 2 bad input; 3 training diverged;
+// 130/143 stopped by SIGINT/SIGTERM (train/interrupt.hpp).
 //   xgrad                     the usage on stderr, exit 2 (as git: a command is missing)
 //   xgrad help [COMMAND]      the usage, or COMMAND's flags (= xgrad COMMAND --help), exit 0
 //   xgrad --version           version, commit, SIMD, OpenMP, MPI (also: xgrad version)
@@ -22,6 +24,7 @@
 #include "apps/sweep_command.hpp"
 #include "apps/train_command.hpp"
 #include "train/distributed.hpp"
+#include "train/interrupt.hpp"
 #include "train/loop.hpp"
 #include "core/error.hpp"
 #include "core/gemm.hpp"
@@ -188,6 +191,9 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  // A signal removes the temporary files of any write in flight and ends the
+  // process (train, sweep and lr-find first stop at a step boundary).
+  xg::install_interrupt_handlers();
   try {
     if (*train) return xg::run_train(train_options);
     if (*sweep) return xg::run_sweep(sweep_options);
@@ -201,6 +207,10 @@ int main(int argc, char** argv) {
     std::cout.flush();
     std::cerr << "xgrad: " << one_line(e.what()) << "\n";
     return 2;
+  } catch (const xg::Interrupted& e) {  // a command that does not report it itself
+    std::fflush(stdout);
+    std::cerr << "xgrad: " << e.what() << "\n";
+    return e.exit_status();
   } catch (const xg::TrainingDiverged& e) {
     std::fflush(stdout);
     std::cerr << xg::format_divergence(e);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <unistd.h>
@@ -17,9 +18,11 @@
 #include "io/atomic_file.hpp"
 #include "io/number_text.hpp"
 #include "report/console.hpp"
+#include "io/output_paths.hpp"
 #include "report/html.hpp"
 #include "report/sweep_report.hpp"
 #include "train/distributed.hpp"
+#include "train/interrupt.hpp"
 #include "train/sweep.hpp"
 
 namespace xg {
@@ -140,7 +143,7 @@ void print_summary(const SweepOptions& o, const Sweep& sweep) {
   }
 }
 
-void write_report(const SweepOptions& o, const Sweep& sweep, const std::vector<double>& rates) {
+void write_report(const SweepOptions& o, const Sweep& sweep, const std::vector<double>& rates, bool interrupted) {
   SweepReport report;
   const Experiment& first = sweep.experiment(0);
   report.data_name = first.data().name;
@@ -159,7 +162,8 @@ void write_report(const SweepOptions& o, const Sweep& sweep, const std::vector<d
   report.runs = &sweep.runs();
   report.best = sweep.best();
   report.validation = t.val_split > 0;
-  if (report.best >= 0) report.best_confusion = &sweep.confusion(std::size_t(report.best));
+  // After an interrupt the best run may have gone on into the epoch the records leave out.
+  if (report.best >= 0 && !interrupted) report.best_confusion = &sweep.confusion(std::size_t(report.best));
   report.class_names = first.data().class_names;
   write_sweep_report(o.train.report, report);
 }
@@ -249,6 +253,12 @@ int sweep_on_ranks(const SweepOptions& o) {
   std::vector<double> rates;
   int cores = 1, jobs = 1;
   std::unique_ptr<Sweep> sweep_runs;
+  // Ctrl-C: stop between steps and write what finished. Under mpirun with
+  // several ranks the ranks would see the signal at different steps and wait
+  // for each other in the allreduce, so there a signal ends each rank at once
+  // (no temporary file left; the last saved pair stays consistent).
+  std::optional<StopAtStepBoundary> stop_at_step_boundary;
+  if (comm.size() == 1) stop_at_step_boundary.emplace();
   comm.agree([&] {
     rates = sweep_learning_rates(o);
     if (!(o.explode_factor > 1.0)) throw InputError("--explode-factor must be larger than 1");
@@ -266,8 +276,11 @@ int sweep_on_ranks(const SweepOptions& o) {
     // each one; the results are the same either way (the GEMM never splits a sum).
     const std::size_t own = (rates.size() + std::size_t(comm.size() - comm.rank()) - 1) / std::size_t(comm.size());
     jobs = std::max(1, std::min(o.jobs > 0 ? o.jobs : cores, int(own)));
-    if (comm.is_root() && !o.train.metrics.empty()) check_writable(o.train.metrics);
-    if (comm.is_root() && !o.train.report.empty()) prepare_report_directory(o.train.report);
+    if (comm.is_root()) {
+      std::vector<OutputPath> outputs = report_outputs(o.train.report);
+      outputs.push_back({"--metrics", o.train.metrics});
+      check_output_paths(outputs, data_inputs(o.train.run));
+    }
     sweep_runs = std::make_unique<Sweep>(o.train.run, rates, o.explode_factor, load_training_data(o.train.run));
     sweep_runs->distribute(comm);  // rank r trains rates r, r + N, …
   });
@@ -276,19 +289,33 @@ int sweep_on_ranks(const SweepOptions& o) {
   print_header(o, sweep, rates, jobs, cores, comm.size());
   std::string metrics_text;
   const bool terminal = stdout_is_terminal();
-  for (std::size_t epoch = 1; epoch <= o.train.run.epochs; ++epoch) {
-    SweepProgress progress(sweep, epoch, o.train.run.epochs, o.train.run.batch);
-    const bool ran = sweep.run_epoch(epoch, jobs, terminal ? progress.callback() : SweepProgressFn());
+  std::size_t epoch = 1;
+  try {
+    for (; epoch <= o.train.run.epochs; ++epoch) {
+      SweepProgress progress(sweep, epoch, o.train.run.epochs, o.train.run.batch);
+      const bool ran = sweep.run_epoch(epoch, jobs, terminal ? progress.callback() : SweepProgressFn());
+      if (terminal) clear_progress_line(stdout);
+      if (!ran) break;
+      print_epoch(o, sweep, epoch, metrics_text);
+      comm.agree([&] {
+        if (comm.is_root() && !o.train.metrics.empty()) write_file_atomically(o.train.metrics, metrics_text);
+      });
+    }
+  } catch (const Interrupted& stop) {
     if (terminal) clear_progress_line(stdout);
-    if (!ran) break;
-    print_epoch(o, sweep, epoch, metrics_text);
-    comm.agree([&] {
-      if (comm.is_root() && !o.train.metrics.empty()) write_file_atomically(o.train.metrics, metrics_text);
-    });
+    if (epoch > 1) print_summary(o, sweep);
+    std::fflush(stdout);
+    if (comm.is_root() && !o.train.report.empty()) write_report(o, sweep, rates, /*interrupted=*/true);
+    std::fprintf(stderr, "interrupted by %s in epoch %zu of %zu; %s\n", signal_name(stop.signal).c_str(), epoch,
+                 o.train.run.epochs,
+                 epoch > 1 ? ("the summary above holds the " + std::to_string(epoch - 1) + " finished epoch" +
+                              (epoch == 2 ? "" : "s") + (o.train.metrics.empty() ? "" : ", as does " + o.train.metrics)).c_str()
+                           : "no epoch had finished");
+    return stop.exit_status();
   }
   print_summary(o, sweep);
   comm.agree([&] {
-    if (comm.is_root() && !o.train.report.empty()) write_report(o, sweep, rates);
+    if (comm.is_root() && !o.train.report.empty()) write_report(o, sweep, rates, /*interrupted=*/false);
   });
   const int best = sweep.best();
   if (best < 0) {  // exit status 3, the message on stderr, as for a diverged `xgrad train`
@@ -307,6 +334,11 @@ int sweep_on_ranks(const SweepOptions& o) {
   std::printf("best lr %s by final %s loss (%.4f, %s accuracy %.4f)\n", lr_text(sweep.runs()[std::size_t(best)].base_lr).c_str(),
               held.c_str(), s.test_loss, held.c_str(), s.test_acc);
   if (!o.train.report.empty()) print_report_path(o.train.report);
+  if (const int signal = pending_interrupt()) {  // came after the last step: the sweep is complete
+    std::fflush(stdout);
+    std::fprintf(stderr, "interrupted by %s after the last epoch; the sweep had finished\n", signal_name(signal).c_str());
+    return 128 + signal;
+  }
   return 0;
 }
 

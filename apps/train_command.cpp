@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <sstream>
 #include <unistd.h>
 
@@ -14,10 +15,12 @@
 #include "io/atomic_file.hpp"
 #include "layers/model_summary.hpp"
 #include "report/console.hpp"
+#include "io/output_paths.hpp"
 #include "report/train_report.hpp"
 #include "train/checkpoint.hpp"
 #include "train/distributed.hpp"
 #include "train/experiment.hpp"
+#include "train/interrupt.hpp"
 
 namespace xg {
 
@@ -78,6 +81,42 @@ TrainCommandOptions resolve_options(const TrainCommandOptions& command_line) {
   if (o.no_save) o.save.clear();
   else if (o.save.empty()) o.save = o.resume.empty() ? kDefaultModelPath : o.resume;  // a resumed run goes on saving there
   return o;
+}
+
+// Every file the run writes, checked before the data is read (io/output_paths.hpp).
+void check_outputs(const TrainCommandOptions& o) {
+  std::vector<OutputPath> outputs = {{"--save", o.save}, {"--save", o.save.empty() ? "" : state_path(o.save), "training state"},
+                                     {"--save-best", o.save_best}, {"--metrics", o.metrics}};
+  for (const OutputPath& page : report_outputs(o.report)) outputs.push_back(page);
+  std::vector<OutputPath> inputs = data_inputs(o.run);
+  if (!o.resume.empty() && !same_file(o.resume, o.save)) {  // a resumed run may go on saving over its files
+    inputs.push_back({"--resume", o.resume});
+    inputs.push_back({"--resume", state_path(o.resume), "training state"});
+  }
+  check_output_paths(outputs, inputs);
+}
+
+// A path as the shell reads it back: quoted when it holds anything but [A-Za-z0-9_./-].
+std::string shell_word(const std::string& path) {
+  if (!path.empty() && path.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-") == std::string::npos)
+    return path;
+  std::string quoted = "'";
+  for (char c : path) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return quoted + "'";
+}
+
+// The one line for a run a signal stopped; `saved_to` holds the model of `saved_epoch` ("" / 0: none).
+std::string interrupted_line(const TrainCommandOptions& o, const Interrupted& stop, const std::string& saved_to,
+                             std::size_t saved_epoch) {
+  std::string line = "interrupted in epoch " + std::to_string(stop.epoch) + " at step " + std::to_string(stop.step) +
+                     " of " + std::to_string(stop.steps);
+  if (saved_to.empty() || saved_epoch == 0)
+    return line + (o.no_save ? "; no model saved (--no-save)" : "; no epoch had finished, so no model was saved");
+  line += "; model of epoch " + std::to_string(saved_epoch) + " saved to " + saved_to +
+          "; resume with xgrad train --resume " + shell_word(saved_to);
+  if (!o.metrics.empty()) line += " --metrics " + shell_word(o.metrics);
+  if (!o.report.empty()) line += " --report " + shell_word(o.report);
+  return line;
 }
 
 void print_run_header(const TrainCommandOptions& o, Experiment& run, const Checkpointer& checkpoints, int threads,
@@ -154,12 +193,17 @@ int train_on_ranks(const TrainCommandOptions& command_line) {
   int threads = 1;
   std::unique_ptr<Experiment> experiment;
   std::unique_ptr<Checkpointer> checkpointer;
+  // Ctrl-C: stop between steps and write what finished. Under mpirun with
+  // several ranks the ranks would see the signal at different steps and wait
+  // for each other in the allreduce, so there a signal ends each rank at once
+  // (no temporary file left; the last saved pair stays consistent).
+  std::optional<StopAtStepBoundary> stop_at_step_boundary;
+  if (comm.size() == 1) stop_at_step_boundary.emplace();
   comm.agree([&] {
     o = resolve_options(command_line);
     threads = o.run.threads > 0 ? o.run.threads : default_threads(comm);
     omp_set_num_threads(threads);
-    if (comm.is_root() && !o.metrics.empty()) check_writable(o.metrics);
-    if (comm.is_root() && !o.report.empty()) prepare_report_directory(o.report);
+    if (comm.is_root()) check_outputs(o);
     experiment = std::make_unique<Experiment>(o.run, load_training_data(o.run));
     if (o.run.threads == 0) experiment->choose_threads(threads);  // all cores, or one while other processes hold them
     const CheckpointPaths paths{o.save, o.save_best, o.resume};
@@ -180,6 +224,8 @@ int train_on_ranks(const TrainCommandOptions& command_line) {
   std::printf("%s\n", format_epoch_header(run.has_validation(), columns).c_str());
   std::string metrics_text = checkpoints.metrics_text();
   std::vector<EpochStats> history = epochs_of(metrics_text);  // for --report: a resumed run's earlier epochs too
+  std::string saved_to = o.resume;  // where the model of saved_epoch is, for the line after an interrupt
+  std::size_t saved_epoch = o.resume.empty() ? 0 : checkpoints.first_epoch() - 1;
   try {
     for (std::size_t epoch = checkpoints.first_epoch(); epoch <= config.epochs; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
@@ -197,6 +243,7 @@ int train_on_ranks(const TrainCommandOptions& command_line) {
         if (comm.is_root() && !o.metrics.empty()) write_file_atomically(o.metrics, metrics_text);
         checkpoints.after_epoch(epoch, stats.test_loss, metrics_text);
       });
+      if (!o.save.empty()) saved_to = o.save, saved_epoch = epoch;
       history.push_back(stats);
       if (run.should_stop()) {
         if (!o.quiet)
@@ -205,6 +252,17 @@ int train_on_ranks(const TrainCommandOptions& command_line) {
         break;
       }
     }
+  } catch (const Interrupted& stop) {
+    if (progress_bar) clear_progress_line(stdout);
+    std::fflush(stdout);
+    if (comm.is_root() && !o.report.empty()) {
+      TrainReport report = train_report(run, history, nullptr);
+      report.interrupted = stop.what();
+      if (stop.epoch == checkpoints.first_epoch()) report.confusion = nullptr;  // no evaluation in this process yet
+      write_train_report(o.report, report);
+    }
+    std::fprintf(stderr, "%s\n", interrupted_line(o, stop, saved_to, saved_epoch).c_str());
+    return stop.exit_status();
   } catch (const TrainingDiverged& diverged) {
     if (progress_bar) clear_progress_line(stdout);
     if (comm.is_root() && !o.metrics.empty()) {  // the epochs before, then the diverged one's line
@@ -218,6 +276,11 @@ int train_on_ranks(const TrainCommandOptions& command_line) {
     if (comm.is_root() && !o.report.empty()) write_train_report(o.report, train_report(run, history, nullptr));
   });
   print_results(o, run, checkpoints, terminal);
+  if (const int signal = pending_interrupt()) {  // came after the last step: the run is complete
+    std::fflush(stdout);
+    std::fprintf(stderr, "interrupted by %s after the last epoch; the run had finished\n", signal_name(signal).c_str());
+    return 128 + signal;
+  }
   return 0;
 }
 

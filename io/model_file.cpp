@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "io/atomic_file.hpp"
 
 namespace xg {
 
@@ -92,11 +93,15 @@ ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
   return i;
 }
 
-void save_model(const std::string& path, const Sequential& model, const ModelInfo& info) {
+std::string encode_model(const Sequential& model, const ModelInfo& info) {
   std::vector<std::pair<std::string, Tensor>> named = model.named_parameters();
   std::vector<std::pair<std::string, const Array*>> tensors;
   for (const auto& [name, t] : named) tensors.emplace_back(name, &t.value());
-  write_safetensors(path, tensors, {{"xgrad", model_info_json(info).dump()}, {"format", "pt"}});
+  return encode_safetensors(tensors, {{"xgrad", model_info_json(info).dump()}, {"format", "pt"}});
+}
+
+void save_model(const std::string& path, const Sequential& model, const ModelInfo& info) {
+  write_file_atomically(path, encode_model(model, info));
 }
 
 void load_weights(Sequential& model, const Safetensors& file, const std::string& source) {

@@ -64,6 +64,8 @@ struct LoadedModel {
 
 // Writes the model file atomically.
 void save_model(const std::string& path, const Sequential& model, const ModelInfo& info);
+// The bytes save_model writes (train/checkpoint.hpp records their SHA-256 in the training state).
+std::string encode_model(const Sequential& model, const ModelInfo& info);
 // Reads a model file and rebuilds the model from its metadata. Throws InputError
 // (one line) for a malformed file, bad metadata, or a tensor that is missing,
 // unexpected or of the wrong shape (naming the tensor and both shapes).

@@ -61,6 +61,10 @@ void write_train_report(const std::string& dir, const TrainReport& run) {
                          format_number(diverged->max_abs_logit) + ", global gradient norm " +
                          format_number(diverged->grad_norm) + ".");
     report.add_paragraph("Hint: " + divergence_hint(*diverged) + ".");
+  } else if (!run.interrupted.empty()) {
+    report.add_paragraph("The run was " + run.interrupted + (history.empty() ? ", before any epoch had finished."
+                                                                             : "; the epochs that finished are shown below."),
+                         "warning");
   } else if (!history.empty()) {
     // With --val-split the per-epoch figures are the validation set's, and the
     // test set is used once, at the end (the confusion matrix's).

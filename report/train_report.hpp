@@ -22,6 +22,7 @@ struct TrainReport {
   const ConfusionMatrix* confusion = nullptr;               // on the test set, after the last epoch
   std::vector<std::string> class_names;
   const TrainingDiverged* diverged = nullptr;               // the run stopped here
+  std::string interrupted;  // a signal stopped the run: where ("interrupted by SIGINT in epoch 3 at step 40 of 469"), else ""
 };
 
 void write_train_report(const std::string& dir, const TrainReport& run);

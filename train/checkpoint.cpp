@@ -1,8 +1,11 @@
 #include "train/checkpoint.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <limits>
+#include <sys/stat.h>
 #include <system_error>
 
 #include "core/error.hpp"
@@ -28,6 +31,55 @@ std::string data_sha256(const Split& train) {
 }
 
 std::string state_path(const std::string& model_path) { return model_path + ".state"; }
+std::string previous_state_path(const std::string& model_path) { return state_path(model_path) + ".prev"; }
+
+namespace {
+
+bool file_exists(const std::string& path) {
+  struct stat s;
+  return ::stat(path.c_str(), &s) == 0;
+}
+
+// SHA-256 of a file's bytes, read in blocks ("" when it cannot be read).
+std::string file_sha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  Sha256 sha;
+  std::vector<char> block(1 << 16);
+  while (in.read(block.data(), std::streamsize(block.size())) || in.gcount() > 0)
+    sha.update(reinterpret_cast<const std::uint8_t*>(block.data()), std::size_t(in.gcount()));
+  return in.bad() ? "" : sha.hex();
+}
+
+// The "model_sha256" a state file records: "" when it records none (an older
+// xgrad), "?" when it cannot be read.
+std::string recorded_model_sha256(const std::string& state) {
+  try {
+    const Safetensors file = read_safetensors(state);
+    const auto it = file.metadata.find("model_sha256");
+    return it == file.metadata.end() ? "" : it->second;
+  } catch (const InputError&) {
+    return "?";
+  }
+}
+
+// Whether `state` belongs to the model file whose SHA-256 is `model_sha256`
+// (a state recording none is taken to).
+bool state_fits(const std::string& state, const std::string& model_sha256) {
+  if (!file_exists(state)) return false;
+  const std::string recorded = recorded_model_sha256(state);
+  return recorded.empty() || recorded == model_sha256;
+}
+
+}  // namespace
+
+std::string matching_state_path(const std::string& model_path) {
+  const std::string state = state_path(model_path), previous = previous_state_path(model_path);
+  if (!file_exists(previous)) return state;  // the last save finished
+  const std::string model_sha256 = file_sha256(model_path);
+  if (!state_fits(state, model_sha256) && state_fits(previous, model_sha256)) return previous;
+  return state;
+}
 
 TrainConfig resume_config(const std::string& path, const TrainConfig& command_line,
                           const std::vector<std::string>& given_flags) {
@@ -77,8 +129,13 @@ Checkpointer::Checkpointer(const CheckpointPaths& o, Experiment& run)
   }
   load_weights(run.model(), model_file, o.resume);
 
-  const std::string sp = state_path(o.resume);
+  const std::string sp = matching_state_path(o.resume);  // PATH.state, or the previous one if a save was cut off
   const Safetensors state = read_safetensors(sp);
+  const auto recorded_sha256 = state.metadata.find("model_sha256");
+  if (recorded_sha256 != state.metadata.end() && recorded_sha256->second != file_sha256(o.resume)) {
+    throw InputError(sp + ": is the training state of another model file than " + o.resume +
+                     " (its model_sha256 differs: a save was interrupted, or the files come from different runs)");
+  }
   auto it = state.metadata.find("xgrad_state");
   Json doc = it == state.metadata.end() ? Json() : Json::parse(it->second, nullptr, false);
   if (!doc.is_object() || !doc.contains("epoch") || !doc["epoch"].is_number_unsigned()) {
@@ -175,18 +232,30 @@ void Checkpointer::after_epoch(std::size_t epoch, double monitored_loss, const s
   if (best) best_loss_ = monitored_loss;
   losses_.push_back(monitored_loss);
   if (!paths_.save.empty()) {
-    // The state first: a crash between the two writes leaves a model and a
-    // state of different epochs, which --resume detects and refuses.
+    // One consistent pair is always on disk. The state records the SHA-256 of
+    // the model file it belongs to, and is written first; the state that fits
+    // the model on disk stays, as PATH.state.prev, until the new model is in
+    // place. A crash or a second Ctrl-C between the writes leaves the model of
+    // the epoch before with its state in PATH.state.prev, where --resume finds
+    // it (matching_state_path). A model of another run at PATH is first
+    // copied, with its state, to PATH.bak (keep_earlier).
+    keep_earlier(paths_.save);
+    const std::string model_bytes = encode_model(run_.model(), info_for(epoch));
+    const std::string state = state_path(paths_.save), previous = previous_state_path(paths_.save);
+    if (!file_exists(previous) || state_fits(state, file_sha256(paths_.save))) {
+      std::rename(state.c_str(), previous.c_str());  // nothing to keep on the first save
+    }  // else the last save was cut off before its model: PATH.state.prev is the one that fits
     Optimizer::State optimizer_state = run_.optimizer().state();
     std::vector<std::pair<std::string, const Array*>> tensors;
     std::vector<std::string> names;
     for (const auto& [name, array] : optimizer_state) names.push_back("optimizer." + name);
     for (std::size_t k = 0; k < optimizer_state.size(); ++k) tensors.emplace_back(names[k], &optimizer_state[k].second);
-    keep_earlier(paths_.save);
     Json doc = {{"epoch", epoch}, {"metrics", metrics_text}, {"seed", run_.config().seed}, {"monitored_losses", losses_}};
     if (std::isfinite(best_loss_)) doc["best_test_loss"] = best_loss_;
-    write_safetensors(state_path(paths_.save), tensors, {{"xgrad_state", doc.dump()}});
-    save_model(paths_.save, run_.model(), info_for(epoch));
+    write_safetensors(state, tensors, {{"xgrad_state", doc.dump()}, {"model_sha256", sha256_hex(
+        reinterpret_cast<const std::uint8_t*>(model_bytes.data()), model_bytes.size())}});
+    write_file_atomically(paths_.save, model_bytes);
+    std::remove(previous.c_str());
   }
   if (best && !paths_.save_best.empty()) {
     keep_earlier(paths_.save_best);

@@ -6,7 +6,8 @@
 //   PATH.state   the optimizer's state ("optimizer.velocity.0", …) and, under
 //                __metadata__["xgrad_state"], the epoch, the best test loss,
 //                the monitored loss of each epoch and the metrics lines so
-//                far: with PATH, all a run needs to go on.
+//                far: with PATH, all a run needs to go on; under
+//                __metadata__["model_sha256"], the SHA-256 of PATH's bytes.
 #include <string>
 #include <vector>
 
@@ -24,6 +25,13 @@ std::string data_sha256(const Split& train);
 
 // Where the training state of the model file `model_path` goes.
 std::string state_path(const std::string& model_path);
+// Where the state that fits the model on disk is kept while a save writes a
+// new pair (PATH.state.prev; removed once the new model is in place).
+std::string previous_state_path(const std::string& model_path);
+// The state file that belongs to the model file `model_path`: PATH.state, or
+// PATH.state.prev when a save was cut off between its two files. A state
+// records the SHA-256 of its model file ("model_sha256" in __metadata__).
+std::string matching_state_path(const std::string& model_path);
 
 // The config of a run resumed from the checkpoint `path`: the checkpoint's,
 // with `command_line`'s epochs when "--epochs" is among `given_flags`. A

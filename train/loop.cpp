@@ -7,6 +7,7 @@
 
 #include "train/distributed.hpp"
 #include "train/forensics.hpp"
+#include "train/interrupt.hpp"
 #include "core/ops.hpp"
 #include "io/number_text.hpp"
 #include "losses/softmax_cross_entropy.hpp"
@@ -43,6 +44,7 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
   double last_good = explosion ? explosion->last_loss : std::numeric_limits<double>::quiet_NaN();
   const std::size_t steps = loader.num_batches();
   for (std::size_t i = 0; i < steps; ++i) {
+    throw_if_interrupted(epoch, i, steps);  // a step boundary: SIGINT/SIGTERM stop here (train/interrupt.hpp)
     const std::size_t rows = loader.batch(i, input.value(), y);
     // Data-parallel (train/distributed.hpp): this rank's `rows` of the global batch's.
     const std::size_t global_rows = loader.batch_rows(i);

@@ -98,7 +98,8 @@ struct TrainResult {
 // One pass over `loader` (start_epoch must have been called): the mean
 // training loss and accuracy. Throws TrainingDiverged at the first non-finite
 // loss or gradient (or, with an active `explosion` rule, a loss above its
-// limit). Without an `objective` the loss is softmax_cross_entropy.
+// limit), and Interrupted before a step once SIGINT or SIGTERM asked to stop
+// (train/interrupt.hpp). Without an `objective` the loss is softmax_cross_entropy.
 // Data-parallel (train/distributed.hpp): with a `reducer`, the loader gives
 // this rank's shard of each batch, and the reducer sums the ranks' gradients
 // before the update; losses, accuracy and progress are the global batch's.

@@ -8,6 +8,7 @@
 #include "core/ops.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/clip.hpp"
+#include "train/interrupt.hpp"
 
 namespace xg {
 
@@ -61,6 +62,10 @@ LrFindResult lr_range_test(Module& model, Optimizer& optimizer, DataLoader& load
   std::size_t epoch = 1, batch = 0;
   loader.start_epoch(epoch);
   for (std::size_t i = 0; i < s.steps; ++i) {
+    if (const int signal = pending_interrupt()) {  // SIGINT/SIGTERM: stop between steps, weights restored
+      for (std::size_t k = 0; k < parameters.size(); ++k) parameters[k].value() = saved[k];
+      throw Interrupted(signal, epoch, i, s.steps);
+    }
     if (batch == loader.num_batches()) loader.start_epoch(++epoch), batch = 0;
     const double lr = s.start * std::pow(s.end / s.start, double(i) / double(s.steps - 1));
     optimizer.set_lr(float(lr));

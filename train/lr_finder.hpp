@@ -46,7 +46,9 @@ void validate_lr_find_settings(const LrFindSettings& settings);
 // or softmax cross-entropy without one. `progress` gets (step, steps, loss)
 // about every 1% of the steps. Restores every parameter's value before
 // returning (the optimizer's own state, e.g. momentum, is left as the test
-// made it). Throws InputError when fewer than 3 finite losses were seen.
+// made it). Throws InputError when fewer than 3 finite losses were seen, and
+// Interrupted (weights restored) once SIGINT or SIGTERM asked to stop
+// (train/interrupt.hpp).
 LrFindResult lr_range_test(Module& model, Optimizer& optimizer, DataLoader& loader, const LrFindSettings& settings,
                            const Objective* objective = nullptr, const ProgressFn& progress = nullptr);
 

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "train/interrupt.hpp"
+
 namespace xg {
 namespace {
 
@@ -135,6 +137,7 @@ bool Sweep::run_epoch(std::size_t epoch, int jobs, const SweepProgressFn& progre
     if (runs_[i].finished() && mine(i)) active.push_back(i);
   }
   if (!any) return false;
+  const std::vector<SweepRun> before = runs_;  // an interrupted epoch leaves no trace in the records
   std::vector<std::exception_ptr> failures(runs_.size());  // anything but divergence, thrown inside the region
   // Inside this parallel region the GEMM sees omp_in_parallel() and stays on its own core.
 #pragma omp parallel for schedule(dynamic, 1) num_threads(jobs) if (jobs > 1)
@@ -144,8 +147,15 @@ bool Sweep::run_epoch(std::size_t epoch, int jobs, const SweepProgressFn& progre
     if (progress) run_progress = [&progress, i](std::size_t step, std::size_t steps, double loss) { progress(i, step, steps, loss); };
     train_one_epoch(runs_[i], *experiments_[i], epoch, failures[i], run_progress);
   }
-  for (const std::exception_ptr& failure : failures)
-    if (failure) std::rethrow_exception(failure);
+  for (const std::exception_ptr& failure : failures) {
+    if (!failure) continue;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const Interrupted&) {
+      runs_ = before;
+      throw;
+    }
+  }
   exchange_records();
   return true;
 }

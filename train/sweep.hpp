@@ -37,7 +37,8 @@ class Sweep {
         std::shared_ptr<const Dataset> data);
   // Trains every run that has not diverged through `epoch` (1-based), `jobs`
   // at a time; the results do not depend on `jobs`. Returns false when no run
-  // was left to train.
+  // was left to train. Throws Interrupted when SIGINT or SIGTERM asked to
+  // stop (train/interrupt.hpp); runs() then hold the epochs before `epoch`.
   bool run_epoch(std::size_t epoch, int jobs, const SweepProgressFn& progress = nullptr);
   // Rank r of n trains runs r, r + n, r + 2n, …; after each epoch the ranks
   // exchange their runs' records (train/distributed.hpp). One rank: all runs.

@@ -1,12 +1,19 @@
 // apps/main.cpp: what every subcommand shares — a negative number for a count
 // flag is refused naming the flag (CLI11 would wrap it to 2^64 - 1), and a
-// count that is not a whole number is refused too; exit status 2, one line,
-// nothing written.
+// count that is not a whole number is refused too; every output path (a
+// device, a link to one, a directory, a missing directory, two outputs that
+// are one file, an output that is an input) is refused before any data is
+// read; exit status 2, one line, nothing written.
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
+#include <sys/stat.h>
 
+#include "tests/support/files.hpp"
 #include "tests/support/run_xgrad.hpp"
+#include "tests/support/toy_data.hpp"
 
 using xg::testing::run_xgrad;
 
@@ -111,4 +118,67 @@ TEST_CASE("main: an unknown flag gets a suggestion and a repeated flag is named,
     CHECK(r.out.empty());
     CHECK(r.err == expected + "\n");
   }
+}
+
+namespace {
+
+// Exit 2 before any data is read (nothing on stdout), one line on stderr
+// starting "xgrad: FLAG PATH: ", and `dir` holds only what it held before.
+void check_output_refused(const xg::testing::TempDir& dir, const std::string& args, const std::string& flag,
+                          const std::string& path, const std::string& what) {
+  CAPTURE(args);
+  std::size_t before = 0, after = 0;
+  for (auto it = std::filesystem::recursive_directory_iterator(dir.path()); it != decltype(it)(); ++it) ++before;
+  struct stat null_before = {}, null_after = {};
+  REQUIRE(::stat("/dev/null", &null_before) == 0);
+  const xg::testing::RunResult r = run_xgrad(args);
+  INFO("stderr: " << r.err);
+  CHECK(r.status == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.rfind("xgrad: " + flag + " " + path + ": ", 0) == 0);
+  CHECK(r.err.find(what) != std::string::npos);
+  CHECK(r.err.find('\n') == r.err.size() - 1);
+  for (auto it = std::filesystem::recursive_directory_iterator(dir.path()); it != decltype(it)(); ++it) ++after;
+  CHECK(after == before);
+  REQUIRE(::stat("/dev/null", &null_after) == 0);  // as root, a rename would have replaced it
+  CHECK(S_ISCHR(null_after.st_mode));
+  CHECK(null_after.st_rdev == null_before.st_rdev);
+}
+
+}  // namespace
+
+TEST_CASE("main: every output path is checked before the data is read: devices, links, directories, clashes") {
+  xg::testing::TempDir dir;
+  xg::testing::write_toy_dataset(dir.path(), 300, 60, 3, 6, 5);
+  std::filesystem::create_symlink("/dev/null", dir.file("null-link"));
+  std::filesystem::create_directory(dir.file("sub"));
+  std::ofstream(dir.file("table.csv")) << "label,x\n0,1\n1,2\n0,3\n1,4\n0,5\n1,6\n";
+  const std::string train = "train --data " + dir.path() + " --epochs 1 --hidden 8 --quiet ";
+  const std::string model = dir.file("m.safetensors");
+  check_output_refused(dir, train + "--save /dev/null", "--save", "/dev/null", "device");
+  check_output_refused(dir, train + "--save " + model + " --metrics /dev/null", "--metrics", "/dev/null", "device");
+  check_output_refused(dir, train + "--save " + dir.file("null-link"), "--save", dir.file("null-link"), "symbolic link");
+  check_output_refused(dir, train + "--save " + model + " --metrics " + dir.file("null-link"), "--metrics", dir.file("null-link"),
+                       "symbolic link");
+  check_output_refused(dir, train + "--save " + dir.file("sub"), "--save", dir.file("sub"), "directory");
+  check_output_refused(dir, train + "--save " + model + " --metrics " + model, "--metrics", model, "the same file as --save");
+  check_output_refused(dir, train + "--save " + model + " --metrics " + model + ".state", "--metrics", model + ".state",
+                       "the same file as --save's training state");
+  check_output_refused(dir, train + "--save " + model + " --save-best " + dir.file("sub/../m.safetensors"), "--save-best",
+                       dir.file("sub/../m.safetensors"), "the same file as --save");
+  check_output_refused(dir, train + "--save " + dir.file("no/such/m.safetensors"), "--save", dir.file("no/such/m.safetensors"),
+                       "does not exist");
+  check_output_refused(dir, train + "--no-save --report " + dir.file("table.csv"), "--report's page",
+                       dir.file("table.csv") + "/report.html", "not a directory");
+  check_output_refused(dir, "train --data " + dir.file("table.csv") + " --epochs 1 --no-save --metrics " + dir.file("table.csv"),
+                       "--metrics", dir.file("table.csv"), "the same file as the input --data");
+  check_output_refused(dir, "sweep --data " + dir.path() + " --lr 0.1 --epochs 1 --hidden 8 --metrics /dev/null", "--metrics",
+                       "/dev/null", "device");
+  check_output_refused(dir, "sweep --data " + dir.path() + " --lr 0.1 --epochs 1 --hidden 8 --metrics " + dir.file("sub"),
+                       "--metrics", dir.file("sub"), "directory");
+  check_output_refused(dir, "lr-find --data " + dir.path() + " --hidden 8 --report " + dir.file("table.csv"), "--report's page",
+                       dir.file("table.csv") + "/report.html", "not a directory");
+  check_output_refused(dir, "graph --data " + dir.path() + " --hidden 8 -o /dev/null", "--output", "/dev/null", "device");
+  check_output_refused(dir, "graph --data " + dir.path() + " --hidden 8 -o " + dir.file("null-link"), "--output",
+                       dir.file("null-link"), "symbolic link");
 }

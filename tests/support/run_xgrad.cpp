@@ -1,7 +1,11 @@
 #include "tests/support/run_xgrad.hpp"
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -45,6 +49,45 @@ std::string mpirun_prefix(int ranks) {
 
 RunResult run_xgrad_mpi(int ranks, const std::string& args, int seconds) {
   return run_in_scratch("timeout -k 5 " + std::to_string(seconds) + " " + mpirun_prefix(ranks), args);
+}
+
+RunResult run_xgrad_signalled(const std::string& dir, const std::string& args, const std::string& wait_for, int delay_ms,
+                              const std::vector<int>& signals, int gap_ms) {
+  TempDir scratch;
+  const std::string out = scratch.file("out"), err = scratch.file("err");
+  // exec: the shell becomes xgrad, so the signals reach xgrad itself.
+  const std::string command = "cd " + dir + " && exec " + std::string(XGRAD_BINARY) + " " + args + " >" + out + " 2>" + err +
+                              " </dev/null";
+  const pid_t child = ::fork();
+  if (child < 0) return RunResult{};
+  if (child == 0) {
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  using clock = std::chrono::steady_clock;
+  const auto give_up = clock::now() + std::chrono::seconds(30);
+  int raw = 0;
+  bool ended = false;
+  while (!wait_for.empty() && read_file(out).find(wait_for) == std::string::npos && clock::now() < give_up) {
+    if (::waitpid(child, &raw, WNOHANG) == child) {
+      ended = true;
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (!ended) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+    for (std::size_t k = 0; k < signals.size(); ++k) {
+      if (k > 0) std::this_thread::sleep_for(std::chrono::milliseconds(gap_ms));
+      ::kill(child, signals[k]);
+    }
+    ::waitpid(child, &raw, 0);
+  }
+  RunResult r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
 }
 
 std::string metrics_mismatch(const std::string& path_a, const std::string& path_b, std::size_t epochs,

@@ -27,6 +27,13 @@ RunResult run_xgrad_capped(const std::string& args, std::size_t megabytes = 512)
 RunResult run_xgrad_mpi(int ranks, const std::string& args, int seconds = 120);
 // The mpirun command line of run_xgrad_mpi, up to the binary's arguments.
 std::string mpirun_prefix(int ranks);
+// Starts build/xgrad with `args` (a shell-quoted string) in the directory `dir`,
+// waits until its stdout holds `wait_for` ("": at once), then `delay_ms` more,
+// sends it each of `signals`, `gap_ms` apart, and waits for it to end. The
+// status is -1 when a signal killed it (no handler ran). Gives up waiting for
+// `wait_for` after 30 s or when the process has ended.
+RunResult run_xgrad_signalled(const std::string& dir, const std::string& args, const std::string& wait_for, int delay_ms,
+                              const std::vector<int>& signals, int gap_ms = 0);
 
 // Compares two --metrics files: "" when both have `epochs` lines whose values
 // at `keys` are equal (exactly), else a line saying what differs first.

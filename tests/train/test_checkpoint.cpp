@@ -1,11 +1,14 @@
 // train/checkpoint: a run saved after every epoch resumes bit for bit (model,
 // optimizer state, schedule); resume_config takes the run's flags from the
 // checkpoint; a state file that does not fit its model is refused naming the
-// field; data_sha256 tells training splits apart. (The same through
+// field; data_sha256 tells training splits apart; a state records its model's
+// SHA-256, so that after a save cut off between the two files the previous
+// state (PATH.state.prev) is the one resumed. (The same through
 // `xgrad train --resume`: tests/apps/test_train_command.cpp.)
 #include <doctest/doctest.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -219,4 +222,61 @@ TEST_CASE("data_sha256: the same split gives the same hash, and a changed label 
   pixel.pixels[3] ^= 1;
   CHECK(data_sha256(pixel) != hash);
   CHECK(state_path("run/m.safetensors") == "run/m.safetensors.state");
+}
+
+TEST_CASE("checkpoint: a save cut off between the state and the model resumes from the previous state") {
+  namespace fs = std::filesystem;
+  TempDir dir;
+  TrainConfig o;
+  o.data = toy(dir);
+  o.hidden = "8";
+  o.epochs = 2;
+  const std::string model = dir.file("r.safetensors"), two = dir.file("two.safetensors");
+  train_and_save(o, two, 2);    // the pair a whole save of epoch 2 writes
+  train_and_save(o, model, 1);  // the pair of epoch 1 ...
+  CHECK_FALSE(fs::exists(previous_state_path(model)));  // a finished save keeps no previous state
+  const auto copy = [](const std::string& from, const std::string& to) {
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+  };
+  // ... cut off after the new state: the model of epoch 1, the state of epoch 2, the previous one kept.
+  copy(state_path(model), previous_state_path(model));
+  copy(state_path(two), state_path(model));
+  CHECK(matching_state_path(model) == previous_state_path(model));
+  o.epochs = 3;
+  {
+    Experiment run(o, load_training_data(o));
+    Checkpointer checkpoints({model, "", model}, run);
+    CHECK(checkpoints.first_epoch() == 2);
+    run.run_epoch(2);
+    checkpoints.after_epoch(2, run.last_evaluation().loss, "");  // a whole save puts one pair in place
+  }
+  CHECK_FALSE(fs::exists(previous_state_path(model)));
+  CHECK(matching_state_path(model) == state_path(model));
+  Experiment again(o, load_training_data(o));
+  CHECK(Checkpointer({"", "", model}, again).first_epoch() == 3);
+
+  // Cut off after the new model: the new pair fits, the previous state is left over.
+  copy(two, model);
+  copy(state_path(two), state_path(model));
+  copy(state_path(two), previous_state_path(model));
+  std::ofstream(previous_state_path(model), std::ios::binary) << "not a state";
+  CHECK(matching_state_path(model) == state_path(model));
+  Experiment resumed(o, load_training_data(o));
+  CHECK(Checkpointer({"", "", model}, resumed).first_epoch() == 3);
+}
+
+TEST_CASE("checkpoint: a state of the same epoch written with another model file is refused (model_sha256)") {
+  TempDir dir;
+  TrainConfig o;
+  o.data = toy(dir);
+  o.hidden = "8";
+  o.epochs = 1;
+  const std::string model = dir.file("r.safetensors"), other = dir.file("other.safetensors");
+  train_and_save(o, model, 1);
+  o.seed = 99;  // another run, also saved after epoch 1
+  train_and_save(o, other, 1);
+  std::filesystem::copy_file(state_path(other), state_path(model), std::filesystem::copy_options::overwrite_existing);
+  o.epochs = 2;
+  Experiment run(o, load_training_data(o));
+  CHECK_THROWS_WITH_AS(Checkpointer({"", "", model}, run), doctest::Contains("model_sha256 differs"), InputError);
 }

@@ -1,6 +1,7 @@
 // train/loop: a real training run on a slice of Fashion-MNIST (label "long"),
 // divergence stops at the first non-finite loss, train_epoch's accuracy, the
-// metrics line of an epoch and the class scores of a sigmoid head.
+// metrics line of an epoch and the class scores of a sigmoid head; a pending
+// SIGINT/SIGTERM request stops train_epoch before its next step.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -8,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "train/interrupt.hpp"
 #include "train/loop.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
@@ -57,6 +59,41 @@ TEST_CASE("a diverging run stops at the first non-finite loss") {
     CHECK(e.step >= 1);
     CHECK(e.lr == 1e6f);
   }
+}
+
+TEST_CASE("train_epoch stops before its next step once a signal asked to stop, leaving the weights of the last step") {
+  testing::TempDir dir;
+  testing::write_toy_dataset(dir.path(), 256, 64, 3, 4, 4);
+  Dataset data = load_image_dataset(dir.path());
+  Rng rng(0);
+  auto model = make_mlp({16, 8, 3}, rng);
+  SGD sgd(model->parameters(), 0.1f, 0.9f);
+  DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
+  loader.start_epoch(1);
+  std::vector<Array> before;
+  for (const Tensor& p : model->parameters()) before.push_back(p.value());
+  std::size_t steps_seen = 0;
+  ProgressFn progress = [&](std::size_t step, std::size_t, double) { steps_seen = step; };
+  struct AfterThree : StepObserver {  // the signal arrives during step 3
+    std::size_t steps = 0;
+    void after_backward(const Tensor&) override {}
+    void after_step() override {
+      if (++steps == 3) request_interrupt(SIGINT);
+    }
+  } observer;
+  try {
+    train_epoch(*model, sgd, loader, 2, progress, nullptr, &observer);
+    FAIL("expected Interrupted");
+  } catch (const Interrupted& e) {
+    CHECK(e.signal == SIGINT);
+    CHECK(e.epoch == 2);
+    CHECK(e.step == 3);  // three whole steps, then it stopped
+    CHECK(e.steps == 8);
+  }
+  clear_interrupt();
+  CHECK(observer.steps == 3);
+  const std::vector<Tensor> after = model->parameters();
+  CHECK_FALSE(std::equal(before[0].begin(), before[0].end(), after[0].value().begin()));  // the steps taken count
 }
 
 TEST_CASE("train_epoch's accuracy counts the predictions of each step: with lr 0 it is the evaluation's") {

@@ -1,5 +1,6 @@
 // train/lr_finder: the LR range test's suggestions inside the range, the early
-// stop, the weights restored, and the two suggestion rules on known curves.
+// stop, the weights restored (also when a signal stops it), and the two
+// suggestion rules on known curves.
 // (`xgrad lr-find`: tests/apps/test_lr_find_command.cpp.)
 #include <doctest/doctest.h>
 
@@ -10,7 +11,9 @@
 #include "datasets/image_dataset.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
+#include "train/interrupt.hpp"
 #include "train/lr_finder.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/toy_data.hpp"
 
 using namespace xg;
@@ -55,6 +58,25 @@ TEST_CASE("lr-find: suggestions inside [start, end], early stop when the loss ex
     REQUIRE(after[i].size() == before[i].size());
     CHECK(std::equal(before[i].begin(), before[i].end(), after[i].value().begin()));
   }
+}
+
+TEST_CASE("lr-find: a signal's request stops the range test before a step, with the weights restored") {
+  testing::TempDir dir;
+  write_toy_dataset(dir.path(), 256, 64, 3, 4, 4);
+  Dataset data = load_image_dataset(dir.path());
+  Rng rng(1);
+  auto model = make_mlp({16, 8, 3}, rng);
+  std::vector<Array> before;
+  for (const Tensor& p : model->parameters()) before.push_back(p.value());
+  SGD sgd(model->parameters(), 0.1f, 0.9f);
+  DataLoader loader(data.train, 32, true, 1, compute_normalization(data.train));
+  LrFindSettings settings;
+  settings.steps = 20;
+  request_interrupt(SIGTERM);
+  CHECK_THROWS_AS(lr_range_test(*model, sgd, loader, settings), Interrupted);
+  clear_interrupt();
+  const std::vector<Tensor> after = model->parameters();
+  for (std::size_t i = 0; i < before.size(); ++i) CHECK(std::equal(before[i].begin(), before[i].end(), after[i].value().begin()));
 }
 
 TEST_CASE("lr-find: steepest descent and valley on known curves") {

@@ -1,12 +1,14 @@
 // train/sweep: one run per rate from the same start; a run whose loss explodes
 // stops with where it happened while the others go on; each finished run
 // equals a separate Experiment, whatever the number of runs trained at once;
-// best() picks the lowest held-out loss. (`xgrad sweep`: tests/apps/test_sweep_command.cpp.)
+// best() picks the lowest held-out loss; an epoch a signal interrupts leaves
+// no trace in the runs' records. (`xgrad sweep`: tests/apps/test_sweep_command.cpp.)
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <vector>
 
+#include "train/interrupt.hpp"
 #include "train/sweep.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/toy_data.hpp"
@@ -102,4 +104,21 @@ TEST_CASE("sweep: best() is the finished run with the lowest final held-out loss
   CHECK_FALSE(doomed.runs()[1].finished());
   CHECK(doomed.best() == -1);
   CHECK_FALSE(doomed.run_epoch(3, 2));  // no run left to train
+}
+
+TEST_CASE("sweep: an epoch a signal interrupts leaves the records as they were after the epoch before") {
+  TempDir dir;
+  const TrainConfig base = toy_config(dir);
+  Sweep s(base, {0.01, 0.1}, 1e3, load_training_data(base));
+  REQUIRE(s.run_epoch(1, 1));
+  const std::vector<SweepRun> after_one = s.runs();
+  request_interrupt(SIGINT);
+  CHECK_THROWS_AS(s.run_epoch(2, 1), Interrupted);
+  clear_interrupt();
+  REQUIRE(s.runs().size() == 2);
+  for (std::size_t i = 0; i < 2; ++i) {
+    CHECK(s.runs()[i].history.size() == 1);
+    CHECK(s.runs()[i].curve_x == after_one[i].curve_x);
+    CHECK(s.runs()[i].finished());
+  }
 }
