@@ -138,7 +138,7 @@ std::string Experiment::describe() const {
                      ", " + std::to_string(data_->num_classes()) + " classes\n";
   text += "model  " + model_->describe() + ", " + std::to_string(parameter_count) + " parameters\n";
   text += "train  " + describe_training(config_) + ", batch " + std::to_string(config_.batch) + ", " +
-          std::to_string(config_.epochs) + " epochs, seed " + std::to_string(config_.seed);
+          std::to_string(config_.epochs) + (config_.epochs == 1 ? " epoch" : " epochs") + ", seed " + std::to_string(config_.seed);
   if (has_validation()) text += " (" + std::to_string(validation_.count) + " held out for validation)";
   return text;
 }
