@@ -116,7 +116,7 @@ std::size_t find_label_column(const CsvTable& t, const std::string& spec, const 
 // An integer label in its plain form ("+07" -> "7", "-0" -> "0"), or "" when
 // `label` is not an integer of at most 18 digits.
 std::string plain_integer(const std::string& label) {
-  std::size_t digits = label.find_first_not_of("+-") ;
+  const std::size_t digits = label.find_first_not_of("+-");  // one sign at most
   if (digits > 1 || digits == std::string::npos) return "";
   if (label.find_first_not_of("0123456789", digits) != std::string::npos) return "";
   const std::size_t first = std::min(label.find_first_not_of('0', digits), label.size() - 1);
@@ -124,7 +124,6 @@ std::string plain_integer(const std::string& label) {
   const std::string magnitude = label.substr(first);
   return (label[0] == '-' && magnitude != "0" ? "-" : "") + magnitude;
 }
-
 
 bool is_blank(const std::string& line) { return line.find_first_not_of(" \t") == std::string::npos; }
 
