@@ -146,6 +146,10 @@ void add_row(CsvTable& t, const std::vector<std::string>& cells, std::size_t num
     const std::string& cell = cells[c];
     if (c == t.label) {
       if (cell.empty()) fail_at(source, number, column_name(t, c) + ": the label is empty");
+      if (cell.size() > kMaxClassNameBytes) {
+        fail_at(source, number, column_name(t, c) + ": a label of " + std::to_string(cell.size()) + " bytes; a class name has at most " +
+                                    std::to_string(kMaxClassNameBytes) + " (is --label-col right?)");
+      }
       const std::string integer = plain_integer(cell);
       const std::string& name = integer.empty() ? cell : integer;
       auto it = label_ids.find(name);

@@ -15,7 +15,6 @@
 namespace xg {
 namespace {
 
-constexpr std::size_t kMaxClassNameBytes = 4096;  // longest line of a class-name file
 
 std::string trim(const std::string& text) {
   const char* space = " \t\r\n\f\v";
@@ -191,11 +190,15 @@ std::vector<std::string> load_class_names(const std::string& spec) {
   if (std::filesystem::is_regular_file(spec, ec)) {
     std::ifstream in(spec, std::ios::binary);
     if (!in) throw InputError(spec + ": cannot open the class-name file for reading");
-    LineReader lines(in, spec, kMaxClassNameBytes);
+    LineReader lines(in, spec, kMaxClassNameBytes + 256);  // room for spaces around a name
     std::string line;
     while (lines.next(line)) {
       const std::string name = trim(line);
       if (name.empty()) continue;
+      if (name.size() > kMaxClassNameBytes) {
+        throw InputError(spec + ":" + std::to_string(lines.line_number()) + ": a class name of " + std::to_string(name.size()) +
+                         " bytes; at most " + std::to_string(kMaxClassNameBytes));
+      }
       if (names.size() == kMaxClasses) {
         throw InputError(spec + ":" + std::to_string(lines.line_number()) + ": more than " + std::to_string(kMaxClasses) +
                          " class names; xgrad handles at most " + std::to_string(kMaxClasses) + " classes");
@@ -210,6 +213,10 @@ std::vector<std::string> load_class_names(const std::string& spec) {
       const std::size_t comma = spec.find(',', start);
       const std::string name = trim(spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (name.empty()) throw InputError("class list \"" + spec + "\" has an empty name; hint: write names like cat,dog,bird");
+      if (name.size() > kMaxClassNameBytes) {
+        throw InputError("class list: a class name of " + std::to_string(name.size()) + " bytes; at most " +
+                         std::to_string(kMaxClassNameBytes));
+      }
       if (names.size() == kMaxClasses) {
         throw InputError("class list: more than " + std::to_string(kMaxClasses) + " names; xgrad handles at most " +
                          std::to_string(kMaxClasses) + " classes");

@@ -73,9 +73,11 @@ std::string label_column_warning(const Dataset& data);
 //     each with a training example (a label of 255 among three classes present
 //     is refused, not read as 256 classes).
 //   - Either way a data set has at least 2 and at most kMaxClasses classes,
-//     and a test label must be one of the training classes.
+//     a class name has at most kMaxClassNameBytes bytes of UTF-8, and a test
+//     label must be one of the training classes.
 // Messages name the file, the label and where it is.
 constexpr std::size_t kMaxClasses = 1000;
+constexpr std::size_t kMaxClassNameBytes = 1024;
 
 // The number of classes of class-number labels (IDX) without names: K = the
 // largest training label + 1, after checking that every class 0..K-1 labels a

@@ -200,6 +200,10 @@ TEST_CASE("csv: at most 1000 classes, refused at the label that would be one too
   text += "c0,2\nnew,3\n";  // line 1003
   CHECK(error_of(text, o) == "d.csv:1003: column 1 'y': label 'new' is one more than the 1000 classes xgrad handles "
                              "(is --label-col right?)");
+  // A class name of at most kMaxClassNameBytes.
+  CHECK(from("y,a\n" + std::string(kMaxClassNameBytes, 'n') + ",1\nb,2\n", o).num_classes() == 2);
+  CHECK(error_of("y,a\n" + std::string(kMaxClassNameBytes + 1, 'n') + ",1\nb,2\n", o) ==
+        "d.csv:2: column 1 'y': a label of 1025 bytes; a class name has at most 1024 (is --label-col right?)");
   // 100,000 distinct labels in a 0.9 MB file stop there too, long before a 100,000 x 100,000 anything.
   std::string many = "y,a\n";
   for (int i = 0; i < 100000; ++i) many += "x" + std::to_string(i) + ",1\n";

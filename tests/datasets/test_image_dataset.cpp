@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -194,7 +195,14 @@ TEST_CASE("load_class_names: a file or a comma list") {
   CHECK(input_error([] { xg::load_class_names("cat,caf\xE9"); }) ==
         "class list: not valid UTF-8 text (byte 0xE9 at offset 7); hint: save the file as UTF-8");
 
-  // At most kMaxClasses names, the boundary on both sides.
+  // Names of at most kMaxClassNameBytes, and at most kMaxClasses names, the boundaries on both sides.
+  const std::string longest(xg::kMaxClassNameBytes, 'n');
+  write_raw(dir.file("long.txt"), Bytes(longest.begin(), longest.end()));
+  CHECK(xg::load_class_names(dir.file("long.txt")) == std::vector<std::string>{longest});
+  std::ofstream(dir.file("long.txt"), std::ios::app) << "n";
+  CHECK(input_error([&] { xg::load_class_names(dir.file("long.txt")); }) ==
+        dir.file("long.txt") + ":1: a class name of 1025 bytes; at most 1024");
+  CHECK(contains(input_error([&] { xg::load_class_names("a," + longest + "n"); }), "class list: a class name of 1025 bytes"));
   std::string names;
   for (std::size_t c = 0; c < xg::kMaxClasses; ++c) names += "n" + std::to_string(c) + "\n";
   write_raw(dir.file("many.txt"), Bytes(names.begin(), names.end()));
