@@ -92,7 +92,15 @@ void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictO
                           !(model.info.mean.front() == 0.0f && model.info.std.front() == 1.0f);
   const double training_mean = mean_known ? double(model.info.mean.front()) : 0.0;
   for (const std::string& path : o.images) {
-    GreyImage image = read_grey_image(path);
+    const std::string bytes = read_image_file(path);
+    const ImageSize size = image_size(bytes, path);  // the header only: no pixel is decoded yet
+    const bool other_size = size.rows != rows || size.cols != cols;
+    if (other_size && !o.resize) {
+      throw InputError(path + ": image is " + std::to_string(size.cols) + "x" + std::to_string(size.rows) +
+                       " (width x height) but the model takes " + std::to_string(cols) + "x" + std::to_string(rows) +
+                       "; pass --resize to scale it");
+    }
+    GreyImage image = decode_grey_image(bytes, path);
     const Polarity polarity = image_polarity(image, training_mean);
     std::string note;
     if (o.invert == "yes") {
@@ -106,14 +114,7 @@ void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictO
              "; --invert no keeps it as it is";
     }
     if (!note.empty()) invert_image(image);
-    if (image.rows != rows || image.cols != cols) {
-      if (!o.resize) {
-        throw InputError(path + ": image is " + std::to_string(image.cols) + "x" + std::to_string(image.rows) +
-                         " (width x height) but the model takes " + std::to_string(cols) + "x" + std::to_string(rows) +
-                         "; pass --resize to scale it");
-      }
-      image = resize_image(image, rows, cols);
-    }
+    if (other_size) image = resize_image(image, rows, cols);
     Split one;
     one.count = 1;
     one.pixels = std::move(image.pixels);

@@ -8,11 +8,13 @@
 #include <fstream>
 #include <map>
 #include <numeric>
+#include <sstream>
 #include <system_error>
 #include <utility>
 
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "datasets/text_lines.hpp"
 
 namespace xg {
 namespace {
@@ -32,6 +34,14 @@ std::string trim(const std::string& s) {
   while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
   while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
   return s.substr(b, e - b);
+}
+
+// Appends a cell to a row, refusing the one beyond kMaxCsvColumns.
+void add_cell(std::vector<std::string>& cells, const std::string& cell, const std::string& source, std::size_t line_number) {
+  if (cells.size() == kMaxCsvColumns) {
+    fail_at(source, line_number, "more than " + std::to_string(kMaxCsvColumns) + " columns");
+  }
+  cells.push_back(cell);
 }
 
 // Splits one line (without its line end) into cells.
@@ -56,8 +66,7 @@ std::vector<std::string> split_line(const std::string& line, const std::string& 
       quoted = was_quoted = true;
       cell.clear();
     } else if (c == ',') {
-      cells.push_back(was_quoted ? cell : trim(cell));
-      if (cells.size() > kMaxCsvColumns) fail_at(source, line_number, "more than 100000 columns");
+      add_cell(cells, was_quoted ? cell : trim(cell), source, line_number);
       cell.clear();
       was_quoted = false;
     } else if (was_quoted) {
@@ -67,7 +76,7 @@ std::vector<std::string> split_line(const std::string& line, const std::string& 
     }
   }
   if (quoted) fail_at(source, line_number, "column " + std::to_string(cells.size() + 1) + ": a quote is not closed (fields cannot span lines)");
-  cells.push_back(was_quoted ? cell : trim(cell));
+  add_cell(cells, was_quoted ? cell : trim(cell), source, line_number);
   return cells;
 }
 
@@ -104,131 +113,147 @@ std::size_t find_label_column(const CsvTable& t, const std::string& spec, const 
                    std::to_string(t.columns.size()));
 }
 
-bool is_small_integer(const std::string& s) {
-  if (s.empty() || s.size() > 3) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+// An integer label in its plain form ("+07" -> "7", "-0" -> "0"), or "" when
+// `label` is not an integer of at most 18 digits.
+std::string plain_integer(const std::string& label) {
+  const std::size_t digits = label.find_first_not_of("+-");  // one sign at most
+  if (digits > 1 || digits == std::string::npos) return "";
+  if (label.find_first_not_of("0123456789", digits) != std::string::npos) return "";
+  const std::size_t first = std::min(label.find_first_not_of('0', digits), label.size() - 1);
+  if (label.size() - first > 18) return "";
+  const std::string magnitude = label.substr(first);
+  return (label[0] == '-' && magnitude != "0" ? "-" : "") + magnitude;
 }
-
-}  // namespace
-
-namespace {
 
 bool is_blank(const std::string& line) { return line.find_first_not_of(" \t") == std::string::npos; }
 
-// Calls f(line, line_number) for each non-blank line (its line end removed)
-// until f returns false.
-template <class F>
-void for_each_line(const std::string& text, const std::string& source, F&& f) {
-  std::size_t pos = text.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0, line_number = 0;
-  std::string line;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    line.assign(text, pos, end - pos);
-    pos = end + 1;
-    ++line_number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find('\0') != std::string::npos) fail_at(source, line_number, "holds a NUL byte; this is not a text CSV file");
-    if (is_blank(line)) continue;
-    if (!f(line, line_number)) return;
+// The next line of `lines` that is not blank; false at the end.
+bool next_row(LineReader& lines, std::string& line) {
+  while (lines.next(line))
+    if (!is_blank(line)) return true;
+  return false;
+}
+
+// Adds the row `cells` (line `number`) to `t`: the label cell as a class name,
+// every other cell as a number.
+void add_row(CsvTable& t, const std::vector<std::string>& cells, std::size_t number, const std::string& source,
+             std::map<std::string, std::uint32_t>& label_ids) {
+  if (cells.size() != t.columns.size()) {
+    fail_at(source, number, "has " + std::to_string(cells.size()) + " cells, expected " + std::to_string(t.columns.size()) +
+                                " like the " + (t.has_header ? "header" : "first row"));
   }
+  for (std::size_t c = 0; c < cells.size(); ++c) {
+    const std::string& cell = cells[c];
+    if (c == t.label) {
+      if (cell.empty()) fail_at(source, number, column_name(t, c) + ": the label is empty");
+      if (cell.size() > kMaxClassNameBytes) {
+        fail_at(source, number, column_name(t, c) + ": a label of " + std::to_string(cell.size()) + " bytes; a class name has at most " +
+                                    std::to_string(kMaxClassNameBytes) + " (is --label-col right?)");
+      }
+      const std::string integer = plain_integer(cell);
+      const std::string& name = integer.empty() ? cell : integer;
+      auto it = label_ids.find(name);
+      if (it == label_ids.end()) {
+        if (t.label_names.size() == kMaxClasses) {
+          fail_at(source, number, column_name(t, c) + ": label " + shown(cell) + " is one more than the " +
+                                      std::to_string(kMaxClasses) + " classes xgrad handles (is --label-col right?)");
+        }
+        it = label_ids.emplace(name, std::uint32_t(t.label_names.size())).first;
+        t.label_names.push_back(name);
+      }
+      t.label_ids.push_back(it->second);
+      continue;
+    }
+    double value = 0;
+    if (cell.empty()) fail_at(source, number, column_name(t, c) + ": empty cell, expected a number");
+    if (!parse_number(cell, value)) fail_at(source, number, column_name(t, c) + ": " + shown(cell) + " is not a number");
+    if (!std::isfinite(value) || std::fabs(value) > 3.0e38) {
+      fail_at(source, number, column_name(t, c) + ": " + shown(cell) + " is not a finite float32 number");
+    }
+    t.values.push_back(float(value));
+  }
+  t.line_numbers.push_back(number);
 }
 
 }  // namespace
 
-CsvTable parse_csv(const std::string& text, const std::string& source,
+CsvTable parse_csv(std::istream& in, const std::string& source,
                    const std::function<std::size_t(const CsvTable&)>& choose_label) {
+  LineReader lines(in, source, kMaxCsvLineBytes);
+  std::string line;
   // The first two rows decide the header: a non-number in the first row where the second row has a number.
-  std::vector<std::vector<std::string>> first_rows;
-  for_each_line(text, source, [&](const std::string& line, std::size_t number) {
-    first_rows.push_back(split_line(line, source, number));
-    return first_rows.size() < 2;
-  });
-  if (first_rows.empty()) throw InputError(source + ": empty file, expected CSV rows of numbers with a label column");
+  if (!next_row(lines, line)) throw InputError(source + ": empty file, expected CSV rows of numbers with a label column");
+  const std::size_t first_number = lines.line_number();
+  const std::vector<std::string> first = split_line(line, source, first_number);
   CsvTable table;
-  if (first_rows.size() == 2) {
-    double v = 0;
-    const std::vector<std::string>& first = first_rows[0];
-    const std::vector<std::string>& second = first_rows[1];
-    for (std::size_t c = 0; c < std::min(first.size(), second.size()) && !table.has_header; ++c) {
-      if (!parse_number(first[c], v) && parse_number(second[c], v)) table.has_header = true;
-    }
+  table.first_line = line;
+  std::vector<std::string> second;
+  std::size_t second_number = 0;
+  if (next_row(lines, line)) {
+    second_number = lines.line_number();
+    second = split_line(line, source, second_number);
   }
-  const std::size_t columns = first_rows[0].size();
-  for (std::size_t c = 0; c < columns; ++c) {
-    const bool named = table.has_header && !first_rows[0][c].empty();
-    table.columns.push_back(named ? first_rows[0][c] : std::to_string(c + 1));
+  double v = 0;
+  for (std::size_t c = 0; c < std::min(first.size(), second.size()) && !table.has_header; ++c) {
+    if (!parse_number(first[c], v) && parse_number(second[c], v)) table.has_header = true;
+  }
+  for (std::size_t c = 0; c < first.size(); ++c) {
+    const bool named = table.has_header && !first[c].empty();
+    table.columns.push_back(named ? first[c] : std::to_string(c + 1));
   }
   table.label = choose_label(table);
 
-  // Then every data row, converted as it is read: the label cell kept as text, the others as numbers.
-  const char* like = table.has_header ? "header" : "first row";
-  bool header_skipped = !table.has_header;
-  std::vector<std::string> cells;
-  for_each_line(text, source, [&](const std::string& line, std::size_t number) {
-    if (!header_skipped) return header_skipped = true;
-    cells = split_line(line, source, number);
-    if (cells.size() != columns) {
-      fail_at(source, number, "has " + std::to_string(cells.size()) + " cells, expected " + std::to_string(columns) +
-                                  " like the " + like);
-    }
-    for (std::size_t c = 0; c < columns; ++c) {
-      const std::string& cell = cells[c];
-      if (c == table.label) {
-        if (cell.empty()) fail_at(source, number, column_name(table, c) + ": the label is empty");
-        table.labels.push_back(cell);
-        continue;
-      }
-      double value = 0;
-      if (cell.empty()) fail_at(source, number, column_name(table, c) + ": empty cell, expected a number");
-      if (!parse_number(cell, value)) fail_at(source, number, column_name(table, c) + ": " + shown(cell) + " is not a number");
-      if (!std::isfinite(value) || std::fabs(value) > 3.0e38) {
-        fail_at(source, number, column_name(table, c) + ": " + shown(cell) + " is not a finite float32 number");
-      }
-      table.values.push_back(float(value));
-    }
-    table.line_numbers.push_back(number);
-    return true;
-  });
+  // Then every data row, converted as it is read.
+  std::map<std::string, std::uint32_t> label_ids;  // label_names -> index
+  if (!table.has_header) add_row(table, first, first_number, source, label_ids);
+  if (second_number) add_row(table, second, second_number, source, label_ids);
+  while (next_row(lines, line)) add_row(table, split_line(line, source, lines.line_number()), lines.line_number(), source, label_ids);
   if (table.rows() == 0) throw InputError(source + ": has a header but no data rows");
   return table;
 }
 
+CsvTable parse_csv(const std::string& text, const std::string& source,
+                   const std::function<std::size_t(const CsvTable&)>& choose_label) {
+  std::istringstream in(text);
+  return parse_csv(in, source, choose_label);
+}
+
 namespace {
 
-// The class index of each label: its position in `classes` (a small integer
-// like "07" also matches the class "7"). `where` says whose classes they are,
-// for the message about a label that is not one of them.
+// The class index of each row's label: the label's position in `classes`.
+// `where` says whose classes they are, for the message about a label that is
+// not one of them.
 std::vector<std::uint32_t> class_indices(const CsvTable& t, const std::vector<std::string>& classes,
                                          const std::string& source, const std::string& where) {
-  const std::vector<std::string>& labels = t.labels;
   std::map<std::string, std::uint32_t> class_of;
   for (std::size_t c = 0; c < classes.size(); ++c) class_of.emplace(classes[c], std::uint32_t(c));
+  constexpr std::uint32_t kMissing = ~std::uint32_t(0);
+  std::vector<std::uint32_t> class_of_label(t.label_names.size(), kMissing);
+  for (std::size_t l = 0; l < t.label_names.size(); ++l) {
+    const auto it = class_of.find(t.label_names[l]);
+    if (it != class_of.end()) class_of_label[l] = it->second;
+  }
   std::vector<std::uint32_t> y;
-  y.reserve(labels.size());
-  for (std::size_t r = 0; r < labels.size(); ++r) {
-    auto it = class_of.find(labels[r]);
-    if (it == class_of.end() && is_small_integer(labels[r])) it = class_of.find(std::to_string(std::atoi(labels[r].c_str())));
-    if (it == class_of.end()) {
-      fail_at(source, t.line_numbers[r], column_name(t, t.label) + ": label " + shown(labels[r]) + " does not occur " + where);
+  y.reserve(t.rows());
+  for (std::size_t r = 0; r < t.rows(); ++r) {
+    const std::uint32_t label = t.label_ids[r];
+    if (class_of_label[label] == kMissing) {
+      fail_at(source, t.line_numbers[r], column_name(t, t.label) + ": label " + shown(t.label_names[label]) + " does not occur " + where);
     }
-    y.push_back(it->second);
+    y.push_back(class_of_label[label]);
   }
   return y;
 }
 
-// The classes of a training file: "0".."max" when every label is an integer
-// 0..999, otherwise the distinct labels, sorted.
-std::vector<std::string> infer_classes(const std::vector<std::string>& labels) {
-  std::vector<std::string> classes;
-  if (std::all_of(labels.begin(), labels.end(), is_small_integer)) {
-    int largest = 0;
-    for (const std::string& l : labels) largest = std::max(largest, std::atoi(l.c_str()));
-    for (int c = 0; c <= largest; ++c) classes.push_back(std::to_string(c));
+// The classes of a training file: its distinct labels, sorted; by value when
+// every label is an integer (so "2" comes before "10").
+std::vector<std::string> infer_classes(const std::vector<std::string>& label_names) {
+  std::vector<std::string> classes = label_names;
+  if (std::all_of(classes.begin(), classes.end(), [](const std::string& l) { return !plain_integer(l).empty(); })) {
+    std::sort(classes.begin(), classes.end(),
+              [](const std::string& a, const std::string& b) { return std::stoll(a) < std::stoll(b); });
   } else {
-    classes = labels;
     std::sort(classes.begin(), classes.end());
-    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
   }
   return classes;
 }
@@ -282,8 +307,8 @@ void check_model_features(const CsvTable& t, std::size_t label, const std::vecto
 }
 
 // For a file read as one column: "" or a hint naming the delimiter its first line seems to use.
-std::string delimiter_hint(const std::string& text) {
-  const std::string first_line = text.substr(0, text.find('\n'));
+std::string delimiter_hint(const CsvTable& t) {
+  const std::string& first_line = t.first_line;
   for (const auto& [delimiter, name] : {std::pair<char, const char*>{';', "';'"}, {'\t', "tab"}}) {
     if (first_line.find(delimiter) != std::string::npos) {
       return std::string(" (it looks ") + name + "-separated; xgrad reads comma-separated CSV only: save it with commas)";
@@ -292,19 +317,19 @@ std::string delimiter_hint(const std::string& text) {
   return "";
 }
 
-}  // namespace
 
-Dataset csv_dataset_from_text(const std::string& train_text, const std::string& train_source,
-                              const std::string& test_text, const std::string& test_source, const CsvOptions& options) {
+// The data set of a training file and, when `test_in` is given, a test file.
+Dataset csv_dataset(std::istream& train_in, const std::string& train_source, std::istream* test_in,
+                    const std::string& test_source, const CsvOptions& options) {
   if (!(options.test_split >= 0.0 && options.test_split < 1.0)) {
     throw InputError("--test-split must be in [0, 1), got " + std::to_string(options.test_split));
   }
   Dataset data;
   data.name = data.source = train_source;
-  CsvTable train_table = parse_csv(train_text, train_source, [&](const CsvTable& t) {
+  CsvTable train_table = parse_csv(train_in, train_source, [&](const CsvTable& t) {
     if (t.columns.size() < 2) {
       throw InputError(train_source + ": has 1 column; expected a label column and at least one feature column" +
-                       delimiter_hint(train_text));
+                       delimiter_hint(t));
     }
     const std::size_t label = find_label_column(t, options.label_column, train_source);
     if (!options.features.empty()) check_model_features(t, label, options.features, train_source);
@@ -314,18 +339,16 @@ Dataset csv_dataset_from_text(const std::string& train_text, const std::string& 
   for (std::size_t c = 0; c < train_table.columns.size(); ++c)
     if (c != label) data.feature_names.push_back(train_table.columns[c]);
 
-  data.class_names = options.classes.empty() ? infer_classes(train_table.labels) : options.classes;
-  const std::string first_label = train_table.labels.front();
+  if (options.classes.empty() && train_table.label_names.size() < 2) {
+    throw InputError(train_source + ": " + column_name(train_table, label) + ": every row has the label " +
+                     shown(train_table.label_names.front()) + "; a classifier needs at least two classes (is --label-col right?)");
+  }
+  data.class_names = options.classes.empty() ? infer_classes(train_table.label_names) : options.classes;
   Split all = to_split(train_table, train_source, data.class_names,
                        options.classes.empty() ? "in " + train_source : "among the model's classes");
-  if (options.classes.empty() &&
-      std::all_of(all.labels.begin(), all.labels.end(), [&](std::uint32_t y) { return y == all.labels[0]; })) {
-    throw InputError(train_source + ": " + column_name(train_table, label) + ": every row has the label " + shown(first_label) +
-                     "; a classifier needs at least two classes (is --label-col right?)");
-  }
 
-  if (!test_source.empty()) {
-    CsvTable test_table = parse_csv(test_text, test_source, [&](const CsvTable& t) {
+  if (test_in) {
+    CsvTable test_table = parse_csv(*test_in, test_source, [&](const CsvTable& t) {
       check_same_columns(t, test_source, train_table.columns, train_table.has_header, train_source);
       return label;
     });
@@ -355,10 +378,10 @@ Dataset csv_dataset_from_text(const std::string& train_text, const std::string& 
   return data;
 }
 
-CsvRows csv_rows_from_text(const std::string& text, const std::string& source, const std::vector<std::string>& feature_names,
-                           const std::string& label_column, const std::vector<std::string>& classes) {
+CsvRows csv_rows(std::istream& in, const std::string& source, const std::vector<std::string>& feature_names,
+                 const std::string& label_column, const std::vector<std::string>& classes) {
   const std::size_t features = feature_names.size();
-  CsvTable t = parse_csv(text, source, [&](const CsvTable& header) {
+  CsvTable t = parse_csv(in, source, [&](const CsvTable& header) {
     if (header.columns.size() == features) {  // no label column: every cell is a feature
       check_same_columns(header, source, feature_names, has_feature_names(feature_names), "the model's features");
       return kNoLabel;
@@ -366,7 +389,7 @@ CsvRows csv_rows_from_text(const std::string& text, const std::string& source, c
     if (header.columns.size() != features + 1) {
       throw InputError(source + ": has " + std::to_string(header.columns.size()) + " columns; the model takes " +
                        std::to_string(features) + " features (with or without the label column)" +
-                       (header.columns.size() == 1 ? delimiter_hint(text) : std::string()));
+                       (header.columns.size() == 1 ? delimiter_hint(header) : std::string()));
     }
     const std::size_t label = find_label_column(header, label_column, source);
     check_model_features(header, label, feature_names, source);
@@ -379,8 +402,8 @@ CsvRows csv_rows_from_text(const std::string& text, const std::string& source, c
   return rows;
 }
 
-namespace {
-std::string read_text_file(const std::string& path) {
+// `path`, opened after checking that it is a regular file of at most kMaxCsvBytes.
+std::ifstream open_csv_file(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
@@ -391,22 +414,34 @@ std::string read_text_file(const std::string& path) {
   if (size > kMaxCsvBytes) throw InputError(path + ": " + std::to_string(size) + " bytes is larger than the 1 GiB CSV limit");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open for reading");
-  std::string text(std::size_t(size), '\0');
-  in.read(text.data(), std::streamsize(size));
-  if (std::uint64_t(in.gcount()) != size) throw InputError(path + ": read error");
-  return text;
+  return in;
 }
+
 }  // namespace
 
+Dataset csv_dataset_from_text(const std::string& train_text, const std::string& train_source,
+                              const std::string& test_text, const std::string& test_source, const CsvOptions& options) {
+  std::istringstream train_in(train_text), test_in(test_text);
+  return csv_dataset(train_in, train_source, test_source.empty() ? nullptr : &test_in, test_source, options);
+}
+
 Dataset load_csv_dataset(const std::string& path, const CsvOptions& options) {
-  const std::string train_text = read_text_file(path);
-  const std::string test_text = options.test_file.empty() ? std::string() : read_text_file(options.test_file);
-  return csv_dataset_from_text(train_text, path, test_text, options.test_file, options);
+  std::ifstream train_in = open_csv_file(path);
+  if (options.test_file.empty()) return csv_dataset(train_in, path, nullptr, "", options);
+  std::ifstream test_in = open_csv_file(options.test_file);
+  return csv_dataset(train_in, path, &test_in, options.test_file, options);
+}
+
+CsvRows csv_rows_from_text(const std::string& text, const std::string& source, const std::vector<std::string>& feature_names,
+                           const std::string& label_column, const std::vector<std::string>& classes) {
+  std::istringstream in(text);
+  return csv_rows(in, source, feature_names, label_column, classes);
 }
 
 CsvRows load_csv_rows(const std::string& path, const std::vector<std::string>& feature_names,
                       const std::string& label_column, const std::vector<std::string>& classes) {
-  return csv_rows_from_text(read_text_file(path), path, feature_names, label_column, classes);
+  std::ifstream in = open_csv_file(path);
+  return csv_rows(in, path, feature_names, label_column, classes);
 }
 
 bool is_csv_path(const std::string& path) {

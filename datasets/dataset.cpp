@@ -1,5 +1,6 @@
 #include "datasets/dataset.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -9,9 +10,11 @@
 #include <system_error>
 
 #include "core/error.hpp"
+#include "datasets/text_lines.hpp"
 
 namespace xg {
 namespace {
+
 
 std::string trim(const std::string& text) {
   const char* space = " \t\r\n\f\v";
@@ -145,25 +148,79 @@ std::string label_column_warning(const Dataset& data) {
          "Is --label-col right?";
 }
 
+std::size_t count_numbered_classes(const std::vector<std::uint32_t>& train_labels, const std::string& labels_source) {
+  std::size_t largest_item = 0;
+  for (std::size_t i = 0; i < train_labels.size(); ++i)
+    if (train_labels[i] > train_labels[largest_item]) largest_item = i;
+  const std::uint32_t largest = train_labels.empty() ? 0 : train_labels[largest_item];
+  const std::string where = "label " + std::to_string(largest) + " (item " + std::to_string(largest_item) + ")";
+  if (largest >= kMaxClasses) {
+    throw InputError(labels_source + ": " + where + " is beyond the limit of " + std::to_string(kMaxClasses) + " classes");
+  }
+  std::vector<std::size_t> examples(std::size_t(largest) + 1, 0);
+  for (std::uint32_t label : train_labels) ++examples[label];
+  const std::size_t present = std::size_t(std::count_if(examples.begin(), examples.end(), [](std::size_t n) { return n > 0; }));
+  if (present < 2) {
+    throw InputError(labels_source + ": every training label is " + std::to_string(largest) +
+                     "; a classifier needs at least two classes");
+  }
+  if (present < examples.size()) {
+    const std::size_t empty = std::size_t(std::find(examples.begin(), examples.end(), 0) - examples.begin());
+    throw InputError(labels_source + ": " + where + " makes " + std::to_string(examples.size()) + " classes, but only " +
+                     std::to_string(present) + " of them have a training example (class " + std::to_string(empty) +
+                     " has none); labels must number the classes 0..K-1; hint: renumber them 0.." +
+                     std::to_string(present - 1) + ", or name every class in classes.txt");
+  }
+  return examples.size();
+}
+
+void require_two_classes(const std::vector<std::uint32_t>& train_labels, const std::vector<std::string>& class_names,
+                         const std::string& labels_source) {
+  if (train_labels.empty()) return;
+  const std::uint32_t first = train_labels.front();
+  if (std::any_of(train_labels.begin(), train_labels.end(), [&](std::uint32_t y) { return y != first; })) return;
+  const std::string name = first < class_names.size() ? " ('" + class_names[first] + "')" : "";
+  throw InputError(labels_source + ": every training label is " + std::to_string(first) + name +
+                   "; a classifier needs at least two classes");
+}
+
 std::vector<std::string> load_class_names(const std::string& spec) {
   std::vector<std::string> names;
   std::error_code ec;
   if (std::filesystem::is_regular_file(spec, ec)) {
-    std::ifstream in(spec);
+    std::ifstream in(spec, std::ios::binary);
     if (!in) throw InputError(spec + ": cannot open the class-name file for reading");
+    LineReader lines(in, spec, kMaxClassNameBytes + 256);  // room for spaces around a name
     std::string line;
-    while (std::getline(in, line)) {
+    while (lines.next(line)) {
       const std::string name = trim(line);
-      if (!name.empty()) names.push_back(name);
+      if (name.empty()) continue;
+      if (name.size() > kMaxClassNameBytes) {
+        throw InputError(spec + ":" + std::to_string(lines.line_number()) + ": a class name of " + std::to_string(name.size()) +
+                         " bytes; at most " + std::to_string(kMaxClassNameBytes));
+      }
+      if (names.size() == kMaxClasses) {
+        throw InputError(spec + ":" + std::to_string(lines.line_number()) + ": more than " + std::to_string(kMaxClasses) +
+                         " class names; xgrad handles at most " + std::to_string(kMaxClasses) + " classes");
+      }
+      names.push_back(name);
     }
-    if (in.bad()) throw InputError(spec + ": read error in the class-name file");
     if (names.empty()) throw InputError(spec + ": the class-name file is empty; hint: write one class name per line");
   } else if (spec.find(',') != std::string::npos) {
+    require_utf8(spec, "class list");
     std::size_t start = 0;
     while (true) {
       const std::size_t comma = spec.find(',', start);
       const std::string name = trim(spec.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
       if (name.empty()) throw InputError("class list \"" + spec + "\" has an empty name; hint: write names like cat,dog,bird");
+      if (name.size() > kMaxClassNameBytes) {
+        throw InputError("class list: a class name of " + std::to_string(name.size()) + " bytes; at most " +
+                         std::to_string(kMaxClassNameBytes));
+      }
+      if (names.size() == kMaxClasses) {
+        throw InputError("class list: more than " + std::to_string(kMaxClasses) + " names; xgrad handles at most " +
+                         std::to_string(kMaxClasses) + " classes");
+      }
       names.push_back(name);
       if (comma == std::string::npos) break;
       start = comma + 1;

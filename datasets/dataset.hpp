@@ -62,9 +62,36 @@ Normalization compute_normalization(const Split& train);
 // numeric labels with fractions ("2.75") among more than 10 classes.
 std::string label_column_warning(const Dataset& data);
 
-// `spec` is an existing file (one name per line, blank lines ignored) or a
-// comma-separated list ("cat,dog,bird"). Throws InputError if it names no class
-// or a name twice.
+// Class labels: one rule for every format (README "Class labels").
+//   - Named classes (classes.txt, Fashion-MNIST's built-in names, --classes, a
+//     trained model's classes): a label is a class number below the number of
+//     names (IDX) or one of the names (CSV).
+//   - Otherwise the classes are the labels present in the training split, so
+//     no class is ever made up without an example: CSV labels are names (an
+//     integer label counts by value: "07" is "7", and the classes sort by
+//     value); IDX labels are class numbers, so they must be exactly 0..K-1,
+//     each with a training example (a label of 255 among three classes present
+//     is refused, not read as 256 classes).
+//   - Either way a data set has at least 2 and at most kMaxClasses classes,
+//     a class name has at most kMaxClassNameBytes bytes of UTF-8, and a test
+//     label must be one of the training classes.
+// Messages name the file, the label and where it is.
+constexpr std::size_t kMaxClasses = 1000;
+constexpr std::size_t kMaxClassNameBytes = 1024;
+
+// The number of classes of class-number labels (IDX) without names: K = the
+// largest training label + 1, after checking that every class 0..K-1 labels a
+// training item and that K >= 2. `labels_source` names the training labels'
+// file; item i of `train_labels` is "item i" in messages.
+std::size_t count_numbered_classes(const std::vector<std::uint32_t>& train_labels, const std::string& labels_source);
+
+// Throws unless the training labels hold at least two different classes.
+void require_two_classes(const std::vector<std::uint32_t>& train_labels, const std::vector<std::string>& class_names,
+                         const std::string& labels_source);
+
+// `spec` is an existing file (UTF-8, one name per line, blank lines ignored) or
+// a comma-separated list ("cat,dog,bird"). Throws InputError if it names no
+// class, a name twice, more than kMaxClasses, or is not UTF-8 text.
 std::vector<std::string> load_class_names(const std::string& spec);
 
 }  // namespace xg

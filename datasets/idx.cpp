@@ -12,14 +12,25 @@
 #include "core/error.hpp"
 
 namespace xg {
+
+// The bytes of a file, raw or gzip-decompressed. read() returns fewer bytes
+// than asked only at the end of the data; any read error throws.
+class IdxByteSource {
+ public:
+  virtual ~IdxByteSource() = default;
+  virtual std::size_t read(std::uint8_t* dst, std::size_t n) = 0;
+};
+
 namespace {
 
 namespace fs = std::filesystem;
 
 constexpr std::size_t kChunkBytes = std::size_t(1) << 20;  // gzip reads in 1 MiB steps
 // deflate expands at most ~1032x; the slack covers headers of tiny files.
+// The gzip data is read into a buffer that grows with it, from at most kFirstGzipReserve.
 constexpr std::uint64_t kMaxGzipRatio = 1032;
 constexpr std::uint64_t kGzipSlack = 1 << 16;
+constexpr std::uint64_t kFirstGzipReserve = std::uint64_t(64) << 20;
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw InputError(path + ": " + what);
@@ -47,15 +58,7 @@ std::uint32_t big_endian_u32(const std::uint8_t* p) {
   return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
 }
 
-// The bytes of a file, raw or gzip-decompressed. read() returns fewer bytes
-// than asked only at the end of the data; any read error throws.
-class ByteSource {
- public:
-  virtual ~ByteSource() = default;
-  virtual std::size_t read(std::uint8_t* dst, std::size_t n) = 0;
-};
-
-class RawSource : public ByteSource {
+class RawSource : public IdxByteSource {
  public:
   explicit RawSource(const std::string& path) : path_(path), file_(std::fopen(path.c_str(), "rb")) {
     if (!file_) fail(path_, "cannot open for reading");
@@ -72,7 +75,7 @@ class RawSource : public ByteSource {
   std::FILE* file_;
 };
 
-class GzipSource : public ByteSource {
+class GzipSource : public IdxByteSource {
  public:
   explicit GzipSource(const std::string& path) : path_(path), file_(gzopen(path.c_str(), "rb")) {
     if (!file_) fail(path_, "cannot open for reading");
@@ -136,7 +139,7 @@ std::uint64_t idx_file_size(const std::string& path) {
 const char* const kIdxHint = "; hint: pass an MNIST-style IDX file such as train-images-idx3-ubyte(.gz)";
 
 // Header: 00 00 type ndim. Returns ndim once the type is unsigned byte and ndim is 1 to 4.
-std::uint8_t read_idx_magic(ByteSource& source, const std::string& path) {
+std::uint8_t read_idx_magic(IdxByteSource& source, const std::string& path) {
   std::uint8_t magic[4];
   const std::size_t magic_got = source.read(magic, 4);
   if (magic_got < 4) fail(path, "not an IDX file (too short: " + std::to_string(magic_got) + " of the 4 header bytes)" + kIdxHint);
@@ -161,7 +164,7 @@ struct IdxShape {
 };
 
 // Dimensions: ndim big-endian uint32, each > 0, product at most kMaxIdxBytes.
-IdxShape read_idx_shape(ByteSource& source, const std::string& path, std::uint8_t ndim) {
+IdxShape read_idx_shape(IdxByteSource& source, const std::string& path, std::uint8_t ndim) {
   std::uint8_t dim_bytes[16];
   if (source.read(dim_bytes, 4 * std::size_t(ndim)) < 4 * std::size_t(ndim)) {
     fail(path, "truncated: the header declares " + std::to_string(ndim) + " dimensions but the file ends inside them");
@@ -182,11 +185,10 @@ IdxShape read_idx_shape(ByteSource& source, const std::string& path, std::uint8_
   return shape;
 }
 
-// Raw data: exactly `shape.bytes` bytes, checked against the file size before allocating.
-std::vector<std::uint8_t> read_raw_idx_data(ByteSource& source, const std::string& path, const IdxShape& shape,
-                                            std::uint64_t file_size, std::uint64_t header_size) {
+// A raw file must hold exactly the header and `shape.bytes` bytes of data.
+void check_raw_size(const std::string& path, const IdxShape& shape, std::uint64_t header_bytes, std::uint64_t file_size) {
   const std::uint64_t promised = shape.bytes;
-  const std::uint64_t holds = file_size > header_size ? file_size - header_size : 0;
+  const std::uint64_t holds = file_size > header_bytes ? file_size - header_bytes : 0;
   if (holds < promised) {
     fail(path, "truncated: header promises " + std::to_string(promised) + " bytes of data (shape " + shape.text +
                    "), file holds " + std::to_string(holds));
@@ -195,59 +197,107 @@ std::vector<std::uint8_t> read_raw_idx_data(ByteSource& source, const std::strin
     fail(path, "trailing data: header promises " + std::to_string(promised) + " bytes of data (shape " + shape.text +
                    "), file holds " + std::to_string(holds) + " (" + std::to_string(holds - promised) + " extra)");
   }
-  std::vector<std::uint8_t> bytes(promised);
-  const std::size_t got = source.read(bytes.data(), promised);
-  if (got != promised) {
-    fail(path, "truncated: header promises " + std::to_string(promised) + " bytes of data, read only " +
-                   std::to_string(got) + " (did the file change while reading?)");
-  }
-  return bytes;
 }
 
-// gzip data: the decompressed size is unknown until read, so grow with the data
-// and reserve no more than the compressed file could possibly expand to.
-std::vector<std::uint8_t> read_gzip_idx_data(ByteSource& source, const std::string& path, const IdxShape& shape,
-                                             std::uint64_t file_size) {
+// A gzip file must be able to expand to the header and `shape.bytes` bytes of
+// data, and its trailer, which records the uncompressed size modulo 2^32, must
+// agree. A file too short to have a trailer is left to zlib, which refuses it.
+void check_gzip_size(const std::string& path, const IdxShape& shape, std::uint64_t header_bytes, std::uint64_t file_size) {
   const std::uint64_t promised = shape.bytes;
-  std::vector<std::uint8_t> bytes;
-  bytes.reserve(std::min(promised, file_size * kMaxGzipRatio + kGzipSlack));
-  std::uint64_t have = 0;
-  while (have < promised) {
-    const std::size_t want = std::size_t(std::min<std::uint64_t>(kChunkBytes, promised - have));
-    bytes.resize(have + want);
-    const std::size_t got = source.read(bytes.data() + have, want);
-    have += got;
-    if (got < want) {
-      fail(path, "truncated: header promises " + std::to_string(promised) + " bytes of data (shape " + shape.text +
-                     "), file holds " + std::to_string(have));
-    }
+  if (promised > file_size * kMaxGzipRatio + kGzipSlack) {
+    fail(path, "header promises " + std::to_string(promised) + " bytes of data (shape " + shape.text + "), more than a " +
+                   std::to_string(file_size) + "-byte gzip file can hold; the header is corrupt");
   }
-  // One more byte must not exist; the attempt also makes zlib check the CRC.
-  std::uint8_t extra;
-  if (source.read(&extra, 1) != 0) {
-    fail(path, "trailing data: file holds more than the " + std::to_string(promised) +
-                   " bytes of data its header promises (shape " + shape.text + ")");
+  constexpr std::uint64_t kGzipMinimum = 18;  // a 10-byte header and an 8-byte trailer
+  if (file_size < kGzipMinimum) return;
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!file) fail(path, "cannot open for reading");
+  std::uint8_t trailer[4];
+  if (std::fseek(file.get(), -4, SEEK_END) != 0 || std::fread(trailer, 1, 4, file.get()) != 4) fail(path, "read error");
+  const std::uint32_t recorded = std::uint32_t(trailer[0]) | std::uint32_t(trailer[1]) << 8 |
+                                 std::uint32_t(trailer[2]) << 16 | std::uint32_t(trailer[3]) << 24;
+  if (recorded != std::uint32_t(header_bytes + promised)) {
+    fail(path, "header promises " + std::to_string(promised) + " bytes of data (shape " + shape.text +
+                   ") but the gzip trailer records " + std::to_string(recorded) + " bytes in all, header included; the .gz is "
+                   "truncated or corrupt, or its header lies (a .gz of several gzip streams is not supported)");
   }
-  return bytes;
 }
 
 }  // namespace
 
-IdxData read_idx(const std::string& path) {
-  const std::uint64_t file_size = idx_file_size(path);
-  const bool gzip = starts_like_gzip(path);
-  std::unique_ptr<ByteSource> source;
-  if (gzip) {
-    source = std::make_unique<GzipSource>(path);
+IdxReader::IdxReader(const std::string& path) : path_(path) {
+  file_size_ = idx_file_size(path);
+  gzip_ = starts_like_gzip(path);
+  if (gzip_) {
+    source_ = std::make_unique<GzipSource>(path);
   } else {
-    source = std::make_unique<RawSource>(path);
+    source_ = std::make_unique<RawSource>(path);
   }
-  const std::uint8_t ndim = read_idx_magic(*source, path);
-  IdxShape shape = read_idx_shape(*source, path, ndim);
+  const std::uint8_t ndim = read_idx_magic(*source_, path);
+  const IdxShape shape = read_idx_shape(*source_, path, ndim);
+  const std::uint64_t header_bytes = 4 + 4 * std::uint64_t(ndim);
+  if (gzip_) {
+    check_gzip_size(path, shape, header_bytes, file_size_);
+  } else {
+    check_raw_size(path, shape, header_bytes, file_size_);
+  }
+  dims_ = shape.dims;
+  data_bytes_ = shape.bytes;
+}
+
+IdxReader::~IdxReader() = default;
+IdxReader::IdxReader(IdxReader&&) noexcept = default;
+IdxReader& IdxReader::operator=(IdxReader&&) noexcept = default;
+
+std::string IdxReader::shape_text() const {
+  std::string text;
+  for (std::size_t axis = 0; axis < dims_.size(); ++axis) text += (axis ? " x " : "") + std::to_string(dims_[axis]);
+  return text;
+}
+
+std::vector<std::uint8_t> IdxReader::read_data() {
+  if (!source_) fail(path_, "read_data called twice");
+  const std::uint64_t promised = data_bytes_;
+  std::vector<std::uint8_t> bytes;
+  if (!gzip_) {
+    // The file size was checked, so this is the data's exact size.
+    bytes.resize(promised);
+    const std::size_t got = source_->read(bytes.data(), promised);
+    if (got != promised) {
+      fail(path_, "truncated: header promises " + std::to_string(promised) + " bytes of data, read only " +
+                      std::to_string(got) + " (did the file change while reading?)");
+    }
+  } else {
+    // The decompressed size is known only once read (the trailer could lie
+    // too), so the buffer grows with the data.
+    bytes.reserve(std::min(promised, kFirstGzipReserve));
+    std::uint64_t have = 0;
+    while (have < promised) {
+      const std::size_t want = std::size_t(std::min<std::uint64_t>(kChunkBytes, promised - have));
+      bytes.resize(have + want);
+      const std::size_t got = source_->read(bytes.data() + have, want);
+      have += got;
+      if (got < want) {
+        fail(path_, "truncated: header promises " + std::to_string(promised) + " bytes of data (shape " + shape_text() +
+                        "), file holds " + std::to_string(have));
+      }
+    }
+    // One more byte must not exist; the attempt also makes zlib check the CRC.
+    std::uint8_t extra;
+    if (source_->read(&extra, 1) != 0) {
+      fail(path_, "trailing data: file holds more than the " + std::to_string(promised) +
+                      " bytes of data its header promises (shape " + shape_text() + ")");
+    }
+  }
+  source_.reset();  // closes the file
+  return bytes;
+}
+
+IdxData read_idx(const std::string& path) {
+  IdxReader reader(path);
   IdxData result;
-  result.bytes = gzip ? read_gzip_idx_data(*source, path, shape, file_size)
-                      : read_raw_idx_data(*source, path, shape, file_size, 4 + 4 * std::uint64_t(ndim));
-  result.dims = std::move(shape.dims);
+  result.bytes = reader.read_data();
+  result.dims = reader.dims();
   return result;
 }
 

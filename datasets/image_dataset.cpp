@@ -34,37 +34,36 @@ std::string find_idx_file(const fs::path& dir, const std::string& base) {
                    "; hint: the directory must hold the four MNIST-style IDX files");
 }
 
-std::string shape_text(const std::vector<std::uint32_t>& dims) {
-  std::string text = "(";
-  for (std::size_t i = 0; i < dims.size(); ++i) text += (i ? ", " : "") + std::to_string(dims[i]);
-  return text + ")";
-}
-
+// One split's image and label files, headers read: they must fit together
+// (3 and 1 dimensions, as many labels as images) before any data is read.
 struct SplitFiles {
-  std::string images, labels;
+  IdxReader images, labels;
 };
 
-// Reads one split's image and label files and checks that they fit together.
-Split load_split(const SplitFiles& files) {
-  IdxData images = read_idx(files.images);
-  if (images.dims.size() != 3) {
-    throw InputError(files.images + ": images must have 3 dimensions (count, rows, cols), this file has shape " +
-                     shape_text(images.dims));
+SplitFiles open_split(const std::string& images_path, const std::string& labels_path) {
+  SplitFiles files{IdxReader(images_path), IdxReader(labels_path)};
+  if (files.images.dims().size() != 3) {
+    throw InputError(images_path + ": images must have 3 dimensions (count, rows, cols), this file has shape " +
+                     files.images.shape_text());
   }
-  IdxData labels = read_idx(files.labels);
-  if (labels.dims.size() != 1) {
-    throw InputError(files.labels + ": labels must have 1 dimension (count), this file has shape " +
-                     shape_text(labels.dims));
+  if (files.labels.dims().size() != 1) {
+    throw InputError(labels_path + ": labels must have 1 dimension (count), this file has shape " + files.labels.shape_text());
   }
-  if (images.dims[0] != labels.dims[0]) {
-    throw InputError(files.images + " holds " + std::to_string(images.dims[0]) + " images but " + files.labels +
-                     " holds " + std::to_string(labels.dims[0]) + " labels");
+  if (files.images.dims()[0] != files.labels.dims()[0]) {
+    throw InputError(images_path + " holds " + std::to_string(files.images.dims()[0]) + " images but " + labels_path +
+                     " holds " + std::to_string(files.labels.dims()[0]) + " labels");
   }
+  return files;
+}
+
+// Reads one split's data: the labels (the small file) first.
+Split read_split(SplitFiles& files) {
   Split set;
-  set.count = images.dims[0];
-  set.shape = {images.dims[1], images.dims[2]};
-  set.pixels = std::move(images.bytes);
-  set.labels.assign(labels.bytes.begin(), labels.bytes.end());
+  set.count = files.images.dims()[0];
+  set.shape = {files.images.dims()[1], files.images.dims()[2]};
+  const std::vector<std::uint8_t> labels = files.labels.read_data();
+  set.labels.assign(labels.begin(), labels.end());
+  set.pixels = files.images.read_data();
   return set;
 }
 
@@ -73,13 +72,14 @@ bool is_fashion_mnist_directory(const std::string& dir) {
   return fs::equivalent(dir, kFashionMnistDirectory, ec);  // false (not an error) if either is missing
 }
 
-// Throws if some label of `set` has no class name.
+// Throws if some label of `set` is not a class; `classes_source` says where the
+// classes come from ("classes.txt names").
 void check_labels(const Split& set, const std::string& labels_path, std::size_t num_classes,
                   const std::string& classes_source) {
   for (std::size_t i = 0; i < set.count; ++i) {
     if (set.labels[i] >= num_classes) {
       throw InputError(labels_path + ": label " + std::to_string(set.labels[i]) + " of item " + std::to_string(i) +
-                       " is out of range: " + classes_source + " gives " + std::to_string(num_classes) +
+                       " is out of range: " + classes_source + " " + std::to_string(num_classes) +
                        " classes (labels 0.." + std::to_string(num_classes - 1) + ")");
     }
   }
@@ -114,33 +114,34 @@ Dataset load_image_dataset(const std::string& name_or_dir) {
     throw InputError("data directory " + data.source + " is not a directory; hint: pass the directory holding the four MNIST-style IDX files");
   }
 
+  // Every header is read and checked (counts, shapes) before any data is.
   const fs::path dir(data.source);
-  const SplitFiles train_files = {find_idx_file(dir, "train-images-idx3-ubyte"), find_idx_file(dir, "train-labels-idx1-ubyte")};
-  const SplitFiles test_files = {find_idx_file(dir, "t10k-images-idx3-ubyte"), find_idx_file(dir, "t10k-labels-idx1-ubyte")};
-  data.train = load_split(train_files);
-  data.test = load_split(test_files);
-  if (data.train.shape != data.test.shape) {
-    throw InputError(test_files.images + ": test images are " + data.test.item_description() + " but the train images in " +
-                     train_files.images + " are " + data.train.item_description());
+  SplitFiles train_files = open_split(find_idx_file(dir, "train-images-idx3-ubyte"), find_idx_file(dir, "train-labels-idx1-ubyte"));
+  SplitFiles test_files = open_split(find_idx_file(dir, "t10k-images-idx3-ubyte"), find_idx_file(dir, "t10k-labels-idx1-ubyte"));
+  const auto item_shape = [](const SplitFiles& f) {
+    return std::to_string(f.images.dims()[1]) + "x" + std::to_string(f.images.dims()[2]) + " images";
+  };
+  if (item_shape(train_files) != item_shape(test_files)) {
+    throw InputError(test_files.images.path() + ": test images are " + item_shape(test_files) + " but the train images in " +
+                     train_files.images.path() + " are " + item_shape(train_files));
   }
-
-  // Class names, and where they came from (for the out-of-range message).
-  std::string classes_source;
+  // The classes (dataset.hpp, "Class labels"): named, or the class numbers of the training labels.
   const fs::path classes_file = dir / "classes.txt";
-  if (fashion) {
-    data.class_names = kFashionMnistClasses;
-    classes_source = "Fashion-MNIST";
-  } else if (fs::exists(classes_file, ec)) {
-    data.class_names = load_class_names(classes_file.string());
-    classes_source = classes_file.string();
+  const bool named = fashion || fs::exists(classes_file, ec);
+  if (named) data.class_names = fashion ? kFashionMnistClasses : load_class_names(classes_file.string());
+  const std::string classes_source = fashion ? "Fashion-MNIST gives" : classes_file.string() + " names";
+
+  const std::string train_labels = train_files.labels.path(), test_labels = test_files.labels.path();
+  data.train = read_split(train_files);
+  data.test = read_split(test_files);
+  if (named) {
+    check_labels(data.train, train_labels, data.num_classes(), classes_source);
+    require_two_classes(data.train.labels, data.class_names, train_labels);
   } else {
-    std::uint32_t max_label = 0;
-    for (std::uint32_t label : data.train.labels) max_label = std::max(max_label, label);
-    for (std::uint32_t label : data.test.labels) max_label = std::max(max_label, label);
-    for (std::uint32_t c = 0; c <= max_label; ++c) data.class_names.push_back(std::to_string(c));
+    const std::size_t classes = count_numbered_classes(data.train.labels, train_labels);
+    for (std::size_t c = 0; c < classes; ++c) data.class_names.push_back(std::to_string(c));
   }
-  check_labels(data.train, train_files.labels, data.num_classes(), classes_source);
-  check_labels(data.test, test_files.labels, data.num_classes(), classes_source);
+  check_labels(data.test, test_labels, data.num_classes(), named ? classes_source : "the training labels " + train_labels + " have");
   return data;
 }
 

@@ -19,11 +19,15 @@ extern const char* const kFashionMnistDirectory;
 // ("mnist" has no Debian package, so it is not a known name.)
 std::string resolve_data_directory(const std::string& name_or_dir);
 
-// Loads and checks both splits and the class names. Class names are the ten
+// Loads and checks both splits and the class names. Every file's header is
+// read and checked (the label count is the image count, the test images have
+// the train images' size) before any data is read. Class names are the ten
 // Fashion-MNIST names for the fashion-mnist directory, else the lines of
-// `classes.txt` in the directory, else "0", "1", ... up to the largest label.
+// `classes.txt` in the directory, else "0", "1", ... "K-1", where every class
+// number below K labels a training item (dataset.hpp, "Class labels").
 // Throws InputError for a missing directory or file, a malformed file, a count
-// mismatch, different train/test image sizes or a label with no class.
+// mismatch, different train/test image sizes, a label with no class, a gap in
+// the class numbers or a single class.
 Dataset load_image_dataset(const std::string& name_or_dir);
 
 }  // namespace xg

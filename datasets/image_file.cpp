@@ -18,9 +18,13 @@ namespace {
 [[noreturn]] void fail(const std::string& source, const std::string& what) { throw InputError(source + ": " + what); }
 
 void check_size(const std::string& source, std::uint64_t cols, std::uint64_t rows) {
-  if (cols == 0 || rows == 0) fail(source, "image has no pixels (" + std::to_string(cols) + "x" + std::to_string(rows) + ")");
+  const std::string size = std::to_string(cols) + "x" + std::to_string(rows);
+  if (cols == 0 || rows == 0) fail(source, "image has no pixels (" + size + ")");
   if (cols > kMaxImageSide || rows > kMaxImageSide) {
-    fail(source, "image of " + std::to_string(cols) + "x" + std::to_string(rows) + " exceeds the 16384x16384 limit");
+    fail(source, "image of " + size + " exceeds the " + std::to_string(kMaxImageSide) + "x" + std::to_string(kMaxImageSide) + " limit");
+  }
+  if (cols * rows > kMaxImagePixels) {
+    fail(source, "image of " + size + " has more than the limit of " + std::to_string(kMaxImagePixels) + " pixels (4096x4096)");
   }
 }
 
@@ -56,12 +60,29 @@ class PgmTokens {
   const std::string& source_;
 };
 
+struct PgmHeader {
+  std::uint64_t cols = 0, rows = 0, maxval = 0;
+  std::size_t end = 0;  // the offset just after maxval
+};
+
+PgmHeader read_pgm_header(const std::string& bytes, const std::string& source) {
+  PgmTokens t(bytes, source);
+  PgmHeader h;
+  h.cols = t.number("width");
+  h.rows = t.number("height");
+  check_size(source, h.cols, h.rows);
+  h.maxval = t.number("maxval");
+  if (h.maxval == 0 || h.maxval > 65535) fail(source, "PGM: maxval " + std::to_string(h.maxval) + " is not in 1..65535");
+  h.end = t.pos_;
+  return h;
+}
+
 GreyImage decode_pgm(const std::string& bytes, const std::string& source) {
   const bool binary = bytes[1] == '5';
+  const PgmHeader header = read_pgm_header(bytes, source);
+  const std::uint64_t cols = header.cols, rows = header.rows, maxval = header.maxval;
   PgmTokens t(bytes, source);
-  const std::uint64_t cols = t.number("width"), rows = t.number("height"), maxval = t.number("maxval");
-  check_size(source, cols, rows);
-  if (maxval == 0 || maxval > 65535) fail(source, "PGM: maxval " + std::to_string(maxval) + " is not in 1..65535");
+  t.pos_ = header.end;
   GreyImage image;
   image.rows = rows;
   image.cols = cols;
@@ -134,6 +155,19 @@ void read_png_header(const std::uint8_t* body, const std::string& source, PngChu
     fail(source, "PNG: palette images of bit depth " + std::to_string(png.depth) + " are not supported (8 bits)");
   }
   if (png.depth != 8 && png.depth != 16) fail(source, "PNG: bit depth " + std::to_string(png.depth) + " is not supported (8 or 16)");
+}
+
+// The first chunk, which must be a well-formed IHDR.
+PngChunks read_png_ihdr(const std::string& bytes, const std::string& source) {
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
+  constexpr std::size_t kIhdrEnd = 8 + 12 + 13;  // signature, then the chunk: length, type, 13 bytes, CRC
+  if (bytes.size() < kIhdrEnd) fail(source, "PNG: truncated (the file ends inside the IHDR chunk)");
+  if (bytes.compare(12, 4, "IHDR") != 0) fail(source, "PNG: the first chunk is " + bytes.substr(12, 4) + ", expected IHDR");
+  if (be32(data + 8) != 13) fail(source, "PNG: malformed IHDR chunk");
+  if (crc32(crc32(0, data + 12, 4), data + 16, 13) != be32(data + 29)) fail(source, "PNG: chunk IHDR fails its CRC check");
+  PngChunks png;
+  read_png_header(data + 16, source, png);
+  return png;
 }
 
 // Walks the chunks after the signature up to IEND, checking each one's length and CRC.
@@ -263,15 +297,31 @@ GreyImage decode_png(const std::string& bytes, const std::string& source) {
   return unfilter_png_rows(raw, png, bytes_per_pixel, source);
 }
 
+bool is_png(const std::string& bytes) { return bytes.size() >= 8 && bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0; }
+bool is_pgm(const std::string& bytes) { return bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '2'); }
+const char* const kNotAnImage = "not a PGM (P2/P5) or PNG image";
+
 }  // namespace
 
-GreyImage decode_grey_image(const std::string& bytes, const std::string& source) {
-  if (bytes.size() >= 8 && bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0) return decode_png(bytes, source);
-  if (bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '2')) return decode_pgm(bytes, source);
-  fail(source, "not a PGM (P2/P5) or PNG image");
+ImageSize image_size(const std::string& bytes, const std::string& source) {
+  if (is_png(bytes)) {
+    const PngChunks png = read_png_ihdr(bytes, source);
+    return {png.rows, png.cols};
+  }
+  if (is_pgm(bytes)) {
+    const PgmHeader pgm = read_pgm_header(bytes, source);
+    return {std::size_t(pgm.rows), std::size_t(pgm.cols)};
+  }
+  fail(source, kNotAnImage);
 }
 
-GreyImage read_grey_image(const std::string& path) {
+GreyImage decode_grey_image(const std::string& bytes, const std::string& source) {
+  if (is_png(bytes)) return decode_png(bytes, source);
+  if (is_pgm(bytes)) return decode_pgm(bytes, source);
+  fail(source, kNotAnImage);
+}
+
+std::string read_image_file(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
@@ -279,12 +329,12 @@ GreyImage read_grey_image(const std::string& path) {
   if (!fs::is_regular_file(status)) fail(path, "not a regular file, expected a PGM or PNG image");
   const std::uint64_t size = fs::file_size(path, ec);
   if (ec) fail(path, "cannot read the file size: " + ec.message());
-  if (size > (std::uint64_t(256) << 20)) fail(path, "larger than the 256 MiB image limit");
+  if (size > kMaxImageFileBytes) fail(path, "larger than the " + std::to_string(kMaxImageFileBytes >> 20) + " MiB image limit");
   std::ifstream in(path, std::ios::binary);
   std::string bytes(std::size_t(size), '\0');
   in.read(bytes.data(), std::streamsize(size));
   if (!in || std::uint64_t(in.gcount()) != size) fail(path, "read error");
-  return decode_grey_image(bytes, path);
+  return bytes;
 }
 
 Polarity image_polarity(const GreyImage& image, double training_mean) {
@@ -308,6 +358,8 @@ Polarity image_polarity(const GreyImage& image, double training_mean) {
 void invert_image(GreyImage& image) {
   for (std::uint8_t& v : image.pixels) v = std::uint8_t(255 - v);
 }
+
+GreyImage read_grey_image(const std::string& path) { return decode_grey_image(read_image_file(path), path); }
 
 GreyImage resize_image(const GreyImage& in, std::size_t rows, std::size_t cols) {
   GreyImage out;

@@ -6,8 +6,10 @@
 // a transparent one is composited over white (grey = a·luma + (1 − a)·255),
 // as a viewer shows it on a white page.
 //
-// Files are untrusted: the declared size is bounded (at most 16384 x 16384)
-// and checked against what the file can hold before anything is allocated,
+// Files are untrusted: the size in the header is read and checked first
+// (image_size: at most kMaxImageSide a side and kMaxImagePixels in all, and a
+// caller can compare it with the size it needs before any pixel is decoded),
+// then checked against what the file can hold before anything is allocated;
 // every chunk length and every read is checked, and inflated data must have
 // exactly the size the header implies. Errors are InputErrors naming the file.
 #include <cstddef>
@@ -22,12 +24,27 @@ struct GreyImage {
   std::vector<std::uint8_t> pixels;  // rows*cols, row-major, 0 = black, 255 = white
 };
 
+// Limits on what a header may declare (the pixel limit keeps the samples of a
+// 16-bit RGBA PNG, 8 bytes a pixel, to 128 MiB while it is decoded) and on the file itself.
 constexpr std::size_t kMaxImageSide = 16384;
+constexpr std::uint64_t kMaxImagePixels = std::uint64_t(1) << 24;  // e.g. 4096 x 4096
+constexpr std::uint64_t kMaxImageFileBytes = std::uint64_t(256) << 20;
 
-// Reads a .pgm or .png file (detected by content, not by name).
-GreyImage read_grey_image(const std::string& path);
-// The same from bytes in memory; `source` names the file in errors.
+// The bytes of an image file, after checking that it is a regular file of at
+// most kMaxImageFileBytes.
+std::string read_image_file(const std::string& path);
+
+// The size a PGM or PNG header declares, within the limits above; no pixel is
+// decoded. `source` names the file in errors.
+struct ImageSize {
+  std::size_t rows = 0, cols = 0;
+};
+ImageSize image_size(const std::string& bytes, const std::string& source);
+
+// Decodes a .pgm or .png file's bytes (detected by content, not by name).
 GreyImage decode_grey_image(const std::string& bytes, const std::string& source);
+// read_image_file, then decode_grey_image.
+GreyImage read_grey_image(const std::string& path);
 
 // The polarity of a drawing against the images a model was trained on: the
 // image's background is taken as the mean of its outermost ring of pixels (a

@@ -5,10 +5,12 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
 #include "datasets/csv.hpp"
+#include "datasets/text_lines.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string input(reinterpret_cast<const char*>(data), size);
@@ -23,7 +25,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     const xg::Dataset d = xg::csv_dataset_from_text(train, "train.csv", test, test_source, options);
-    // The data set's own promises.
+    // The data set's own promises: 2..kMaxClasses classes, distinct; names that are UTF-8 (they go into JSON).
+    if (d.num_classes() < 2 || d.num_classes() > xg::kMaxClasses) __builtin_trap();
+    for (std::size_t c = 1; c < d.num_classes(); ++c)
+      for (std::size_t k = 0; k < c; ++k)
+        if (d.class_names[c] == d.class_names[k]) __builtin_trap();
+    for (const auto* names : {&d.class_names, &d.feature_names})
+      for (const std::string& name : *names)
+        if (xg::first_invalid_utf8(name) != std::string_view::npos) __builtin_trap();
     for (const xg::Split* set : {&d.train, &d.test}) {
       if (set->shape != std::vector<std::size_t>{d.feature_names.size()}) __builtin_trap();
       if (set->values.size() != set->count * set->features() || set->labels.size() != set->count) __builtin_trap();

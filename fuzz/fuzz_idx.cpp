@@ -1,9 +1,10 @@
-// libFuzzer target: read_idx on arbitrary bytes (raw or gzip: the reader
-// decides by content). Any InputError is a correct refusal; a crash, a
+// libFuzzer target: IdxReader on arbitrary bytes (raw or gzip: the reader
+// decides by content): the header, then the data. Any InputError is a correct refusal; a crash, a
 // sanitizer report, a leak or a huge allocation is a bug.
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <vector>
 #include <unistd.h>
 
 #include "core/error.hpp"
@@ -17,10 +18,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size) std::fwrite(data, 1, size, f);
   std::fclose(f);
   try {
-    xg::IdxData idx = xg::read_idx(path);
+    // The header alone first (as load_image_dataset reads it), then the data.
+    xg::IdxReader reader(path);
     std::uint64_t n = 1;
-    for (std::uint32_t d : idx.dims) n *= d;
-    if (n != idx.bytes.size()) __builtin_trap();  // the reader's own promise
+    for (std::uint32_t d : reader.dims()) n *= d;
+    if (n != reader.data_bytes() || n > xg::kMaxIdxBytes) __builtin_trap();
+    // A raw file must hold exactly what its header promises, checked already.
+    const std::vector<std::uint8_t> bytes = reader.read_data();
+    if (bytes.size() != n) __builtin_trap();  // the reader's own promise
   } catch (const xg::InputError&) {
   }
   return 0;

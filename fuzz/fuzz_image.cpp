@@ -1,5 +1,6 @@
-// libFuzzer target: the PGM/PNG decoder on arbitrary bytes, then a resize of
-// what it decoded. An InputError is a correct refusal; anything else is a bug.
+// libFuzzer target: the PGM/PNG header reader and decoder on arbitrary bytes
+// (they must agree on the size), then a resize of what was decoded. An
+// InputError is a correct refusal; anything else is a bug.
 #include <cstdint>
 #include <string>
 
@@ -8,8 +9,22 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string bytes(reinterpret_cast<const char*>(data), size);
+  // The header alone (what predict checks before decoding), then the whole image.
+  xg::ImageSize declared;
+  bool header_ok = true;
+  try {
+    declared = xg::image_size(bytes, "fuzz.png");
+    if (declared.rows * declared.cols > xg::kMaxImagePixels || declared.rows > xg::kMaxImageSide ||
+        declared.cols > xg::kMaxImageSide) {
+      __builtin_trap();
+    }
+  } catch (const xg::InputError&) {
+    header_ok = false;
+  }
   try {
     const xg::GreyImage image = xg::decode_grey_image(bytes, "fuzz.png");
+    if (!header_ok) __builtin_trap();  // an image whose header is refused cannot decode
+    if (image.rows != declared.rows || image.cols != declared.cols) __builtin_trap();
     if (image.pixels.size() != image.rows * image.cols) __builtin_trap();
     const xg::GreyImage small = xg::resize_image(image, 7, 5);
     if (small.pixels.size() != 35) __builtin_trap();

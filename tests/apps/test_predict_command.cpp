@@ -109,3 +109,31 @@ TEST_CASE("predict: colour PNGs are read as grey, a black-on-white drawing is in
   CHECK(bad.status == 2);
   CHECK(bad.err.find("--invert must be auto, yes or no, got 'maybe'") != std::string::npos);
 }
+
+TEST_CASE("predict: an image's size is checked from its header, before any pixel is decoded") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 60, 20, 3, 6, 5);
+  const std::string model = dir.file("m.safetensors");
+  REQUIRE(run_xgrad("train --data " + dir.path() + " --hidden 4 --epochs 1 --quiet --threads 1 --save " + model).status == 0);
+  // 1 MB of PNG declaring 16384x16384 16-bit grey: 512 MiB of samples if it were decoded.
+  std::string noise(1 << 20, '\0');
+  std::uint32_t state = 1;
+  for (char& byte : noise) byte = char((state = state * 1664525u + 1013904223u) >> 24);
+  const std::string huge = dir.file("huge.png");
+  std::ofstream(huge, std::ios::binary) << png_from_raw(16384, 16384, 0, noise, 16);
+  for (const char* resize : {"", " --resize"}) {
+    CAPTURE(resize);
+    const RunResult r = run_xgrad_capped("predict --model " + model + " " + huge + resize);
+    CHECK(r.status == 2);
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(r.err.find(huge + ": image of 16384x16384 has more than the limit of 16777216 pixels") != std::string::npos);
+    CHECK(r.out.empty());
+  }
+  // Within the limits but not the model's size: the header says so, though the pixels are garbage.
+  const std::string big = dir.file("big.png");
+  std::ofstream(big, std::ios::binary) << png_from_raw(4096, 4096, 0, noise.substr(0, 1000), 16);
+  const RunResult r = run_xgrad_capped("predict --model " + model + " " + big);
+  CHECK(r.status == 2);
+  CHECK(lines_of(r.err).size() == 1);
+  CHECK(r.err.find(big + ": image is 4096x4096 (width x height) but the model takes 5x6; pass --resize") != std::string::npos);
+}

@@ -44,13 +44,13 @@ TEST_CASE("csv: a header is detected, the label column is the first by default, 
   CHECK(norm.std[0] == doctest::Approx(std::sqrt(8.0 / 3.0)));
 }
 
-TEST_CASE("csv: no header, integer labels keep their values, --label-col by number and by name") {
+TEST_CASE("csv: no header, integer labels sort by value, --label-col by number and by name") {
   CsvOptions o;
   o.test_split = 0;
   o.label_column = "3";
   const Dataset d = from("1.5,2,0\n3,4e1,2\n5,6,0\n", o);
-  CHECK(d.class_names == std::vector<std::string>{"0", "1", "2"});
-  CHECK(d.train.labels == std::vector<std::uint32_t>{0, 2, 0});
+  CHECK(d.class_names == std::vector<std::string>{"0", "2"});  // the classes present: no class "1" without an example
+  CHECK(d.train.labels == std::vector<std::uint32_t>{0, 1, 0});
   CHECK(d.train.values == std::vector<float>{1.5f, 2, 3, 40, 5, 6});
   CHECK(d.feature_names == std::vector<std::string>{"1", "2"});
   o.label_column = "y";
@@ -173,4 +173,74 @@ TEST_CASE("csv rows to predict: the model's features, with or without the label 
                        "r.csv:2: column 2 'y': label 'bird' does not occur among the model's classes", InputError);
   // A model trained on a file without a header has positional feature names: any header is accepted.
   CHECK(csv_rows_from_text("x,z\n1,2\n3,4\n", "r.csv", {"2", "3"}, "", classes).items.count == 2);
+}
+
+TEST_CASE("csv: the classes are the labels present, integers by value") {
+  CsvOptions o;
+  o.test_split = 0;
+  // A label of 255 among three classes present makes three classes, not 256.
+  Dataset d = from("y,a\n0,1\n1,2\n255,3\n1,4\n", o);
+  CHECK(d.class_names == std::vector<std::string>{"0", "1", "255"});
+  CHECK(d.train.labels == std::vector<std::uint32_t>{0, 1, 2, 1});
+  // Classes numbered from 1 (wine, glass), by value: 2 before 10; "07" and "+7" are the class 7.
+  d = from("y,a\n10,1\n2,2\n07,3\n+7,4\n-1,5\n", o);
+  CHECK(d.class_names == std::vector<std::string>{"-1", "2", "7", "10"});
+  CHECK(d.train.labels == std::vector<std::uint32_t>{3, 1, 2, 2, 0});
+  // One label that is not an integer makes every label a name, sorted as text.
+  d = from("y,a\n10,1\n2,2\ncat,3\n", o);
+  CHECK(d.class_names == std::vector<std::string>{"10", "2", "cat"});
+}
+
+TEST_CASE("csv: at most 1000 classes, refused at the label that would be one too many") {
+  CsvOptions o;
+  o.test_split = 0;
+  std::string text = "y,a\n";
+  for (std::size_t i = 0; i < kMaxClasses; ++i) text += "c" + std::to_string(i) + ",1\n";
+  CHECK(from(text, o).num_classes() == kMaxClasses);
+  text += "c0,2\nnew,3\n";  // line 1003
+  CHECK(error_of(text, o) == "d.csv:1003: column 1 'y': label 'new' is one more than the 1000 classes xgrad handles "
+                             "(is --label-col right?)");
+  // A class name of at most kMaxClassNameBytes.
+  CHECK(from("y,a\n" + std::string(kMaxClassNameBytes, 'n') + ",1\nb,2\n", o).num_classes() == 2);
+  CHECK(error_of("y,a\n" + std::string(kMaxClassNameBytes + 1, 'n') + ",1\nb,2\n", o) ==
+        "d.csv:2: column 1 'y': a label of 1025 bytes; a class name has at most 1024 (is --label-col right?)");
+  // 100,000 distinct labels in a 0.9 MB file stop there too, long before a 100,000 x 100,000 anything.
+  std::string many = "y,a\n";
+  for (int i = 0; i < 100000; ++i) many += "x" + std::to_string(i) + ",1\n";
+  CHECK(error_of(many, o).find("d.csv:1002: column 1 'y': label 'x1000' is one more than the 1000 classes") == 0);
+}
+
+TEST_CASE("csv: at most 100000 columns, the boundary on both sides") {
+  CsvOptions o;
+  o.test_split = 0;
+  std::string row;  // kMaxCsvColumns cells: a label and 99,999 features
+  for (std::size_t c = 0; c < kMaxCsvColumns; ++c) row += (c ? ",0" : "0");
+  const Dataset d = from(row + "\n1" + row.substr(1) + "\n", o);
+  CHECK(d.feature_names.size() == kMaxCsvColumns - 1);
+  CHECK(d.train.count == 2);
+  CHECK(error_of(row + ",0\n1" + row.substr(1) + ",0\n", o) == "d.csv:1: more than 100000 columns");
+  CHECK(error_of(row + "\n1" + row.substr(1) + ",0\n", o) == "d.csv:2: more than 100000 columns");
+}
+
+TEST_CASE("csv: a line longer than the limit is refused naming the line, at the limit it is read") {
+  CsvOptions o;
+  o.test_split = 0;
+  // A feature cell of leading zeros: the number 5, in a line of exactly kMaxCsvLineBytes.
+  const std::string head = "y,a\n0,1\n1,";
+  const std::string cell = std::string(kMaxCsvLineBytes - 3, '0') + "5";
+  const Dataset d = from(head + cell + "\n", o);
+  CHECK(d.train.values == std::vector<float>{1, 5});
+  CHECK(error_of(head + "0" + cell + "\n", o) ==
+        "d.csv:3: line longer than 4194304 bytes; is this a text file with one row per line?");
+}
+
+TEST_CASE("csv: text that is not UTF-8 is refused at load time, naming the file and the line") {
+  CsvOptions o;
+  o.test_split = 0;
+  CHECK(error_of("y,a\n0,1\ncaf\xE9,2\n", o) == "d.csv:3: not valid UTF-8 text (byte 0xE9 at offset 3); hint: save the file as UTF-8");
+  CHECK(error_of("y,caf\xE9\n0,1\n1,2\n", o).find("d.csv:1: not valid UTF-8 text") == 0);
+  CHECK(error_of("y,a\n0,1\n1,2\n2,\xFF\n", o).find("d.csv:4: not valid UTF-8 text (byte 0xFF") == 0);
+  // UTF-8 names and labels are fine.
+  const Dataset d = from("esp\xC3\xA8" "ce,a\ncaf\xC3\xA9,1\nth\xC3\xA9,2\n", o);
+  CHECK(d.class_names == std::vector<std::string>{"caf\xC3\xA9", "th\xC3\xA9"});
 }

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -99,6 +100,69 @@ TEST_CASE("load_image_dataset rejects inconsistent datasets") {
   }
 }
 
+TEST_CASE("load_image_dataset compares every header before it reads any data") {
+  TempDir dir;
+  DatasetSpec spec;
+  write_dataset(dir, spec);
+  SUBCASE("a gzip bomb of images (784 MB inflated, under 1 MB on disk) with 6 labels") {
+    write_gz_zeros(dir.file("train-images-idx3-ubyte.gz"), {1000000, 28, 28}, 784000000);
+    CHECK(fs::file_size(dir.file("train-images-idx3-ubyte.gz")) < 1000000);
+    const std::string msg = input_error([&] { xg::load_image_dataset(dir.path()); });
+    CHECK(msg == dir.file("train-images-idx3-ubyte.gz") + " holds 1000000 images but " + dir.file("train-labels-idx1-ubyte.gz") +
+                     " holds 6 labels");
+  }
+  SUBCASE("the test split's sizes are checked before the training data is read") {
+    write_gz_zeros(dir.file("train-images-idx3-ubyte.gz"), {6, 10000, 10000}, 600000000);
+    write_gz(dir.file("t10k-images-idx3-ubyte.gz"), idx_file(8, {4, 5, 7}, pattern(4 * 35)));
+    const std::string msg = input_error([&] { xg::load_image_dataset(dir.path()); });
+    CHECK(contains(msg, "test images are 5x7 images but the train images in " + dir.file("train-images-idx3-ubyte.gz") +
+                            " are 10000x10000 images"));
+  }
+}
+
+TEST_CASE("load_image_dataset: labels number the classes 0..K-1, every class with a training example") {
+  TempDir dir;
+  DatasetSpec spec;
+  write_dataset(dir, spec);
+  const std::string train_labels = dir.file("train-labels-idx1-ubyte.gz"), test_labels = dir.file("t10k-labels-idx1-ubyte.gz");
+  SUBCASE("a label of 255 among three classes present is refused, not read as 256 classes") {
+    write_gz(train_labels, idx_file(8, {6}, {0, 1, 0, 255, 1, 0}));
+    CHECK(input_error([&] { xg::load_image_dataset(dir.path()); }) ==
+          train_labels + ": label 255 (item 3) makes 256 classes, but only 3 of them have a training example (class 2 has "
+                         "none); labels must number the classes 0..K-1; hint: renumber them 0..2, or name every class in classes.txt");
+    // Named classes (classes.txt) may have no example.
+    std::string names;
+    for (int c = 0; c < 256; ++c) names += "c" + std::to_string(c) + "\n";
+    write_raw(dir.file("classes.txt"), Bytes(names.begin(), names.end()));
+    CHECK(xg::load_image_dataset(dir.path()).num_classes() == 256);
+  }
+  SUBCASE("a single class is refused, with or without names") {
+    write_gz(train_labels, idx_file(8, {6}, {2, 2, 2, 2, 2, 2}));
+    CHECK(input_error([&] { xg::load_image_dataset(dir.path()); }) ==
+          train_labels + ": every training label is 2; a classifier needs at least two classes");
+    write_raw(dir.file("classes.txt"), {'a', '\n', 'b', '\n', 'c', '\n'});
+    CHECK(input_error([&] { xg::load_image_dataset(dir.path()); }) ==
+          train_labels + ": every training label is 2 ('c'); a classifier needs at least two classes");
+  }
+  SUBCASE("a test label that is no training class") {
+    write_gz(test_labels, idx_file(8, {4}, {0, 1, 6, 2}));
+    CHECK(input_error([&] { xg::load_image_dataset(dir.path()); }) ==
+          test_labels + ": label 6 of item 2 is out of range: the training labels " + train_labels +
+              " have 6 classes (labels 0..5)");
+  }
+  SUBCASE("a test split without every class is fine") {
+    write_gz(test_labels, idx_file(8, {4}, {0, 0, 1, 1}));
+    const xg::Dataset data = xg::load_image_dataset(dir.path());
+    CHECK(data.num_classes() == 6);
+    CHECK(data.test.labels == std::vector<std::uint32_t>{0, 0, 1, 1});
+  }
+  SUBCASE("classes.txt must be UTF-8 text") {
+    write_raw(dir.file("classes.txt"), {'a', '\n', 'c', 'a', 'f', 0xE9, '\n', 'b'});
+    CHECK(input_error([&] { xg::load_image_dataset(dir.path()); }) ==
+          dir.file("classes.txt") + ":2: not valid UTF-8 text (byte 0xE9 at offset 3); hint: save the file as UTF-8");
+  }
+}
+
 TEST_CASE("load_image_dataset: missing directory, and known names") {
   TempDir dir;
   const std::string missing = dir.file("no-such-dir");
@@ -128,6 +192,25 @@ TEST_CASE("load_class_names: a file or a comma list") {
   CHECK(contains(input_error([] { xg::load_class_names("cat,,dog"); }), "empty name"));
   CHECK(contains(input_error([] { xg::load_class_names("cat,dog,cat"); }), "\"cat\" appears twice"));
   CHECK(contains(input_error([&] { xg::load_class_names(dir.file("missing.txt")); }), dir.file("missing.txt")));
+  CHECK(input_error([] { xg::load_class_names("cat,caf\xE9"); }) ==
+        "class list: not valid UTF-8 text (byte 0xE9 at offset 7); hint: save the file as UTF-8");
+
+  // Names of at most kMaxClassNameBytes, and at most kMaxClasses names, the boundaries on both sides.
+  const std::string longest(xg::kMaxClassNameBytes, 'n');
+  write_raw(dir.file("long.txt"), Bytes(longest.begin(), longest.end()));
+  CHECK(xg::load_class_names(dir.file("long.txt")) == std::vector<std::string>{longest});
+  std::ofstream(dir.file("long.txt"), std::ios::app) << "n";
+  CHECK(input_error([&] { xg::load_class_names(dir.file("long.txt")); }) ==
+        dir.file("long.txt") + ":1: a class name of 1025 bytes; at most 1024");
+  CHECK(contains(input_error([&] { xg::load_class_names("a," + longest + "n"); }), "class list: a class name of 1025 bytes"));
+  std::string names;
+  for (std::size_t c = 0; c < xg::kMaxClasses; ++c) names += "n" + std::to_string(c) + "\n";
+  write_raw(dir.file("many.txt"), Bytes(names.begin(), names.end()));
+  CHECK(xg::load_class_names(dir.file("many.txt")).size() == xg::kMaxClasses);
+  names += "\none more\n";
+  write_raw(dir.file("many.txt"), Bytes(names.begin(), names.end()));
+  CHECK(input_error([&] { xg::load_class_names(dir.file("many.txt")); }) ==
+        dir.file("many.txt") + ":1002: more than 1000 class names; xgrad handles at most 1000 classes");
 }
 
 TEST_CASE("truncate and compute_normalization") {

@@ -73,8 +73,38 @@ TEST_CASE("images: hostile files are refused with one message naming the file") 
   CHECK(error_of(png_samples(2, 1, 3, 8, {1, 1}, png_chunk("PLTE", "ab"))).find("malformed PLTE") != std::string::npos);
   CHECK(error_of(png(4, 4, ramp(16), 0, 3)).find("corrupt or truncated image data") != std::string::npos);
   CHECK(error_of(png(4, 4, ramp(16), 0, -5)).find("corrupt or truncated image data") != std::string::npos);
-  // A header promising 16384x16384 with a few bytes of data: refused before allocating.
-  CHECK(error_of(png_from_raw(16384, 16384, 0, std::string(100, '\0'))).find("far too short") != std::string::npos);
+  // A header promising 4096x4096 with a few bytes of data: refused before allocating.
+  CHECK(error_of(png_from_raw(4096, 4096, 0, std::string(100, '\0'))).find("far too short") != std::string::npos);
+}
+
+TEST_CASE("images: image_size reads the header alone, within the limits") {
+  // A 1 MB PNG declaring 16384x16384 16-bit grey (512 MiB of samples): refused from its header.
+  std::string noise(1 << 20, '\0');
+  std::uint32_t state = 1;
+  for (char& byte : noise) byte = char((state = state * 1664525u + 1013904223u) >> 24);  // barely compresses
+  const std::string huge = png_from_raw(16384, 16384, 0, noise, 16);
+  CHECK(huge.size() > 1000000);
+  const std::string limit = "img: image of 16384x16384 has more than the limit of 16777216 pixels (4096x4096)";
+  CHECK_THROWS_WITH_AS(image_size(huge, "img"), limit.c_str(), InputError);
+  CHECK(error_of(huge) == limit);
+  CHECK(error_of("P5 4097 4096 255\n") == "img: image of 4097x4096 has more than the limit of 16777216 pixels (4096x4096)");
+  CHECK(error_of("P5 16385 1 255\n") == "img: image of 16385x1 exceeds the 16384x16384 limit");
+  // Within the limits the size comes back without a pixel decoded (these have none worth decoding).
+  const std::string big = png_from_raw(4096, 4096, 4, std::string(100, '\0'), 16);
+  const ImageSize png_size = image_size(big, "img");
+  CHECK(png_size.cols == 4096);
+  CHECK(png_size.rows == 4096);
+  CHECK(error_of(big).find("far too short") != std::string::npos);
+  const ImageSize pgm_size = image_size("P5 # wide\n640 480 255\n", "img");
+  CHECK(pgm_size.cols == 640);
+  CHECK(pgm_size.rows == 480);
+  CHECK(error_of("P5 640 480 255\n").find("truncated") != std::string::npos);
+  // The header itself is checked.
+  std::string bad_crc = png(4, 4, ramp(16));
+  bad_crc[20] = char(bad_crc[20] ^ 1);
+  CHECK_THROWS_WITH_AS(image_size(bad_crc, "img"), "img: PNG: chunk IHDR fails its CRC check", InputError);
+  CHECK_THROWS_WITH_AS(image_size(bad_crc.substr(0, 30), "img"), "img: PNG: truncated (the file ends inside the IHDR chunk)", InputError);
+  CHECK_THROWS_WITH_AS(image_size("GIF89a", "img"), "img: not a PGM (P2/P5) or PNG image", InputError);
 }
 
 TEST_CASE("images: colour PNGs become grey by BT.601 luma, transparency is composited over white") {

@@ -52,6 +52,52 @@ inline void write_gz(const std::string& path, const Bytes& bytes) {
   REQUIRE(gzclose(file) == Z_OK);
 }
 
+// A gzip bomb that is small on disk: an IDX file with header `dims` and
+// `zero_bytes` bytes of zeros as its data (whatever the header promises),
+// gzip-compressed about 1000:1 without compressing them all: one deflate block
+// of 1 MiB of zeros, made independent of what precedes it by a full flush, is
+// repeated. The CRC-32 and the size in the trailer are right, so it is a valid
+// .gz of the whole.
+inline void write_gz_zeros(const std::string& path, const std::vector<std::uint32_t>& dims, std::uint64_t zero_bytes) {
+  const Bytes header = idx_file(8, dims, {});
+  const std::size_t chunk = std::size_t(1) << 20;
+  const Bytes zeros(chunk, 0);
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY) == Z_OK);  // raw deflate
+  auto compress = [&](const std::uint8_t* data, std::size_t n, int flush) {
+    Bytes out(n + 1024);
+    z.next_in = const_cast<std::uint8_t*>(data);
+    z.avail_in = unsigned(n);
+    z.next_out = out.data();
+    z.avail_out = unsigned(out.size());
+    REQUIRE(deflate(&z, flush) != Z_STREAM_ERROR);
+    REQUIRE(z.avail_in == 0);
+    out.resize(out.size() - z.avail_out);
+    return out;
+  };
+  const Bytes head = compress(header.data(), header.size(), Z_FULL_FLUSH);
+  const Bytes block = compress(zeros.data(), chunk, Z_FULL_FLUSH);  // 1 MiB of zeros, referring to nothing before it
+  const Bytes tail = compress(zeros.data(), std::size_t(zero_bytes % chunk), Z_FINISH);
+  deflateEnd(&z);
+  uLong crc = crc32(0, header.data(), unsigned(header.size()));
+  const uLong crc_block = crc32(0, zeros.data(), unsigned(chunk));
+  std::ofstream out(path, std::ios::binary);
+  const std::uint8_t gzip_header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+  out.write(reinterpret_cast<const char*>(gzip_header), 10);
+  out.write(reinterpret_cast<const char*>(head.data()), std::streamsize(head.size()));
+  for (std::uint64_t i = 0; i < zero_bytes / chunk; ++i) {
+    out.write(reinterpret_cast<const char*>(block.data()), std::streamsize(block.size()));
+    crc = crc32_combine(crc, crc_block, z_off_t(chunk));
+  }
+  out.write(reinterpret_cast<const char*>(tail.data()), std::streamsize(tail.size()));
+  crc = crc32_combine(crc, crc32(0, zeros.data(), unsigned(zero_bytes % chunk)), z_off_t(zero_bytes % chunk));
+  const std::uint64_t total = header.size() + zero_bytes;
+  const std::uint8_t trailer[8] = {std::uint8_t(crc), std::uint8_t(crc >> 8), std::uint8_t(crc >> 16), std::uint8_t(crc >> 24),
+                                   std::uint8_t(total), std::uint8_t(total >> 8), std::uint8_t(total >> 16), std::uint8_t(total >> 24)};
+  out.write(reinterpret_cast<const char*>(trailer), 8);
+  REQUIRE(out.good());
+}
+
 inline Bytes read_all(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes(std::istreambuf_iterator<char>(in), {});
@@ -78,7 +124,7 @@ struct DatasetSpec {
   std::size_t train = 6, test = 4, rows = 5, cols = 7;
   bool dotted = false;  // train-images.idx3-ubyte instead of train-images-idx3-ubyte
   bool gz = true;
-  unsigned max_label = 9;
+  unsigned max_label = 5;  // the train labels are 0..5: every class has an example
 };
 
 inline void write_dataset(const TempDir& dir, const DatasetSpec& spec) {

@@ -47,11 +47,11 @@ std::string png(std::uint32_t w, std::uint32_t h, const std::vector<std::uint8_t
   return png_from_raw(w, h, colour, raw);
 }
 
-std::string png_from_raw(std::uint32_t w, std::uint32_t h, int colour, const std::string& raw) {
+std::string png_from_raw(std::uint32_t w, std::uint32_t h, int colour, const std::string& raw, int depth) {
   std::string ihdr;
   put32(ihdr, w);
   put32(ihdr, h);
-  ihdr += std::string{char(8), char(colour), 0, 0, 0};
+  ihdr += std::string{char(depth), char(colour), 0, 0, 0};
   std::string z(compressBound(uLong(raw.size())), '\0');
   uLongf n = uLongf(z.size());
   compress(reinterpret_cast<Bytef*>(z.data()), &n, reinterpret_cast<const Bytef*>(raw.data()), uLong(raw.size()));

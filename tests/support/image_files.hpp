@@ -12,8 +12,8 @@ namespace xg::testing {
 // filtered data are dropped (a negative count appends that many zeros).
 std::string png(std::uint32_t w, std::uint32_t h, const std::vector<std::uint8_t>& pixels, int colour = 0,
                 std::int64_t cut_raw = 0);
-// A PNG with IHDR (w, h, 8 bits, `colour`), one IDAT of the deflated `raw` bytes, and IEND.
-std::string png_from_raw(std::uint32_t w, std::uint32_t h, int colour, const std::string& raw);
+// A PNG with IHDR (w, h, `depth` bits, `colour`), one IDAT of the deflated `raw` bytes, and IEND.
+std::string png_from_raw(std::uint32_t w, std::uint32_t h, int colour, const std::string& raw, int depth = 8);
 
 // One PNG chunk: length, type, body, CRC.
 std::string png_chunk(const std::string& type, const std::string& body);
