@@ -23,6 +23,7 @@
 #include "train/checkpoint.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/run_xgrad.hpp"
+#include "tests/support/text_compare.hpp"
 #include "tests/support/toy_data.hpp"
 
 using namespace xg;
@@ -487,7 +488,7 @@ TEST_CASE("xgrad train: contradictory or bad optimizer, model, loss and schedule
   }
 }
 
-TEST_CASE("README: the divergence sample is exactly what `xgrad train --lr 3 --metrics metrics.jsonl` prints") {
+TEST_CASE("README: the divergence sample is what `xgrad train --lr 3 --metrics metrics.jsonl` prints, up to the last digits") {
   const std::string readme = read_file(std::string(XGRAD_SOURCE_DIR) + "/README.md");
   const std::string command = "train --lr 3 --metrics metrics.jsonl";
   const std::size_t intro = readme.find("`build/xgrad " + command + "`");
@@ -502,7 +503,10 @@ TEST_CASE("README: the divergence sample is exactly what `xgrad train --lr 3 --m
   TempDir dir;
   const RunResult r = run_xgrad("train --lr 3 --metrics " + dir.file("metrics.jsonl"));  // the path is in no message
   CHECK(r.status == 3);
-  CHECK(r.err == stderr_sample);
+  // The losses and logits of a run blowing up differ in their last digits
+  // between CPUs (the vector width orders the sums), never in their text.
+  INFO(r.err);
+  CHECK(text_difference(r.err, stderr_sample, 1e-2) == "");
   CHECK(read_file(dir.file("metrics.jsonl")) == metrics_sample);
 }
 
