@@ -121,7 +121,7 @@ TEST_CASE("model file: metadata that cannot describe a model is refused naming t
   CHECK_THROWS_AS(model_info_from_json(nlohmann::json::array(), "m.safetensors"), InputError);
 }
 
-TEST_CASE("model file: an image model's mean must lie in [0, 1] and its std in (0, 1], as x/255's do") {
+TEST_CASE("model file: an image model's mean must lie between 0 and 1 and its std above 0 and at most 1, as those of x/255 do") {
   ModelInfo info = table_info();
   info.layers = {4, 2, 2};
   info.input_shape = {2, 2};
