@@ -13,6 +13,7 @@
 #include "apps/flags.hpp"
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
+#include "io/json_input.hpp"
 #include "layers/model_summary.hpp"
 #include "report/console.hpp"
 #include "io/output_paths.hpp"
@@ -157,7 +158,8 @@ std::vector<EpochStats> epochs_of(const std::string& metrics_text) {
   std::vector<EpochStats> history;
   std::istringstream lines(metrics_text);
   for (std::string line; std::getline(lines, line);) {
-    const nlohmann::json doc = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    // The Checkpointer checked these lines (JSON objects, nesting bounded) when it read the state.
+    const nlohmann::json doc = parse_json(line, "metrics line");
     if (doc.is_object()) history.push_back(epoch_from_json(doc));
   }
   return history;

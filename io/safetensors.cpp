@@ -9,8 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "io/atomic_file.hpp"
 #include "core/error.hpp"
+#include "io/atomic_file.hpp"
+#include "io/json_input.hpp"
 
 namespace xg {
 
@@ -32,11 +33,7 @@ std::string quote_name(const std::string& name) {
   throw InputError(source + ": " + what + "; hint: the file is not an intact safetensors checkpoint written by xgrad or PyTorch");
 }
 
-struct Entry {
-  std::string name;
-  Shape shape;
-  std::uint64_t begin = 0, end = 0;
-};
+using Entry = SafetensorsEntry;
 
 Entry parse_entry(const std::string& source, const std::string& name, const Json& value, std::uint64_t buffer_size) {
   const std::string tensor = "tensor " + quote_name(name);
@@ -114,39 +111,36 @@ std::string encode_safetensors(const std::vector<std::pair<std::string, const Ar
   return out;
 }
 
-Safetensors decode_safetensors(const std::string& bytes, const std::string& source) {
-  if (bytes.size() < 8) {
-    fail(source, "too short for a safetensors file (" + std::to_string(bytes.size()) + " bytes, the header length alone takes 8)");
-  }
-  std::uint64_t header_size = 0;
-  for (int i = 7; i >= 0; --i) header_size = header_size << 8 | std::uint8_t(bytes[std::size_t(i)]);
-  const std::uint64_t available = bytes.size() - 8;
-  if (header_size > available) {
-    fail(source, "header length " + std::to_string(header_size) + " is larger than the " + std::to_string(available) +
-                     " bytes that follow it");
-  }
-  if (header_size > kMaxSafetensorsHeader) fail(source, "header length " + std::to_string(header_size) + " exceeds the 64 MiB limit");
-  if (header_size < 2 || bytes[8] != '{') fail(source, "header is not a JSON object");
+namespace {
 
-  Json header;
-  try {
-    header = Json::parse(bytes.begin() + 8, bytes.begin() + 8 + std::ptrdiff_t(header_size));
-  } catch (const Json::exception& e) {
-    std::string what = e.what();
-    if (what.size() > 160) what = what.substr(0, 157) + "...";
-    fail(source, "header is not valid JSON (" + what + ")");
+// The header length (the file's first 8 bytes, little-endian), checked against
+// the `available` bytes after them and the 64 MiB limit.
+std::uint64_t header_length(const char* first8, std::uint64_t available, const std::string& source) {
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | std::uint8_t(first8[i]);
+  if (n > available) {
+    fail(source, "header length " + std::to_string(n) + " is larger than the " + std::to_string(available) + " bytes that follow it");
   }
+  if (n > kMaxSafetensorsHeader) fail(source, "header length " + std::to_string(n) + " exceeds the 64 MiB limit");
+  return n;
+}
+
+// Parses and checks the header text of a file whose data buffer holds `buffer_size` bytes.
+SafetensorsHeader decode_header(const char* text, std::uint64_t size, std::uint64_t buffer_size, const std::string& source) {
+  if (size < 2 || text[0] != '{') fail(source, "header is not a JSON object");
+  const Json header = parse_json(text, std::size_t(size), source + ": header");
   if (!header.is_object()) fail(source, "header is not a JSON object");
 
-  Safetensors result;
-  const std::uint64_t buffer_size = available - header_size;
-  std::vector<Entry> entries;
+  SafetensorsHeader result;
+  result.data_start = 8 + size;
+  result.data_size = buffer_size;
+  std::vector<Entry>& entries = result.tensors;
   for (const auto& [name, value] : header.items()) {
     if (name == "__metadata__") {
       if (!value.is_object()) fail(source, "__metadata__ is not an object of strings");
-      for (const auto& [key, text] : value.items()) {
-        if (!text.is_string()) fail(source, "__metadata__ value " + quote_name(key) + " is not a string");
-        result.metadata[key] = text.get<std::string>();
+      for (const auto& [key, text_value] : value.items()) {
+        if (!text_value.is_string()) fail(source, "__metadata__ value " + quote_name(key) + " is not a string");
+        result.metadata[key] = text_value.get<std::string>();
       }
       continue;
     }
@@ -174,9 +168,30 @@ Safetensors decode_safetensors(const std::string& bytes, const std::string& sour
     fail(source, "the data buffer holds " + std::to_string(buffer_size) + " bytes but the tensors cover " +
                      std::to_string(expected) + (entries.empty() ? "" : " (the last is " + quote_name(entries.back().name) + ")"));
   }
+  return result;
+}
 
-  const char* buffer = bytes.data() + 8 + header_size;
-  for (const Entry& e : entries) {
+std::string too_short(std::uint64_t size) {
+  return "too short for a safetensors file (" + std::to_string(size) + " bytes, the header length alone takes 8)";
+}
+
+}  // namespace
+
+const SafetensorsEntry* SafetensorsHeader::find(const std::string& name) const {
+  for (const SafetensorsEntry& e : tensors)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+Safetensors decode_safetensors(const std::string& bytes, const std::string& source) {
+  if (bytes.size() < 8) fail(source, too_short(bytes.size()));
+  const std::uint64_t available = bytes.size() - 8;
+  const std::uint64_t n = header_length(bytes.data(), available, source);
+  const SafetensorsHeader header = decode_header(bytes.data() + 8, n, available - n, source);
+  Safetensors result;
+  result.metadata = header.metadata;
+  const char* buffer = bytes.data() + header.data_start;
+  for (const Entry& e : header.tensors) {
     Array array;
     array.resize(e.shape);
     if (e.end > e.begin) std::memcpy(array.data(), buffer + e.begin, std::size_t(e.end - e.begin));
@@ -185,22 +200,61 @@ Safetensors decode_safetensors(const std::string& bytes, const std::string& sour
   return result;
 }
 
-Safetensors read_safetensors(const std::string& path) {
+namespace {
+
+// The size of the regular file `path`, checked against the 16 GiB limit.
+std::uint64_t checked_file_size(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (!fs::exists(status)) throw InputError(path + ": file does not exist");
   if (fs::is_directory(status)) throw InputError(path + ": is a directory, expected a .safetensors file");
+  if (!fs::is_regular_file(status)) throw InputError(path + ": is not a regular file, expected a .safetensors file");
   const std::uint64_t size = fs::file_size(path, ec);
   if (ec) throw InputError(path + ": cannot read the file size: " + ec.message());
   if (size > kMaxSafetensorsFile) throw InputError(path + ": " + std::to_string(size) + " bytes is larger than the 16 GiB limit");
+  return size;
+}
+
+void read_exactly(std::ifstream& in, char* out, std::uint64_t n, const std::string& path) {
+  in.read(out, std::streamsize(n));
+  if (std::uint64_t(in.gcount()) != n) throw InputError(path + ": read error (file shorter than its size, or it changed while reading)");
+}
+
+}  // namespace
+
+SafetensorsHeader read_safetensors_header(const std::string& path) {
+  const std::uint64_t size = checked_file_size(path);
+  if (size < 8) fail(path, too_short(size));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open for reading");
-  std::string bytes(std::size_t(size), '\0');
-  in.read(bytes.data(), std::streamsize(size));
-  if (std::uint64_t(in.gcount()) != size) throw InputError(path + ": read error (file shorter than its size, or it changed while reading)");
-  return decode_safetensors(bytes, path);
+  char first8[8];
+  read_exactly(in, first8, 8, path);
+  const std::uint64_t n = header_length(first8, size - 8, path);
+  std::string text(std::size_t(n), '\0');
+  read_exactly(in, text.data(), n, path);
+  return decode_header(text.data(), n, size - 8 - n, path);
 }
+
+Safetensors read_safetensors(const std::string& path, const SafetensorsHeader& header) {
+  if (checked_file_size(path) != header.data_start + header.data_size) {
+    throw InputError(path + ": the file changed while it was read (its size differs from when its header was read)");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot open for reading");
+  Safetensors result;
+  result.metadata = header.metadata;
+  for (const Entry& e : header.tensors) {
+    Array array;
+    array.resize(e.shape);
+    in.seekg(std::streamoff(header.data_start + e.begin));
+    read_exactly(in, reinterpret_cast<char*>(array.data()), e.end - e.begin, path);
+    result.tensors.emplace_back(e.name, std::move(array));
+  }
+  return result;
+}
+
+Safetensors read_safetensors(const std::string& path) { return read_safetensors(path, read_safetensors_header(path)); }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, const Array*>>& tensors,
                        const std::map<std::string, std::string>& metadata) {

@@ -11,11 +11,13 @@
 //               float32, at [begin, end) relative to the buffer's start. The
 //               tensors cover the buffer exactly, without gaps or overlaps.
 //
-// The reader treats the file as hostile: the header length is checked against
-// the file size before anything is allocated, every tensor's dtype, shape and
-// offsets are checked against each other and against the buffer before any
-// data is copied, and every error is an InputError naming the file and, where
-// there is one, the tensor.
+// The reader treats the file as hostile: it reads the 8-byte length, checks it
+// against the file size and a 64 MiB limit, reads and checks the header (JSON
+// nesting limited, io/json_input.hpp; every tensor's dtype, shape and offsets
+// against each other and against the real size of the data buffer), and only
+// then reads the tensors, each at its offset. A caller can look at the header
+// first (read_safetensors_header) and refuse a file before any tensor is read.
+// Every error is an InputError naming the file and, where there is one, the tensor.
 #include <cstdint>
 #include <map>
 #include <string>
@@ -25,6 +27,24 @@
 #include "core/tensor.hpp"
 
 namespace xg {
+
+// One tensor as the header describes it.
+struct SafetensorsEntry {
+  std::string name;
+  Shape shape;
+  std::uint64_t begin = 0, end = 0;  // byte offsets in the data buffer
+};
+
+// The checked header of a file.
+struct SafetensorsHeader {
+  std::vector<SafetensorsEntry> tensors;  // in the order of their data offsets
+  std::map<std::string, std::string> metadata;
+  std::uint64_t data_start = 0;  // where the data buffer starts in the file: 8 + the header length
+  std::uint64_t data_size = 0;   // its length: the rest of the file
+
+  // The entry named `name`, or nullptr.
+  const SafetensorsEntry* find(const std::string& name) const;
+};
 
 struct Safetensors {
   // In the order of their data offsets (the order they were written in).
@@ -44,10 +64,17 @@ constexpr std::uint64_t kMaxSafetensorsFile = std::uint64_t(16) << 30;
 std::string encode_safetensors(const std::vector<std::pair<std::string, const Array*>>& tensors,
                                const std::map<std::string, std::string>& metadata);
 
-// Parses and checks `bytes`; `source` (usually the path) starts every error message.
+// Parses and checks `bytes`, a whole file in memory; `source` (usually the path)
+// starts every error message.
 Safetensors decode_safetensors(const std::string& bytes, const std::string& source);
 
-// Reads `path` (its size checked first) and decodes it. Throws InputError.
+// Reads and checks the header of `path` only: its 8-byte length, then that many
+// bytes (at most 64 MiB), whatever the file's size. Throws InputError.
+SafetensorsHeader read_safetensors_header(const std::string& path);
+// Reads the tensors `header` (read_safetensors_header(path)) describes, each at
+// its offset. Throws InputError, also when the file's size has changed since.
+Safetensors read_safetensors(const std::string& path, const SafetensorsHeader& header);
+// Both: the header, then the tensors.
 Safetensors read_safetensors(const std::string& path);
 
 // Encodes and writes atomically (temporary file, flush, rename). Throws InputError.

@@ -50,4 +50,16 @@ std::shared_ptr<Sequential> make_mlp(const MlpSpec& spec, Rng& rng) {
   return model;
 }
 
+std::vector<std::pair<std::string, Shape>> mlp_parameter_shapes(const MlpSpec& spec) {
+  // make_mlp's positions: Linear, activation, [Dropout], Linear, …
+  const std::size_t modules_per_layer = spec.dropout > 0 ? 3 : 2;
+  std::vector<std::pair<std::string, Shape>> shapes;
+  for (std::size_t i = 0; i + 1 < spec.sizes.size(); ++i) {
+    const std::string position = std::to_string(i * modules_per_layer);
+    shapes.push_back({position + ".weight", {spec.sizes[i + 1], spec.sizes[i]}});
+    shapes.push_back({position + ".bias", {spec.sizes[i + 1]}});
+  }
+  return shapes;
+}
+
 }  // namespace xg

@@ -39,4 +39,9 @@ struct MlpSpec {
 };
 std::shared_ptr<Sequential> make_mlp(const MlpSpec& spec, Rng& rng);
 
+// The names and shapes of make_mlp(spec)'s parameters, in its order, without
+// building it (a model file's tensors are checked against them before any
+// weight is allocated): {"0.weight", (out, in)}, {"0.bias", (out)}, …
+std::vector<std::pair<std::string, Shape>> mlp_parameter_shapes(const MlpSpec& spec);
+
 }  // namespace xg

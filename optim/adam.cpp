@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <string>
+
+#include "core/error.hpp"
 
 namespace xg {
 
@@ -74,13 +77,34 @@ void Adam::load_state(const State& state) {
   v_max_.clear();
   t_ = 0;
   if (state.empty()) return;  // saved before the first step
+  // t as state() writes it: hi * 2^20 + lo, both whole floats, hi < 2^24 (exact in a float), lo < 2^20, t ≥ 1.
   const Array& step = find_state(state, "step", {2});
-  t_ = (std::size_t(step(0)) << 20) + std::size_t(step(1));
+  const float hi = step(0), lo = step(1);
+  if (!(hi >= 0.0f && hi < 16777216.0f && hi == std::floor(hi) && lo >= 0.0f && lo < 1048576.0f && lo == std::floor(lo)) ||
+      (hi == 0.0f && lo == 0.0f)) {
+    char shown[64];
+    std::snprintf(shown, sizeof shown, "[%g, %g]", double(hi), double(lo));
+    throw InputError("optimizer state 'step' must hold a step count t ≥ 1 as [t >> 20, t & 0xFFFFF] (two whole numbers), not " +
+                     std::string(shown));
+  }
+  t_ = (std::size_t(hi) << 20) + std::size_t(lo);
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     const std::string n = std::to_string(i);
     m_.push_back(find_state(state, "m." + n, parameters_[i].value().shape()));
     v_.push_back(find_state(state, "v." + n, parameters_[i].value().shape()));
     if (options_.amsgrad) v_max_.push_back(find_state(state, "v_max." + n, parameters_[i].value().shape()));
+  }
+  // v (and v_max) average squared gradients: a negative one would take a square root of it.
+  for (const std::vector<Array>* arrays : {&v_, &v_max_}) {
+    for (std::size_t i = 0; i < arrays->size(); ++i) {
+      const Array& a = (*arrays)[i];
+      for (std::size_t k = 0; k < a.size(); ++k) {
+        if (a.data()[k] < 0.0f) {
+          throw InputError(std::string("optimizer state '") + (arrays == &v_ ? "v." : "v_max.") + std::to_string(i) +
+                           "' holds a negative value; it averages squared gradients");
+        }
+      }
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 #include "optim/optimizer.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.hpp"
 
@@ -22,6 +23,9 @@ const Array& find_state(const Optimizer::State& state, const std::string& name, 
     if (!std::equal(array.shape().begin(), array.shape().end(), shape.begin(), shape.end())) {
       throw InputError("optimizer state '" + name + "' has shape " + shape_string(array) + ", the parameter has " +
                        shape_string(Shape(shape.begin(), shape.end())));
+    }
+    for (std::size_t k = 0; k < array.size(); ++k) {
+      if (!std::isfinite(array.data()[k])) throw InputError("optimizer state '" + name + "' holds a NaN or infinite value");
     }
     return array;
   }

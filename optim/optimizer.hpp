@@ -30,7 +30,8 @@ class Optimizer {
   using State = std::vector<std::pair<std::string, Array>>;
   virtual State state() const { return {}; }
   // Restores what state() returned. Throws InputError naming an entry that is
-  // missing or has the wrong shape.
+  // missing, has the wrong shape or holds a value no step could have produced
+  // (NaN, infinity; for Adam a step that is not a positive whole number, a negative v).
   virtual void load_state(const State& state);
 
  protected:
@@ -38,7 +39,8 @@ class Optimizer {
   float lr_;
 };
 
-// The array named `name` in `state`, checked to have `shape` (checkpoint loading).
+// The array named `name` in `state`, checked to have `shape` and finite values
+// (checkpoint loading); an InputError naming it otherwise.
 const Array& find_state(const Optimizer::State& state, const std::string& name, const Array::shape_type& shape);
 
 }  // namespace xg

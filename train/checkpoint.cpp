@@ -10,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
+#include "io/json_input.hpp"
 #include "io/number_text.hpp"
 #include "io/sha256.hpp"
 #include "layers/linear.hpp"
@@ -55,9 +56,9 @@ std::string file_sha256(const std::string& path) {
 // xgrad), "?" when it cannot be read.
 std::string recorded_model_sha256(const std::string& state) {
   try {
-    const Safetensors file = read_safetensors(state);
-    const auto it = file.metadata.find("model_sha256");
-    return it == file.metadata.end() ? "" : it->second;
+    const SafetensorsHeader header = read_safetensors_header(state);  // the metadata, not the tensors
+    const auto it = header.metadata.find("model_sha256");
+    return it == header.metadata.end() ? "" : it->second;
   } catch (const InputError&) {
     return "?";
   }
@@ -87,7 +88,17 @@ TrainConfig resume_config(const std::string& path, const TrainConfig& command_li
   TrainConfig c = config_from_json(loaded.info.config, command_line, path, given_flags);
   bool epochs_given = false;
   for (const std::string& f : given_flags) epochs_given = epochs_given || f == "--epochs";
-  if (!epochs_given) c.epochs = loaded.info.config.value("epochs", command_line.epochs);
+  if (!epochs_given) c.epochs = JsonFields(loaded.info.config, path + ": xgrad metadata config").count("epochs", 1000000, c.epochs);
+  // The run is built from the config before the weights are loaded: the model it
+  // describes must be the file's (its tensors were checked against the metadata).
+  const std::vector<std::size_t> hidden = parse_size_list("--hidden", c.hidden);
+  const std::vector<std::size_t> stored(loaded.info.layers.begin() + 1, loaded.info.layers.end() - 1);
+  if (hidden != stored || c.activation != loaded.info.activation || float(c.dropout) != loaded.info.dropout) {
+    throw InputError(path + ": xgrad metadata config (--hidden " + c.hidden + ", --activation " + c.activation + ", --dropout " +
+                     format_number(c.dropout) + ") does not describe the model its layers hold (" +
+                     nlohmann::json(loaded.info.layers).dump() + ", " + loaded.info.activation + ", " +
+                     format_number(loaded.info.dropout) + ")");
+  }
   return c;
 }
 
@@ -121,55 +132,57 @@ Checkpointer::Checkpointer(const CheckpointPaths& o, Experiment& run)
   data_sha256_ = data_sha256(run.data().train);
   if (o.resume.empty()) return;
 
-  const Safetensors model_file = read_safetensors(o.resume);
-  const LoadedModel loaded = load_model(o.resume);
+  const LoadedModel loaded = load_model(o.resume);  // header, metadata and shapes checked before any tensor is read
   if (!loaded.info.data_sha256.empty() && loaded.info.data_sha256 != data_sha256_) {
     throw InputError("--resume " + o.resume + ": the training data differs from the checkpoint's (sha256 " +
                      loaded.info.data_sha256.substr(0, 12) + "… vs " + data_sha256_.substr(0, 12) + "…)");
   }
-  load_weights(run.model(), model_file, o.resume);
+  load_weights(run.model(), read_safetensors(o.resume), o.resume);
+  read_state(matching_state_path(o.resume), loaded.info.epoch);  // PATH.state, or the previous one if a save was cut off
+}
 
-  const std::string sp = matching_state_path(o.resume);  // PATH.state, or the previous one if a save was cut off
-  const Safetensors state = read_safetensors(sp);
-  const auto recorded_sha256 = state.metadata.find("model_sha256");
-  if (recorded_sha256 != state.metadata.end() && recorded_sha256->second != file_sha256(o.resume)) {
-    throw InputError(sp + ": is the training state of another model file than " + o.resume +
+void Checkpointer::read_state(const std::string& sp, std::size_t model_epoch) {
+  const SafetensorsHeader header = read_safetensors_header(sp);
+  const auto recorded_sha256 = header.metadata.find("model_sha256");
+  if (recorded_sha256 != header.metadata.end() && recorded_sha256->second != file_sha256(paths_.resume)) {
+    throw InputError(sp + ": is the training state of another model file than " + paths_.resume +
                      " (its model_sha256 differs: a save was interrupted, or the files come from different runs)");
   }
-  auto it = state.metadata.find("xgrad_state");
-  Json doc = it == state.metadata.end() ? Json() : Json::parse(it->second, nullptr, false);
-  if (!doc.is_object() || !doc.contains("epoch") || !doc["epoch"].is_number_unsigned()) {
-    throw InputError(sp + ": no valid \"xgrad_state\" metadata (epoch, optimizer) in __metadata__");
+  // Before any tensor is read: optimizer state only, and no more of it than an
+  // optimizer keeps (Adam with amsgrad: three values per weight, and its step).
+  std::uint64_t weights = 0, stored = 0;
+  for (const Tensor& p : run_.optimizer().parameters()) weights += p.size();
+  for (const SafetensorsEntry& e : header.tensors) {
+    if (e.name.rfind("optimizer.", 0) != 0) throw InputError(sp + ": unexpected tensor '" + e.name + "'");
+    stored += (e.end - e.begin) / 4;
   }
-  epoch_ = doc["epoch"].get<std::size_t>();
-  if (epoch_ != loaded.info.epoch) {
-    throw InputError(sp + ": holds the state after epoch " + std::to_string(epoch_) + " but " + o.resume +
-                     " is the model after epoch " + std::to_string(loaded.info.epoch) + " (a save was interrupted)");
+  if (stored > 3 * weights + 2) {
+    throw InputError(sp + ": holds " + std::to_string(stored) + " values of optimizer state, more than the " +
+                     std::to_string(3 * weights + 2) + " an optimizer keeps for this model's " + std::to_string(weights) + " weights");
   }
-  if (epoch_ >= run.config().epochs) {
-    throw InputError("--resume " + o.resume + ": the checkpoint has trained " + std::to_string(epoch_) +
+  auto it = header.metadata.find("xgrad_state");
+  if (it == header.metadata.end()) throw InputError(sp + ": no \"xgrad_state\" metadata (epoch, losses) in __metadata__");
+  const TrainingState saved = training_state_from_text(it->second, sp);
+  epoch_ = saved.epoch;
+  if (epoch_ != model_epoch) {
+    throw InputError(sp + ": holds the state after epoch " + std::to_string(epoch_) + " but " + paths_.resume +
+                     " is the model after epoch " + std::to_string(model_epoch) + " (a save was interrupted)");
+  }
+  if (epoch_ >= run_.config().epochs) {
+    throw InputError("--resume " + paths_.resume + ": the checkpoint has trained " + std::to_string(epoch_) +
                      " epochs already; pass --epochs with more than that to continue");
   }
-  if (doc.value("best_test_loss", Json()).is_number()) best_loss_ = doc["best_test_loss"].get<double>();
-  metrics_text_ = doc.value("metrics", std::string());
-  if (doc.contains("monitored_losses")) {
-    const Json& losses = doc["monitored_losses"];
-    if (!losses.is_array() || losses.size() != epoch_) {
-      throw InputError(sp + ": \"monitored_losses\" must hold one loss per finished epoch (" + std::to_string(epoch_) + ")");
-    }
-    for (const Json& loss : losses) {
-      if (!loss.is_number()) throw InputError(sp + ": \"monitored_losses\" holds a value that is not a number");
-      losses_.push_back(loss.get<double>());
-    }
-    run.restore_history(losses_);  // the schedule (plateau too) and early stopping continue where they were
+  if (saved.has_best_loss) best_loss_ = saved.best_test_loss;
+  metrics_text_ = saved.metrics;
+  if (saved.has_losses) {
+    losses_ = saved.monitored_losses;
+    run_.restore_history(losses_);  // the schedule (plateau too) and early stopping continue where they were
   }
+  const Safetensors state = read_safetensors(sp, header);
   Optimizer::State optimizer_state;
-  for (const auto& [name, array] : state.tensors) {
-    if (name.rfind("optimizer.", 0) != 0) throw InputError(sp + ": unexpected tensor '" + name + "'");
-    optimizer_state.emplace_back(name.substr(10), array);
-  }
+  for (const auto& [name, array] : state.tensors) optimizer_state.emplace_back(name.substr(10), array);
   try {
-    run.optimizer().load_state(optimizer_state);
+    run_.optimizer().load_state(optimizer_state);
   } catch (const InputError& e) {
     throw InputError(sp + ": " + e.what());
   }

@@ -62,14 +62,17 @@ struct ReplacedModel {
 class Checkpointer {
  public:
   // Checks the output paths are writable; with paths.resume, loads the model
-  // and the optimizer state into `run` and checks the data is the same.
+  // and the optimizer state into `run` and checks the data is the same. The
+  // files are checked before use (InputError naming the file and the field):
+  // headers before tensors, the metadata's types and ranges, no non-finite state.
   Checkpointer(const CheckpointPaths& paths, Experiment& run);
   // The first epoch to run (1, or the one after the checkpoint's).
   std::size_t first_epoch() const { return epoch_ + 1; }
   // The metrics lines of the epochs before first_epoch() (to continue a metrics file).
   const std::string& metrics_text() const { return metrics_text_; }
   // After each epoch: saves `save` (and its state) and, if the monitored loss
-  // is the best so far, `save_best`. `metrics_text` is the metrics file so far.
+  // is the best so far, `save_best`. `metrics_text` is the metrics file so far
+  // (JSON lines, each with the "epoch" it describes; --resume checks them).
   void after_epoch(std::size_t epoch, double monitored_loss, const std::string& metrics_text);
   // The epoch `save_best` holds (0: none yet), and its monitored loss.
   std::size_t best_epoch() const { return best_epoch_; }
@@ -80,6 +83,8 @@ class Checkpointer {
  private:
   ModelInfo info_for(std::size_t epoch) const;
   void keep_earlier(const std::string& path);  // renames the ReplacedModel at path, if any
+  // Reads and checks the training state `sp` of the resumed model (of epoch `model_epoch`).
+  void read_state(const std::string& sp, std::size_t model_epoch);
   CheckpointPaths paths_;
   Experiment& run_;
   std::size_t epoch_ = 0;

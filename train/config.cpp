@@ -151,6 +151,16 @@ TrainConfig config_from_json(const nlohmann::json& doc, const TrainConfig& base,
     }
     field = stored;
   });
+  // A file can hold anything: its values must pass the checks the flags do (with its own epochs, which
+  // --warmup-epochs is checked against).
+  TrainConfig checked = c;
+  const auto epochs = doc.find("epochs");
+  if (epochs != doc.end() && epochs->is_number_unsigned()) checked.epochs = epochs->get<std::size_t>();
+  try {
+    validate(checked);
+  } catch (const InputError& e) {
+    throw InputError(source + ": xgrad metadata config: " + e.what());
+  }
   return c;
 }
 

@@ -41,6 +41,9 @@ GradientNorms gradient_norms(const Module& model);
 // True when every element of every parameter's gradient is finite: one
 // branch-free, vectorised pass over the exponent bits.
 bool gradients_finite(const std::vector<Tensor>& parameters);
+// The same for the parameters' values: an update with finite gradients can
+// still overflow a weight (a huge rate), which no loss shows before the next step.
+bool weights_finite(const std::vector<Tensor>& parameters);
 
 // max |x| over a tensor's finite values (0 if none), and how many are not finite.
 float max_abs_finite(const Tensor& t, std::size_t* nonfinite);

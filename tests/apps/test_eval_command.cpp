@@ -11,8 +11,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/atomic_file.hpp"
 #include "io/safetensors.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/hostile_checkpoints.hpp"
 #include "tests/support/lying_safetensors.hpp"
 #include "tests/support/run_xgrad.hpp"
 #include "tests/support/toy_data.hpp"
@@ -175,3 +177,16 @@ TEST_CASE("eval and predict: a well-formed safetensors file that is not a usable
 // Inputs that once crashed or hung a fuzz target (fuzz/regressions/<target>/),
 // replayed through the same loader: each must be refused with an InputError
 // or accepted, never crash.
+
+TEST_CASE("eval: hostile model files (deep, mistyped, lying or nonsensical metadata, sparse 6 GB) exit 2 with one line, reading no more than the header") {
+  TempDir dir;
+  const std::string model = dir.file("m.safetensors");
+  REQUIRE(run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 1 --quiet --threads 1 --save " + model).status == 0);
+  const std::string good = read_file(model);
+  for (const HostileCheckpoint& c : hostile_model_files()) {
+    CAPTURE(c.what);
+    write_file_atomically(model, good);
+    c.corrupt(model);
+    check_refused("eval --model " + model, model, c.must_mention, dir.path());
+  }
+}

@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "io/atomic_file.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/hostile_checkpoints.hpp"
 #include "tests/support/image_files.hpp"
 #include "tests/support/run_xgrad.hpp"
 #include "tests/support/toy_data.hpp"
@@ -136,4 +138,18 @@ TEST_CASE("predict: an image's size is checked from its header, before any pixel
   CHECK(r.status == 2);
   CHECK(lines_of(r.err).size() == 1);
   CHECK(r.err.find(big + ": image is 4096x4096 (width x height) but the model takes 5x6; pass --resize") != std::string::npos);
+}
+
+TEST_CASE("predict: hostile model files (deep, mistyped, lying or nonsensical metadata, sparse 6 GB) exit 2 with one line, reading no more than the header") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 200, 20, 3, 6, 5);
+  const std::string model = dir.file("m.safetensors");
+  REQUIRE(run_xgrad("train --data " + dir.path() + " --hidden 8 --epochs 1 --quiet --threads 1 --save " + model).status == 0);
+  const std::string good = read_file(model);
+  for (const HostileCheckpoint& c : hostile_model_files()) {
+    CAPTURE(c.what);
+    xg::write_file_atomically(model, good);
+    c.corrupt(model);
+    check_refused("predict --model " + model + " --index 0", model, c.must_mention, dir.path());
+  }
 }

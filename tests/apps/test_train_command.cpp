@@ -18,10 +18,12 @@
 #include <nlohmann/json.hpp>
 
 #include "core/random.hpp"
+#include "io/atomic_file.hpp"
 #include "io/model_file.hpp"
 #include "io/safetensors.hpp"
 #include "train/checkpoint.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/hostile_checkpoints.hpp"
 #include "tests/support/run_xgrad.hpp"
 #include "tests/support/text_compare.hpp"
 #include "tests/support/toy_data.hpp"
@@ -308,6 +310,34 @@ TEST_CASE("cli: a state file whose monitored_losses do not fit its epochs is ref
     CHECK(lines_of(r.err).size() == 1);
     CHECK(r.err.find("monitored_losses") != std::string::npos);
     CHECK(std::filesystem::last_write_time(model) == before);  // nothing was saved over it
+  }
+}
+
+TEST_CASE("cli: train --resume refuses hostile model and state files (deep, mistyped, lying or nonsensical) with exit 2 and one line, writing nothing") {
+  for (const char* optimizer : {"sgd", "adam"}) {
+    CAPTURE(optimizer);
+    TempDir dir;
+    const std::string model = dir.file("r.safetensors"), state = state_path(model);
+    REQUIRE(run_xgrad("train --data " + toy(dir) + " --hidden 8 --epochs 1 --quiet --threads 1 --optimizer " + optimizer +
+                      " --lr 0.01 --metrics " + dir.file("m.jsonl") + " --save " + model)
+                .status == 0);
+    const std::string good_model = read_file(model), good_state = read_file(state);
+    std::vector<HostileCheckpoint> cases = hostile_state_files(std::string(optimizer) == "adam");
+    if (std::string(optimizer) == "sgd") {
+      for (const HostileCheckpoint& c : hostile_model_files()) cases.push_back(c);
+    }
+    for (const HostileCheckpoint& c : cases) {
+      CAPTURE(c.what);
+      write_file_atomically(model, good_model);
+      write_file_atomically(state, good_state);
+      c.corrupt(model);
+      check_refused("train --resume " + model + " --epochs 3 --quiet --threads 1", c.in_state ? state : model, c.must_mention,
+                    dir.path());
+    }
+    // The good pair still resumes.
+    write_file_atomically(model, good_model);
+    write_file_atomically(state, good_state);
+    CHECK(run_xgrad("train --resume " + model + " --epochs 2 --quiet --threads 1").status == 0);
   }
 }
 

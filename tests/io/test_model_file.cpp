@@ -6,6 +6,8 @@
 
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -84,6 +86,20 @@ TEST_CASE("model file: metadata that cannot describe a model is refused naming t
       {"features", nlohmann::json::array({"a", "b"})},
       {"classes", nlohmann::json::array({"a", "b", "c"})},
       {"seed", "x"},
+      // Wrong types, which nlohmann would report as a type_error:
+      {"dropout", "0.1"},
+      {"epoch", "2"},
+      {"epoch", -1},
+      {"epoch", 2.5},
+      {"data_sha256", 12345},
+      {"data_sha256", "not a hash"},
+      {"classes", nlohmann::json::array({0, 1})},
+      {"features", nlohmann::json::array({1, 2, 3})},
+      {"config", "lr 0.1"},
+      {"version", 1},
+      // Numbers that make no sense: a std that divides by ~0.
+      {"std", nlohmann::json::array({0.5, 1e-45, 2.5})},
+      {"mean", nlohmann::json::array({1.0, 1e39, 3.0})},
   };
   for (const auto& [field, value] : bad) {
     nlohmann::json doc = good;
@@ -100,9 +116,59 @@ TEST_CASE("model file: metadata that cannot describe a model is refused naming t
   }
   nlohmann::json missing = good;
   missing.erase("classes");
-  CHECK_THROWS_WITH_AS(model_info_from_json(missing, "m.safetensors"), "m.safetensors: xgrad metadata has no \"classes\"",
+  CHECK_THROWS_WITH_AS(model_info_from_json(missing, "m.safetensors"), "m.safetensors: xgrad metadata has no field \"classes\"",
                        InputError);
   CHECK_THROWS_AS(model_info_from_json(nlohmann::json::array(), "m.safetensors"), InputError);
+}
+
+TEST_CASE("model file: an image model's mean must lie between 0 and 1 and its std above 0 and at most 1, as those of x/255 do") {
+  ModelInfo info = table_info();
+  info.layers = {4, 2, 2};
+  info.input_shape = {2, 2};
+  info.features.clear();
+  info.mean = {0.3f};
+  info.std = {0.4f};
+  nlohmann::json good = model_info_json(info);
+  CHECK(model_info_from_json(good, "m.safetensors").mean == std::vector<float>{0.3f});
+  const std::pair<const char*, double> bad[] = {{"mean", 3e38}, {"mean", -0.5}, {"mean", 1.5}, {"std", 1e-45}, {"std", 0.0}, {"std", 2.0}};
+  for (const auto& [field, value] : bad) {
+    nlohmann::json doc = good;
+    doc[field] = {value};
+    CAPTURE(doc.dump());
+    const std::string expected = std::string("m.safetensors: xgrad metadata field \"") + field + "\" item 0";
+    CHECK_THROWS_WITH_AS(model_info_from_json(doc, "m.safetensors"), doctest::Contains(expected.c_str()), InputError);
+  }
+}
+
+TEST_CASE("model file: save_model refuses a NaN or infinite weight (training stops before it saves one)") {
+  TempDir dir;
+  const ModelInfo info = table_info();
+  Rng rng(7);
+  auto model = make_mlp(mlp_spec(info), rng);
+  model->named_parameters()[1].second.data()[0] = NAN;
+  CHECK_THROWS_WITH_AS(save_model(dir.file("m.safetensors"), *model, info), doctest::Contains("'0.bias'"), std::logic_error);
+  CHECK_FALSE(std::filesystem::exists(dir.file("m.safetensors")));
+}
+
+TEST_CASE("model file: load_model checks the metadata's architecture against the header's shapes before reading a tensor") {
+  TempDir dir;
+  const std::string path = dir.file("m.safetensors");
+  const ModelInfo info = table_info();
+  Rng rng(7);
+  save_model(path, *make_mlp(mlp_spec(info), rng), info);
+  // Metadata claiming a million hidden units over the small tensors: refused naming the first tensor
+  // (the CLI runs the same under an address-space cap: tests/apps/test_eval_command.cpp).
+  Safetensors file = read_safetensors(path);
+  nlohmann::json doc = nlohmann::json::parse(file.metadata.at("xgrad"));
+  doc["layers"] = {3, 1000000, 2};
+  std::vector<std::pair<std::string, const Array*>> tensors;
+  for (const auto& [name, array] : file.tensors) tensors.emplace_back(name, &array);
+  write_safetensors(path, tensors, {{"xgrad", doc.dump()}});
+  CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("'0.weight' has shape (2, 3) but the model's 0.weight has shape (1000000, 3)"),
+                       InputError);
+  // Metadata nested 300,000 levels deep: refused before it is parsed.
+  write_safetensors(path, tensors, {{"xgrad", std::string(300000, '[') + std::string(300000, ']')}});
+  CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("xgrad metadata nests arrays or objects deeper than 64 levels"), InputError);
 }
 
 TEST_CASE("model file: save_model then load_model rebuilds the architecture with the same weights and outputs") {

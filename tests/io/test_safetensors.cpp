@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -79,5 +80,41 @@ TEST_CASE("safetensors: lying headers are refused with one line naming the file 
         CHECK(m.find(c.must_mention) != std::string::npos);
       }
     }
+  }
+}
+
+TEST_CASE("safetensors: the header is read first and alone, then the tensors by offset") {
+  TempDir dir;
+  Array w = {{1.0f, 2.0f}, {3.0f, 4.0f}}, b = {5.0f, 6.0f};
+  const std::string path = dir.file("m.safetensors");
+  write_safetensors(path, {{"w", &w}, {"b", &b}}, {{"format", "pt"}});
+  const SafetensorsHeader header = read_safetensors_header(path);
+  REQUIRE(header.tensors.size() == 2);
+  CHECK(header.tensors[0].name == "w");
+  CHECK(header.tensors[0].shape == Shape{2, 2});
+  CHECK(header.find("b")->begin == 16);
+  CHECK(header.find("c") == nullptr);
+  CHECK(header.metadata.at("format") == "pt");
+  CHECK(header.data_start + header.data_size == std::filesystem::file_size(path));
+  const Safetensors file = read_safetensors(path, header);
+  CHECK(same_bits(*file.find("w"), w));
+  CHECK(same_bits(*file.find("b"), b));
+
+  SUBCASE("a sparse 6 GB file is refused from its header alone") {
+    std::filesystem::resize_file(path, std::uintmax_t(6) << 30);
+    CHECK_THROWS_WITH_AS(read_safetensors_header(path), doctest::Contains("data buffer holds"), InputError);
+    CHECK_THROWS_WITH_AS(read_safetensors(path), doctest::Contains("data buffer holds"), InputError);
+  }
+  SUBCASE("a file that changed size after its header was read") {
+    std::ofstream(path, std::ios::binary | std::ios::app) << "xx";
+    CHECK_THROWS_WITH_AS(read_safetensors(path, header), doctest::Contains("changed"), InputError);
+  }
+  SUBCASE("a header nested deeper than 64 levels") {
+    const std::string deep = std::string(100, '[') + std::string(100, ']');
+    std::ofstream(path, std::ios::binary) << with_header(R"({"__metadata__":{"x":"y"},"w":)" + deep + "}", 0);
+    CHECK_THROWS_WITH_AS(read_safetensors_header(path), doctest::Contains("deeper than 64"), InputError);
+  }
+  SUBCASE("not a regular file") {
+    CHECK_THROWS_WITH_AS(read_safetensors_header("/dev/null"), doctest::Contains("not a regular file"), InputError);
   }
 }

@@ -67,3 +67,21 @@ TEST_CASE("make_mlp(MlpSpec): the activation between Linear layers, Dropout afte
   spec.activation = "gelu";
   CHECK_THROWS_AS(make_mlp(spec, rng), std::invalid_argument);
 }
+
+TEST_CASE("mlp_parameter_shapes lists make_mlp's parameter names and shapes without building it") {
+  for (float dropout : {0.0f, 0.5f}) {
+    for (const std::vector<std::size_t>& sizes : {std::vector<std::size_t>{4, 3}, {6, 5, 2}, {7, 4, 3, 2}}) {
+      MlpSpec spec;
+      spec.sizes = sizes;
+      spec.dropout = dropout;
+      Rng rng(1);
+      std::vector<std::pair<std::string, Shape>> built;
+      for (const auto& [name, p] : make_mlp(spec, rng)->named_parameters()) {
+        built.emplace_back(name, Shape(p.value().shape().begin(), p.value().shape().end()));
+      }
+      CAPTURE(dropout);
+      CAPTURE(sizes.size());
+      CHECK(mlp_parameter_shapes(spec) == built);
+    }
+  }
+}

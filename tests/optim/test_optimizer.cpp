@@ -4,8 +4,11 @@
 // refused naming the entry. (Checkpoints store it: tests/train/test_checkpoint.cpp.)
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
@@ -72,5 +75,49 @@ TEST_CASE("optimizer: state() and load_state() continue SGD and Adam exactly") {
     AdamOptions o;
     o.amsgrad = true;
     run([o](std::vector<Tensor> p) { return std::make_unique<Adam>(std::move(p), 0.01f, o); });
+  }
+}
+
+TEST_CASE("optimizer: load_state refuses values no step could have produced, naming the entry") {
+  Rng rng(3);
+  auto model = make_mlp({4, 5, 3}, rng);
+  auto take_a_step = [&](Optimizer& opt) {
+    opt.zero_grad();
+    Array x = xt::ones<float>({std::size_t(2), std::size_t(4)});
+    softmax_cross_entropy((*model)(Tensor(x)), {0, 1}).backward();
+    opt.step();
+  };
+  // Sets element `k` of the entry `name` in a copy of `state`.
+  auto with = [](Optimizer::State state, const std::string& name, std::size_t k, float value) {
+    for (auto& [n, array] : state)
+      if (n == name) array.data()[k] = value;
+    return state;
+  };
+  SUBCASE("SGD: a NaN or infinite velocity") {
+    SGD sgd(model->parameters(), 0.1f, 0.9f);
+    take_a_step(sgd);
+    const Optimizer::State good = sgd.state();
+    for (float bad : {NAN, INFINITY}) {
+      CHECK_THROWS_WITH_AS(sgd.load_state(with(good, "velocity.1", 2, bad)), doctest::Contains("'velocity.1'"), InputError);
+    }
+    sgd.load_state(good);
+  }
+  SUBCASE("Adam: a step that is NaN, negative, fractional, 3e38 or 0, a NaN m, a negative v") {
+    AdamOptions o;
+    o.amsgrad = true;
+    Adam adam(model->parameters(), 0.01f, o);
+    take_a_step(adam);
+    const Optimizer::State good = adam.state();
+    const std::pair<std::size_t, float> bad_steps[] = {{1, NAN}, {1, -3.0f}, {1, 7.5f}, {0, 3e38f}, {0, -1.0f}, {1, 1048576.0f}};
+    for (const auto& [k, value] : bad_steps) {
+      CAPTURE(value);
+      CHECK_THROWS_WITH_AS(adam.load_state(with(good, "step", k, value)), doctest::Contains("'step'"), InputError);
+    }
+    CHECK_THROWS_WITH_AS(adam.load_state(with(good, "step", 1, 0.0f)), doctest::Contains("'step'"), InputError);  // t = 0
+    CHECK_THROWS_WITH_AS(adam.load_state(with(good, "m.0", 0, NAN)), doctest::Contains("'m.0'"), InputError);
+    CHECK_THROWS_WITH_AS(adam.load_state(with(good, "v.2", 1, -1.0f)), doctest::Contains("'v.2'"), InputError);
+    CHECK_THROWS_WITH_AS(adam.load_state(with(good, "v_max.3", 0, -1.0f)), doctest::Contains("'v_max.3'"), InputError);
+    adam.load_state(with(good, "step", 0, 5.0f));  // t = 5 * 2^20 + 1 is a fine step count
+    adam.load_state(good);
   }
 }

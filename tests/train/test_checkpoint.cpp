@@ -72,13 +72,13 @@ TEST_CASE("checkpoint: 2 epochs + resume 2 epochs equals 4 straight epochs, bit 
     CHECK(checkpoints.first_epoch() == 1);
     for (std::size_t e = 1; e <= 2; ++e) {
       CHECK(run.run_epoch(e).train_loss == straight_losses[e - 1]);
-      checkpoints.after_epoch(e, run.last_evaluation().loss, "line " + std::to_string(e) + "\n");
+      checkpoints.after_epoch(e, run.last_evaluation().loss, "{\"epoch\":" + std::to_string(e) + "}\n");
     }
   }
   Experiment resumed(o, data);
   Checkpointer checkpoints({"", "", path}, resumed);
   REQUIRE(checkpoints.first_epoch() == 3);
-  CHECK(checkpoints.metrics_text() == "line 2\n");  // the metrics file as it was after the last saved epoch
+  CHECK(checkpoints.metrics_text() == "{\"epoch\":2}\n");  // the metrics file as it was after the last saved epoch
   for (std::size_t e = 3; e <= 4; ++e) CHECK(resumed.run_epoch(e).train_loss == straight_losses[e - 1]);
   const auto a = straight.model().named_parameters(), b = resumed.model().named_parameters();
   REQUIRE(a.size() == b.size());

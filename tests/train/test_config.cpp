@@ -167,3 +167,20 @@ TEST_CASE("config: describe_training names the optimizer, its rate and what regu
   CHECK(describe_training(c) ==
         "Adam lr 0.001 amsgrad, schedule cosine after 2 warm-up epochs, label smoothing 0.1, l2 0.0001, early stop after 3");
 }
+
+TEST_CASE("config: config_from_json checks the document's values as validate() checks flags, naming the file") {
+  TrainConfig saved;
+  saved.epochs = 20;
+  saved.warmup_epochs = 12;  // fine with the document's 20 epochs, though the base has 10
+  const nlohmann::json doc = config_json(saved);
+  CHECK(config_from_json(doc, TrainConfig{}, "m.safetensors").warmup_epochs == 12);
+  const std::pair<const char*, nlohmann::json> bad[] = {{"lr", -1.0}, {"dropout", 3.0}, {"test_split", 5.0},
+                                                        {"hidden", "1000001"}, {"batch", 0}, {"activation", "swish"}};
+  for (const auto& [key, value] : bad) {
+    nlohmann::json wrong = doc;
+    wrong[key] = value;
+    CAPTURE(wrong.dump());
+    CHECK_THROWS_WITH_AS(config_from_json(wrong, TrainConfig{}, "m.safetensors"), doctest::Contains("m.safetensors: xgrad metadata config: --"),
+                         InputError);
+  }
+}

@@ -65,3 +65,16 @@ TEST_CASE("forensics: record_forensics fills the figures and format_divergence p
     CHECK_MESSAGE(text.find(s) != std::string::npos, s);
   CHECK(text.back() == '\n');
 }
+
+TEST_CASE("forensics: weights_finite spots an inf or NaN weight") {
+  Rng rng(0);
+  auto model = make_mlp({5, 4, 3}, rng);
+  std::vector<Tensor> ps = model->parameters();
+  CHECK(weights_finite(ps));
+  ps[2].data()[7] = -INFINITY;
+  CHECK_FALSE(weights_finite(ps));
+  ps[2].data()[7] = NAN;
+  CHECK_FALSE(weights_finite(ps));
+  ps[2].data()[7] = 3e38f;
+  CHECK(weights_finite(ps));
+}

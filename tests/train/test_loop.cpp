@@ -189,3 +189,38 @@ TEST_CASE("class_scores: the logits themselves, or (0, z) for a sigmoid head, wh
     CHECK(p1 == doctest::Approx(1.0 / (1.0 + std::exp(-double(z.value()(r, 0))))));
   }
 }
+
+namespace {
+
+// An optimizer whose update overflows the first weight at step `bad_step`, gradients and loss being finite.
+struct OverflowingSGD : SGD {
+  OverflowingSGD(std::vector<Tensor> parameters, std::size_t bad_step) : SGD(std::move(parameters), 0.01f, 0.0f), bad(bad_step) {}
+  void step() override {
+    SGD::step();
+    if (++steps == bad) parameters_[0].data()[0] = INFINITY;
+  }
+  std::size_t bad, steps = 0;
+};
+
+}  // namespace
+
+TEST_CASE("an update that makes a weight non-finite stops training at that step, even at an epoch's last step") {
+  testing::TempDir dir;
+  testing::write_toy_dataset(dir.path(), 64, 16, 3, 4, 4);
+  Dataset data = load_image_dataset(dir.path());
+  for (std::size_t bad_step : {1, 2}) {  // the loader has 2 batches: 2 is the epoch's last, which no loss would reveal
+    Rng rng(0);
+    auto model = make_mlp({16, 8, 3}, rng);
+    OverflowingSGD sgd(model->parameters(), bad_step);
+    DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
+    loader.start_epoch(1);
+    REQUIRE(loader.num_batches() == 2);
+    try {
+      train_epoch(*model, sgd, loader, 1);
+      FAIL("no divergence detected");
+    } catch (const TrainingDiverged& e) {
+      CHECK(e.step == bad_step);
+      CHECK(std::string(e.what()).find("weight is not finite") != std::string::npos);
+    }
+  }
+}
