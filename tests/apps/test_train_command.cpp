@@ -518,6 +518,17 @@ TEST_CASE("xgrad train: contradictory or bad optimizer, model, loss and schedule
   }
 }
 
+TEST_CASE("text_difference: numbers may differ by the tolerance, text not at all") {
+  CHECK(text_difference("loss 1.82569e+27 (step 9)", "loss 1.82576e+27 (step 9)", 1e-2) == "");
+  CHECK(text_difference("Linear#0 nan, L2 -0.5", "Linear#0 nan, L2 -0.5", 0) == "");
+  CHECK(text_difference("loss 1.9e+27 (step 9)", "loss 1.82576e+27 (step 9)", 1e-2) ==
+        "number 1.9e+27 where the sample has 1.82576e+27");
+  CHECK(text_difference("loss 1.8e+27 (step 10)", "loss 1.8e+27 (step 9)", 1e-2) == "number 10 where the sample has 9");
+  CHECK(text_difference("loss is nan", "loss is inf", 1e-2) == "text 'loss is nan' where the sample has 'loss is inf'");
+  CHECK(text_difference("L3 1", "L2 1", 1e-2) != "");  // a digit after a letter is text
+  CHECK(text_difference("a 1 b", "a 1 b 2", 1e-2) == "the texts hold different counts of numbers");
+}
+
 TEST_CASE("README: the divergence sample is what `xgrad train --lr 3 --metrics metrics.jsonl` prints, up to the last digits") {
   const std::string readme = read_file(std::string(XGRAD_SOURCE_DIR) + "/README.md");
   const std::string command = "train --lr 3 --metrics metrics.jsonl";
