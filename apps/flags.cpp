@@ -233,6 +233,8 @@ void check_given_flags_apply(const TrainConfig& c, const std::vector<std::string
 
 TrainConfig inspect_config(const InspectOptions& o) {
   if (o.batch == 0) throw InputError("--batch must be at least 1");
+  if (o.batch > kMaxBatch)
+    throw InputError("--batch must be at most " + std::to_string(kMaxBatch) + ", got " + std::to_string(o.batch));
   TrainConfig c;
   c.data = o.data;
   c.label_col = o.label_col;

@@ -94,7 +94,9 @@ void validate_schedule(const TrainConfig& c) {
 
 void validate(const TrainConfig& c) {
   if (c.batch == 0) fail("--batch must be at least 1");
+  if (c.batch > kMaxBatch) fail("--batch must be at most " + std::to_string(kMaxBatch) + ", got " + std::to_string(c.batch));
   if (c.epochs == 0) fail("--epochs must be at least 1");
+  if (c.epochs > kMaxEpochs) fail("--epochs must be at most " + std::to_string(kMaxEpochs) + ", got " + std::to_string(c.epochs));
   if (c.threads < 0) fail("--threads must be 0 (all cores) or more, got " + std::to_string(c.threads));
   validate_data(c);
   validate_model(c);

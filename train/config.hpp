@@ -6,6 +6,7 @@
 //
 // Field names follow the `xgrad train` flags (docs: README, "Command-line
 // reference"); error messages name the flag, since that is how people set them.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -120,6 +121,12 @@ void for_each_training_flag(Config& c, Visit&& visit) {
 // Whether a flag that does not apply was given at all is the command line's
 // business (apps/flags.hpp), since a plain config cannot tell.
 void validate(const TrainConfig& config);
+
+// The largest --batch and --epochs accepted: beyond them a number is a typo or
+// a wrapped negative, and a batch count near 2^64 would overflow the loader's
+// arithmetic.
+constexpr std::size_t kMaxBatch = std::size_t(1) << 20;
+constexpr std::size_t kMaxEpochs = 1000000;
 
 // The weight decay and the schedule's gamma in effect (resolving the < 0 defaults).
 double effective_weight_decay(const TrainConfig& config);

@@ -44,4 +44,7 @@ TEST_CASE("gradcheck command: checks an MLP on real-format data and rejects bad 
   CHECK(bad.status == 2);
   CHECK(bad.err.find("--batch") != std::string::npos);
   CHECK(run_xgrad("gradcheck --data " + dir.path() + " --step -1").status == 2);
+  const RunResult huge = run_xgrad("gradcheck --data " + dir.path() + " --batch 18446744073709551615");
+  CHECK(huge.status == 2);
+  CHECK(huge.err.find("--batch must be at most") != std::string::npos);
 }

@@ -508,6 +508,9 @@ TEST_CASE("xgrad train: contradictory or bad optimizer, model, loss and schedule
       {"--optimizer adam --betas 0.9", "--betas"},
       {"--optimizer adam --betas 1,0.9", "--betas"},
       {"--optimizer adamw --eps 0", "--eps"},
+      {"--batch 18446744073709551615", "--batch"},  // -1 as a count: would wrap the loader's arithmetic
+      {"--batch 99999999999999999999", "--batch"},  // beyond 2^64
+      {"--epochs 1000001", "--epochs"},
   };
   for (const auto& [flags, named] : cases) {
     const RunResult r = run_xgrad(common + flags);
