@@ -12,7 +12,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-packages=(cmake make g++ libxtensor-dev libxsimd-dev doctest-dev zlib1g-dev libcli11-dev nlohmann-json3-dev
+packages=(cmake make g++ libxtensor-dev libxsimd-dev doctest-dev zlib1g-dev libpng-dev libjpeg62-turbo-dev libcli11-dev nlohmann-json3-dev
           dataset-fashion-mnist)
 testing=OFF
 mpi=(openmpi-bin libopenmpi-dev)

@@ -22,7 +22,7 @@ CLI::App* add_predict_command(CLI::App& app, PredictOptions& o) {
   cmd->add_option("--model", o.model, "Model file written by xgrad train --save")->required()->type_name("PATH");
   cmd->add_option("--index", o.index, "Test-split item(s) to classify (0-based; repeatable)")->type_name("N");
   cmd->add_option("inputs", o.images,
-                  "Images: PGM (P2/P5) or PNG files (colour becomes grey by luma) of the model's input size. A model trained on CSV "
+                  "Images: PGM (P2/P5), PNG or JPEG files (colour becomes grey by luma) of the model's input size. A model trained on CSV "
                   "data: .csv files of rows of its features (the label column may be there too)")
       ->type_name("FILE");
   cmd->add_option("--data", o.data, "Data set for --index (default: the one the model was trained on)");

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <csetjmp>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
 
-#include <zlib.h>
+#include <jerror.h>
+#include <jpeglib.h>
+#include <png.h>
 
 #include "core/error.hpp"
 
@@ -116,197 +120,267 @@ GreyImage decode_pgm(const std::string& bytes, const std::string& source) {
   return image;
 }
 
-// ---- PNG
-std::uint32_t be32(const std::uint8_t* p) {
-  return std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3];
+// ---- Samples to pixels, for every format.
+
+// One pixel's value in [0, 1] composited over white by its alpha, as a byte.
+std::uint8_t over_white(double value, double alpha) {
+  return std::uint8_t(std::lround(std::clamp(alpha * value + (1.0 - alpha), 0.0, 1.0) * 255.0));
 }
 
-int paeth(int a, int b, int c) {
-  const int p = a + b - c, pa = std::abs(p - a), pb = std::abs(p - b), pc = std::abs(p - c);
-  if (pa <= pb && pa <= pc) return a;
-  return pb <= pc ? b : c;
-}
-
-// What the chunks of a PNG hold: the IHDR fields and the IDAT data joined.
-struct PngChunks {
-  std::uint32_t cols = 0, rows = 0;
-  int depth = 0, colour = -1;
-  std::string compressed;
-  std::vector<std::uint8_t> palette;  // PLTE: 3 bytes (R, G, B) per entry
-  std::vector<std::uint8_t> palette_alpha;  // tRNS of a palette image: one alpha per entry (the rest are opaque)
-};
-
-// Samples per pixel of each PNG colour type: 0 grey, 2 RGB, 3 palette index, 4 grey + alpha, 6 RGBA.
-std::size_t png_channels(int colour) { return colour == 2 ? 3 : colour == 4 ? 2 : colour == 6 ? 4 : 1; }
-
-// IHDR: a size within the limits, 8 or 16 bits per sample (palette: 8), no interlacing.
-void read_png_header(const std::uint8_t* body, const std::string& source, PngChunks& png) {
-  png.cols = be32(body);
-  png.rows = be32(body + 4);
-  png.depth = body[8];
-  png.colour = body[9];
-  check_size(source, png.cols, png.rows);
-  if (body[10] != 0 || body[11] != 0) fail(source, "PNG: unknown compression or filter method");
-  if (body[12] != 0) fail(source, "PNG: interlaced images are not supported; save it without interlacing");
-  if (png.colour != 0 && png.colour != 2 && png.colour != 3 && png.colour != 4 && png.colour != 6) {
-    fail(source, "PNG: unknown colour type " + std::to_string(png.colour));
-  }
-  if (png.colour == 3 && png.depth != 8) {
-    fail(source, "PNG: palette images of bit depth " + std::to_string(png.depth) + " are not supported (8 bits)");
-  }
-  if (png.depth != 8 && png.depth != 16) fail(source, "PNG: bit depth " + std::to_string(png.depth) + " is not supported (8 or 16)");
-}
-
-// The first chunk, which must be a well-formed IHDR.
-PngChunks read_png_ihdr(const std::string& bytes, const std::string& source) {
-  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
-  constexpr std::size_t kIhdrEnd = 8 + 12 + 13;  // signature, then the chunk: length, type, 13 bytes, CRC
-  if (bytes.size() < kIhdrEnd) fail(source, "PNG: truncated (the file ends inside the IHDR chunk)");
-  if (bytes.compare(12, 4, "IHDR") != 0) fail(source, "PNG: the first chunk is " + bytes.substr(12, 4) + ", expected IHDR");
-  if (be32(data + 8) != 13) fail(source, "PNG: malformed IHDR chunk");
-  if (crc32(crc32(0, data + 12, 4), data + 16, 13) != be32(data + 29)) fail(source, "PNG: chunk IHDR fails its CRC check");
-  PngChunks png;
-  read_png_header(data + 16, source, png);
-  return png;
-}
-
-// Walks the chunks after the signature up to IEND, checking each one's length and CRC.
-PngChunks read_png_chunks(const std::string& bytes, const std::string& source) {
-  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data());
-  const std::size_t size = bytes.size();
-  std::size_t pos = 8;
-  PngChunks png;
-  bool seen_header = false, seen_end = false;
-  while (!seen_end) {
-    if (size - pos < 12) fail(source, "PNG: truncated (a chunk header runs past the end of the file)");
-    const std::uint32_t length = be32(data + pos);
-    const std::string type(bytes, pos + 4, 4);
-    if (length > size - pos - 12) fail(source, "PNG: chunk " + type + " of " + std::to_string(length) + " bytes runs past the end of the file");
-    const std::uint8_t* body = data + pos + 8;
-    if (crc32(crc32(0, data + pos + 4, 4), body, length) != be32(body + length)) fail(source, "PNG: chunk " + type + " fails its CRC check");
-    if (!seen_header && type != "IHDR") fail(source, "PNG: the first chunk is " + type + ", expected IHDR");
-    if (type == "IHDR") {
-      if (seen_header || length != 13) fail(source, "PNG: malformed IHDR chunk");
-      seen_header = true;
-      read_png_header(body, source, png);
-    } else if (type == "IDAT") {
-      if (png.compressed.size() + length > (std::size_t(64) << 20)) fail(source, "PNG: more than 64 MiB of image data");
-      png.compressed.append(reinterpret_cast<const char*>(body), length);
-    } else if (type == "PLTE") {
-      if (length % 3 != 0 || length == 0 || length > 3 * 256) fail(source, "PNG: malformed PLTE chunk");
-      png.palette.assign(body, body + length);
-    } else if (type == "tRNS" && png.colour == 3) {
-      png.palette_alpha.assign(body, body + std::min<std::size_t>(length, 256));
-    } else if (type == "IEND") {
-      seen_end = true;
-    } else if (!(type[0] & 0x20)) {
-      fail(source, "PNG: unknown critical chunk " + type);
-    }
-    pos += 12 + std::size_t(length);
-  }
-  if (png.colour == 3 && png.palette.empty()) fail(source, "PNG: a palette image without a PLTE chunk");
-  return png;
-}
-
-// Inflates the IDAT data into exactly `expected` bytes: each row a filter byte, then the row.
-std::vector<std::uint8_t> inflate_png_data(PngChunks& png, std::size_t expected, const std::string& source) {
-  // Deflate compresses at most ~1032:1; a header promising more than that is lying.
-  if (expected / 1032 > png.compressed.size() + 64) fail(source, "PNG: the image data is far too short for " + std::to_string(png.cols) + "x" + std::to_string(png.rows));
-  std::vector<std::uint8_t> raw(expected);
-  z_stream z{};
-  if (inflateInit(&z) != Z_OK) fail(source, "PNG: cannot start zlib");
-  z.next_in = reinterpret_cast<Bytef*>(png.compressed.data());
-  z.avail_in = uInt(png.compressed.size());
-  z.next_out = raw.data();
-  z.avail_out = uInt(raw.size());
-  const int status = inflate(&z, Z_FINISH);
-  const std::size_t produced = raw.size() - z.avail_out;
-  inflateEnd(&z);
-  if (status != Z_STREAM_END || produced != expected) {
-    fail(source, "PNG: corrupt or truncated image data (inflated " + std::to_string(produced) + " of " + std::to_string(expected) +
-                     " bytes" + (status == Z_BUF_ERROR && produced == expected ? ", with more left over)" : ")"));
-  }
-  return raw;
-}
-
-// One pixel's grey level, 0..255: the luma of ITU-R BT.601, 0.299 R + 0.587 G + 0.114 B,
-// of a colour pixel (a palette entry's colour), then composited over a white
-// background by its alpha, the way a viewer shows a transparent image on a
-// white page: grey = alpha * luma + (1 - alpha) * 255.
-std::uint8_t png_pixel_grey(const std::uint8_t* px, const PngChunks& png, const std::string& source) {
-  const std::size_t channels = png_channels(png.colour);
-  double sample[4] = {0, 0, 0, 1};  // each in [0, 1]
-  if (png.colour == 3) {
-    const std::size_t entry = px[0];
-    if (3 * entry + 2 >= png.palette.size()) fail(source, "PNG: a pixel uses palette entry " + std::to_string(entry) + ", beyond the PLTE chunk");
-    for (std::size_t i = 0; i < 3; ++i) sample[i] = png.palette[3 * entry + i] / 255.0;
-    if (entry < png.palette_alpha.size()) sample[3] = png.palette_alpha[entry] / 255.0;
-  } else {
-    for (std::size_t i = 0; i < channels; ++i) {
-      sample[i] = png.depth == 16 ? (std::uint32_t(px[2 * i]) << 8 | px[2 * i + 1]) / 65535.0 : px[i] / 255.0;
-    }
-  }
-  double luma = 0.0, alpha = 1.0;
-  if (png.colour == 0 || png.colour == 4) {
-    luma = sample[0];
-    alpha = png.colour == 4 ? sample[1] : 1.0;
-  } else {
-    luma = 0.299 * sample[0] + 0.587 * sample[1] + 0.114 * sample[2];
-    alpha = png.colour == 6 || png.colour == 3 ? sample[3] : 1.0;
-  }
-  return std::uint8_t(std::lround(std::clamp(alpha * luma + (1.0 - alpha), 0.0, 1.0) * 255.0));
-}
-
-// Undoes the per-row filters of `raw` in place and turns each pixel into its grey level (png_pixel_grey).
-GreyImage unfilter_png_rows(std::vector<std::uint8_t>& raw, const PngChunks& png, std::size_t bytes_per_pixel,
-                            const std::string& source) {
-  const std::uint32_t cols = png.cols, rows = png.rows;
-  const std::size_t stride = std::size_t(cols) * bytes_per_pixel;
-  std::vector<std::uint8_t> previous(stride, 0);
-  GreyImage image;
+// An Image of `channels` (1 or 3) from interleaved samples: `rows` rows `stride`
+// bytes apart, each of `cols` pixels of `n` samples (1 grey, 2 grey + alpha,
+// 3 RGB, 4 RGBA) of `depth` bits (8, or 16 big-endian). Grey from colour is
+// BT.601's luma 0.299 R + 0.587 G + 0.114 B; RGB from grey repeats the level;
+// alpha composites over white (image_file.hpp).
+Image image_from_samples(const std::uint8_t* samples, std::size_t rows, std::size_t cols, std::size_t stride, int n,
+                         int depth, std::size_t channels) {
+  Image image;
+  image.channels = channels;
   image.rows = rows;
   image.cols = cols;
-  image.pixels.resize(std::size_t(rows) * cols);
+  image.pixels.resize(channels * rows * cols);
+  const std::size_t plane = rows * cols;
+  const bool grey = n <= 2, has_alpha = n == 2 || n == 4;
+  const std::size_t bytes_per_sample = depth == 16 ? 2 : 1;
   for (std::size_t r = 0; r < rows; ++r) {
-    std::uint8_t* line = raw.data() + r * (stride + 1);
-    const int filter = line[0];
-    std::uint8_t* x = line + 1;
-    for (std::size_t i = 0; i < stride; ++i) {
-      const int a = i >= bytes_per_pixel ? x[i - bytes_per_pixel] : 0, b = previous[i],
-                c = i >= bytes_per_pixel ? previous[i - bytes_per_pixel] : 0;
-      switch (filter) {
-        case 0: break;
-        case 1: x[i] = std::uint8_t(x[i] + a); break;
-        case 2: x[i] = std::uint8_t(x[i] + b); break;
-        case 3: x[i] = std::uint8_t(x[i] + (a + b) / 2); break;
-        case 4: x[i] = std::uint8_t(x[i] + paeth(a, b, c)); break;
-        default: fail(source, "PNG: row " + std::to_string(r) + " has unknown filter type " + std::to_string(filter));
+    const std::uint8_t* line = samples + r * stride;
+    for (std::size_t c = 0; c < cols; ++c) {
+      const std::uint8_t* px = line + c * std::size_t(n) * bytes_per_sample;
+      double s[4] = {0, 0, 0, 1};  // each in [0, 1]
+      for (int i = 0; i < n; ++i) {
+        s[i] = depth == 16 ? (std::uint32_t(px[2 * i]) << 8 | px[2 * i + 1]) / 65535.0 : px[i] / 255.0;
+      }
+      const double alpha = has_alpha ? s[n - 1] : 1.0;
+      const std::size_t at = r * cols + c;
+      if (channels == 1) {
+        image.pixels[at] = over_white(grey ? s[0] : 0.299 * s[0] + 0.587 * s[1] + 0.114 * s[2], alpha);
+      } else {
+        for (std::size_t k = 0; k < 3; ++k) image.pixels[k * plane + at] = over_white(grey ? s[0] : s[k], alpha);
       }
     }
-    std::memcpy(previous.data(), x, stride);
-    for (std::size_t c = 0; c < cols; ++c) image.pixels[r * cols + c] = png_pixel_grey(x + c * bytes_per_pixel, png, source);
   }
   return image;
 }
 
-GreyImage decode_png(const std::string& bytes, const std::string& source) {
-  PngChunks png = read_png_chunks(bytes, source);
-  const std::size_t bytes_per_pixel = png_channels(png.colour) * std::size_t(png.depth / 8);
-  const std::size_t stride = std::size_t(png.cols) * bytes_per_pixel;
-  std::vector<std::uint8_t> raw = inflate_png_data(png, std::size_t(png.rows) * (stride + 1), source);
-  return unfilter_png_rows(raw, png, bytes_per_pixel, source);
+// A grey image with its level repeated in `channels` planes.
+Image with_channels(Image grey, std::size_t channels) {
+  if (channels == 1) return grey;
+  const std::size_t plane = grey.pixels.size();
+  grey.pixels.resize(channels * plane);
+  for (std::size_t k = 1; k < channels; ++k) std::copy_n(grey.pixels.begin(), plane, grey.pixels.begin() + std::ptrdiff_t(k * plane));
+  grey.channels = channels;
+  return grey;
+}
+
+// ---- PNG through libpng.
+//
+// libpng reports an error by calling our error function, which must not
+// return: it copies the message and longjmps back to the setjmp of the step
+// that called libpng. Each step (png_step_*) is a small function that holds
+// no C++ object with a destructor, so the jump skips none; the buffers live in
+// the caller, and PngReader's destructor frees libpng's structures whether or
+// not a step failed.
+struct PngReader {
+  png_structp png = nullptr;
+  png_infop info = nullptr;
+  const std::uint8_t* data = nullptr;  // the file's bytes, read from `pos` on by png_read_bytes
+  std::size_t size = 0, pos = 0;
+  char message[200] = "";
+
+  PngReader(const std::string& bytes, const std::string& source);
+  ~PngReader() { png_destroy_read_struct(&png, info ? &info : nullptr, nullptr); }
+  PngReader(const PngReader&) = delete;
+  PngReader& operator=(const PngReader&) = delete;
+};
+
+void png_on_error(png_structp png, png_const_charp what) {
+  auto* reader = static_cast<PngReader*>(png_get_error_ptr(png));
+  std::snprintf(reader->message, sizeof reader->message, "%s", what);
+  png_longjmp(png, 1);
+}
+
+void png_on_warning(png_structp, png_const_charp) {}  // warnings (an unknown ancillary chunk, a bad one dropped) are not errors
+
+void png_read_bytes(png_structp png, png_bytep out, png_size_t count) {
+  auto* reader = static_cast<PngReader*>(png_get_io_ptr(png));
+  if (count > reader->size - reader->pos) png_error(png, "truncated (the file ends inside the image)");
+  std::memcpy(out, reader->data + reader->pos, count);
+  reader->pos += count;
+}
+
+PngReader::PngReader(const std::string& bytes, const std::string& source)
+    : data(reinterpret_cast<const std::uint8_t*>(bytes.data())), size(bytes.size()) {
+  png = png_create_read_struct(PNG_LIBPNG_VER_STRING, this, png_on_error, png_on_warning);
+  if (png) info = png_create_info_struct(png);
+  if (!png || !info) fail(source, "PNG: out of memory starting libpng");
+  png_set_read_fn(png, this, png_read_bytes);
+}
+
+// The header (IHDR) and the chunks before the image data, no pixel decoded.
+bool png_step_read_info(PngReader* r) {
+  if (setjmp(png_jmpbuf(r->png))) return false;
+  png_read_info(r->png, r->info);
+  return true;
+}
+
+// Asks for 8- or 16-bit grey, grey + alpha, RGB or RGBA samples, the passes of
+// an interlaced image combined; `rowbytes` and `samples` then describe a row.
+bool png_step_set_transforms(PngReader* r, std::size_t* rowbytes, int* samples, int* depth) {
+  if (setjmp(png_jmpbuf(r->png))) return false;
+  png_set_expand(r->png);  // palette -> RGB, grey below 8 bits -> 8, tRNS -> alpha
+  png_set_interlace_handling(r->png);
+  png_read_update_info(r->png, r->info);
+  *rowbytes = png_get_rowbytes(r->png, r->info);
+  *samples = png_get_channels(r->png, r->info);
+  *depth = png_get_bit_depth(r->png, r->info);
+  return true;
+}
+
+// Every row into `rows`, then the chunks after the image data up to IEND.
+bool png_step_read_image(PngReader* r, png_bytepp rows) {
+  if (setjmp(png_jmpbuf(r->png))) return false;
+  png_read_image(r->png, rows);
+  png_read_end(r->png, nullptr);
+  return true;
+}
+
+[[noreturn]] void png_failed(const PngReader& r, const std::string& source) { fail(source, std::string("PNG: ") + r.message); }
+
+ImageSize png_header_size(PngReader& r, const std::string& source) {
+  if (!png_step_read_info(&r)) png_failed(r, source);
+  const std::size_t cols = png_get_image_width(r.png, r.info), rows = png_get_image_height(r.png, r.info);
+  check_size(source, cols, rows);
+  return {rows, cols};
+}
+
+Image decode_png(const std::string& bytes, const std::string& source, std::size_t channels) {
+  PngReader r(bytes, source);
+  const ImageSize size = png_header_size(r, source);
+  // Deflate compresses at most ~1032:1; a file too short for the rows its
+  // header promises is lying, and is refused before the rows are allocated.
+  const std::uint64_t raw = std::uint64_t(size.rows) * (png_get_rowbytes(r.png, r.info) + 1);
+  if (raw / 1032 > bytes.size() + 64) {
+    fail(source, "PNG: the file (" + std::to_string(bytes.size()) + " bytes) is far too short for an image of " +
+                     std::to_string(size.cols) + "x" + std::to_string(size.rows));
+  }
+  std::size_t rowbytes = 0;
+  int samples = 0, depth = 0;
+  if (!png_step_set_transforms(&r, &rowbytes, &samples, &depth)) png_failed(r, source);
+  std::vector<std::uint8_t> buffer(size.rows * rowbytes);
+  std::vector<png_bytep> rows(size.rows);
+  for (std::size_t i = 0; i < size.rows; ++i) rows[i] = buffer.data() + i * rowbytes;
+  if (!png_step_read_image(&r, rows.data())) png_failed(r, source);
+  return image_from_samples(buffer.data(), size.rows, size.cols, rowbytes, samples, depth, channels);
+}
+
+// ---- JPEG through libjpeg-turbo, the same way: the error manager's
+// error_exit longjmps back to the step (jpeg_step_*) that called libjpeg.
+// A truncated file or a broken data segment, which libjpeg only warns about
+// (and fills with grey), is an error here; other warnings (extraneous bytes
+// before a marker, common in cameras' files) are not.
+struct JpegErrors {
+  jpeg_error_mgr base;  // first: libjpeg sees a jpeg_error_mgr*
+  std::jmp_buf jump;
+  char message[JMSG_LENGTH_MAX] = "";
+};
+
+void jpeg_on_error(j_common_ptr c) {
+  auto* errors = reinterpret_cast<JpegErrors*>(c->err);
+  (*c->err->format_message)(c, errors->message);
+  std::longjmp(errors->jump, 1);
+}
+
+void jpeg_on_message(j_common_ptr c, int level) {
+  if (level == -1 && (c->err->msg_code == JWRN_JPEG_EOF || c->err->msg_code == JWRN_HIT_MARKER)) jpeg_on_error(c);
+}
+
+struct JpegReader {
+  jpeg_decompress_struct cinfo{};
+  JpegErrors errors;
+  bool created = false;
+
+  JpegReader() {
+    cinfo.err = jpeg_std_error(&errors.base);
+    errors.base.error_exit = jpeg_on_error;
+    errors.base.emit_message = jpeg_on_message;
+  }
+  ~JpegReader() {
+    if (created) jpeg_destroy_decompress(&cinfo);  // frees everything libjpeg allocated, after an error too
+  }
+  JpegReader(const JpegReader&) = delete;
+  JpegReader& operator=(const JpegReader&) = delete;
+};
+
+bool jpeg_step_read_header(JpegReader* r, const std::string* bytes) {
+  if (setjmp(r->errors.jump)) return false;
+  jpeg_create_decompress(&r->cinfo);
+  r->created = true;
+  r->cinfo.mem->max_memory_to_use = long(kMaxJpegWorkingBytes);
+  jpeg_mem_src(&r->cinfo, reinterpret_cast<const unsigned char*>(bytes->data()), static_cast<unsigned long>(bytes->size()));
+  jpeg_read_header(&r->cinfo, TRUE);
+  return true;
+}
+
+bool jpeg_step_start(JpegReader* r) {
+  if (setjmp(r->errors.jump)) return false;
+  jpeg_start_decompress(&r->cinfo);
+  return true;
+}
+
+// Every scanline into `out` (output_height rows of `stride` bytes).
+bool jpeg_step_read_rows(JpegReader* r, std::uint8_t* out, std::size_t stride) {
+  if (setjmp(r->errors.jump)) return false;
+  while (r->cinfo.output_scanline < r->cinfo.output_height) {
+    JSAMPROW row = out + std::size_t(r->cinfo.output_scanline) * stride;
+    jpeg_read_scanlines(&r->cinfo, &row, 1);
+  }
+  jpeg_finish_decompress(&r->cinfo);
+  return true;
+}
+
+[[noreturn]] void jpeg_failed(const JpegReader& r, const std::string& source) {
+  fail(source, std::string("JPEG: ") + r.errors.message);
+}
+
+ImageSize jpeg_header_size(JpegReader& r, const std::string& bytes, const std::string& source) {
+  if (!jpeg_step_read_header(&r, &bytes)) jpeg_failed(r, source);
+  check_size(source, r.cinfo.image_width, r.cinfo.image_height);
+  return {r.cinfo.image_height, r.cinfo.image_width};
+}
+
+Image decode_jpeg(const std::string& bytes, const std::string& source, std::size_t channels) {
+  JpegReader r;
+  const ImageSize size = jpeg_header_size(r, bytes, source);
+  const J_COLOR_SPACE space = r.cinfo.jpeg_color_space;
+  if (space == JCS_CMYK || space == JCS_YCCK) fail(source, "JPEG: CMYK images are not supported; save it as RGB");
+  // Grey files stay grey; colour comes out as RGB and becomes grey by our luma, as a PNG does.
+  r.cinfo.out_color_space = r.cinfo.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
+  if (!jpeg_step_start(&r)) jpeg_failed(r, source);
+  const int samples = r.cinfo.output_components;
+  if (r.cinfo.output_width != size.cols || r.cinfo.output_height != size.rows || (samples != 1 && samples != 3)) {
+    fail(source, "JPEG: unexpected output layout");
+  }
+  const std::size_t stride = size.cols * std::size_t(samples);
+  std::vector<std::uint8_t> buffer(size.rows * stride);
+  if (!jpeg_step_read_rows(&r, buffer.data(), stride)) jpeg_failed(r, source);
+  return image_from_samples(buffer.data(), size.rows, size.cols, stride, samples, 8, channels);
 }
 
 bool is_png(const std::string& bytes) { return bytes.size() >= 8 && bytes.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0; }
+bool is_jpeg(const std::string& bytes) { return bytes.size() >= 3 && bytes.compare(0, 3, "\xff\xd8\xff") == 0; }
 bool is_pgm(const std::string& bytes) { return bytes.size() >= 2 && bytes[0] == 'P' && (bytes[1] == '5' || bytes[1] == '2'); }
-const char* const kNotAnImage = "not a PGM (P2/P5) or PNG image";
+const char* const kNotAnImage = "not a PGM (P2/P5), PNG or JPEG image";
 
 }  // namespace
 
 ImageSize image_size(const std::string& bytes, const std::string& source) {
   if (is_png(bytes)) {
-    const PngChunks png = read_png_ihdr(bytes, source);
-    return {png.rows, png.cols};
+    PngReader r(bytes, source);
+    return png_header_size(r, source);
+  }
+  if (is_jpeg(bytes)) {
+    JpegReader r;
+    return jpeg_header_size(r, bytes, source);
   }
   if (is_pgm(bytes)) {
     const PgmHeader pgm = read_pgm_header(bytes, source);
@@ -315,18 +389,22 @@ ImageSize image_size(const std::string& bytes, const std::string& source) {
   fail(source, kNotAnImage);
 }
 
-GreyImage decode_grey_image(const std::string& bytes, const std::string& source) {
-  if (is_png(bytes)) return decode_png(bytes, source);
-  if (is_pgm(bytes)) return decode_pgm(bytes, source);
+Image decode_image(const std::string& bytes, const std::string& source, std::size_t channels) {
+  if (channels != 1 && channels != 3) fail(source, "images are read with 1 or 3 channels, not " + std::to_string(channels));
+  if (is_png(bytes)) return decode_png(bytes, source, channels);
+  if (is_jpeg(bytes)) return decode_jpeg(bytes, source, channels);
+  if (is_pgm(bytes)) return with_channels(decode_pgm(bytes, source), channels);
   fail(source, kNotAnImage);
 }
+
+GreyImage decode_grey_image(const std::string& bytes, const std::string& source) { return decode_image(bytes, source, 1); }
 
 std::string read_image_file(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const fs::file_status status = fs::status(path, ec);
   if (!fs::exists(status)) fail(path, "file does not exist");
-  if (!fs::is_regular_file(status)) fail(path, "not a regular file, expected a PGM or PNG image");
+  if (!fs::is_regular_file(status)) fail(path, "not a regular file, expected a PGM, PNG or JPEG image");
   const std::uint64_t size = fs::file_size(path, ec);
   if (ec) fail(path, "cannot read the file size: " + ec.message());
   if (size > kMaxImageFileBytes) fail(path, "larger than the " + std::to_string(kMaxImageFileBytes >> 20) + " MiB image limit");
@@ -340,12 +418,15 @@ std::string read_image_file(const std::string& path) {
 Polarity image_polarity(const GreyImage& image, double training_mean) {
   double sum = 0.0;
   std::size_t count = 0;
-  for (std::size_t r = 0; r < image.rows; ++r) {
-    const bool edge_row = r == 0 || r + 1 == image.rows;
-    for (std::size_t c = 0; c < image.cols; ++c) {
-      if (!edge_row && c != 0 && c + 1 != image.cols) continue;
-      sum += image.pixels[r * image.cols + c];
-      ++count;
+  for (std::size_t k = 0; k < image.channels; ++k) {
+    const std::uint8_t* plane = image.pixels.data() + k * image.rows * image.cols;
+    for (std::size_t r = 0; r < image.rows; ++r) {
+      const bool edge_row = r == 0 || r + 1 == image.rows;
+      for (std::size_t c = 0; c < image.cols; ++c) {
+        if (!edge_row && c != 0 && c + 1 != image.cols) continue;
+        sum += plane[r * image.cols + c];
+        ++count;
+      }
     }
   }
   Polarity p;
@@ -359,26 +440,32 @@ void invert_image(GreyImage& image) {
   for (std::uint8_t& v : image.pixels) v = std::uint8_t(255 - v);
 }
 
-GreyImage read_grey_image(const std::string& path) { return decode_grey_image(read_image_file(path), path); }
+Image read_image(const std::string& path, std::size_t channels) { return decode_image(read_image_file(path), path, channels); }
+GreyImage read_grey_image(const std::string& path) { return read_image(path, 1); }
 
-GreyImage resize_image(const GreyImage& in, std::size_t rows, std::size_t cols) {
-  GreyImage out;
+Image resize_image(const Image& in, std::size_t rows, std::size_t cols) {
+  Image out;
+  out.channels = in.channels;
   out.rows = rows;
   out.cols = cols;
-  out.pixels.resize(rows * cols);
+  out.pixels.resize(in.channels * rows * cols);
   // Pixel centres aligned (align_corners = false, as PIL and torch do).
   const double sy = double(in.rows) / double(rows), sx = double(in.cols) / double(cols);
-  for (std::size_t r = 0; r < rows; ++r) {
-    const double y = std::clamp((double(r) + 0.5) * sy - 0.5, 0.0, double(in.rows - 1));
-    const std::size_t y0 = std::size_t(y), y1 = std::min(y0 + 1, in.rows - 1);
-    const double fy = y - double(y0);
-    for (std::size_t c = 0; c < cols; ++c) {
-      const double x = std::clamp((double(c) + 0.5) * sx - 0.5, 0.0, double(in.cols - 1));
-      const std::size_t x0 = std::size_t(x), x1 = std::min(x0 + 1, in.cols - 1);
-      const double fx = x - double(x0);
-      auto at = [&](std::size_t yy, std::size_t xx) { return double(in.pixels[yy * in.cols + xx]); };
-      const double v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1));
-      out.pixels[r * cols + c] = std::uint8_t(std::lround(std::clamp(v, 0.0, 255.0)));
+  for (std::size_t k = 0; k < in.channels; ++k) {
+    const std::uint8_t* src = in.pixels.data() + k * in.rows * in.cols;
+    std::uint8_t* dst = out.pixels.data() + k * rows * cols;
+    auto at = [&](std::size_t yy, std::size_t xx) { return double(src[yy * in.cols + xx]); };
+    for (std::size_t r = 0; r < rows; ++r) {
+      const double y = std::clamp((double(r) + 0.5) * sy - 0.5, 0.0, double(in.rows - 1));
+      const std::size_t y0 = std::size_t(y), y1 = std::min(y0 + 1, in.rows - 1);
+      const double fy = y - double(y0);
+      for (std::size_t c = 0; c < cols; ++c) {
+        const double x = std::clamp((double(c) + 0.5) * sx - 0.5, 0.0, double(in.cols - 1));
+        const std::size_t x0 = std::size_t(x), x1 = std::min(x0 + 1, in.cols - 1);
+        const double fx = x - double(x0);
+        const double v = (1 - fy) * ((1 - fx) * at(y0, x0) + fx * at(y0, x1)) + fy * ((1 - fx) * at(y1, x0) + fx * at(y1, x1));
+        dst[r * cols + c] = std::uint8_t(std::lround(std::clamp(v, 0.0, 255.0)));
+      }
     }
   }
   return out;

@@ -1,6 +1,7 @@
-// libFuzzer target: the PGM/PNG header reader and decoder on arbitrary bytes
-// (they must agree on the size), then a resize of what was decoded. An
-// InputError is a correct refusal; anything else is a bug.
+// libFuzzer target: the PGM/PNG/JPEG header reader and decoder (our PGM
+// reader, libpng, libjpeg-turbo and the longjmp error handling around them) on
+// arbitrary bytes, read as grey and as RGB (they must agree on the size), then a
+// resize of what was decoded. An InputError is a correct refusal; anything else is a bug.
 #include <cstdint>
 #include <string>
 
@@ -28,6 +29,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (image.pixels.size() != image.rows * image.cols) __builtin_trap();
     const xg::GreyImage small = xg::resize_image(image, 7, 5);
     if (small.pixels.size() != 35) __builtin_trap();
+    // What decodes as grey decodes as RGB too, at the same size.
+    const xg::Image colour = xg::decode_image(bytes, "fuzz.png", 3);
+    if (colour.channels != 3 || colour.rows != image.rows || colour.cols != image.cols) __builtin_trap();
+    if (colour.pixels.size() != 3 * image.rows * image.cols) __builtin_trap();
   } catch (const xg::InputError&) {
   }
   return 0;

@@ -43,7 +43,7 @@ TEST_CASE("predict: takes PGM/PNG files of the model's size, or --resize, and --
   CHECK(resized.out.find("test[3]") != std::string::npos);
   const auto garbage = run_xgrad("predict --model " + model + " " + model);
   CHECK(garbage.status == 2);
-  CHECK(garbage.err.find("not a PGM (P2/P5) or PNG image") != std::string::npos);
+  CHECK(garbage.err.find("not a PGM (P2/P5), PNG or JPEG image") != std::string::npos);
 }
 
 TEST_CASE("predict: colour PNGs are read as grey, a black-on-white drawing is inverted (said once), --invert yes|no|auto") {

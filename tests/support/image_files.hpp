@@ -1,6 +1,7 @@
 #pragma once
 // Image files written by the tests: PNG files built chunk by chunk (so that a
-// test can break any part of one).
+// test can break any part of one), PNGs and JPEGs written by libpng and
+// libjpeg (interlaced, progressive), and image folders on disk.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,5 +24,27 @@ std::string png_chunk(const std::string& type, const std::string& body);
 // `chunks` (PLTE, tRNS, made by png_chunk) go between IHDR and IDAT.
 std::string png_samples(std::uint32_t w, std::uint32_t h, int colour, int depth, const std::vector<std::uint8_t>& bytes,
                         const std::string& chunks = "");
+
+// A PNG written by libpng: colour type `colour`, bit `depth` (1..16), Adam7
+// interlacing when `interlaced`; `bytes` are the rows as png_samples takes them
+// (depth below 8: one byte a pixel, packed by libpng). `palette` (RGB triples)
+// for colour type 3.
+std::string png_written(std::uint32_t w, std::uint32_t h, int colour, int depth, const std::vector<std::uint8_t>& bytes,
+                        bool interlaced, const std::vector<std::uint8_t>& palette = {});
+
+// A JPEG written by libjpeg at `quality` (1..100): `channels` 1 (grey) or 3
+// (RGB, interleaved), progressive when asked.
+std::string jpeg(std::uint32_t w, std::uint32_t h, int channels, const std::vector<std::uint8_t>& pixels, int quality = 95,
+                 bool progressive = false);
+
+// Writes `bytes` to `path`, making its parent directories.
+void write_bytes(const std::string& path, const std::string& bytes);
+
+// An image folder for `--data`: under `root`, `per_class` grey PNGs of h x w
+// in each of `classes` folders "c0", "c1", ...; image i of class k is a
+// horizontal bar at row (k * h / classes), so the classes are easy to learn,
+// with a little per-image noise. `prefix` is prepended to each file name.
+void write_image_folder(const std::string& root, std::size_t classes, std::size_t per_class, std::uint32_t w = 8,
+                        std::uint32_t h = 8, const std::string& prefix = "");
 
 }  // namespace xg::testing
