@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "datasets/csv.hpp"
+#include "datasets/image_folder.hpp"
 #include "io/number_text.hpp"
 
 namespace xg {
@@ -77,14 +78,26 @@ void add_training_flags(CLI::App* cmd, TrainCommandOptions& options) {
   TrainConfig& o = options.run;
   cmd->add_option("--data", o.data,
                   "Data set: 'fashion-mnist' (the Debian package's directory), a directory holding the four "
-                  "MNIST-style IDX files (.gz or raw), or a FILE.csv (numeric features and a label column)")
+                  "MNIST-style IDX files (.gz or raw), an image folder (DIR/train/<class>/* and DIR/test/<class>/*, "
+                  "or DIR/<class>/*; PNG, JPEG, PGM), or a FILE.csv (numeric features and a label column)")
       ->capture_default_str();
   cmd->add_option("--label-col", o.label_col, "CSV: the label column, by header name or 1-based number")
       ->default_str("the first column");
   cmd->add_option("--test", o.test_file, "CSV: a separate test file with the same columns")->type_name("FILE.csv");
   cmd->add_option("--test-split", o.test_split,
-                  "CSV without --test: the fraction of the rows held out (seeded by --seed) for testing")
+                  "CSV without --test, or an image folder of DIR/<class>/*: the fraction of the rows (of each class's "
+                  "images) held out, seeded by --seed, for testing")
       ->capture_default_str();
+  cmd->add_option("--channels", o.channels, "Image folders: 1 (colour becomes grey by luma) or 3 (RGB, CHW)")
+      ->capture_default_str();
+  cmd->add_option("--image-size", o.image_size,
+                  "Image folders: resize every image to H,W (bilinear); default: every image must have the first one's size")
+      ->type_name("H,W");
+  cmd->add_option("--augment", o.augment,
+                  "Images: random changes to each training image each epoch, seeded: shift=N (a translation by up to N "
+                  "pixels each way, zero fill), shift=N:edge (edge fill), flip (a horizontal flip, half the time); "
+                  "comma separated, e.g. shift=2,flip")
+      ->type_name("SPEC");
   cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "Passes over the training set")->capture_default_str();
   cmd->add_option("--batch", o.batch, "Mini-batch size")->capture_default_str();
@@ -209,8 +222,14 @@ void check_given_flags_apply(const TrainConfig& c, const std::vector<std::string
   };
   auto fail = [](const std::string& message) { throw InputError(message); };
   const bool csv = is_csv_path(c.data);
-  for (const char* flag : {"--label-col", "--test", "--test-split"})
+  const bool folder = !csv && is_image_folder(c.data);
+  for (const char* flag : {"--label-col", "--test"})
     if (!csv && given(flag)) fail(std::string(flag) + " applies to CSV data only (--data FILE.csv), not to " + c.data);
+  if (!csv && !folder && given("--test-split"))
+    fail("--test-split applies to CSV data or an image folder of class folders only, not to " + c.data);
+  for (const char* flag : {"--channels", "--image-size"})
+    if (!folder && given(flag)) fail(std::string(flag) + " applies to image folders only (--data DIR of class folders), not to " + c.data);
+  if (csv && given("--augment")) fail("--augment applies to images only, not to CSV data " + c.data);
   if (!c.test_file.empty() && given("--test-split")) fail("give --test FILE.csv or --test-split, not both");
   for (const char* flag : {"--momentum", "--dampening"})
     if (c.optimizer != "sgd" && given(flag)) fail(std::string(flag) + " applies to --optimizer sgd only, not " + c.optimizer);

@@ -83,7 +83,7 @@ std::size_t Split::features() const {
 }
 
 std::string Split::item_description() const {
-  if (is_image()) return std::to_string(shape[0]) + "x" + std::to_string(shape[1]) + " images";
+  if (is_image()) return std::to_string(rows()) + "x" + std::to_string(cols()) + (channels() == 3 ? " RGB" : channels() == 1 ? "" : " " + std::to_string(channels()) + "-channel") + " images";
   return std::to_string(features()) + " features";
 }
 

@@ -3,8 +3,11 @@
 // items, each item a fixed number of input numbers ("features") and a label.
 //
 // Two kinds of item, one type:
-//   images  (IDX files, datasets/image_dataset.hpp): shape {rows, cols}, kept
-//           as the bytes 0..255 in `pixels` (a quarter of the memory of floats);
+//   images  (IDX files, datasets/image_dataset.hpp; image folders,
+//           datasets/image_folder.hpp): shape {rows, cols} for grey images,
+//           {channels, rows, cols} for colour ones (CHW, as PyTorch's Conv2d
+//           takes them), kept as the bytes 0..255 in `pixels` (a quarter of
+//           the memory of floats);
 //   tables  (CSV files, datasets/csv.hpp): shape {features}, kept as floats
 //           in `values`.
 // The DataLoader (datasets/dataloader.hpp) turns either into float batches.
@@ -18,14 +21,18 @@ namespace xg {
 // One split (train, test or validation).
 struct Split {
   std::size_t count = 0;
-  std::vector<std::size_t> shape;     // of one item: {rows, cols} for images, {features} for tables
-  std::vector<std::uint8_t> pixels;   // images: count * features() bytes, item after item, row-major
+  std::vector<std::size_t> shape;     // of one item: {rows, cols} or {channels, rows, cols} for images, {features} for tables
+  std::vector<std::uint8_t> pixels;   // images: count * features() bytes, item after item, each plane after plane, row-major
   std::vector<float> values;          // tables: count * features() numbers, row after row
   std::vector<std::uint32_t> labels;  // count class indices
 
-  bool is_image() const { return shape.size() == 2; }
+  bool is_image() const { return shape.size() == 2 || shape.size() == 3; }
+  // An image's planes (1 for grey), rows and columns; a table's are 0.
+  std::size_t channels() const { return shape.size() == 3 ? shape[0] : shape.size() == 2 ? 1 : 0; }
+  std::size_t rows() const { return is_image() ? shape[shape.size() - 2] : 0; }
+  std::size_t cols() const { return is_image() ? shape[shape.size() - 1] : 0; }
   std::size_t features() const;  // the product of shape (0 for an empty shape)
-  // "28x28 images" or "4 features", for messages.
+  // "28x28 images", "32x32 RGB images" or "4 features", for messages.
   std::string item_description() const;
 };
 

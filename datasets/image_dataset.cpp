@@ -31,7 +31,7 @@ std::string find_idx_file(const fs::path& dir, const std::string& base) {
     tried += (tried.empty() ? "" : ", ") + name;
   }
   throw InputError(dir.string() + ": no " + base + " file; looked for " + tried +
-                   "; hint: the directory must hold the four MNIST-style IDX files");
+                   "; hint: the directory must hold the four MNIST-style IDX files, or one folder of images per class");
 }
 
 // One split's image and label files, headers read: they must fit together
@@ -106,7 +106,7 @@ Dataset load_image_dataset(const std::string& name_or_dir) {
     if (data.source == kFashionMnistDirectory) {
       message += "; hint: install it with: sudo apt-get install dataset-fashion-mnist";
     } else {
-      message += "; hint: pass fashion-mnist or a directory holding the four MNIST-style IDX files";
+      message += "; hint: pass fashion-mnist, a directory holding the four MNIST-style IDX files, or one of class folders of images";
     }
     throw InputError(message);
   }

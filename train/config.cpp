@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "datasets/csv.hpp"
+#include "datasets/image_folder.hpp"
 #include "io/number_text.hpp"
 
 namespace xg {
@@ -26,6 +27,8 @@ void validate_data(const TrainConfig& c) {
   }
   if (!(c.val_split >= 0.0 && c.val_split < 1.0)) fail("--val-split must be in [0, 1), got " + format_number(c.val_split));
   if (!c.classes_subset.empty()) parse_count_list("--classes-subset", c.classes_subset);
+  if (c.channels != 1 && c.channels != 3) fail("--channels must be 1 (grey) or 3 (RGB), got " + std::to_string(c.channels));
+  if (!c.image_size.empty()) parse_image_size(c.image_size);
 }
 
 void validate_model(const TrainConfig& c) {

@@ -17,16 +17,19 @@ namespace xg {
 
 struct TrainConfig {
   // ---- data (datasets/)
-  std::string data = "fashion-mnist";  // a directory of IDX files, "fashion-mnist", or a FILE.csv
+  std::string data = "fashion-mnist";  // a directory of IDX files or of image folders, "fashion-mnist", or a FILE.csv
   std::string label_col;               // CSV: the label column's name or 1-based number ("": the first column)
   std::string test_file;               // CSV: a separate test file ("": hold out test_split)
-  double test_split = 0.2;             // CSV without test_file: the fraction of the rows held out for testing
+  double test_split = 0.2;             // CSV without test_file, image folders without train/ and test/: the fraction held out for testing
+  std::size_t channels = 1;            // image folders: 1 grey, 3 RGB (datasets/image_folder.hpp)
+  std::string image_size;              // image folders: "H,W" to resize every image to ("": all must have the first one's size)
   std::string classes;                 // class names: a comma list or a file ("": the data set's)
   std::string classes_subset;          // e.g. "0,1": keep those labels, renumbered 0..k-1
   bool no_normalize = false;           // feed x/255 (images) or the raw numbers (tables)
   std::size_t train_limit = 0;         // the first N training items (0: all)
   std::size_t test_limit = 0;
   double val_split = 0.0;              // hold out this fraction of the training set for validation
+  std::string augment;                 // images: "shift=N,flip" (datasets/augment.hpp); "": none
   // ---- model (layers/)
   std::string hidden = "256,128";      // hidden layer sizes ("" for none)
   std::string activation = "relu";     // relu | tanh | sigmoid | leaky_relu
@@ -76,12 +79,15 @@ void for_each_training_flag(Config& c, Visit&& visit) {
   visit("--label-col", "label_col", c.label_col);
   visit("--test", "test", c.test_file);
   visit("--test-split", "test_split", c.test_split);
+  visit("--channels", "channels", c.channels);
+  visit("--image-size", "image_size", c.image_size);
   visit("--classes", "classes", c.classes);
   visit("--classes-subset", "classes_subset", c.classes_subset);
   visit("--no-normalize", "no_normalize", c.no_normalize);
   visit("--train-limit", "train_limit", c.train_limit);
   visit("--test-limit", "test_limit", c.test_limit);
   visit("--val-split", "val_split", c.val_split);
+  visit("--augment", "augment", c.augment);
   visit("--hidden", "hidden", c.hidden);
   visit("--activation", "activation", c.activation);
   visit("--dropout", "dropout", c.dropout);

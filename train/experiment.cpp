@@ -8,10 +8,22 @@
 #include "core/random.hpp"
 #include "datasets/csv.hpp"
 #include "datasets/image_dataset.hpp"
+#include "datasets/image_folder.hpp"
 
 namespace xg {
 
 Dataset load_dataset(const TrainConfig& o) {
+  if (!is_csv_path(o.data) && is_image_folder(o.data)) {
+    ImageFolderOptions folder;
+    folder.channels = o.channels;
+    if (!o.image_size.empty()) {
+      const ImageShape size = parse_image_size(o.image_size);
+      folder.rows = size.rows, folder.cols = size.cols;
+    }
+    folder.test_split = o.test_split;
+    folder.seed = o.seed;
+    return load_image_folder(o.data, folder);
+  }
   if (!is_csv_path(o.data)) return load_image_dataset(o.data);
   CsvOptions csv;
   csv.label_column = o.label_col;
@@ -133,7 +145,8 @@ std::string Experiment::describe() const {
   const Split& train = data_->train;
   std::string text = "data   " + data_->name + ": " + std::to_string(train.count) + " train / " +
                      std::to_string(data_->test.count) + (train.is_image() ? " test images of " : " test rows of ") +
-                     (train.is_image() ? std::to_string(train.shape[0]) + "x" + std::to_string(train.shape[1])
+                     (train.is_image() ? std::to_string(train.rows()) + "x" + std::to_string(train.cols()) +
+                                             (train.channels() == 3 ? " RGB" : "")
                                        : train.item_description()) +
                      ", " + std::to_string(data_->num_classes()) + " classes\n";
   text += "model  " + model_->describe() + ", " + std::to_string(parameter_count) + " parameters\n";
