@@ -94,9 +94,9 @@ void add_training_flags(CLI::App* cmd, TrainCommandOptions& options) {
                   "Image folders: resize every image to H,W (bilinear); default: every image must have the first one's size")
       ->type_name("H,W");
   cmd->add_option("--augment", o.augment,
-                  "Images: random changes to each training image each epoch, seeded: shift=N (a translation by up to N "
-                  "pixels each way, zero fill), shift=N:edge (edge fill), flip (a horizontal flip, half the time); "
-                  "comma separated, e.g. shift=2,flip")
+                  "Images: random changes to each training image each epoch, seeded by --seed: shift=N (a translation "
+                  "by up to N pixels each way, 1..64), fill=zero|edge (what moves in; default zero), flip (a "
+                  "horizontal mirror, half the time); comma separated, e.g. shift=2,flip")
       ->type_name("SPEC");
   cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "Passes over the training set")->capture_default_str();

@@ -15,6 +15,7 @@
 #include "report/html.hpp"
 #include "report/lr_find_report.hpp"
 #include "core/error.hpp"
+#include "datasets/augment.hpp"
 #include "apps/flags.hpp"
 #include "io/number_text.hpp"
 
@@ -63,6 +64,7 @@ int run_lr_find(const LrFindOptions& o) {
   std::fflush(stdout);
 
   DataLoader loader(run.data().train, config.batch, /*shuffle=*/true, config.seed, run.normalization());
+  loader.set_augment(parse_augment(config.augment));  // the batches training would see
   ProgressFn progress;
   const auto start = std::chrono::steady_clock::now();
   const bool terminal = ::isatty(::fileno(stdout));

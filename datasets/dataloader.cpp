@@ -63,10 +63,22 @@ DataLoader::DataLoader(const Split& set, std::size_t batch_size, bool shuffle, s
 }
 
 void DataLoader::start_epoch(std::size_t epoch) {
+  epoch_ = epoch;
   std::iota(order_.begin(), order_.end(), 0u);  // from the identity every time: no memory of past epochs
   if (!shuffle_) return;
   Rng rng(mix64(seed_ ^ mix64(std::uint64_t(epoch))));
   rng.shuffle(order_);
+}
+
+void DataLoader::set_augment(const Augment& augment) {
+  if (!augment.any()) return;
+  if (!set_->is_image()) throw InputError("--augment applies to images, not to " + set_->item_description());
+  if (augment.shift >= std::min(set_->rows(), set_->cols())) {
+    throw InputError("--augment shift=" + std::to_string(augment.shift) + " must be smaller than the images' sides (" +
+                     set_->item_description() + ")");
+  }
+  augment_ = augment;
+  augmented_.resize(set_->features());
 }
 
 void DataLoader::set_shard(std::size_t rank, std::size_t ranks) {
@@ -97,6 +109,11 @@ std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t
     const std::size_t item = order_[first + r];
     if (set_->is_image()) {
       const std::uint8_t* pixels = set_->pixels.data() + item * features;
+      if (augment_.any()) {
+        const AugmentDraw draw = draw_augment(augment_, augment_key(seed_, epoch_, item));
+        augment_image(pixels, set_->channels(), set_->rows(), set_->cols(), augment_, draw, augmented_.data());
+        pixels = augmented_.data();
+      }
       for (std::size_t j = 0; j < features; ++j) out[j] = float(pixels[j]) * scale[j] + shift[j];
     } else {
       const float* values = set_->values.data() + item * features;

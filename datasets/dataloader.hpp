@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/tensor.hpp"
+#include "datasets/augment.hpp"
 #include "datasets/dataset.hpp"
 
 namespace xg {
@@ -42,6 +43,11 @@ class DataLoader {
   // a steady-state training step allocates nothing.
   std::size_t batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y);
 
+  // Augments every image of every batch from now on (datasets/augment.hpp),
+  // drawn from (seed, epoch, item); for the training split's loader only.
+  // Throws InputError for a table split or a shift not smaller than the images.
+  void set_augment(const Augment& augment);
+
   // Data-parallel training (train/distributed.hpp): batch(i) then gives only
   // shard `rank` of `ranks` (shard_range) of the global batch i; the batches,
   // their order and num_batches() stay those of the whole set.
@@ -63,6 +69,9 @@ class DataLoader {
   // x_j = item_j * scale_[j] + shift_[j]: the normalisation folded into one multiply-add per feature.
   std::vector<float> scale_, shift_;
   std::vector<std::uint32_t> order_;
+  std::size_t epoch_ = 0;
+  Augment augment_;
+  std::vector<std::uint8_t> augmented_;  // one item's augmented pixels
   std::size_t rank_ = 0, ranks_ = 1;
 };
 

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "datasets/csv.hpp"
+#include "datasets/augment.hpp"
 #include "datasets/image_folder.hpp"
 #include "io/number_text.hpp"
 
@@ -29,6 +30,7 @@ void validate_data(const TrainConfig& c) {
   if (!c.classes_subset.empty()) parse_count_list("--classes-subset", c.classes_subset);
   if (c.channels != 1 && c.channels != 3) fail("--channels must be 1 (grey) or 3 (RGB), got " + std::to_string(c.channels));
   if (!c.image_size.empty()) parse_image_size(c.image_size);
+  parse_augment(c.augment);
 }
 
 void validate_model(const TrainConfig& c) {

@@ -6,6 +6,7 @@
 
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "datasets/augment.hpp"
 #include "datasets/csv.hpp"
 #include "datasets/image_dataset.hpp"
 #include "datasets/image_folder.hpp"
@@ -73,6 +74,7 @@ Experiment::Experiment(const TrainConfig& config, std::shared_ptr<const Dataset>
   optimizer_ = build_optimizer(config_, model_->parameters());
   schedule_ = build_schedule(config_);
   loader_ = std::make_unique<DataLoader>(train, config_.batch, /*shuffle=*/true, config_.seed, norm_);
+  loader_->set_augment(parse_augment(config_.augment));  // the training split only
   if (config_.diagnostics) diagnostics_ = std::make_unique<Diagnostics>(*model_);
 }
 

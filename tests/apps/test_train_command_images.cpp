@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "tests/support/files.hpp"
 #include "tests/support/image_files.hpp"
@@ -98,4 +99,28 @@ TEST_CASE("cli images: bad folders exit 2 with one line") {
     check_refused("train --data " + dir.file("t.csv") + " --channels 3", "--channels applies to image folders only");
     check_refused("train --data " + dir.file("t.csv") + " --augment flip", "--augment applies to images only");
   }
+}
+
+TEST_CASE("cli images: --augment is seeded and bit-identical at any thread count, and changes the run") {
+  TempDir dir;
+  write_image_folder(dir.file("data/train"), 3, 30, 10, 10);
+  write_image_folder(dir.file("data/test"), 3, 5, 10, 10, "t");
+  const std::string base = "train --data " + dir.file("data") + " --epochs 3 --batch 16 --seed 4 --no-save --metrics ";
+  const std::vector<std::string> keys = {"train_loss", "train_acc", "test_loss", "test_acc"};
+  const RunResult one = run_xgrad(base + dir.file("one.jsonl") + " --augment shift=2,flip --threads 1");
+  const RunResult two = run_xgrad(base + dir.file("two.jsonl") + " --augment shift=2,flip --threads 2");
+  const RunResult plain = run_xgrad(base + dir.file("plain.jsonl"));
+  INFO(one.err << two.err << plain.err);
+  REQUIRE(one.status == 0);
+  REQUIRE(two.status == 0);
+  REQUIRE(plain.status == 0);
+  CHECK(metrics_mismatch(dir.file("one.jsonl"), dir.file("two.jsonl"), 3, keys) == "");
+  CHECK(metrics_mismatch(dir.file("one.jsonl"), dir.file("plain.jsonl"), 3, {"train_loss"}) != "");
+  const std::string edge = base + dir.file("edge.jsonl") + " --augment shift=2,fill=edge";
+  REQUIRE(run_xgrad(edge).status == 0);
+  CHECK(metrics_mismatch(dir.file("one.jsonl"), dir.file("edge.jsonl"), 3, {"train_loss"}) != "");
+  const std::string data = "train --no-save --data " + dir.file("data");
+  check_refused(data + " --augment shift=2,spin", "--augment 'shift=2,spin': 'spin' is not an augmentation");
+  check_refused(data + " --augment shift=100", "'shift=100' is out of range");
+  check_refused(data + " --augment shift=10", "--augment shift=10 must be smaller than the images' sides (10x10 images)");
 }
