@@ -59,7 +59,10 @@ TEST_CASE("flags: train's flags fill the config and the command's options, and t
 TEST_CASE("flags: a given flag that does not apply to the run is refused, naming it, the same value by default is fine") {
   const std::vector<std::pair<std::vector<std::string>, const char*>> cases = {
       {{"--label-col", "2"}, "--label-col applies to CSV data only (--data FILE.csv)"},
-      {{"--test-split", "0.3"}, "--test-split applies to CSV data only"},
+      {{"--test-split", "0.3"}, "--test-split applies to CSV data or an image folder of class folders only"},
+      {{"--channels", "3"}, "--channels applies to image folders only (--data DIR of class folders), not to fashion-mnist"},
+      {{"--image-size", "28,28"}, "--image-size applies to image folders only"},
+      {{"--data", "t.csv", "--augment", "flip"}, "--augment applies to images only, not to CSV data t.csv"},
       {{"--data", "t.csv", "--test", "u.csv", "--test-split", "0.3"}, "give --test FILE.csv or --test-split, not both"},
       {{"--optimizer", "adam", "--momentum", "0.9"}, "--momentum applies to --optimizer sgd only, not adam"},
       {{"--optimizer", "adamw", "--dampening", "0"}, "--dampening applies to --optimizer sgd only"},
