@@ -1,29 +1,38 @@
-// xgrad_bench: xgrad against the OpenBLAS floor, in one process and one run.
+// xgrad_bench: xg::gemm against OpenBLAS, GEMM by GEMM; or xg::gemm's share of an
+// epoch, in a process of its own.
 //
-// 1. For each of the nine GEMMs of a training step (see floor.hpp): GFLOP/s of
-//    xg::gemm and of OpenBLAS's cblas_sgemm, 1 and 2 threads, median of 7
-//    repetitions.
-// 2. The floor: just the GEMMs of one epoch of the reference workload through
-//    OpenBLAS (median of 3), and the same GEMMs through xg::gemm.
-// 3. One whole xgrad training epoch of the reference workload (Fashion-MNIST,
-//    MLP 784-256-128-10, ReLU, softmax-cross-entropy, plain SGD lr 0.1, batch
-//    64, shuffled), median of 3 epochs after one warm-up epoch, with 1 and 2
-//    threads.
-// The last line is machine-readable:
-//   RESULT epoch_s=<xgrad epoch, 2 threads> floor_s=<OpenBLAS GEMMs of an epoch>
-//          ratio=<epoch_s/floor_s> gemm_ratio=<geomean of ours/OpenBLAS GFLOP/s, 2 threads>
+//   xgrad_bench                       the per-GEMM table
+//   xgrad_bench --epoch-gemms --threads N
+//
+// The table: for each of the eight GEMMs of a training step (gemm_shapes.hpp),
+// GFLOP/s of xg::gemm and of OpenBLAS's cblas_sgemm, 1 and 2 threads, median of 7
+// repetitions, each shape alone with its own operands. Both libraries run in this
+// one process, so this compares kernels shape by shape; it is not a floor for an
+// epoch (OpenBLAS here shares the cores with xgrad's OpenMP threads). The last
+// line is machine-readable:
+//   RESULT gemm_ratio=<geomean of ours/OpenBLAS GFLOP/s, 2 threads>
+//
+// --epoch-gemms: the GEMMs of one training epoch through xg::gemm (with training's
+// epilogue left out, exactly the calls xgrad_floor makes through OpenBLAS, with
+// the same operand sharing), N OpenMP threads, after 100 warm-up steps; prints
+//   xgrad_gemms threads=N seconds=S gflops=G
+// and never calls OpenBLAS. bench/epoch.py runs it beside xgrad_floor.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <vector>
 
 #include <cblas.h>
 #include <omp.h>
 
-#include "train/experiment.hpp"
-#include "floor.hpp"
+#include "core/gemm.hpp"
+#include "gemm_shapes.hpp"
+#include "openblas_env.hpp"
+#include "training_gemms.hpp"
 
 namespace {
 
@@ -67,24 +76,48 @@ const char* layout(const GemmShape& s) {
   return s.tb == xg::Trans::Yes ? "(Yes,Yes)" : "(Yes,No)";
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+void xgrad_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float* A, int lda, const float* B,
+                 int ldb, float beta, float* C, int ldc) {
+  xg::gemm(ta ? xg::Trans::Yes : xg::Trans::No, tb ? xg::Trans::Yes : xg::Trans::No, M, N, K, alpha, A, lda, B, ldb,
+           beta, C, ldc);
+}
+
+int epoch_gemms(int threads) {
+  omp_set_num_threads(threads);
+  xg::bench::TrainingBuffers buffers;
+  for (int i = 0; i < 100; ++i) xg::bench::training_step_gemms(buffers, xg::bench::kBatch, xgrad_sgemm);
+  const auto t0 = Clock::now();
+  xg::bench::training_epoch_gemms(buffers, xgrad_sgemm);
+  const double s = seconds_since(t0);
+  std::printf("xgrad_gemms threads=%d seconds=%.4f gflops=%.1f\n", threads, s,
+              xg::bench::training_epoch_flops() / s * 1e-9);
+  return 0;
 }
 
 }  // namespace
 
-int main(int, char** argv) {
+int main(int argc, char** argv) {
+  if (argc >= 2 && std::strcmp(argv[1], "--epoch-gemms") == 0) {
+    const int threads = argc == 4 && std::strcmp(argv[2], "--threads") == 0 ? std::atoi(argv[3]) : 0;
+    if (threads < 1 || threads > 1024) {
+      std::fprintf(stderr, "usage: xgrad_bench --epoch-gemms --threads N   (N >= 1: OpenMP threads)\n");
+      return 2;
+    }
+    return epoch_gemms(threads);
+  }
+  if (argc != 1) {
+    std::fprintf(stderr, "usage: xgrad_bench   or   xgrad_bench --epoch-gemms --threads N\n");
+    return 2;
+  }
   xg::bench::reexec_with_openblas_coretype(argv);
-  const int threads = 2;
-  std::printf("OpenBLAS core: %s; threads: %d (1-thread columns for reference)\n",
-              xg::bench::openblas_core_name(), threads);
+  std::printf("OpenBLAS core: %s (1-thread and 2-thread columns; one process, each GEMM alone)\n",
+              xg::bench::openblas_core_name());
   std::printf("%-14s %-9s %15s %7s %7s %7s %7s %7s\n", "gemm", "layout", "M x N x K", "ours1T", "blas1T",
               "ours2T", "blas2T", "ratio");
 
   double log_ratio_sum = 0.0;
   int shapes = 0;
-  for (const GemmShape& s : xg::bench::training_step_gemms()) {
+  for (const GemmShape& s : xg::bench::training_step_shapes()) {
     GemmOperands op(s);
     double gf[2][2];  // [ours, blas][1 thread, 2 threads]
     for (int t = 0; t < 2; ++t) {
@@ -100,49 +133,9 @@ int main(int, char** argv) {
     ++shapes;
     char dims[32];
     std::snprintf(dims, sizeof dims, "%dx%dx%d", s.M, s.N, s.K);
-    std::printf("%-14s %-9s %15s %7.1f %7.1f %7.1f %7.1f %7.2f\n", s.name, layout(s), dims, gf[0][0],
+    std::printf("%-14s %-9s %15s %7.1f %7.1f %7.1f %7.1f %7.2f\n", s.name.c_str(), layout(s), dims, gf[0][0],
                 gf[1][0], gf[0][1], gf[1][1], ratio);
   }
-  const double gemm_ratio = std::exp(log_ratio_sum / shapes);
-
-  // Epoch of GEMMs (938 steps x 9): median of 3 runs each, alternating.
-  std::vector<double> ours, floor;
-  for (int run = 0; run < 3; ++run) {
-    let_threads_settle();
-    floor.push_back(xg::bench::openblas_floor_epoch_seconds(threads));
-    let_threads_settle();
-    ours.push_back(xg::bench::xgrad_gemm_epoch_seconds(threads));
-  }
-  const double ours_s = median(ours), floor_s = median(floor);
-  std::printf("epoch GEMMs (%d steps x 9), %d threads: ours %.3f s, OpenBLAS floor %.3f s, ours/floor %.2f\n",
-              xg::bench::kEpochSteps, threads, ours_s, floor_s, ours_s / floor_s);
-
-  // A whole training epoch of the reference workload.
-  xg::TrainConfig o;
-  o.hidden = "256,128";
-  o.batch = 64;
-  o.lr = 0.1;
-  o.momentum = 0.0;
-  o.schedule = "none";
-  o.epochs = 4;
-  const auto data = xg::load_training_data(o);
-  double epoch_s[2];
-  for (int t = 1; t <= 2; ++t) {
-    omp_set_num_threads(t);
-    let_threads_settle();
-    xg::Experiment run(o, data);
-    std::vector<double> seconds;
-    double accuracy = 0.0;
-    for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
-      const xg::EpochStats s = run.run_epoch(epoch);
-      if (epoch > 1) seconds.push_back(s.seconds);  // epoch 1 warms caches and pools
-      accuracy = s.test_acc;
-    }
-    epoch_s[t - 1] = median(seconds);
-    std::printf("xgrad training epoch, %d thread%s: %.3f s (median of %zu; test accuracy after %zu epochs %.4f)\n", t,
-                t > 1 ? "s" : "", epoch_s[t - 1], seconds.size(), o.epochs, accuracy);
-  }
-  std::printf("RESULT epoch_s=%.3f floor_s=%.3f ratio=%.2f gemm_ratio=%.3f\n", epoch_s[1], floor_s,
-              epoch_s[1] / floor_s, gemm_ratio);
+  std::printf("RESULT gemm_ratio=%.3f\n", std::exp(log_ratio_sum / shapes));
   return 0;
 }

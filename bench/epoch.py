@@ -1,0 +1,209 @@
+#!/usr/bin/python3
+"""xgrad's training epoch against the OpenBLAS floor and PyTorch, measured honestly.
+
+  bench/epoch.py [--build DIR] [--runs N] [--skip installed,tta,...]
+
+Every figure comes from a process of its own, and the processes run
+round-robin (run 1 of each, then run 2 of each, ...), so a slow minute of the
+machine hits all of them alike. Each figure is reported as the median, min and
+max of --runs runs (default 5); every result line names the CPU model, the
+OpenBLAS kernel and the date. See docs/PERFORMANCE.md for the method.
+
+Figures (the reference workload: Fashion-MNIST, MLP 784-256-128-10, ReLU,
+softmax cross-entropy, plain SGD lr 0.1, batch 64):
+  floor T      xgrad_floor --threads T: the GEMMs of one epoch through OpenBLAS
+               (bench/training_gemms.hpp), OPENBLAS_NUM_THREADS=T
+  gemms T      xgrad_bench --epoch-gemms --threads T: the same GEMMs through xg::gemm
+  xgrad T      xgrad train ... --epochs 2 --threads T: the `seconds` of epoch 2 in
+               --metrics (the whole training loop: data, forward, loss, backward,
+               SGD; no evaluation); also its peak RSS (/usr/bin/time -f %M)
+  torch t/b    bench/torch_mlp.py epoch --threads t with OPENBLAS_NUM_THREADS=b:
+               one epoch after 50 warm-up steps; "torch best" is the faster median
+  torch installed   the same with nothing set: PyTorch's and OpenBLAS's defaults
+Then, once each (section "tta"), time to accuracy: wall seconds from starting
+the process until it prints the first epoch whose test accuracy is >= 0.88, for
+`xgrad train` and torch_mlp.py tta (capped at 15 epochs).
+
+OPENBLAS_CORETYPE: Debian's OpenBLAS 0.3.21 misdetects recent CPUs as
+Prescott, so the floor and "torch best" run with OPENBLAS_CORETYPE=SkylakeX
+when the CPU has AVX-512 (else OpenBLAS's own choice); "torch installed" runs
+with the variable unset.
+"""
+import argparse
+import datetime
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RECIPE = ["--data", "fashion-mnist", "--hidden", "256,128", "--batch", "64", "--lr", "0.1",
+          "--momentum", "0", "--schedule", "none"]
+TORCH_BEST_CONFIGS = [(1, 1), (1, 2), (2, 1)]  # (torch.set_num_threads, OPENBLAS_NUM_THREADS)
+
+
+def cpu_info():
+    """(model name with family/model, has AVX-512 F/BW/DQ/VL) from /proc/cpuinfo."""
+    fields = {}
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if not line.strip():
+                break  # the first processor is enough
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    flags = set(fields.get("flags", "").split())
+    name = "%s (family %s model %s, %d cores)" % (fields.get("model name", "unknown CPU"), fields.get("cpu family", "?"),
+                                                  fields.get("model", "?"), os.cpu_count() or 0)
+    return name, {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags
+
+
+def clean_env(**settings):
+    """The environment without any OpenMP/OpenBLAS tuning, plus settings (None: unset)."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OPENBLAS_", "OMP_", "GOMP_", "MKL_"))}
+    env.update({k: v for k, v in settings.items() if v is not None})
+    return env
+
+
+def run(cmd, env):
+    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if p.returncode != 0:
+        sys.exit("epoch.py: %s failed (exit %d):\n%s" % (" ".join(cmd), p.returncode, p.stderr))
+    return p.stdout
+
+
+def field(text, name):
+    m = re.search(r"\b%s=(\S+)" % name, text)
+    if not m:
+        sys.exit("epoch.py: no %s= in output:\n%s" % (name, text))
+    return m.group(1)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(os.path.dirname(HERE), "build"),
+                    help="the build directory holding xgrad, xgrad_floor, xgrad_bench (default: build)")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--skip", default="", help="comma list of sections to leave out: floor,gemms,xgrad,torch,installed,tta")
+    ap.add_argument("--python", default="/usr/bin/python3", help="the Python with torch (Debian's)")
+    a = ap.parse_args()
+    skip = set(filter(None, a.skip.split(",")))
+    if a.runs < 1:
+        sys.exit("epoch.py: --runs must be >= 1")
+    xgrad, floor, bench = (os.path.join(a.build, n) for n in ("xgrad", "xgrad_floor", "xgrad_bench"))
+    for exe in (xgrad, floor, bench):
+        if not os.access(exe, os.X_OK):
+            sys.exit("epoch.py: %s not found; build with OpenBLAS installed (bench/ needs it) or pass --build" % exe)
+
+    cpu, avx512 = cpu_info()
+    coretype = "SkylakeX" if avx512 else None
+    core = field(run([floor, "--threads", "1"], clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS="1")), "core")
+    stamp = "| cpu=%s openblas=%s date=%s" % (cpu, core, datetime.date.today().isoformat())
+    tmp = tempfile.mkdtemp(prefix="xgrad-epoch-")
+
+    def xgrad_epoch(threads, results):
+        metrics, rss = os.path.join(tmp, "m.jsonl"), os.path.join(tmp, "rss")
+        run(["/usr/bin/time", "-f", "%M", "-o", rss, xgrad, "train", *RECIPE, "--epochs", "2", "--threads", str(threads),
+             "--quiet", "--metrics", metrics], clean_env())
+        with open(metrics) as f:
+            lines = [json.loads(l) for l in f if l.strip()]
+        with open(rss) as f:
+            results.setdefault("xgrad peak RSS MB", []).append(int(f.read().split()[-1]) / 1024)
+        return lines[-1]["seconds"]
+
+    figures = []  # (name, function returning seconds)
+    for t in (1, 2):
+        if "floor" not in skip:
+            figures.append(("floor %d" % t, lambda r, t=t: float(field(run(
+                [floor, "--threads", str(t)], clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS=str(t))),
+                "seconds"))))
+        if "gemms" not in skip:
+            figures.append(("gemms %d" % t, lambda r, t=t: float(field(run(
+                [bench, "--epoch-gemms", "--threads", str(t)], clean_env()), "seconds"))))
+        if "xgrad" not in skip:
+            figures.append(("xgrad %d" % t, lambda r, t=t: xgrad_epoch(t, r)))
+    torch = [a.python, os.path.join(HERE, "torch_mlp.py"), "epoch"]
+    if "torch" not in skip:
+        for t, b in TORCH_BEST_CONFIGS:
+            figures.append(("torch %d/%d" % (t, b), lambda r, t=t, b=b: float(field(run(
+                torch + ["--threads", str(t)], clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS=str(b))),
+                "seconds"))))
+    if "installed" not in skip:
+        figures.append(("torch installed", lambda r: float(field(run(torch, clean_env()), "seconds"))))
+
+    results = {}
+    for i in range(a.runs):
+        for name, measure in figures:
+            results.setdefault(name, []).append(measure(results))
+        print("run %d of %d done" % (i + 1, a.runs), file=sys.stderr, flush=True)
+
+    med = {k: statistics.median(v) for k, v in results.items()}
+    print("seconds per epoch, median min max of %d runs (one process each, round-robin):" % a.runs)
+    for name, v in results.items():
+        unit = "MB" if "MB" in name else "s"
+        print("%-20s %8.3f %8.3f %8.3f %s  %s" % (name, med[name], min(v), max(v), unit, stamp))
+
+    def ratio(label, num, den):
+        if num in med and den in med:
+            print("%-34s %6.2f  %s" % (label, med[num] / med[den], stamp))
+
+    ratio("xgrad/floor, 1 thread", "xgrad 1", "floor 1")
+    ratio("xgrad/floor, 2 threads", "xgrad 2", "floor 2")
+    ratio("xgrad gemms/floor, 1 thread", "gemms 1", "floor 1")
+    ratio("xgrad gemms/floor, 2 threads", "gemms 2", "floor 2")
+    ratio("speed-up 1->2 threads, xgrad", "xgrad 1", "xgrad 2")
+    ratio("speed-up 1->2 threads, floor", "floor 1", "floor 2")
+    torch_best = min((k for k in med if re.match(r"torch \d", k)), key=med.get, default=None)
+    xgrad_best = min((k for k in med if k.startswith("xgrad ") and "MB" not in k), key=med.get, default=None)
+    if torch_best and xgrad_best:
+        med["torch best"] = med[torch_best]
+        ratio("torch best (%s)/xgrad (%s)" % (torch_best[6:], xgrad_best[6:] + "T"), "torch best", xgrad_best)
+    if xgrad_best:
+        ratio("torch installed/xgrad (%sT)" % xgrad_best[6:], "torch installed", xgrad_best)
+
+    if "tta" not in skip:
+        xgrad_threads = xgrad_best[6:] if xgrad_best else "0"
+        t, b = (int(x) for x in torch_best[6:].split("/")) if torch_best else (1, 2)
+        time_to_accuracy("xgrad (--threads %s)" % xgrad_threads,
+                         [xgrad, "train", *RECIPE, "--epochs", "15", "--threads", xgrad_threads, "--quiet"],
+                         clean_env(), xgrad_row_accuracy, stamp)
+        time_to_accuracy("torch %d/%d" % (t, b), torch[:2] + ["tta", "--threads", str(t)],
+                         clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS=str(b)),
+                         lambda line: float(field(line, "test_acc")) if line.startswith("epoch=") else None, stamp)
+
+
+def xgrad_row_accuracy(line):
+    """The test accuracy of an `xgrad train --quiet` epoch row ("3/15  0.41  0.85  0.45  0.84 ..."), else None."""
+    cells = [c for c in re.split(r"[\s│|]+", line) if c]
+    if len(cells) >= 5 and re.fullmatch(r"\d+/\d+", cells[0]):
+        return float(cells[4])
+    return None
+
+
+def time_to_accuracy(name, cmd, env, accuracy_of, stamp, target=0.88):
+    """Wall seconds from starting cmd until it prints an epoch with accuracy >= target; then stops it."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    reached, epochs = None, 0
+    for line in p.stdout:
+        acc = accuracy_of(line)
+        if acc is None:
+            continue
+        epochs += 1
+        if acc >= target:
+            reached = time.perf_counter() - t0
+            break
+    p.kill()
+    p.wait()
+    if reached is None:
+        print("time to %.2f test accuracy, %-22s not reached in %d epochs  %s" % (target, name, epochs, stamp))
+    else:
+        print("time to %.2f test accuracy, %-22s %6.2f s (epoch %d)  %s" % (target, name, reached, epochs, stamp))
+
+
+if __name__ == "__main__":
+    main()
