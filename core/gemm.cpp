@@ -1,12 +1,14 @@
 #include "core/gemm.hpp"
+#include "core/gemm_blocking.hpp"
 
 // The fast float32 GEMM, BLIS-style: pack, block for the caches, and spend the
 // time in one small register-blocked micro-kernel.
 //
 //   C (M,N) = alpha * op(A) (M,K) · op(B) (K,N) + beta * C,  then bias, relu
 //
-// Five loops around the micro-kernel (sizes below are for AVX-512; W is the
-// SIMD width in floats, MR x NR the register tile, NR = 2W):
+// Five loops around the micro-kernel (W is the SIMD width in floats, MR x NR
+// the register tile, NR = 2W; KC, MC, NC come from the caches the CPU reports,
+// core/gemm_blocking.hpp):
 //
 //   for jc in N step NC          B block  (KC x NC)  lives in L3
 //     for pc in K step KC        the ONLY loop over K; always runs in order
@@ -47,13 +49,13 @@
 // through a small buffer so the kernel never writes outside C.
 //
 // Determinism: every element of C is summed k = 0, 1, ..., K-1 by one FMA
-// chain per KC block, and the KC blocks are added into C in order. KC depends
-// only on K. Threads split C into column (or row) ranges and never split K, so
+// chain per KC block, and the KC blocks are added into C in order. The KC blocks
+// depend only on K and the L1 size the CPU reports (never on a timing). Threads split C into column (or row) ranges and never split K, so
 // the result is bit-identical for any number of threads.
 //
 // Threads: OpenMP is used only when M*N*K is large enough to pay for waking a
 // second thread (small GEMMs run faster on one). Pack buffers are thread_local,
-// allocated at their largest size on a thread's first call and reused.
+// grown to the largest size a thread has needed and reused.
 
 #include <algorithm>
 #include <array>
@@ -73,35 +75,55 @@ namespace {
 
 using Batch = xsimd::batch<float>;
 
-// ---- Block sizes --------------------------------------------------------------
+// ---- Kernel shape and block sizes ------------------------------------------------
+// The tile follows the SIMD width and register count the compiler targets; the
+// cache blocks follow the caches the CPU reports at run time (gemm_blocking.hpp).
 constexpr int W = int(Batch::size);  // floats per SIMD register: 16 AVX-512, 8 AVX, 4 SSE
+#if defined(__AVX512F__) || defined(__aarch64__)
+constexpr int kVectorRegisters = 32;
+#else
+constexpr int kVectorRegisters = 16;  // x86-64 without AVX-512
+#endif
 constexpr int NV = 2;                // vectors across the tile
 constexpr int NR = NV * W;           // tile width (columns of C)
 // Tile height: MR x NV accumulators + NV B vectors + 1 broadcast must fit in the
-// register file (32 registers with AVX-512, 16 otherwise).
-constexpr int MR = W >= 16 ? 8 : 6;
-constexpr int KC = 384;                 // max depth of one block (Bp panel: KC x NR in L1/L2)
-constexpr int MC = MR * (W >= 16 ? 16 : 24);  // rows of an A block (MC x KC in L2)
-constexpr int NC = NR * (W >= 16 ? 64 : 128); // columns of a B block (KC x NC in L3)
+// register file: 6 rows with 16 registers. With 32 there is room for 14, but 8
+// already gives 1.6 FMAs per load and keeps a batch of 64 rows in whole tiles.
+constexpr int MR = std::min(8, (kVectorRegisters - NV - 1) / NV);
+static_assert(MR >= 1, "the register file must hold at least one row of the tile");
+
+// KC, MC, NC for this machine, computed once (a pure function of the reported
+// cache sizes, so the same on every thread and every call).
+const GemmBlocking& blocks() {
+  static const GemmBlocking b = gemm_blocking(cpu_cache_sizes(), MR, NR);
+  return b;
+}
 
 // Below this many multiply-adds one thread is faster than two.
 constexpr long long kParallelMinWork = 1LL << 20;
 
 // ---- Pack buffers ---------------------------------------------------------------
-// One pair per thread, allocated once at full size, 64-byte aligned.
-struct PackBuffers {
-  std::unique_ptr<float[]> storage;
-  float* a = nullptr;  // MC x KC
-  float* b = nullptr;  // KC x NC
-
-  PackBuffers() {
-    constexpr std::size_t a_size = std::size_t(MC) * KC;
-    constexpr std::size_t b_size = std::size_t(KC) * NC;
-    storage.reset(new float[a_size + b_size + 32]);
-    auto base = reinterpret_cast<std::uintptr_t>(storage.get());
-    a = reinterpret_cast<float*>((base + 63) & ~std::uintptr_t(63));
-    b = a + a_size;  // a_size is a multiple of 16 floats, so b stays aligned
+// One pair per thread, 64-byte aligned, grown to the largest size a call on that
+// thread has needed and then reused (steady-state training does not allocate).
+class PackBuffer {
+ public:
+  float* get(std::size_t floats) {
+    if (floats > capacity_) {
+      storage_.reset(new float[floats + 16]);
+      capacity_ = floats;
+    }
+    const auto base = reinterpret_cast<std::uintptr_t>(storage_.get());
+    return reinterpret_cast<float*>((base + 63) & ~std::uintptr_t(63));
   }
+
+ private:
+  std::unique_ptr<float[]> storage_;
+  std::size_t capacity_ = 0;
+};
+
+struct PackBuffers {
+  PackBuffer a;  // up to MC x KC
+  PackBuffer b;  // up to KC x NC
 };
 
 PackBuffers& thread_pack_buffers() {
@@ -297,17 +319,23 @@ struct Problem {
   Epilogue epilogue;
 };
 
-// Depth of each KC block: K split into equal blocks of at most KC. Depends on K only,
-// which is what keeps results independent of the thread count.
+// Depth of each KC block: K split into equal blocks of at most KC. Depends on K and
+// the reported caches only, which is what keeps results independent of the thread count.
 int kc_block(int K) {
-  const int blocks = std::max(1, (K + KC - 1) / KC);
-  return (K + blocks - 1) / blocks;
+  const int KC = blocks().kc;
+  const int blocks_of_k = std::max(1, (K + KC - 1) / KC);
+  return (K + blocks_of_k - 1) / blocks_of_k;
 }
 
 // Computes C[m0:m1, n0:n1] on the calling thread.
 void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1) {
-  PackBuffers& buf = thread_pack_buffers();
+  const int MC = blocks().mc, NC = blocks().nc;
   const int kstep = std::max(1, kc_block(p.K));
+  PackBuffers& buf = thread_pack_buffers();
+  // Round the blocks up to whole tiles: packing zero-pads the edge panels.
+  const auto round_up = [](int n, int to) { return std::size_t((n + to - 1) / to) * to; };
+  float* const bp = buf.b.get(std::size_t(kstep) * round_up(std::min(NC, n1 - n0), NR));
+  float* const ap = buf.a.get(std::size_t(kstep) * round_up(std::min(MC, m1 - m0), MR));
   for (int jc = n0; jc < n1; jc += NC) {
     const int nc = std::min(NC, n1 - jc);
     // do-while: K == 0 still makes one pass, which applies beta and the epilogue.
@@ -317,18 +345,18 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1) {
       const bool first = pc == 0, last = pc + kc >= p.K;
       const float* b = p.tb == Trans::No ? p.B + std::size_t(pc) * p.ldb + jc
                                          : p.B + std::size_t(jc) * p.ldb + pc;
-      pack_b(p.tb, b, p.ldb, kc, nc, buf.b);
+      pack_b(p.tb, b, p.ldb, kc, nc, bp);
       for (int ic = m0; ic < m1; ic += MC) {
         const int mc = std::min(MC, m1 - ic);
         const float* a = p.ta == Trans::No ? p.A + std::size_t(ic) * p.lda + pc
                                            : p.A + std::size_t(pc) * p.lda + ic;
-        pack_a(p.ta, a, p.lda, mc, kc, buf.a);
+        pack_a(p.ta, a, p.lda, mc, kc, ap);
         for (int jr = 0; jr < nc; jr += NR) {
           TileUpdate u{p.alpha, first ? p.beta : 1.0f, nullptr, last && p.epilogue.relu};
           if (last && p.epilogue.bias) u.bias = p.epilogue.bias + jc + jr;
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir), nr = std::min(NR, nc - jr);
-            kMicroKernels[nr > W][mr - 1](kc, buf.a + ir * kc, buf.b + jr * kc,
+            kMicroKernels[nr > W][mr - 1](kc, ap + ir * kc, bp + jr * kc,
                                           p.C + std::size_t(ic + ir) * p.ldc + jc + jr, p.ldc, nr, u);
           }
         }
