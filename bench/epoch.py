@@ -17,7 +17,7 @@ softmax cross-entropy, plain SGD lr 0.1, batch 64):
   xgrad T      xgrad train ... --epochs 2 --threads T: the `seconds` of epoch 2 in
                --metrics (the whole training loop: data, forward, loss, backward,
                SGD; no evaluation); also its peak RSS (/usr/bin/time -f %M)
-  torch t/b    bench/torch_mlp.py epoch --threads t with OPENBLAS_NUM_THREADS=b:
+  torch t/b    bench/torch_mlp.py epoch --threads t (1 and 2) with OPENBLAS_NUM_THREADS=b (2):
                one epoch after 50 warm-up steps; "torch best" is the faster median
   torch installed   the same with nothing set: PyTorch's and OpenBLAS's defaults
 Then, once each (section "tta"), time to accuracy: wall seconds from starting
@@ -30,10 +30,12 @@ when the CPU has AVX-512 (else OpenBLAS's own choice); "torch installed" runs
 with the variable unset.
 """
 import argparse
+import atexit
 import datetime
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -43,7 +45,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECIPE = ["--data", "fashion-mnist", "--hidden", "256,128", "--batch", "64", "--lr", "0.1",
           "--momentum", "0", "--schedule", "none"]
-TORCH_BEST_CONFIGS = [(1, 1), (1, 2), (2, 1)]  # (torch.set_num_threads, OPENBLAS_NUM_THREADS)
+TORCH_BEST_CONFIGS = [(1, 2), (2, 2)]  # (torch.set_num_threads, OPENBLAS_NUM_THREADS)
 
 
 def cpu_info():
@@ -61,6 +63,11 @@ def cpu_info():
     return name, {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags
 
 
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def clean_env(**settings):
     """The environment without any OpenMP/OpenBLAS tuning, plus settings (None: unset)."""
     env = {k: v for k, v in os.environ.items()
@@ -69,8 +76,12 @@ def clean_env(**settings):
     return env
 
 
+WORKDIR = tempfile.mkdtemp(prefix="xgrad-epoch-")  # xgrad train saves its model in the working directory
+atexit.register(shutil.rmtree, WORKDIR, True)
+
+
 def run(cmd, env):
-    p = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.run(cmd, env=env, cwd=WORKDIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if p.returncode != 0:
         sys.exit("epoch.py: %s failed (exit %d):\n%s" % (" ".join(cmd), p.returncode, p.stderr))
     return p.stdout
@@ -94,7 +105,7 @@ def main():
     skip = set(filter(None, a.skip.split(",")))
     if a.runs < 1:
         sys.exit("epoch.py: --runs must be >= 1")
-    xgrad, floor, bench = (os.path.join(a.build, n) for n in ("xgrad", "xgrad_floor", "xgrad_bench"))
+    xgrad, floor, bench = (os.path.abspath(os.path.join(a.build, n)) for n in ("xgrad", "xgrad_floor", "xgrad_bench"))
     for exe in (xgrad, floor, bench):
         if not os.access(exe, os.X_OK):
             sys.exit("epoch.py: %s not found; build with OpenBLAS installed (bench/ needs it) or pass --build" % exe)
@@ -103,7 +114,7 @@ def main():
     coretype = "SkylakeX" if avx512 else None
     core = field(run([floor, "--threads", "1"], clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS="1")), "core")
     stamp = "| cpu=%s openblas=%s date=%s" % (cpu, core, datetime.date.today().isoformat())
-    tmp = tempfile.mkdtemp(prefix="xgrad-epoch-")
+    tmp = WORKDIR
 
     def xgrad_epoch(threads, results):
         metrics, rss = os.path.join(tmp, "m.jsonl"), os.path.join(tmp, "rss")
@@ -135,12 +146,14 @@ def main():
     if "installed" not in skip:
         figures.append(("torch installed", lambda r: float(field(run(torch, clean_env()), "seconds"))))
 
+    print("load average at start: %s" % loadavg())
     results = {}
     for i in range(a.runs):
         for name, measure in figures:
             results.setdefault(name, []).append(measure(results))
         print("run %d of %d done" % (i + 1, a.runs), file=sys.stderr, flush=True)
 
+    print("load average at end:   %s (other processes on these cores slow the 2-thread figures most)" % loadavg())
     med = {k: statistics.median(v) for k, v in results.items()}
     print("seconds per epoch, median min max of %d runs (one process each, round-robin):" % a.runs)
     for name, v in results.items():
@@ -187,7 +200,7 @@ def xgrad_row_accuracy(line):
 def time_to_accuracy(name, cmd, env, accuracy_of, stamp, target=0.88):
     """Wall seconds from starting cmd until it prints an epoch with accuracy >= target; then stops it."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    p = subprocess.Popen(cmd, env=env, cwd=WORKDIR, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     reached, epochs = None, 0
     for line in p.stdout:
         acc = accuracy_of(line)
