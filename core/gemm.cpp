@@ -1,5 +1,6 @@
 #include "core/gemm.hpp"
 #include "core/gemm_blocking.hpp"
+#include "core/parallel.hpp"
 
 // The fast float32 GEMM, BLIS-style: pack, block for the caches, and spend the
 // time in one small register-blocked micro-kernel.
@@ -50,12 +51,16 @@
 //
 // Determinism: every element of C is summed k = 0, 1, ..., K-1 by one FMA
 // chain per KC block, and the KC blocks are added into C in order. The KC blocks
-// depend only on K and the L1 size the CPU reports (never on a timing). Threads split C into column (or row) ranges and never split K, so
-// the result is bit-identical for any number of threads.
+// depend only on K and the L1 size the CPU reports (never on a timing). Threads
+// split C into column (or row) ranges and never split K, so the result is
+// bit-identical for any number of threads.
 //
-// Threads: OpenMP is used only when M*N*K is large enough to pay for waking a
-// second thread (small GEMMs run faster on one). Pack buffers are thread_local,
-// grown to the largest size a thread has needed and reused.
+// Threads: as many as OpenMP is set to use (omp_set_num_threads, `--threads`),
+// only when M*N*K is large enough to pay for waking a second thread (small GEMMs
+// run faster on one), through parallel_chunks (core/parallel.hpp) rather than an
+// OpenMP region, whose closing barrier waits for a thread the OS has not
+// scheduled. Pack buffers are thread_local, grown to the largest size a thread
+// has needed and reused.
 
 #include <algorithm>
 #include <array>
@@ -387,17 +392,17 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
     gemm_rect(p, 0, M, 0, N);
     return;
   }
-#pragma omp parallel num_threads(threads)
-  {
-    // Thread t of nt takes tiles [tiles*t/nt, tiles*(t+1)/nt).
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    const int lo = int(static_cast<long long>(tiles) * t / nt) * tile;
-    const int hi = int(static_cast<long long>(tiles) * (t + 1) / nt) * tile;
+  // Chunk c of `threads` takes tiles [tiles*c/threads, tiles*(c+1)/threads), on
+  // whichever thread claims it first (core/parallel.hpp).
+  const auto chunk = [&](int c) {
+    const int lo = int(static_cast<long long>(tiles) * c / threads) * tile;
+    const int hi = int(static_cast<long long>(tiles) * (c + 1) / threads) * tile;
     if (split_n)
       gemm_rect(p, 0, M, lo, std::min(hi, N));
     else
       gemm_rect(p, lo, std::min(hi, M), 0, N);
-  }
+  };
+  parallel_chunks(threads, threads, [&chunk](int c) { chunk(c); });  // one reference: no allocation
 }
 
 const char* gemm_simd_name() { return xsimd::default_arch::name(); }

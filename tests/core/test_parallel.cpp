@@ -1,0 +1,43 @@
+// core/parallel: every chunk runs exactly once, on any number of threads.
+#include <atomic>
+#include <chrono>
+#include <initializer_list>
+#include <thread>
+#include <vector>
+
+#include <doctest/doctest.h>
+
+#include "core/parallel.hpp"
+
+TEST_CASE("parallel_chunks runs each chunk exactly once, for 1 to 4 threads and many calls") {
+  for (int threads : {1, 2, 3, 4})
+    for (int chunks : {0, 1, 2, 3, 7, 64}) {
+      std::vector<std::atomic<int>> runs(std::size_t(chunks > 0 ? chunks : 1));
+      for (int call = 0; call < 200; ++call) xg::parallel_chunks(chunks, threads, [&](int c) { ++runs[std::size_t(c)]; });
+      for (int c = 0; c < chunks; ++c) CHECK(runs[std::size_t(c)].load() == 200);
+    }
+}
+
+TEST_CASE("parallel_chunks returns only after every chunk has finished") {
+  std::atomic<int> finished{0};
+  xg::parallel_chunks(2, 2, [&](int c) {
+    if (c == 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    ++finished;
+  });
+  CHECK(finished.load() == 2);
+}
+
+TEST_CASE("parallel_chunks nested in a chunk, or called from two threads at once, runs every chunk") {
+  std::atomic<int> inner{0};
+  xg::parallel_chunks(2, 2, [&](int) { xg::parallel_chunks(3, 2, [&](int) { ++inner; }); });
+  CHECK(inner.load() == 6);
+
+  std::atomic<int> total{0};
+  auto caller = [&] {
+    for (int call = 0; call < 500; ++call) xg::parallel_chunks(4, 2, [&](int) { ++total; });
+  };
+  std::thread other(caller);
+  caller();
+  other.join();
+  CHECK(total.load() == 2 * 500 * 4);
+}
