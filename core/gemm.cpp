@@ -59,8 +59,8 @@
 // only when M*N*K is large enough to pay for waking a second thread (small GEMMs
 // run faster on one), through parallel_chunks (core/parallel.hpp) rather than an
 // OpenMP region, whose closing barrier waits for a thread the OS has not
-// scheduled. Pack buffers are thread_local, grown to the largest size a thread
-// has needed and reused.
+// scheduled. Pack buffers are grown to the largest size needed and reused: one
+// pair per thread for serial calls, one per chunk index for pooled ones.
 
 #include <algorithm>
 #include <array>
@@ -108,8 +108,8 @@ const GemmBlocking& blocks() {
 constexpr long long kParallelMinWork = 1LL << 20;
 
 // ---- Pack buffers ---------------------------------------------------------------
-// One pair per thread, 64-byte aligned, grown to the largest size a call on that
-// thread has needed and then reused (steady-state training does not allocate).
+// A pair (A and B) per thread and per pooled chunk, 64-byte aligned, grown to the
+// largest size needed and then reused (steady-state training does not allocate).
 class PackBuffer {
  public:
   float* get(std::size_t floats) {
@@ -134,6 +134,16 @@ struct PackBuffers {
 PackBuffers& thread_pack_buffers() {
   thread_local PackBuffers buffers;
   return buffers;
+}
+
+// Chunk c of a pooled parallel call packs into chunk_pack_buffers(c), whichever
+// thread claims it: a worker the OS schedules late in the first steps would
+// otherwise grow its own buffers in a later step (steady state must not
+// allocate). Only one pooled call runs at a time (core/parallel.hpp).
+constexpr int kPooledChunkBuffers = 64;
+PackBuffers& chunk_pack_buffers(int c) {
+  static std::array<PackBuffers, kPooledChunkBuffers> buffers;
+  return buffers[std::size_t(c)];
 }
 
 // ---- Packing ----------------------------------------------------------------------
@@ -332,11 +342,10 @@ int kc_block(int K) {
   return (K + blocks_of_k - 1) / blocks_of_k;
 }
 
-// Computes C[m0:m1, n0:n1] on the calling thread.
-void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1) {
+// Computes C[m0:m1, n0:n1] on the calling thread, packing into `buf`.
+void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& buf) {
   const int MC = blocks().mc, NC = blocks().nc;
   const int kstep = std::max(1, kc_block(p.K));
-  PackBuffers& buf = thread_pack_buffers();
   // Round the blocks up to whole tiles: packing zero-pads the edge panels.
   const auto round_up = [](int n, int to) { return std::size_t((n + to - 1) / to) * to; };
   float* const bp = buf.b.get(std::size_t(kstep) * round_up(std::min(NC, n1 - n0), NR));
@@ -389,20 +398,21 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
     threads = std::min(omp_get_max_threads(), tiles);
 
   if (threads <= 1) {
-    gemm_rect(p, 0, M, 0, N);
+    gemm_rect(p, 0, M, 0, N, thread_pack_buffers());
     return;
   }
   // Chunk c of `threads` takes tiles [tiles*c/threads, tiles*(c+1)/threads), on
   // whichever thread claims it first (core/parallel.hpp).
-  const auto chunk = [&](int c) {
+  const auto chunk = [&](int c, bool pooled) {
     const int lo = int(static_cast<long long>(tiles) * c / threads) * tile;
     const int hi = int(static_cast<long long>(tiles) * (c + 1) / threads) * tile;
+    PackBuffers& buf = pooled && c < kPooledChunkBuffers ? chunk_pack_buffers(c) : thread_pack_buffers();
     if (split_n)
-      gemm_rect(p, 0, M, lo, std::min(hi, N));
+      gemm_rect(p, 0, M, lo, std::min(hi, N), buf);
     else
-      gemm_rect(p, lo, std::min(hi, M), 0, N);
+      gemm_rect(p, lo, std::min(hi, M), 0, N, buf);
   };
-  parallel_chunks(threads, threads, [&chunk](int c) { chunk(c); });  // one reference: no allocation
+  parallel_chunks(threads, threads, [&chunk](int c, bool pooled) { chunk(c, pooled); });  // one reference: no allocation
 }
 
 const char* gemm_simd_name() { return xsimd::default_arch::name(); }

@@ -49,7 +49,7 @@ class Pool {
   bool try_acquire() { return !busy_.exchange(true, std::memory_order_acquire); }
   void release() { busy_.store(false, std::memory_order_release); }
 
-  void run(int chunks, int threads, const std::function<void(int)>& body) {
+  void run(int chunks, int threads, const std::function<void(int, bool)>& body) {
     while (int(workers_.size()) < threads - 1) workers_.emplace_back([this] { work(); });
     const std::uint32_t generation = generation_of(state_.load()) + 1;
     body_.store(&body);
@@ -75,9 +75,9 @@ class Pool {
     State s = state_.load();
     for (;;) {
       if (generation_of(s) != generation || next_of(s) >= chunks_of(s)) return;
-      const std::function<void(int)>* body = body_.load();
+      const std::function<void(int, bool)>* body = body_.load();
       if (!state_.compare_exchange_weak(s, s + 1)) continue;  // s reloaded
-      (*body)(next_of(s));
+      (*body)(next_of(s), true);
       done_.fetch_add(1, std::memory_order_release);
       s = state_.load();
     }
@@ -108,7 +108,7 @@ class Pool {
   std::vector<std::thread> workers_;
   std::atomic<bool> busy_{false};
   std::atomic<State> state_{0};
-  std::atomic<const std::function<void(int)>*> body_{nullptr};
+  std::atomic<const std::function<void(int, bool)>*> body_{nullptr};
   std::atomic<int> done_{0};
   std::atomic<int> sleepers_{0};
   std::mutex mutex_;
@@ -123,7 +123,7 @@ Pool& pool() {
 
 }  // namespace
 
-void parallel_chunks(int chunks, int threads, const std::function<void(int)>& body) {
+void parallel_chunks(int chunks, int threads, const std::function<void(int, bool)>& body) {
   if (threads > 1 && chunks > 1 && chunks <= kMaxChunks) {
     Pool& p = pool();
     if (p.try_acquire()) {
@@ -132,7 +132,7 @@ void parallel_chunks(int chunks, int threads, const std::function<void(int)>& bo
       return;
     }
   }
-  for (int c = 0; c < chunks; ++c) body(c);
+  for (int c = 0; c < chunks; ++c) body(c, false);
 }
 
 }  // namespace xg

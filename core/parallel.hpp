@@ -19,10 +19,14 @@
 
 namespace xg {
 
-// Runs body(c) once for each c in [0, chunks), on up to `threads` threads (the
-// caller and threads - 1 pool workers). Runs everything on the caller when
-// threads <= 1, chunks <= 1, or when another call is running (a nested or a
-// concurrent call never waits for the pool). Returns when all chunks have run.
-void parallel_chunks(int chunks, int threads, const std::function<void(int)>& body);
+// Runs body(c, pooled) once for each c in [0, chunks), on up to `threads`
+// threads (the caller and threads - 1 pool workers). Runs everything on the
+// caller, with pooled false, when threads <= 1, chunks <= 1, or when another
+// call is running (a nested or a concurrent call never waits for the pool).
+// pooled is true when this call holds the pool: then no other pooled call runs
+// at the same time, so scratch memory kept per chunk index (not per thread)
+// is this chunk's alone, and is warmed by the first call whichever thread
+// happens to claim the chunk. Returns when all chunks have run.
+void parallel_chunks(int chunks, int threads, const std::function<void(int chunk, bool pooled)>& body);
 
 }  // namespace xg

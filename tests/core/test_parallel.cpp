@@ -13,14 +13,14 @@ TEST_CASE("parallel_chunks runs each chunk exactly once, for 1 to 4 threads and 
   for (int threads : {1, 2, 3, 4})
     for (int chunks : {0, 1, 2, 3, 7, 64}) {
       std::vector<std::atomic<int>> runs(std::size_t(chunks > 0 ? chunks : 1));
-      for (int call = 0; call < 200; ++call) xg::parallel_chunks(chunks, threads, [&](int c) { ++runs[std::size_t(c)]; });
+      for (int call = 0; call < 200; ++call) xg::parallel_chunks(chunks, threads, [&](int c, bool) { ++runs[std::size_t(c)]; });
       for (int c = 0; c < chunks; ++c) CHECK(runs[std::size_t(c)].load() == 200);
     }
 }
 
 TEST_CASE("parallel_chunks returns only after every chunk has finished") {
   std::atomic<int> finished{0};
-  xg::parallel_chunks(2, 2, [&](int c) {
+  xg::parallel_chunks(2, 2, [&](int c, bool) {
     if (c == 1) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     ++finished;
   });
@@ -29,12 +29,12 @@ TEST_CASE("parallel_chunks returns only after every chunk has finished") {
 
 TEST_CASE("parallel_chunks nested in a chunk, or called from two threads at once, runs every chunk") {
   std::atomic<int> inner{0};
-  xg::parallel_chunks(2, 2, [&](int) { xg::parallel_chunks(3, 2, [&](int) { ++inner; }); });
+  xg::parallel_chunks(2, 2, [&](int, bool) { xg::parallel_chunks(3, 2, [&](int, bool) { ++inner; }); });
   CHECK(inner.load() == 6);
 
   std::atomic<int> total{0};
   auto caller = [&] {
-    for (int call = 0; call < 500; ++call) xg::parallel_chunks(4, 2, [&](int) { ++total; });
+    for (int call = 0; call < 500; ++call) xg::parallel_chunks(4, 2, [&](int, bool) { ++total; });
   };
   std::thread other(caller);
   caller();
