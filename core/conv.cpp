@@ -19,8 +19,10 @@
 //
 // Determinism: the GEMM is bit-identical at any thread count (core/gemm.hpp),
 // G depends on the shapes only, the chunks are summed into dw and db in order,
-// and the parallel copies (im2col, the scatter, col2im) write disjoint memory,
-// each element in a fixed order.
+// and the parallel copies (im2col, the scatter, col2im, max_pool2d) write
+// disjoint memory, each element in a fixed order. They run on the GEMM's
+// threads (core/parallel.hpp), not in OpenMP regions whose barrier waits for
+// a thread the OS has not scheduled.
 
 #include <algorithm>
 #include <climits>
@@ -29,13 +31,28 @@
 #include <stdexcept>
 #include <string>
 
+#include <omp.h>
+
 #include "core/gemm.hpp"
+#include "core/parallel.hpp"
 
 namespace xg {
 
 namespace {
 
 using Index = long long;  // signed, for OpenMP loops and for rows and columns above or left of the image
+
+// Runs body(i) for i = 0..n-1 in contiguous ranges on the GEMM's threads when
+// the loop touches enough elements (`work`) to pay for waking them; each i runs
+// on one thread, in a fixed order, so results never depend on the thread count.
+template <class Body>
+void parallel_for(Index n, std::size_t work, const Body& body) {
+  const int threads = work < (std::size_t(1) << 15) ? 1 : int(std::min<Index>(omp_get_max_threads(), n));
+  auto chunk = [&](int c) {
+    for (Index i = n * c / threads; i < n * (c + 1) / threads; ++i) body(i);
+  };
+  parallel_chunks(threads, threads, [&chunk](int c) { chunk(c); });  // one reference: no allocation
+}
 
 Node& parent(Node& n, int i) { return *n.parents[i]; }
 bool wants_grad(Node& n, int i) { return n.parents[i] && n.parents[i]->requires_grad; }
@@ -65,8 +82,7 @@ ConvShape conv_shape(const Array& x, const Array& w, std::size_t stride, std::si
 // col (patch, n·pixels) from the n images at x (n,C,H,W): see the top of the file.
 void im2col(const float* x, std::size_t n, const ConvShape& s, float* col) {
   const std::size_t pixels = s.pixels(), cols = n * pixels;
-#pragma omp parallel for schedule(static)
-  for (Index r = 0; r < Index(s.patch()); ++r) {
+  parallel_for(Index(s.patch()), s.patch() * cols, [&](Index r) {
     const Index c = r / Index(s.kh * s.kw), i = r / Index(s.kw) % Index(s.kh), j = r % Index(s.kw);
     for (std::size_t g = 0; g < n; ++g) {
       const float* plane = x + (g * s.C + std::size_t(c)) * s.H * s.W;
@@ -80,7 +96,7 @@ void im2col(const float* x, std::size_t n, const ConvShape& s, float* col) {
         }
       }
     }
-  }
+  });
 }
 
 // The adjoint of im2col: dx (n,C,H,W) += every entry of dcol (patch, n·pixels)
@@ -88,8 +104,7 @@ void im2col(const float* x, std::size_t n, const ConvShape& s, float* col) {
 // are summed in one fixed order.
 void col2im_accumulate(const float* dcol, std::size_t n, const ConvShape& s, float* dx) {
   const std::size_t pixels = s.pixels(), cols = n * pixels;
-#pragma omp parallel for schedule(static)
-  for (Index g = 0; g < Index(n); ++g) {
+  parallel_for(Index(n), s.patch() * cols, [&](Index g) {
     for (std::size_t r = 0; r < s.patch(); ++r) {
       const Index c = Index(r / (s.kh * s.kw)), i = Index(r / s.kw % s.kh), j = Index(r % s.kw);
       float* plane = dx + (std::size_t(g) * s.C + std::size_t(c)) * s.H * s.W;
@@ -103,7 +118,7 @@ void col2im_accumulate(const float* dcol, std::size_t n, const ConvShape& s, flo
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace
@@ -126,10 +141,10 @@ static void conv2d_backward(Node& n) {
     const std::size_t count = std::min(group, s.B - b0), cols = count * pixels;
     // dyt (O, count·pixels) gathered from dy (count,O,Ho,Wo)
     const float* dy = n.grad.data() + b0 * s.O * pixels;
-#pragma omp parallel for schedule(static)
-    for (Index o = 0; o < Index(s.O); ++o)
+    parallel_for(Index(s.O), s.O * cols, [&](Index o) {
       for (std::size_t g = 0; g < count; ++g)
         std::copy_n(dy + (g * s.O + std::size_t(o)) * pixels, pixels, dyt.data() + std::size_t(o) * cols + g * pixels);
+    });
     // dw (O, patch) += dyt (O, cols) · colᵀ, col (patch, cols)
     if (dw_wanted) {
       im2col(x.data() + b0 * s.C * s.H * s.W, count, s, col.data());
@@ -178,13 +193,13 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t str
     gemm_ab(int(s.O), int(cols), int(s.patch()), w.data(), col.data(), yt.data());
     // y[b0 + g][o][p] = yt[o][g·pixels + p] + bias[o]
     float* out = y.data() + b0 * s.O * pixels;
-#pragma omp parallel for schedule(static)
-    for (Index o = 0; o < Index(s.O); ++o)
+    parallel_for(Index(s.O), s.O * cols, [&](Index o) {
       for (std::size_t g = 0; g < count; ++g) {
         const float* in = yt.data() + std::size_t(o) * cols + g * pixels;
         float* dst = out + (g * s.O + std::size_t(o)) * pixels;
         for (std::size_t p = 0; p < pixels; ++p) dst[p] = in[p] + bias[o];
       }
+    });
   }
   Tensor out = make_result("conv2d", std::move(y), {x, w, b}, conv2d_backward);
   out.node()->sizes = {stride, padding};
@@ -204,14 +219,14 @@ static void max_pool2d_backward(Node& n) {
   const std::size_t Ho = n.value.shape()[2], Wo = n.value.shape()[3], k = n.sizes[0], stride = n.sizes[1];
   float* dx = x.grad_buffer().data();
   const float *dy = n.grad.data(), *where = n.saved.data();
-#pragma omp parallel for schedule(static)
-  for (Index plane = 0; plane < Index(planes); ++plane)
+  parallel_for(Index(planes), n.value.size(), [&](Index plane) {
     for (std::size_t oh = 0; oh < Ho; ++oh)
       for (std::size_t ow = 0; ow < Wo; ++ow) {
         const std::size_t out = (std::size_t(plane) * Ho + oh) * Wo + ow, offset = std::size_t(where[out]);
         const std::size_t ih = oh * stride + offset / k, iw = ow * stride + offset % k;
         dx[(std::size_t(plane) * H + ih) * W + iw] += dy[out];
       }
+  });
 }
 
 Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
@@ -226,8 +241,7 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
   Array y = Array::from_shape({x.dim(0), x.dim(1), Ho, Wo});
   Array where = Array::from_shape(y.shape());
   const float* in = x.data();
-#pragma omp parallel for schedule(static)
-  for (Index plane = 0; plane < Index(planes); ++plane)
+  parallel_for(Index(planes), x.size(), [&](Index plane) {
     for (std::size_t oh = 0; oh < Ho; ++oh)
       for (std::size_t ow = 0; ow < Wo; ++ow) {
         const float* window = in + (std::size_t(plane) * H + oh * stride) * W + ow * stride;
@@ -241,6 +255,7 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
         y.data()[out] = value;
         where.data()[out] = float(best);
       }
+  });
   Tensor out = make_result("max_pool2d", std::move(y), {x}, max_pool2d_backward);
   if (out.requires_grad()) out.node()->saved = std::move(where);
   out.node()->sizes = {kernel, stride};
