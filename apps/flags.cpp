@@ -98,6 +98,11 @@ void add_training_flags(CLI::App* cmd, TrainCommandOptions& options) {
                   "by up to N pixels each way, 1..64), fill=zero|edge (what moves in; default zero), flip (a "
                   "horizontal mirror, half the time); comma separated, e.g. shift=2,flip")
       ->type_name("SPEC");
+  cmd->add_option("--arch", o.arch,
+                  "Network: mlp (Linear layers of --hidden sizes), cnn (two conv layers, for images), or a comma "
+                  "list of layers: convN[kK][sS][pP], maxpoolK[sS], flatten, fcN, fc (the outputs), relu, tanh, "
+                  "sigmoid, leaky_relu (README: Choosing a network)")
+      ->capture_default_str();
   cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "Passes over the training set")->capture_default_str();
   cmd->add_option("--batch", o.batch, "Mini-batch size")->capture_default_str();
@@ -201,6 +206,7 @@ void add_inspect_flags(CLI::App* cmd, InspectOptions& o) {
       ->capture_default_str();
   cmd->add_option("--label-col", o.label_col, "CSV: the label column, by header name or 1-based number")
       ->default_str("the first column");
+  cmd->add_option("--arch", o.arch, "Network: mlp, cnn or a layer list, as in xgrad train")->capture_default_str();
   cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
   cmd->add_option("--batch", o.batch, "Number of training items in the batch (the first ones)")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Seed of the initial weights, as in xgrad train")->capture_default_str();
@@ -248,6 +254,8 @@ void check_given_flags_apply(const TrainConfig& c, const std::vector<std::string
   if (given("--plateau-patience") && c.schedule != "plateau")
     fail("--plateau-patience applies to --schedule plateau only, not " + c.schedule);
   if (c.head == "softmax" && given("--pos-weight")) fail("--pos-weight applies to --head sigmoid only");
+  for (const char* flag : {"--hidden", "--activation", "--dropout"})
+    if (c.arch != "mlp" && given(flag)) fail(std::string(flag) + " applies to --arch mlp only; write the layers in --arch instead");
 }
 
 TrainConfig inspect_config(const InspectOptions& o) {
@@ -257,6 +265,7 @@ TrainConfig inspect_config(const InspectOptions& o) {
   TrainConfig c;
   c.data = o.data;
   c.label_col = o.label_col;
+  c.arch = o.arch;
   c.hidden = o.hidden;
   c.seed = o.seed;
   c.batch = o.batch;

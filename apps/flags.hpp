@@ -72,8 +72,9 @@ struct InspectOptions {
   std::string init = "default";
   std::string init_mode = "fan_in";
   bool no_normalize = false;
+  std::string arch = "mlp";  // as train's --arch
 };
-// Registers --data, --label-col, --hidden, --batch, --seed, and the
+// Registers --data, --label-col, --arch, --hidden, --batch, --seed, and the
 // architecture flags --activation, --init, --init-mode and --no-normalize.
 void add_inspect_flags(CLI::App* command, InspectOptions& options);
 // The run they describe (the rest as `xgrad train`'s defaults); throws InputError.

@@ -85,6 +85,11 @@ inline void gemm_accumulate_abt(int M, int N, int K, const float* a, const float
   gemm(Trans::No, Trans::Yes, M, N, K, 1.0f, a, K, b, K, 1.0f, c, N);
 }
 
+// a (K,M), b (K,N) -> c (M,N) = aᵀ · b   (c overwritten, not read)
+inline void gemm_atb(int M, int N, int K, const float* a, const float* b, float* c) {
+  gemm(Trans::Yes, Trans::No, M, N, K, 1.0f, a, M, b, N, 0.0f, c, N);
+}
+
 // a (K,M), b (K,N) -> c (M,N) += aᵀ · b
 inline void gemm_accumulate_atb(int M, int N, int K, const float* a, const float* b, float* c) {
   gemm(Trans::Yes, Trans::No, M, N, K, 1.0f, a, M, b, N, 1.0f, c, N);

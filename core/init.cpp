@@ -16,7 +16,11 @@ float calculate_gain(const std::string& nonlinearity, float slope) {
 std::pair<std::size_t, std::size_t> fans(const Array& weight) {
   if (weight.dimension() == 2) return {weight.shape()[1], weight.shape()[0]};
   if (weight.dimension() == 1) return {weight.size(), weight.size()};
-  throw std::invalid_argument("fans: expected a rank-1 or rank-2 weight, got shape " + shape_string(weight));
+  if (weight.dimension() == 4) {  // a convolution's (out, in, kh, kw): each output sees in·kh·kw inputs
+    const std::size_t window = weight.shape()[2] * weight.shape()[3];
+    return {weight.shape()[1] * window, weight.shape()[0] * window};
+  }
+  throw std::invalid_argument("fans: expected a rank-1, rank-2 or rank-4 weight, got shape " + shape_string(weight));
 }
 
 namespace {

@@ -4,7 +4,8 @@
 // from torch's, whose generator is another one, but the distributions match).
 //
 // For a weight of shape (out, in) — PyTorch's Linear layout —
-//   fan_in = in, fan_out = out.
+//   fan_in = in, fan_out = out;
+// for a convolution's (out, in, kh, kw): fan_in = in·kh·kw, fan_out = out·kh·kw.
 //   kaiming_uniform: U(-b, b),  b = gain · √(3 / fan)         fan = fan_in or fan_out
 //   kaiming_normal:  N(0, σ²),  σ = gain / √fan
 //   xavier_uniform:  U(-b, b),  b = gain · √(6 / (fan_in + fan_out))
@@ -23,7 +24,7 @@ enum class FanMode { FanIn, FanOut };
 // "leaky_relu" √(2 / (1 + slope²)). Throws std::invalid_argument otherwise.
 float calculate_gain(const std::string& nonlinearity, float slope = 0.01f);
 
-// (fan_in, fan_out) of a rank-2 (out, in) weight; a rank-1 tensor has fan_in = fan_out = its size.
+// (fan_in, fan_out) of a rank-2 (out, in) or rank-4 (out, in, kh, kw) weight; a rank-1 tensor has fan_in = fan_out = its size.
 std::pair<std::size_t, std::size_t> fans(const Array& weight);
 
 void kaiming_uniform(Array& weight, Rng& rng, float gain, FanMode mode = FanMode::FanIn);

@@ -3,11 +3,15 @@
 // Every op below has the same layout: a header line with the forward formula and
 // the shapes, a line with the derivative, a "Node:" line, then backward, then
 // forward. The "Node:" line says what the op keeps in the output Node's generic
-// fields (core/tensor.hpp): `parents` in slot order, `saved` (an Array) and
-// `scalar` (a float); an unused `saved` stays empty and an unused `scalar` 0.
+// fields (core/tensor.hpp): `parents` in slot order, `saved` (an Array),
+// `scalar` (a float) and `sizes` (two integers); an unused `saved` stays empty,
+// an unused `scalar` 0 and unused `sizes` {0, 0}.
 // (`op` is always the op's name, `value` its result.) Backward may also read the
-// node's own value and its parents' values; the line says which.
+// node's own value and its parents' values; the line says which. The
+// convolution ops (conv2d, max_pool2d) are in core/conv.cpp, laid out the same
+// way; they also use `sizes` (two integers).
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -173,6 +177,28 @@ Tensor relu(const Tensor& x) {
   float* out = y.data();
   for (std::size_t i = 0; i < x.size(); ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
   return make_result("relu", std::move(y), {x}, relu_backward);
+}
+
+// ---- reshape: y = x with another shape of as many elements ----------------------
+// dx = dy, read in the same row-major order
+// Node: parents {x}; saved and scalar unused.
+static void reshape_backward(Node& n) {
+  if (!wants_grad(n, 0)) return;
+  float* dx = parent(n, 0).grad_buffer().data();
+  const float* dy = n.grad.data();
+  for (std::size_t i = 0; i < n.grad.size(); ++i) dx[i] += dy[i];
+}
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  std::size_t size = 1;
+  for (std::size_t d : shape) size *= d;
+  if (size != x.size()) {
+    throw std::invalid_argument("reshape: input " + shape_string(x.value()) + " has " + std::to_string(x.size()) +
+                                " elements, shape " + shape_string(shape) + " has " + std::to_string(size));
+  }
+  Array y = Array::from_shape(shape);
+  std::copy_n(x.data(), x.size(), y.data());
+  return make_result("reshape", std::move(y), {x}, reshape_backward);
 }
 
 // ---- sum: s = Σ x;  mean: s = Σ x / count,  x any shape, s rank 0 ---------------

@@ -19,6 +19,9 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
 Tensor add_bias(const Tensor& x, const Tensor& b);
 // max(x, 0), any shape
 Tensor relu(const Tensor& x);
+// the same elements in another shape of the same size, row-major order kept
+// (flattening (B,C,H,W) to (B,C·H·W), or viewing (B,C·H·W) as images)
+Tensor reshape(const Tensor& x, const Shape& shape);
 // sum of all elements -> scalar (rank 0)
 Tensor sum(const Tensor& x);
 // mean of all elements -> scalar (rank 0)

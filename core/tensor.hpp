@@ -9,7 +9,8 @@
 // mark) and calls every Node's backward once, from the loss to the leaves.
 //
 // Values are float32 xtensor arrays of rank 0 (a scalar such as a loss),
-// 1 (a bias) or 2 (a batch of rows, a weight matrix), stored row-major.
+// 1 (a bias), 2 (a batch of rows, a weight matrix) or 4 (a batch of images
+// (B, C, H, W), a convolution's weight), stored row-major.
 #include <array>
 #include <cstddef>
 #include <memory>
@@ -39,6 +40,7 @@ struct Node {
   // says what it keeps in them on its "Node:" line (core/ops.cpp, losses/*.cpp).
   Array saved;       // op-specific forward data (e.g. dropout's mask, cross-entropy's d loss/d logits)
   float scalar = 0;  // op-specific constant (e.g. the factor of scale, leaky_relu's slope)
+  std::array<std::size_t, 2> sizes{};  // op-specific integers (conv2d's stride and padding, max_pool2d's kernel and stride)
   unsigned visit = 0;  // topological-sort mark
 
   // The gradient buffer, zero-filled to value's shape on first use.

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "io/json_input.hpp"
+#include "layers/architecture.hpp"
 
 namespace xg {
 
@@ -35,6 +36,7 @@ Json model_info_json(const ModelInfo& i) {
           {"seed", i.seed},       {"version", i.version},       {"data_sha256", i.data_sha256},
           {"epoch", i.epoch}};
   if (!i.features.empty()) doc["features"] = i.features;
+  if (i.arch != "mlp") doc["arch"] = i.arch, doc["input_chw"] = i.input_chw;
   if (!i.evaluation.empty()) doc["evaluation"] = i.evaluation;
   return doc;
 }
@@ -91,6 +93,17 @@ ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
   if (i.input_shape.size() > 2) bad("\"input_shape\" must be [rows, cols] (images) or [features] (tables)");
   if (!i.features.empty() && (!table || i.features.size() != inputs)) {
     bad("\"features\" must name each of the " + std::to_string(inputs) + " inputs of a table model");
+  }
+  if (f.has("arch")) i.arch = f.text("arch");
+  if (i.arch != "mlp") {
+    // The layer list itself is checked against the input when the model is built (io/model_file.cpp).
+    parse_architecture(i.arch, source + ": xgrad metadata \"arch\"");
+    for (std::uint64_t s : f.counts("input_chw", 1000000)) i.input_chw.push_back(std::size_t(s));
+    if (i.layers.size() != 2) bad("\"layers\" of an \"arch\" model must be [inputs, outputs]");
+    if (!table && i.input_chw != network_input(i.input_shape)) {
+      bad("\"input_chw\" " + Json(i.input_chw).dump() + " does not match input_shape " + Json(i.input_shape).dump());
+    }
+    if (table && !i.input_chw.empty()) bad("\"input_chw\" must be [] for a table model");
   }
   return i;
 }

@@ -15,7 +15,12 @@ namespace xg {
 
 // The "xgrad" metadata document of a model file.
 struct ModelInfo {
-  std::vector<std::size_t> layers;          // sizes, input first: {784, 256, 128, 10}
+  // "mlp": Linear layers of the sizes in `layers`, with `activation` and `dropout`
+  // between them; otherwise the layer list of xgrad train --arch
+  // (layers/architecture.hpp), e.g. "conv16k3p1,relu,maxpool2,…,fc".
+  std::string arch = "mlp";
+  std::vector<std::size_t> layers;          // mlp: sizes, input first: {784, 256, 128, 10}; else {inputs, outputs}
+  std::vector<std::size_t> input_chw;       // not mlp: the network's input (channels, height, width), e.g. {1, 28, 28}
   std::string activation = "relu";          // between the Linear layers: relu, tanh, sigmoid, leaky_relu
   float dropout = 0.0f;                     // Dropout(p) after each activation; 0: none
   std::string head = "softmax_cross_entropy";  // or "sigmoid": one output, P(class 1) = sigmoid(z)

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "io/atomic_file.hpp"
 #include "io/json_input.hpp"
+#include "layers/architecture.hpp"
 
 namespace xg {
 
@@ -96,13 +97,19 @@ LoadedModel load_model(const std::string& path) {
   LoadedModel loaded;
   loaded.path = path;
   loaded.info = model_info_from_json(parse_json(it->second, path + ": xgrad metadata"), path);
-  const MlpSpec spec = mlp_spec(loaded.info);
+  const ModelInfo& info = loaded.info;
+  const bool mlp = info.arch == "mlp";
+  const std::string arch_source = path + ": xgrad metadata \"arch\"";
+  const std::vector<LayerSpec> layers = mlp ? std::vector<LayerSpec>{} : parse_architecture(info.arch, arch_source);
+  const Shape input = network_input(Shape(info.input_shape.begin(), info.input_shape.end()));
   std::vector<std::pair<std::string, Shape>> declared;
   for (const SafetensorsEntry& e : header.tensors) declared.emplace_back(e.name, e.shape);
-  check_tensor_shapes(mlp_parameter_shapes(spec), declared, path);
+  check_tensor_shapes(mlp ? mlp_parameter_shapes(mlp_spec(info))
+                          : architecture_parameter_shapes(layers, input, info.layers.back(), arch_source),
+                      declared, path);
   const Safetensors file = read_safetensors(path, header);
-  Rng rng(loaded.info.seed);  // the weights are overwritten by the file's
-  loaded.model = make_mlp(spec, rng);
+  Rng rng(info.seed);  // the weights are overwritten by the file's
+  loaded.model = mlp ? make_mlp(mlp_spec(info), rng) : make_network(layers, input, info.layers.back(), rng, arch_source);
   load_weights(*loaded.model, file, path);
   loaded.model->eval();
   return loaded;

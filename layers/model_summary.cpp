@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "core/ops.hpp"
+
 namespace xg {
 
 std::vector<LayerSummary> summarize_layers(Sequential& model, std::size_t features) {
@@ -11,6 +13,12 @@ std::vector<LayerSummary> summarize_layers(Sequential& model, std::size_t featur
   model.eval();
   std::vector<LayerSummary> layers;
   Tensor h(xt::zeros<float>({std::size_t(1), features}));  // x (1, features)
+  if (!model.input_shape().empty()) {  // as Sequential::forward reads flat rows: (1, C, H, W)
+    Shape item(model.input_shape().size() + 1);
+    item[0] = 1;
+    std::copy(model.input_shape().begin(), model.input_shape().end(), item.begin() + 1);
+    h = reshape(h, item);
+  }
   for (const auto& [name, child] : model.children()) {
     h = child->forward(h);
     LayerSummary layer;

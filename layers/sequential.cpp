@@ -1,7 +1,9 @@
 #include "layers/sequential.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
+#include "core/ops.hpp"
 #include "layers/activations.hpp"
 #include "layers/dropout.hpp"
 #include "layers/linear.hpp"
@@ -16,6 +18,13 @@ void Sequential::add(std::shared_ptr<Module> module) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
+  if (!input_shape_.empty() && x.rank() == 2) {
+    thread_local Shape batch_shape;  // (B, input_shape...); kept, so a training step allocates nothing
+    batch_shape.resize(input_shape_.size() + 1);
+    batch_shape[0] = x.dim(0);
+    std::copy(input_shape_.begin(), input_shape_.end(), batch_shape.begin() + 1);
+    h = reshape(x, batch_shape);  // throws, naming both shapes, if the rows have another size
+  }
   for (const auto& child : children()) h = child.second->forward(h);
   return h;
 }

@@ -20,6 +20,15 @@ class Sequential : public Module {
   std::string describe() const override;
   std::size_t size() const { return children().size(); }
   Module& operator[](std::size_t i) const { return *children()[i].second; }
+
+  // The shape of one item its first module takes, e.g. {1, 28, 28} for a
+  // convolutional network; a batch of flat rows (B, 784), as the data loader
+  // gives them, is then read as (B, 1, 28, 28). Empty (the default): x as given.
+  void set_input_shape(Shape item_shape) { input_shape_ = std::move(item_shape); }
+  const Shape& input_shape() const { return input_shape_; }
+
+ private:
+  Shape input_shape_;
 };
 
 // A multi-layer perceptron: Linear, ReLU, Linear, ReLU, …, Linear (no

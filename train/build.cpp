@@ -9,6 +9,7 @@
 #include "core/init.hpp"
 #include "core/ops.hpp"
 #include "layers/activations.hpp"
+#include "layers/architecture.hpp"
 #include "layers/dropout.hpp"
 #include "layers/linear.hpp"
 #include "losses/binary_cross_entropy.hpp"
@@ -71,31 +72,42 @@ Split split_validation(Split& train, double fraction, std::uint64_t seed) {
   return validation;
 }
 
-std::shared_ptr<Sequential> build_model(const TrainConfig& o, std::size_t inputs, std::size_t classes, Rng& rng) {
-  MlpSpec spec;
-  spec.sizes = {inputs};
-  for (std::size_t h : parse_size_list("--hidden", o.hidden)) spec.sizes.push_back(h);
-  spec.sizes.push_back(o.head == "sigmoid" ? 1 : classes);
-  spec.activation = o.activation;
-  spec.dropout = float(o.dropout);
-  spec.dropout_seed = o.seed;
-  std::shared_ptr<Sequential> model = make_mlp(spec, rng);
-  std::vector<Linear*> linears;
-  for (const auto& [name, child] : model->children())
-    if (auto* linear = dynamic_cast<Linear*>(child.get())) linears.push_back(linear);
+std::shared_ptr<Sequential> build_model(const TrainConfig& o, const Shape& item_shape, std::size_t classes, Rng& rng) {
+  const std::size_t outputs = o.head == "sigmoid" ? 1 : classes;
+  std::shared_ptr<Sequential> model;
+  if (o.arch == "mlp") {
+    MlpSpec spec;
+    std::size_t inputs = 1;
+    for (std::size_t d : item_shape) inputs *= d;
+    spec.sizes = {inputs};
+    for (std::size_t h : parse_size_list("--hidden", o.hidden)) spec.sizes.push_back(h);
+    spec.sizes.push_back(outputs);
+    spec.activation = o.activation;
+    spec.dropout = float(o.dropout);
+    spec.dropout_seed = o.seed;
+    model = make_mlp(spec, rng);
+  } else {
+    model = make_network(parse_architecture(o.arch, "--arch"), network_input(item_shape), outputs, rng, "--arch");
+  }
   if (o.init != "default") {
-    const float gain = calculate_gain(o.activation);
+    // The gain of --activation for an MLP; a layer list's activations may differ, and ReLU is the usual one.
+    const float gain = calculate_gain(o.arch == "mlp" ? o.activation : "relu");
     const FanMode mode = o.init_mode == "fan_out" ? FanMode::FanOut : FanMode::FanIn;
-    for (Linear* layer : linears) {
-      Array& w = layer->weight.value();
-      if (o.init == "kaiming_uniform") kaiming_uniform(w, rng, gain, mode);
+    auto parameters = model->named_parameters();
+    for (auto& [name, p] : parameters) {
+      Array& w = p.value();
+      if (w.dimension() == 1) fill_zeros(w);  // a bias
+      else if (o.init == "kaiming_uniform") kaiming_uniform(w, rng, gain, mode);
       else if (o.init == "kaiming_normal") kaiming_normal(w, rng, gain, mode);
       else if (o.init == "xavier_uniform") xavier_uniform(w, rng, gain);
       else xavier_normal(w, rng, gain);
-      fill_zeros(layer->bias.value());
     }
   }
   return model;
+}
+
+std::shared_ptr<Sequential> build_model(const TrainConfig& o, std::size_t inputs, std::size_t classes, Rng& rng) {
+  return build_model(o, Shape{inputs}, classes, rng);
 }
 
 std::unique_ptr<Optimizer> build_optimizer(const TrainConfig& o, std::vector<Tensor> parameters) {

@@ -28,9 +28,15 @@ void keep_classes(Dataset& data, const std::string& spec);
 // and at least one left) into the returned set; both keep their original order.
 Split split_validation(Split& train, double fraction, std::uint64_t seed);
 
-// Linear, activation, [Dropout], …, Linear; one output for --head sigmoid.
+// --arch mlp: Linear, activation, [Dropout], …, Linear; otherwise the layers of
+// --arch (layers/architecture.hpp) for items of `item_shape` (a data set's:
+// {rows, cols} images, {features} tables). One output for --head sigmoid.
 // Weights initialised as --init says (biases then zero); "default" is
-// torch.nn.Linear's own init, and the result equals make_mlp's for ReLU.
+// PyTorch's own init of each layer, and the result equals make_mlp's for ReLU.
+// Throws InputError when the --arch layers do not fit the items.
+std::shared_ptr<Sequential> build_model(const TrainConfig& options, const Shape& item_shape, std::size_t classes,
+                                        Rng& rng);
+// The same for items of `inputs` features.
 std::shared_ptr<Sequential> build_model(const TrainConfig& options, std::size_t inputs, std::size_t classes,
                                         Rng& rng);
 std::unique_ptr<Optimizer> build_optimizer(const TrainConfig& options, std::vector<Tensor> parameters);

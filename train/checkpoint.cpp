@@ -13,6 +13,7 @@
 #include "io/json_input.hpp"
 #include "io/number_text.hpp"
 #include "io/sha256.hpp"
+#include "layers/architecture.hpp"
 #include "layers/linear.hpp"
 #include "train/experiment.hpp"
 
@@ -91,6 +92,14 @@ TrainConfig resume_config(const std::string& path, const TrainConfig& command_li
   if (!epochs_given) c.epochs = JsonFields(loaded.info.config, path + ": xgrad metadata config").count("epochs", 1000000, c.epochs);
   // The run is built from the config before the weights are loaded: the model it
   // describes must be the file's (its tensors were checked against the metadata).
+  if (c.arch != "mlp" || loaded.info.arch != "mlp") {
+    const std::string arch = c.arch == "mlp" ? c.arch : architecture_text(parse_architecture(c.arch, "--arch"));
+    if (arch != loaded.info.arch) {
+      throw InputError(path + ": xgrad metadata config (--arch " + c.arch.substr(0, 80) +
+                       ") does not describe the model its layers hold (" + loaded.info.arch.substr(0, 80) + ")");
+    }
+    return c;
+  }
   const std::vector<std::size_t> hidden = parse_size_list("--hidden", c.hidden);
   const std::vector<std::size_t> stored(loaded.info.layers.begin() + 1, loaded.info.layers.end() - 1);
   if (hidden != stored || c.activation != loaded.info.activation || float(c.dropout) != loaded.info.dropout) {
@@ -191,13 +200,18 @@ void Checkpointer::read_state(const std::string& sp, std::size_t model_epoch) {
 ModelInfo Checkpointer::info_for(std::size_t epoch) const {
   ModelInfo i;
   const Dataset& data = run_.data();
+  const TrainConfig& config = run_.config();
   for (const auto& [name, child] : run_.model().children()) {
     if (const auto* linear = dynamic_cast<const Linear*>(child.get())) {
       if (i.layers.empty()) i.layers.push_back(linear->in_features());
       i.layers.push_back(linear->out_features());
     }
   }
-  const TrainConfig& config = run_.config();
+  if (config.arch != "mlp") {
+    i.arch = architecture_text(parse_architecture(config.arch, "--arch"));
+    i.layers = {data.train.features(), i.layers.back()};
+    i.input_chw = network_input(data.train.shape);
+  }
   i.activation = config.activation;
   i.dropout = float(config.dropout);
   i.head = config.head == "sigmoid" ? "sigmoid" : "softmax_cross_entropy";

@@ -8,6 +8,7 @@
 #include "datasets/augment.hpp"
 #include "datasets/image_folder.hpp"
 #include "io/number_text.hpp"
+#include "layers/architecture.hpp"
 
 namespace xg {
 namespace {
@@ -34,6 +35,7 @@ void validate_data(const TrainConfig& c) {
 }
 
 void validate_model(const TrainConfig& c) {
+  if (c.arch != "mlp") parse_architecture(c.arch, "--arch");
   parse_size_list("--hidden", c.hidden);
   if (!one_of(c.activation, {"relu", "tanh", "sigmoid", "leaky_relu"}))
     fail("--activation must be relu, tanh, sigmoid or leaky_relu, got '" + c.activation + "'");

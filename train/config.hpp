@@ -31,6 +31,7 @@ struct TrainConfig {
   double val_split = 0.0;              // hold out this fraction of the training set for validation
   std::string augment;                 // images: "shift=N,flip" (datasets/augment.hpp); "": none
   // ---- model (layers/)
+  std::string arch = "mlp";            // mlp (--hidden, --activation, --dropout) | cnn | a layer list (layers/architecture.hpp)
   std::string hidden = "256,128";      // hidden layer sizes ("" for none)
   std::string activation = "relu";     // relu | tanh | sigmoid | leaky_relu
   double dropout = 0.0;                // Dropout(p) after each hidden activation
@@ -88,6 +89,7 @@ void for_each_training_flag(Config& c, Visit&& visit) {
   visit("--test-limit", "test_limit", c.test_limit);
   visit("--val-split", "val_split", c.val_split);
   visit("--augment", "augment", c.augment);
+  visit("--arch", "arch", c.arch);
   visit("--hidden", "hidden", c.hidden);
   visit("--activation", "activation", c.activation);
   visit("--dropout", "dropout", c.dropout);

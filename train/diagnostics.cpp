@@ -15,7 +15,7 @@ double l2_norm(const float* a, std::size_t n) { return std::sqrt(sum_of_squares(
 
 Diagnostics::Diagnostics(const Module& model) {
   for (auto& [name, p] : model.named_parameters())
-    if (p.rank() == 2) layers_.push_back({name, p, {}, 0.0, 0.0, {}, false});
+    if (p.rank() >= 2) layers_.push_back({name, p, {}, 0.0, 0.0, {}, false});
 }
 
 void Diagnostics::start_epoch() {
@@ -33,18 +33,22 @@ void Diagnostics::after_backward(const Tensor& loss) {
     w.before = w.weight.value();
   }
   // A ReLU whose input was made by an op that used a watched weight (linear's
-  // parent 1) belongs to that layer. Unit j is column j of the (B, N) output.
+  // and conv2d's parent 1) belongs to that layer. Unit j is column j of a
+  // (B, N) output, channel j of a (B, N, H, W) one.
   for (Node* n : topological_order(loss.node())) {
-    if (std::string(n->op) != "relu" || !n->parents[0] || n->value.dimension() != 2) continue;
+    const std::size_t rank = n->value.dimension();
+    if (std::string(n->op) != "relu" || !n->parents[0] || (rank != 2 && rank != 4)) continue;
     const Node* producer = n->parents[0].get();
     for (Watched& w : layers_) {
       if (producer->parents[1].get() != w.weight.node()) continue;
       const std::size_t rows = n->value.shape()[0], cols = n->value.shape()[1];
+      const std::size_t pixels = rank == 4 ? n->value.shape()[2] * n->value.shape()[3] : 1;
       if (w.active.size() != cols) w.active.assign(cols, 0);
       w.has_relu = true;
       const float* y = n->value.data();
       for (std::size_t r = 0; r < rows; ++r)
-        for (std::size_t c = 0; c < cols; ++c) w.active[c] |= y[r * cols + c] > 0.0f;
+        for (std::size_t c = 0; c < cols; ++c)
+          for (std::size_t p = 0; p < pixels; ++p) w.active[c] |= y[(r * cols + c) * pixels + p] > 0.0f;
     }
   }
 }

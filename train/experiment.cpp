@@ -69,7 +69,7 @@ Experiment::Experiment(const TrainConfig& config, std::shared_ptr<const Dataset>
     norm_ = compute_normalization(train);
   }
   Rng rng(config_.seed);
-  model_ = build_model(config_, train.features(), data_->num_classes(), rng);
+  model_ = build_model(config_, train.shape, data_->num_classes(), rng);
   objective_ = build_objective(config_, *model_, data_->num_classes());
   optimizer_ = build_optimizer(config_, model_->parameters());
   schedule_ = build_schedule(config_);

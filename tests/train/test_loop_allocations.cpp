@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "datasets/image_dataset.hpp"
+#include "layers/architecture.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
 #include "train/loop.hpp"
@@ -87,4 +88,21 @@ TEST_CASE("a training step allocates nothing on the heap in steady state (steps 
   { std::vector<int> v(1000); }
   counting = false;
   CHECK(allocations == 1);
+}
+
+TEST_CASE("a CNN training step allocates nothing on the heap in steady state (steps 3..10)") {
+  testing::TempDir dir;
+  testing::write_toy_dataset(dir.path(), 640, 64, 10, 28, 28);
+  const Dataset data = load_image_dataset(dir.path());
+  Rng rng(0);
+  auto model = make_network(parse_architecture("cnn", "--arch"), {1, 28, 28}, 10, rng, "--arch");
+  SGD sgd(model->parameters(), 0.05f, 0.9f);
+  DataLoader loader(data.train, 64, true, 0, compute_normalization(data.train));
+  loader.start_epoch(1);
+  CountStepsThreeToTen observer;
+  ExplosionRule divergence_state;
+  train_epoch(*model, sgd, loader, 1, nullptr, &divergence_state, &observer);
+  counting = false;
+  REQUIRE(observer.steps_done == 10);
+  CHECK(observer.counted == 0);
 }

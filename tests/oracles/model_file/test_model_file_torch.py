@@ -19,6 +19,11 @@ usage: test_model_file_torch.py XGRAD SCRATCH_DIR
    of x = (v - mean)/std must equal `xgrad predict --json rows.csv` (a file of
    feature rows without labels).
 
+5. The same for a convolutional network (`--arch cnn` on the 8x8 images): the
+   metadata's "arch" and "input_chw" rebuild torch's Conv2d, MaxPool2d,
+   Flatten and Linear layers, `0.weight` is (16, 1, 3, 3), and the logits of
+   images (B, 1, 8, 8) equal `xgrad predict --json`'s.
+
 Exit status 0 only if everything agreed; the last line reads "model file oracle: ok".
 """
 import json
@@ -136,6 +141,64 @@ def check_csv_model(xgrad, scratch):
           f"{np.abs(xgrad_logits - torch_logits).max():.2e}")
 
 
+def torch_network(arch, input_chw, outputs):
+    """torch.nn.Sequential of a model file's "arch" (layers/architecture.hpp's grammar)."""
+    import re
+    shape, modules = list(input_chw), []
+    activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "leaky_relu": torch.nn.LeakyReLU}
+    for token in arch.split(","):
+        if token in activations:
+            modules.append(activations[token]())
+        elif token == "flatten":
+            modules.append(torch.nn.Flatten())
+            shape = [int(np.prod(shape))]
+        elif token.startswith("conv"):
+            m = re.fullmatch(r"conv(\d+)(?:k(\d+))?(?:s(\d+))?(?:p(\d+))?", token)
+            out, k, st, p = int(m[1]), int(m[2] or 3), int(m[3] or 1), int(m[4] or 0)
+            modules.append(torch.nn.Conv2d(shape[0], out, k, stride=st, padding=p))
+            shape = [out, (shape[1] + 2 * p - k) // st + 1, (shape[2] + 2 * p - k) // st + 1]
+        elif token.startswith("maxpool"):
+            m = re.fullmatch(r"maxpool(\d+)(?:s(\d+))?", token)
+            k = int(m[1])
+            st = int(m[2] or k)
+            modules.append(torch.nn.MaxPool2d(k, stride=st))
+            shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
+        else:
+            size = outputs if token == "fc" else int(token[2:])
+            modules.append(torch.nn.Linear(shape[0], size))
+            shape = [size]
+    return torch.nn.Sequential(*modules)
+
+
+def check_cnn_model(xgrad, scratch):
+    model_path = scratch / "cnn.safetensors"
+    subprocess.run([xgrad, "train", "--data", str(scratch), "--arch", "cnn", "--epochs", "1", "--batch", "32",
+                    "--threads", "1", "--quiet", "--save", str(model_path)], check=True, stdout=subprocess.DEVNULL)
+    tensors, metadata = read_safetensors(model_path)
+    info = json.loads(metadata["xgrad"])
+    assert info["arch"] == "conv16k3p1,relu,maxpool2,conv32k3p1,relu,maxpool2,flatten,fc128,relu,fc", info["arch"]
+    assert info["input_chw"] == [1, ROWS, COLS], info["input_chw"]
+    assert tuple(tensors["0.weight"].shape) == (16, 1, 3, 3), tensors["0.weight"].shape
+    model = torch_network(info["arch"], info["input_chw"], len(info["classes"]))
+    model.load_state_dict(tensors, strict=True)
+    model.eval()
+    raw = (scratch / "t10k-images-idx3-ubyte").read_bytes()
+    count = struct.unpack(">I", raw[4:8])[0]
+    pixels = np.frombuffer(raw[16:], dtype=np.uint8).reshape(count, 1, ROWS, COLS).astype(np.float32)
+    mean, std = np.float32(info["mean"][0]), np.float32(info["std"][0])
+    with torch.no_grad():
+        torch_logits = model(torch.from_numpy((pixels / np.float32(255.0) - mean) / std)).numpy()
+    items = list(range(20))
+    args = [xgrad, "predict", "--model", str(model_path), "--json"]
+    for i in items:
+        args += ["--index", str(i)]
+    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    xgrad_logits = np.array([p["logits"] for p in out["predictions"]], dtype=np.float32)
+    np.testing.assert_allclose(xgrad_logits, torch_logits[items], rtol=1e-5, atol=1e-5)
+    print(f"CNN model: compared {len(items)} items x {CLASSES} logits; max |difference| "
+          f"{np.abs(xgrad_logits - torch_logits[items]).max():.2e}")
+
+
 def main():
     xgrad, scratch = sys.argv[1], pathlib.Path(sys.argv[2])
     shutil.rmtree(scratch, ignore_errors=True)
@@ -178,6 +241,7 @@ def main():
     print(f"compared {len(items)} items x {CLASSES} logits; max |difference| "
           f"{np.abs(xgrad_logits - torch_logits[items]).max():.2e}")
     check_csv_model(xgrad, scratch)
+    check_cnn_model(xgrad, scratch)
     print("model file oracle: ok")
 
 

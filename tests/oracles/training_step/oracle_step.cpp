@@ -13,6 +13,11 @@
 //             DIR/step<k>_grad_NAME.npy before the update, the parameter
 //             DIR/step<k>_param_NAME.npy after it.
 //
+//   oracle_step train-arch DIR LR MOMENTUM STEPS ARCH C H W OUTPUTS
+//     the same for the network make_network(parse_architecture(ARCH)) of
+//     layers/architecture.hpp, for images (C, H, W): DIR/x.npy is (B, C, H, W)
+//     float32, the parameters are its "0.weight" (out, in, kh, kw), … .
+//
 //   oracle_step loss DIR
 //     reads   DIR/logits.npy (B, C) float32, DIR/labels.npy (B) int64;
 //     writes  DIR/loss.npy (), DIR/dlogits.npy (B, C) = d loss / d logits,
@@ -35,6 +40,7 @@
 #include "core/error.hpp"
 #include "core/random.hpp"
 #include "core/tensor.hpp"
+#include "layers/architecture.hpp"
 #include "layers/sequential.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/sgd.hpp"
@@ -62,20 +68,18 @@ Number parse(const std::string& word, const char* what) {
   return n;
 }
 
-// `oracle_step train`: STEPS full iterations of the MLP with SGD-momentum.
-void run_training(const std::string& dir, float lr, float momentum, std::size_t steps, const std::vector<std::size_t>& sizes) {
-  const xg::Tensor x(load_floats(dir + "/x.npy"));  // (B, in)
+// `oracle_step train` and `train-arch`: STEPS full iterations of `model` with SGD-momentum.
+void run_training(const std::string& dir, float lr, float momentum, std::size_t steps, std::shared_ptr<xg::Sequential> model) {
+  const xg::Tensor x(load_floats(dir + "/x.npy"));  // (B, in) or (B, C, H, W)
   const std::vector<std::uint32_t> labels = load_labels(dir + "/labels.npy");  // (B)
 
-  xg::Rng rng(0);
-  std::shared_ptr<xg::Sequential> model = xg::make_mlp(sizes, rng);
   const auto named = model->named_parameters();
   for (const auto& [name, parameter] : named) {
     const std::string path = dir + "/" + name + ".npy";
     xg::Array loaded = load_floats(path);
     xg::Tensor p = parameter;  // a handle: writes go to the model's node
     if (loaded.shape() != p.value().shape()) {
-      throw xg::InputError(path + ": parameter " + name + " of make_mlp has shape " + xg::shape_string(p.value()) +
+      throw xg::InputError(path + ": parameter " + name + " of the model has shape " + xg::shape_string(p.value()) +
                            " but the file has " + xg::shape_string(loaded) + " (HINT: weights are (out, in), as torch.nn.Linear)");
     }
     p.value() = std::move(loaded);
@@ -109,6 +113,7 @@ void run_loss(const std::string& dir) {
 
 int usage() {
   std::cerr << "usage: oracle_step train DIR LR MOMENTUM STEPS SIZE...   (e.g. train /tmp/o 0.1 0.9 3 12 7 5 4)\n"
+               "       oracle_step train-arch DIR LR MOMENTUM STEPS ARCH C H W OUTPUTS\n"
                "       oracle_step loss DIR\n"
                "Reads and writes .npy files in DIR; see the comment at the top of oracle_step.cpp.\n";
   return 2;
@@ -127,7 +132,17 @@ int main(int argc, char** argv) {
       const std::size_t steps = parse<std::size_t>(args[4], "STEPS");
       std::vector<std::size_t> sizes;
       for (std::size_t i = 5; i < args.size(); ++i) sizes.push_back(parse<std::size_t>(args[i], "SIZE"));
-      run_training(args[1], lr, momentum, steps, sizes);
+      xg::Rng rng(0);
+      run_training(args[1], lr, momentum, steps, xg::make_mlp(sizes, rng));
+    } else if (args[0] == "train-arch") {
+      if (args.size() != 10) return usage();
+      const float lr = parse<float>(args[2], "LR");
+      const float momentum = parse<float>(args[3], "MOMENTUM");
+      const std::size_t steps = parse<std::size_t>(args[4], "STEPS");
+      const xg::Shape input = {parse<std::size_t>(args[6], "C"), parse<std::size_t>(args[7], "H"), parse<std::size_t>(args[8], "W")};
+      xg::Rng rng(0);
+      run_training(args[1], lr, momentum, steps,
+                   xg::make_network(xg::parse_architecture(args[5], "ARCH"), input, parse<std::size_t>(args[9], "OUTPUTS"), rng, "ARCH"));
     } else if (args[0] == "loss") {
       if (args.size() != 2) return usage();
       run_loss(args[1]);

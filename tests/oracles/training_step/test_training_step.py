@@ -9,7 +9,13 @@ usage: test_training_step.py ORACLE_STEP SCRATCH_DIR
    step with xgrad, and torch.nn.Sequential does the same in float32. At every
    step the loss and every parameter gradient (before the update) and every
    parameter (after it) must agree.
-2. The loss alone: `ORACLE_STEP loss` on logits of ±1e4, rows of equal logits
+2. Convolutional networks: the same 3 steps for two --arch layer lists
+   (layers/architecture.hpp) on seeded images, `ORACLE_STEP train-arch`
+   against torch's Conv2d, MaxPool2d, Flatten and Linear: the default cnn on
+   1x12x12 images, and strides, padding, overlapping pools and odd sizes on
+   3x11x13 images. This checks conv2d and max_pool2d forward (the loss) and
+   backward (every gradient, the first conv's through the layers after it).
+3. The loss alone: `ORACLE_STEP loss` on logits of ±1e4, rows of equal logits
    and ordinary logits; the loss, d loss / d logits, softmax and log_softmax
    must agree with torch.
 
@@ -41,6 +47,9 @@ SEED = 20240607
 # Pre-activations closer than this to ReLU's kink at 0 could switch side between
 # two correct float32 computations and make the comparison meaningless.
 RELU_MARGIN = 1e-4
+# A convolution has thousands of outputs per step, so some come within 1e-4 of 0
+# whatever the seed; two correct float32 convolutions differ by ~1e-7 there.
+ARCH_RELU_MARGIN = 1e-6
 
 
 def run_oracle(results, label, args):
@@ -121,6 +130,96 @@ def check_training(results, oracle, work):
             results.compare(f"step {k} {name} after update", work / f"step{k}_param_{name}.npy", p)
 
 
+# (name, --arch text, (C, H, W), outputs)
+ARCH_CASES = [
+    ("cnn", "cnn", (1, 12, 12), 10),
+    ("strides, padding, odd sizes", "conv5k3s2p1,leaky_relu,maxpool3s2,conv4k2,tanh,flatten,fc7,sigmoid,fc", (3, 11, 13), 4),
+]
+DEFAULT_CNN = "conv16k3p1,relu,maxpool2,conv32k3p1,relu,maxpool2,flatten,fc128,relu,fc"
+
+
+def torch_network(arch, input_chw, outputs):
+    """torch.nn.Sequential of an --arch text (the grammar of layers/architecture.hpp)."""
+    import re
+    shape = list(input_chw)
+    modules = []
+    tokens = (DEFAULT_CNN if arch == "cnn" else arch).split(",")
+    activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "leaky_relu": torch.nn.LeakyReLU}
+    for token in tokens:
+        if token in activations:
+            modules.append(activations[token]())
+        elif token == "flatten":
+            modules.append(torch.nn.Flatten())
+            shape = [int(np.prod(shape))]
+        elif token.startswith("conv"):
+            m = re.fullmatch(r"conv(\d+)(?:k(\d+))?(?:s(\d+))?(?:p(\d+))?", token)
+            out, k, st, p = int(m[1]), int(m[2] or 3), int(m[3] or 1), int(m[4] or 0)
+            modules.append(torch.nn.Conv2d(shape[0], out, k, stride=st, padding=p))
+            shape = [out, (shape[1] + 2 * p - k) // st + 1, (shape[2] + 2 * p - k) // st + 1]
+        elif token.startswith("maxpool"):
+            m = re.fullmatch(r"maxpool(\d+)(?:s(\d+))?", token)
+            k = int(m[1])
+            st = int(m[2] or k)
+            modules.append(torch.nn.MaxPool2d(k, stride=st))
+            shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
+        else:
+            size = outputs if token == "fc" else int(token[2:])
+            modules.append(torch.nn.Linear(shape[0], size))
+            shape = [size]
+    return torch.nn.Sequential(*modules)
+
+
+def check_arch_training(results, oracle, scratch):
+    for i, (case, arch, chw, outputs) in enumerate(ARCH_CASES):
+        work = fresh_dir(scratch / f"arch{i}")
+        rng = np.random.default_rng(SEED + 10 + i)
+        x = rng.standard_normal((BATCH, *chw)).astype(np.float32)  # (B, C, H, W)
+        labels = rng.integers(0, outputs, size=BATCH).astype(np.int64)
+        model = torch_network(arch, chw, outputs)
+        state = {}
+        for name, tensor in model.state_dict().items():  # "0.weight" (out, in, kh, kw), "0.bias", …
+            layer = model[int(name.split(".")[0])]
+            fan_in = layer.in_features if isinstance(layer, torch.nn.Linear) else layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
+            bound = 1.0 / np.sqrt(fan_in)  # torch's default range for both
+            state[name] = rng.uniform(-bound, bound, size=tuple(tensor.shape)).astype(np.float32)
+        model.load_state_dict({name: torch.from_numpy(a) for name, a in state.items()})
+        np.save(work / "x.npy", x)
+        np.save(work / "labels.npy", labels)
+        for name, a in state.items():
+            np.save(work / f"{name}.npy", a)
+        closest_to_kink = [np.inf]
+
+        def record_margin(module, inputs, output):
+            closest_to_kink[0] = min(closest_to_kink[0], float(output.detach().abs().min()))
+
+        for module in model:
+            if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
+                module.register_forward_hook(record_margin)
+        optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
+        xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
+        expected = []
+        for _ in range(STEPS):
+            optimizer.zero_grad()
+            loss = torch.nn.functional.cross_entropy(model(xt), yt)
+            loss.backward()
+            grads = {name: p.grad.detach().numpy().copy() for name, p in model.named_parameters()}
+            optimizer.step()
+            params = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
+            expected.append((loss.detach().numpy().copy(), grads, params))
+        if closest_to_kink[0] < ARCH_RELU_MARGIN:
+            results.fail(f"{case}: inputs", f"a ReLU input is {closest_to_kink[0]:.3g} from 0; HINT: change SEED")
+            continue
+        args = [oracle, "train-arch", work, repr(LR), repr(MOMENTUM), str(STEPS), arch, *map(str, chw), str(outputs)]
+        if not run_oracle(results, f"oracle_step train-arch ({case})", args):
+            continue
+        for k, (loss, grads, params) in enumerate(expected, start=1):
+            results.compare(f"{case}: step {k} loss", work / f"step{k}_loss.npy", loss)
+            for name, g in grads.items():
+                results.compare(f"{case}: step {k} grad {name}", work / f"step{k}_grad_{name}.npy", g)
+            for name, p in params.items():
+                results.compare(f"{case}: step {k} {name} after update", work / f"step{k}_param_{name}.npy", p)
+
+
 def loss_cases():
     """(name, logits (B, C) float32, labels (B) int64)."""
     big = 1e4
@@ -165,6 +264,7 @@ def main(argv):
     torch.manual_seed(0)  # only the throw-away default init of make_torch_mlp uses it
     results = Results()
     check_training(results, oracle, fresh_dir(scratch / "train"))
+    check_arch_training(results, oracle, scratch)
     check_loss(results, oracle, scratch)
     print(f"oracle: {results.passed} passed, {results.failed} failed")
     return 0 if results.failed == 0 and results.passed > 0 else 1

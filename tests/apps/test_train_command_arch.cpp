@@ -1,0 +1,97 @@
+// `xgrad train --arch` (apps/flags.cpp, train/build.cpp): a convolutional
+// network trained, saved and used by every command that takes a model or a
+// training run (eval, predict, explain, gradcheck, graph, lr-find, sweep,
+// --resume), and the layer lists that exit 2 with one line naming the bad token.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/files.hpp"
+#include "tests/support/run_xgrad.hpp"
+#include "tests/support/toy_data.hpp"
+
+namespace fs = std::filesystem;
+using namespace xg::testing;
+
+namespace {
+const char* const kSmallCnn = "conv4k3p1,relu,maxpool2,flatten,fc";
+}  // namespace
+
+TEST_CASE("train --arch cnn: the summary shows the conv layers, and eval, predict, explain and --resume use the model") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 200, 40, 3, 12, 12);
+  const std::string model = dir.file("m.safetensors");
+  const RunResult train =
+      run_xgrad("train --data " + dir.path() + " --arch cnn --epochs 1 --batch 32 --threads 1 --save " + model);
+  INFO(train.out << train.err);
+  REQUIRE(train.status == 0);
+  CHECK(train.out.find("0      Conv2d     (batch, 16, 12, 12)         160") != std::string::npos);
+  CHECK(train.out.find("(batch, 288)") != std::string::npos);  // 32 channels x 3 x 3 after two pools
+
+  const RunResult eval = run_xgrad("eval --model " + model + " --json");
+  INFO(eval.err);
+  REQUIRE(eval.status == 0);
+  CHECK(nlohmann::json::parse(eval.out)["items"] == 40);
+  const RunResult predict = run_xgrad("predict --model " + model + " --index 3 --json");
+  INFO(predict.err);
+  REQUIRE(predict.status == 0);
+  CHECK(nlohmann::json::parse(predict.out)["predictions"][0]["logits"].size() == 3);
+  const RunResult explain = run_xgrad("explain --model " + model + " --index 0");
+  INFO(explain.err);
+  CHECK(explain.status == 0);
+  const RunResult resumed = run_xgrad("train --resume " + model + " --epochs 2 --threads 1 --quiet");
+  INFO(resumed.out << resumed.err);
+  CHECK(resumed.status == 0);
+}
+
+TEST_CASE("gradcheck, graph, lr-find and sweep take --arch") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 96, 16, 3, 8, 8);
+  const std::string data = " --data " + dir.path() + " --arch " + kSmallCnn;
+  // tanh and a stride instead of ReLU and a pool: a conv weight feeds every pixel, so nudging it
+  // would almost always cross some ReLU kink or change some window's maximum.
+  const RunResult gradcheck =
+      run_xgrad("gradcheck --data " + dir.path() + " --arch conv4k3s2p1,tanh,flatten,fc --batch 4 --samples 20");
+  INFO(gradcheck.out << gradcheck.err);
+  CHECK(gradcheck.status == 0);
+  CHECK(gradcheck.out.find("0.weight") != std::string::npos);
+  CHECK(gradcheck.out.find("PASS: 4 of 4 parameters") != std::string::npos);
+  const RunResult graph = run_xgrad("graph" + data + " --batch 2 --output " + dir.file("g.dot"));
+  INFO(graph.err);
+  CHECK(graph.status == 0);
+  CHECK(read_file(dir.file("g.dot")).find("conv2d") != std::string::npos);
+  const RunResult lr_find = run_xgrad("lr-find" + data + " --batch 16 --threads 1");
+  INFO(lr_find.err);
+  CHECK(lr_find.status == 0);
+  const RunResult sweep = run_xgrad("sweep" + data + " --lr 0.01,0.1 --epochs 1 --batch 16 --threads 1");
+  INFO(sweep.err);
+  CHECK(sweep.status == 0);
+}
+
+TEST_CASE("train --arch: a bad layer list exits 2 with one line naming the token, writing nothing") {
+  TempDir dir;
+  write_toy_dataset(dir.path(), 40, 10, 3, 6, 5);
+  const std::string out = dir.file("out");
+  fs::create_directories(out);
+  const std::string common = "train --data " + dir.path() + " --epochs 1 --threads 1 --save " + out + "/m.safetensors";
+  struct Case {
+    std::string arch, message;
+  };
+  for (const Case& c : {Case{"conv8,relu,maxpol2,flatten,fc", "--arch: 'maxpol2' (layer 2) is not a layer"},
+                        Case{"conv8k3,relu,maxpool9,flatten,fc", "--arch: 'maxpool9' (layer 2) has a 9x9 window larger than its input (8x4x3)"},
+                        Case{"conv8,fc", "--arch: 'fc' (layer 1) needs flat input"},
+                        Case{"conv8,flatten,fc16", "--arch: 'fc16' (layer 2) ends the network"}}) {
+    const RunResult r = run_xgrad(common + " --arch " + c.arch);
+    INFO(c.arch << ": " << r.err);
+    CHECK(r.status == 2);
+    CHECK(lines_of(r.err).size() == 1);
+    CHECK(r.err.find(c.message) != std::string::npos);
+  }
+  const RunResult hidden = run_xgrad(common + " --arch cnn --hidden 64");
+  CHECK(hidden.status == 2);
+  CHECK(hidden.err.find("--hidden applies to --arch mlp only") != std::string::npos);
+  CHECK(fs::is_empty(out));
+}

@@ -1,0 +1,185 @@
+// core/conv: conv2d and max_pool2d against direct loops, finite-difference
+// gradient checks (stride, padding, odd sizes, a batch split into several
+// GEMM groups), the same bits at any thread count, and the shape errors.
+#include <doctest/doctest.h>
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <xtensor/xview.hpp>
+
+#include "core/conv.hpp"
+#include "core/ops.hpp"
+#include "core/random.hpp"
+#include "tests/support/gradcheck.hpp"
+
+using namespace xg;
+using namespace xg::testing;
+
+namespace {
+
+// The textbook six loops in double precision: y (B,O,Ho,Wo).
+std::vector<double> direct_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t stride, std::size_t pad) {
+  const std::size_t B = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), O = w.dim(0), kh = w.dim(2), kw = w.dim(3);
+  const std::size_t Ho = (H + 2 * pad - kh) / stride + 1, Wo = (W + 2 * pad - kw) / stride + 1;
+  std::vector<double> y(B * O * Ho * Wo);
+  for (std::size_t n = 0; n < B; ++n)
+    for (std::size_t o = 0; o < O; ++o)
+      for (std::size_t oh = 0; oh < Ho; ++oh)
+        for (std::size_t ow = 0; ow < Wo; ++ow) {
+          double acc = b.data()[o];
+          for (std::size_t c = 0; c < C; ++c)
+            for (std::size_t i = 0; i < kh; ++i)
+              for (std::size_t j = 0; j < kw; ++j) {
+                const long ih = long(oh * stride + i) - long(pad), iw = long(ow * stride + j) - long(pad);
+                if (ih < 0 || iw < 0 || ih >= long(H) || iw >= long(W)) continue;
+                acc += double(w.data()[((o * C + c) * kh + i) * kw + j]) * x.data()[((n * C + c) * H + ih) * W + iw];
+              }
+          y[((n * O + o) * Ho + oh) * Wo + ow] = acc;
+        }
+  return y;
+}
+
+void check_against_direct(const Shape& xs, const Shape& ws, std::size_t stride, std::size_t pad, std::uint64_t seed) {
+  Rng rng(seed);
+  Tensor x = random_tensor(xs, rng, false), w = random_tensor(ws, rng, false), b = random_tensor({ws[0]}, rng, false);
+  const Tensor y = conv2d(x, w, b, stride, pad);
+  const std::vector<double> expected = direct_conv2d(x, w, b, stride, pad);
+  REQUIRE(y.size() == expected.size());
+  CHECK(y.dim(2) == (xs[2] + 2 * pad - ws[2]) / stride + 1);
+  CHECK(y.dim(3) == (xs[3] + 2 * pad - ws[3]) / stride + 1);
+  double worst = 0;
+  for (std::size_t i = 0; i < expected.size(); ++i) worst = std::max(worst, std::fabs(y.data()[i] - expected[i]));
+  CHECK(worst < 1e-4);
+}
+
+}  // namespace
+
+TEST_CASE("conv2d equals the direct six loops") {
+  SUBCASE("3x3, padding 1, stride 1") { check_against_direct({2, 3, 7, 6}, {4, 3, 3, 3}, 1, 1, 1); }
+  SUBCASE("odd sizes, stride 2, no padding") { check_against_direct({3, 2, 9, 7}, {5, 2, 3, 2}, 2, 0, 2); }
+  SUBCASE("stride 3, padding 2, 1x1 output columns") { check_against_direct({1, 1, 5, 4}, {2, 1, 4, 4}, 3, 2, 3); }
+  // patch 72 x 900 pixels: 16 images per GEMM, so 20 images take two groups
+  SUBCASE("a batch split into GEMM groups") { check_against_direct({20, 8, 30, 30}, {3, 8, 3, 3}, 1, 1, 4); }
+}
+
+TEST_CASE("gradcheck: conv2d with stride, padding and odd sizes") {
+  struct Case {
+    Shape x, w;
+    std::size_t stride, pad;
+  };
+  const Case cases[] = {{{2, 2, 5, 5}, {3, 2, 3, 3}, 1, 1}, {{2, 3, 7, 6}, {2, 3, 3, 2}, 2, 0}, {{1, 2, 6, 5}, {2, 2, 2, 3}, 3, 2}};
+  std::uint64_t seed = 10;
+  for (const Case& c : cases) {
+    CAPTURE(shape_string(c.x));
+    Rng rng(++seed);
+    Tensor x = random_tensor(c.x, rng), w = random_tensor(c.w, rng), b = random_tensor({c.w[0]}, rng);
+    const Tensor probe = conv2d(x, w, b, c.stride, c.pad);
+    Tensor weights = random_tensor(Shape(probe.value().shape().begin(), probe.value().shape().end()), rng, false);
+    auto loss = [&] { return weighted_sum(conv2d(x, w, b, c.stride, c.pad), weights); };
+    check_gradient(loss, x, "d/dx");
+    check_gradient(loss, w, "d/dw");
+    check_gradient(loss, b, "d/db");
+  }
+}
+
+TEST_CASE("gradcheck: conv2d over several GEMM groups") {
+  Rng rng(20);
+  Tensor x = random_tensor({20, 8, 30, 30}, rng), w = random_tensor({2, 8, 3, 3}, rng), b = random_tensor({2}, rng);
+  Tensor weights = random_tensor({20, 2, 30, 30}, rng, false);
+  auto loss = [&] { return weighted_sum(conv2d(x, w, b, 1, 1), weights); };
+  check_gradient(loss, w, "d/dw");
+  check_gradient(loss, b, "d/db");
+  // dx: every element's numeric slope would take 2 · 144,000 passes; check the
+  // last image (in the second group) against a run of that image alone.
+  x.zero_grad();
+  loss().backward();
+  Tensor alone(Array(xt::view(x.value(), xt::range(19, 20), xt::all(), xt::all(), xt::all())), true);
+  Tensor alone_weights(Array(xt::view(weights.value(), xt::range(19, 20), xt::all(), xt::all(), xt::all())));
+  weighted_sum(conv2d(alone, w, b, 1, 1), alone_weights).backward();
+  double worst = 0;
+  for (std::size_t i = 0; i < alone.size(); ++i)
+    worst = std::max(worst, double(std::fabs(alone.grad().data()[i] - x.grad().data()[19 * 8 * 900 + i])));
+  CHECK(worst < 1e-6);
+}
+
+TEST_CASE("max_pool2d: window maxima, the first on ties, sizes rounded down") {
+  // x (1,1,3,5): 2x2 windows with stride 2 -> (1,1,1,2); the last row and column are dropped.
+  Array a = {{{{1, 5, 5, 0, 9}, {2, 3, 7, 7, 9}, {9, 9, 9, 9, 9}}}};
+  Tensor x(a, true);
+  Tensor y = max_pool2d(x, 2, 2);
+  REQUIRE(y.value().shape() == std::vector<std::size_t>{1, 1, 1, 2});
+  CHECK(y.data()[0] == 5);
+  CHECK(y.data()[1] == 7);
+  sum(y).backward();
+  Array expected = {{{{0, 1, 0, 0, 0}, {0, 0, 1, 0, 0}, {0, 0, 0, 0, 0}}}};  // the first 5, the first 7
+  CHECK(x.grad() == expected);
+}
+
+TEST_CASE("max_pool2d: a NaN in a window propagates, as in PyTorch") {
+  Array a = {{{{1, NAN}, {3, 2}}}};
+  CHECK(std::isnan(max_pool2d(Tensor(a), 2, 2).item()));
+}
+
+TEST_CASE("gradcheck: max_pool2d, overlapping and odd windows") {
+  // Distinct values far apart (steps of 0.05 > 2h): nudging one never changes which is the maximum.
+  for (const auto& [kernel, stride] : {std::pair<std::size_t, std::size_t>{2, 2}, {3, 2}, {2, 1}, {3, 3}}) {
+    CAPTURE(kernel);
+    CAPTURE(stride);
+    Rng rng(30 + kernel * 10 + stride);
+    Array a = Array::from_shape({2, 3, 7, 5});
+    std::vector<std::uint32_t> order(a.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = std::uint32_t(i);
+    rng.shuffle(order);
+    for (std::size_t i = 0; i < a.size(); ++i) a.data()[order[i]] = 0.05f * float(i) - 5.0f;
+    Tensor x(a, true);
+    const Tensor probe = max_pool2d(x, kernel, stride);
+    Tensor weights = random_tensor(Shape(probe.value().shape().begin(), probe.value().shape().end()), rng, false);
+    check_gradient([&] { return weighted_sum(max_pool2d(x, kernel, stride), weights); }, x, "d/dx");
+  }
+}
+
+TEST_CASE("gradcheck: reshape") {
+  Rng rng(40);
+  Tensor x = random_tensor({2, 3, 4}, rng), weights = random_tensor({6, 4}, rng, false);
+  check_gradient([&] { return weighted_sum(reshape(x, {6, 4}), weights); }, x, "d/dx");
+  CHECK_THROWS_WITH_AS(reshape(x, {5, 5}), "reshape: input (2, 3, 4) has 24 elements, shape (5, 5) has 25",
+                       std::invalid_argument);
+}
+
+TEST_CASE("conv2d and max_pool2d: the same bits with 1 and 2 threads") {
+  Rng rng(50);
+  Tensor x = random_tensor({40, 4, 28, 28}, rng), w = random_tensor({8, 4, 3, 3}, rng), b = random_tensor({8}, rng);
+  Tensor weights = random_tensor({40, 8, 14, 14}, rng, false);
+  std::vector<std::vector<float>> runs;
+  for (int threads : {1, 2}) {
+    const int previous = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    x.zero_grad(), w.zero_grad(), b.zero_grad();
+    Tensor loss = weighted_sum(max_pool2d(relu(conv2d(x, w, b, 1, 1)), 2, 2), weights);
+    loss.backward();
+    std::vector<float> bits{loss.item()};
+    for (const Tensor* t : {&x, &w, &b}) bits.insert(bits.end(), t->grad().begin(), t->grad().end());
+    runs.push_back(bits);
+    omp_set_num_threads(previous);
+  }
+  CHECK(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * sizeof(float)) == 0);
+}
+
+TEST_CASE("conv2d and max_pool2d: shape errors name the op and the shapes") {
+  Rng rng(60);
+  Tensor x = random_tensor({1, 2, 4, 4}, rng), w = random_tensor({3, 1, 3, 3}, rng), b = random_tensor({3}, rng);
+  CHECK_THROWS_WITH_AS(conv2d(x, w, b), "conv2d: input (1, 2, 4, 4), weight (3, 1, 3, 3) and bias (3) do not fit "
+                                        "(input (B, C, H, W), weight (out, C, kh, kw), bias (out))",
+                       std::invalid_argument);
+  Tensor big = random_tensor({3, 2, 5, 5}, rng);
+  CHECK_THROWS_WITH_AS(conv2d(x, big, b), "conv2d: kernel 5x5 does not fit input (1, 2, 4, 4) with padding 0",
+                       std::invalid_argument);
+  CHECK_NOTHROW(conv2d(x, big, b, 1, 1));
+  CHECK_THROWS_WITH_AS(max_pool2d(x, 5, 5), "max_pool2d: a 5x5 window does not fit input (1, 2, 4, 4)", std::invalid_argument);
+  CHECK_THROWS_AS(max_pool2d(random_tensor({4, 4}, rng), 2, 2), std::invalid_argument);
+}
