@@ -51,7 +51,7 @@ void parallel_for(Index n, std::size_t work, const Body& body) {
   auto chunk = [&](int c) {
     for (Index i = n * c / threads; i < n * (c + 1) / threads; ++i) body(i);
   };
-  parallel_chunks(threads, threads, [&chunk](int c) { chunk(c); });  // one reference: no allocation
+  parallel_chunks(threads, threads, [&chunk](int c, bool) { chunk(c); });  // one reference: no allocation
 }
 
 Node& parent(Node& n, int i) { return *n.parents[i]; }
