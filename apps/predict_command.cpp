@@ -85,7 +85,10 @@ void add_csv_files(PredictInputs& in, const LoadedModel& model, const PredictOpt
 // Inputs are images of the model's input size (or resized to it with --resize),
 // read as grey levels, inverted when their polarity is not the training images'.
 void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictOptions& o) {
-  const std::size_t rows = model.info.input_shape[0], cols = model.info.input_shape[1];
+  // input_shape is [rows, cols], or [channels, rows, cols] for a colour model.
+  const std::vector<std::size_t>& shape = model.info.input_shape;
+  const std::size_t channels = shape.size() == 3 ? shape[0] : 1;
+  const std::size_t rows = shape[shape.size() - 2], cols = shape[shape.size() - 1];
   // The training images' mean brightness; a --no-normalize model (mean 0, std 1) does not know it,
   // and dark backgrounds, MNIST's, are assumed.
   const bool mean_known = !model.info.mean.empty() && !model.info.std.empty() &&
@@ -100,7 +103,7 @@ void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictO
                        " (width x height) but the model takes " + std::to_string(cols) + "x" + std::to_string(rows) +
                        "; pass --resize to scale it");
     }
-    GreyImage image = decode_grey_image(bytes, path);
+    Image image = decode_image(bytes, path, channels);
     const Polarity polarity = image_polarity(image, training_mean);
     std::string note;
     if (o.invert == "yes") {

@@ -84,13 +84,16 @@ ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
   if (i.head != "sigmoid" && i.classes.size() != i.layers.back()) {
     bad(std::to_string(i.classes.size()) + " classes but the last layer has " + std::to_string(i.layers.back()) + " outputs");
   }
-  // Images (input_shape [rows, cols]) have one mean and std; tables ([features]) one per feature.
+  // Images (input_shape [rows, cols], or [channels, rows, cols] for colour) have
+  // one mean and std for all channels; tables ([features]) one per feature.
   const std::size_t norm_values = table ? inputs : 1;
   if (i.mean.size() != norm_values || i.std.size() != norm_values) {
     bad("\"mean\" and \"std\" must hold " + std::to_string(norm_values) + " value" + (norm_values == 1 ? "" : "s") +
         " each for input_shape " + Json(i.input_shape).dump());
   }
-  if (i.input_shape.size() > 2) bad("\"input_shape\" must be [rows, cols] (images) or [features] (tables)");
+  if (i.input_shape.size() > 3 || (i.input_shape.size() == 3 && i.input_shape[0] != 1 && i.input_shape[0] != 3)) {
+    bad("\"input_shape\" must be [rows, cols] or [channels (1 or 3), rows, cols] (images) or [features] (tables)");
+  }
   if (!i.features.empty() && (!table || i.features.size() != inputs)) {
     bad("\"features\" must name each of the " + std::to_string(inputs) + " inputs of a table model");
   }

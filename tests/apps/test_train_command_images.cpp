@@ -57,6 +57,27 @@ TEST_CASE("cli images: DIR/<class> with --test-split, --channels 3 and --image-s
   check_refused("train --data " + dir.path() + " --test-split 1.5 --no-save", "--test-split must be in [0, 1)");
 }
 
+TEST_CASE("cli images: a --channels 3 model saves, and eval and predict load it") {
+  TempDir dir;
+  write_image_folder(dir.path(), 2, 10, 8, 6);
+  const std::string model = dir.file("rgb.safetensors");
+  for (const std::string arch : {"mlp", "conv4k3p1,relu,maxpool2,flatten,fc"}) {
+    INFO(arch);
+    const RunResult r = run_xgrad("train --data " + dir.path() + " --test-split 0.3 --channels 3 --arch " + arch +
+                                  " --epochs 1 --save " + model);
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const RunResult e = run_xgrad("eval --model " + model);
+    INFO(e.err);
+    CHECK(e.status == 0);
+    CHECK(e.out.find("accuracy") != std::string::npos);
+    const RunResult p = run_xgrad("predict --model " + model + " " + dir.file("c1/0.png"));
+    INFO(p.err);
+    CHECK(p.status == 0);
+    CHECK(p.out.find(dir.file("c1/0.png")) != std::string::npos);
+  }
+}
+
 TEST_CASE("cli images: bad folders exit 2 with one line") {
   SUBCASE("an empty class folder") {
     TempDir dir;
