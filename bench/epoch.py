@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """xgrad's training epoch against the OpenBLAS floor and PyTorch, measured honestly.
 
-  bench/epoch.py [--build DIR] [--runs N] [--skip installed,tta,...]
+  bench/epoch.py [--build DIR] [--runs N] [--skip installed,tta,...] [--arch cnn]
 
 Every figure comes from a process of its own, and the processes run
 round-robin (run 1 of each, then run 2 of each, ...), so a slow minute of the
@@ -24,6 +24,10 @@ softmax cross-entropy, plain SGD lr 0.1, batch 64):
 Then, once each (section "tta"), time to accuracy: wall seconds from starting
 the process until it prints the first epoch whose test accuracy is >= 0.88, for
 `xgrad train` and torch_mlp.py tta (capped at 15 epochs).
+
+With --arch cnn the workload is xgrad's `--arch cnn` network with the same
+SGD recipe, against the same network in PyTorch; there is no GEMM floor for it
+(floor and gemms are skipped), and time to accuracy aims at 0.90.
 
 OPENBLAS_CORETYPE: Debian's OpenBLAS 0.3.21 misdetects recent CPUs as
 Prescott, so the floor and "torch best" run with OPENBLAS_CORETYPE=SkylakeX
@@ -102,8 +106,13 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--skip", default="", help="comma list of sections to leave out: floor,gemms,xgrad,torch,installed,tta")
     ap.add_argument("--python", default="/usr/bin/python3", help="the Python with torch (Debian's)")
+    ap.add_argument("--arch", choices=["mlp", "cnn"], default="mlp", help="the network (default: the reference MLP)")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
+    recipe, target = (RECIPE, 0.88)
+    if a.arch == "cnn":
+        recipe, target = ([f for f in RECIPE if f != "256,128" and f != "--hidden"] + ["--arch", "cnn"], 0.90)
+        skip |= {"floor", "gemms"}
     if a.runs < 1:
         sys.exit("epoch.py: --runs must be >= 1")
     xgrad, floor, bench = (os.path.abspath(os.path.join(a.build, n)) for n in ("xgrad", "xgrad_floor", "xgrad_bench"))
@@ -119,7 +128,7 @@ def main():
 
     def xgrad_epoch(threads, results):
         metrics, rss = os.path.join(tmp, "m.jsonl"), os.path.join(tmp, "rss")
-        run(["/usr/bin/time", "-f", "%M", "-o", rss, xgrad, "train", *RECIPE, "--epochs", "2", "--threads", str(threads),
+        run(["/usr/bin/time", "-f", "%M", "-o", rss, xgrad, "train", *recipe, "--epochs", "2", "--threads", str(threads),
              "--quiet", "--metrics", metrics], clean_env())
         with open(metrics) as f:
             lines = [json.loads(l) for l in f if l.strip()]
@@ -138,7 +147,7 @@ def main():
                 [bench, "--epoch-gemms", "--threads", str(t)], clean_env()), "seconds"))))
         if "xgrad" not in skip:
             figures.append(("xgrad %d" % t, lambda r, t=t: xgrad_epoch(t, r)))
-    torch = [a.python, os.path.join(HERE, "torch_mlp.py"), "epoch"]
+    torch = [a.python, os.path.join(HERE, "torch_mlp.py"), "epoch", "--arch", a.arch]
     if "torch" not in skip:
         for t, b in TORCH_BEST_CONFIGS:
             figures.append(("torch %d/%d" % (t, b), lambda r, t=t, b=b: float(field(run(
@@ -188,11 +197,12 @@ def main():
         xgrad_threads = xgrad_best[6:] if xgrad_best else "0"
         t, b = (int(x) for x in torch_best[6:].split("/")) if torch_best else (1, 2)
         time_to_accuracy("xgrad (--threads %s)" % xgrad_threads,
-                         [xgrad, "train", *RECIPE, "--epochs", "15", "--threads", xgrad_threads, "--quiet"],
-                         clean_env(), xgrad_row_accuracy, stamp)
-        time_to_accuracy("torch %d/%d" % (t, b), torch[:2] + ["tta", "--threads", str(t)],
+                         [xgrad, "train", *recipe, "--epochs", "15", "--threads", xgrad_threads, "--quiet"],
+                         clean_env(), xgrad_row_accuracy, stamp, target)
+        time_to_accuracy("torch %d/%d" % (t, b),
+                         torch[:2] + ["tta", "--arch", a.arch, "--target", str(target), "--threads", str(t)],
                          clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS=str(b)),
-                         lambda line: float(field(line, "test_acc")) if line.startswith("epoch=") else None, stamp)
+                         lambda line: float(field(line, "test_acc")) if line.startswith("epoch=") else None, stamp, target)
 
 
 def xgrad_row_accuracy(line):

@@ -11,7 +11,11 @@ epoch walks a pre-shuffled index tensor in slices: no DataLoader, no per-item
 Python. Like xgrad's epoch, the loop also sums the training loss and counts
 correct predictions (xgrad reports train_loss and train_acc).
 
-  torch_mlp.py epoch [--threads T] [--warmup-steps S]
+With --arch cnn the model is instead xgrad's `--arch cnn`: Conv2d(1,16,3,p=1),
+ReLU, MaxPool2d(2), Conv2d(16,32,3,p=1), ReLU, MaxPool2d(2), Flatten,
+Linear(1568,128), ReLU, Linear(128,10) (the rows viewed as 1x28x28 images).
+
+  torch_mlp.py epoch [--arch mlp|cnn] [--threads T] [--warmup-steps S]
       S training steps (default 50), then one timed epoch; prints
       "torch threads=<T> seconds=<epoch seconds> blas=<BLAS threads env>".
       Without --threads, PyTorch's own default (as installed).
@@ -58,11 +62,16 @@ def load():
     return (x_train - mean) / std, y_train, (x_test - mean) / std, y_test
 
 
-def model_and_optimizer():
-    model = torch.nn.Sequential(
-        torch.nn.Linear(784, 256), torch.nn.ReLU(),
-        torch.nn.Linear(256, 128), torch.nn.ReLU(),
-        torch.nn.Linear(128, 10))
+def model_and_optimizer(arch):
+    nn = torch.nn
+    if arch == "cnn":
+        model = nn.Sequential(
+            nn.Unflatten(1, (1, 28, 28)),  # a view: the rows as 1x28x28 images
+            nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(1568, 128), nn.ReLU(), nn.Linear(128, 10))
+    else:
+        model = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
     return model, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.0)
 
 
@@ -93,6 +102,7 @@ def test_accuracy(model, x, y):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("mode", choices=["epoch", "tta"])
+    p.add_argument("--arch", choices=["mlp", "cnn"], default="mlp")
     p.add_argument("--threads", type=int, default=0, help="torch.set_num_threads (0: PyTorch's default)")
     p.add_argument("--warmup-steps", type=int, default=50)
     p.add_argument("--target", type=float, default=0.88)
@@ -102,7 +112,7 @@ def main():
         torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     x_train, y_train, x_test, y_test = load()
-    model, opt = model_and_optimizer()
+    model, opt = model_and_optimizer(a.arch)
     gen = torch.Generator().manual_seed(0)
 
     def epoch_batches():
