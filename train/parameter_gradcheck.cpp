@@ -11,15 +11,21 @@ namespace xg {
 
 namespace {
 
-// The signs of every ReLU (and leaky ReLU: also a kink at 0) input in the graph of `loss`, in graph order.
-std::vector<std::uint8_t> relu_input_signs(const Tensor& loss) {
-  std::vector<std::uint8_t> signs;
+// Where the loss is not smooth, which side of each kink the graph of `loss` is
+// on, in graph order: the sign of every ReLU (and leaky ReLU) input, and which
+// element won each max-pool window. A nudge that changes any of them crosses a
+// kink, where a finite difference does not measure the derivative.
+std::vector<std::uint32_t> kink_sides(const Tensor& loss) {
+  std::vector<std::uint32_t> sides;
   for (Node* n : topological_order(loss.node())) {
     const std::string op = n->op;
-    if ((op != "relu" && op != "leaky_relu") || !n->parents[0]) continue;
-    for (float v : n->parents[0]->value) signs.push_back(v > 0.0f);
+    if ((op == "relu" || op == "leaky_relu") && n->parents[0]) {
+      for (float v : n->parents[0]->value) sides.push_back(v > 0.0f);
+    } else if (op == "max_pool2d") {
+      for (float where : n->saved) sides.push_back(std::uint32_t(where));  // the winner's offset in its window
+    }
   }
-  return signs;
+  return sides;
 }
 
 // probe -> scalar: the value is the model's loss; the gradient is the slice of
@@ -42,7 +48,7 @@ GradCheckResult check_elements(Module& model, Tensor param, const std::vector<st
   for (std::size_t j = 0; j < indices.size(); ++j) start.data()[j] = param.data()[indices[j]];
   Tensor probe(start, true);
   const Tensor input(x);
-  std::vector<std::uint8_t> baseline;
+  std::vector<std::uint32_t> baseline;
   std::size_t call = 0;
   crossed.assign(indices.size(), false);
   auto loss = [&]() -> Tensor {
@@ -51,10 +57,10 @@ GradCheckResult check_elements(Module& model, Tensor param, const std::vector<st
     Tensor l = softmax_cross_entropy(model(input), y);
     Array slice = Array::from_shape({indices.size()});
     if (call == 0) {
-      baseline = relu_input_signs(l);
+      baseline = kink_sides(l);
       l.backward();
       for (std::size_t j = 0; j < indices.size(); ++j) slice.data()[j] = param.grad().data()[indices[j]];
-    } else if (relu_input_signs(l) != baseline) {
+    } else if (kink_sides(l) != baseline) {
       crossed[(call - 1) / 2] = true;
     }
     ++call;
@@ -137,7 +143,7 @@ std::string format_parameter_checks(const std::vector<ParameterCheck>& checks, c
                     c.worst_element, c.result.worst_analytic, c.result.worst_numeric);
       out += line;
     }
-    if (c.checked == 0) out += "    no element could be compared: every nudge crossed a ReLU kink\n";
+    if (c.checked == 0) out += "    no element could be compared: every nudge crossed a kink (a ReLU's or a max-pool winner's)\n";
   }
   std::snprintf(line, sizeof line, "%s: %zu of %zu parameters within |backprop - numeric| <= %g + %g |numeric| (h = %g)\n",
                 failed ? "FAIL" : "PASS", checks.size() - failed, checks.size(), s.atol, s.rtol, s.step);
