@@ -28,4 +28,13 @@ class Rng {
   std::mt19937 engine_;
 };
 
+// SplitMix64's finaliser: spreads every bit of the input over the output, so
+// nearby keys ((seed, epoch) pairs, item numbers) give unrelated values.
+inline std::uint64_t mix64(std::uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
 }  // namespace xg

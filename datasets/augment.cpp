@@ -3,17 +3,10 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "core/random.hpp"
 
 namespace xg {
 namespace {
-
-// SplitMix64's finaliser: every input bit spreads over the output.
-std::uint64_t mix64(std::uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 // A uniform integer in [0, n) from 32 random bits (Lemire's multiply-shift; the bias is below n / 2^32).
 std::uint32_t below(std::uint32_t bits, std::uint32_t n) { return std::uint32_t((std::uint64_t(bits) * n) >> 32); }

@@ -11,18 +11,6 @@
 #include "core/random.hpp"
 
 namespace xg {
-namespace {
-
-// SplitMix64 finaliser: spreads every bit of the input over the output, so
-// nearby (seed, epoch) pairs give unrelated generator seeds.
-std::uint64_t mix64(std::uint64_t z) {
-  z += 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
-}  // namespace
 
 std::pair<std::size_t, std::size_t> shard_range(std::size_t count, std::size_t rank, std::size_t ranks) {
   const std::size_t base = count / ranks, extra = count % ranks;  // the first `extra` shards get one more
