@@ -5,21 +5,23 @@
 //
 // conv2d goes through the GEMM by im2col: the input pixels under every
 // position of the kernel are copied into the rows of a matrix `col`, so that
-// the convolution of a group of G images is one matrix product
+// the convolution of image g is one matrix product
 //
 //   col  (C·kh·kw, G·Ho·Wo)   row (c, i, j), column (g, oh, ow) holds
 //                             x[g][c][oh·stride - pad + i][ow·stride - pad + j]  (0 outside)
-//   yt   (O, G·Ho·Wo) = w (O, C·kh·kw) · col
+//   y[g] (O, Ho·Wo) = bias + w (O, C·kh·kw) · col_g     (col_g: image g's Ho·Wo columns)
 //
-// and yt is then scattered into y's NCHW layout with the bias added. Images
-// are taken G at a time, G chosen from the shapes alone so that col stays near
-// 4 MB whatever the batch size (evaluation runs large batches). Backward
-// rebuilds col from x instead of keeping it: it costs a copy, much less than
-// the GEMMs, and keeps a training step's memory that of its activations.
+// written straight into y's NCHW layout (y[g] is a contiguous (O, Ho·Wo)
+// matrix, and the GEMM reads col_g in place with col's row stride). col is
+// built for G images at a time, G chosen from the shapes alone so that col
+// stays near 4 MB whatever the batch size (evaluation runs large batches).
+// Backward rebuilds col from x instead of keeping it: it costs a copy, much
+// less than the GEMMs, and keeps a training step's memory that of its
+// activations.
 //
 // Determinism: the GEMM is bit-identical at any thread count (core/gemm.hpp),
-// G depends on the shapes only, the chunks are summed into dw and db in order,
-// and the parallel copies (im2col, the scatter, col2im, max_pool2d) write
+// G depends on the shapes only, the images are summed into dw and db in order,
+// and the parallel copies (im2col, col2im, max_pool2d) write
 // disjoint memory, each element in a fixed order. They run on the GEMM's
 // threads (core/parallel.hpp), not in OpenMP regions whose barrier waits for
 // a thread the OS has not scheduled.
@@ -28,6 +30,8 @@
 #include <climits>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -79,21 +83,45 @@ ConvShape conv_shape(const Array& x, const Array& w, std::size_t stride, std::si
   return s;
 }
 
+// The output columns ow whose input column iw = ow·stride - pad + j lies inside
+// the image (0 <= iw < W) form one range [lo, hi): the rest read the zero padding.
+struct Inside {
+  Index lo, hi;
+};
+Inside inside_columns(const ConvShape& s, Index j) {
+  const Index stride = Index(s.stride), first = Index(s.pad) - j, end = Index(s.W) + Index(s.pad) - j;
+  const auto ceil_div = [stride](Index a) { return a <= 0 ? 0 : (a + stride - 1) / stride; };
+  const Index lo = std::min(ceil_div(first), Index(s.Wo)), hi = std::min(ceil_div(end), Index(s.Wo));
+  return {lo, std::max(lo, hi)};
+}
+
 // col (patch, n·pixels) from the n images at x (n,C,H,W): see the top of the file.
+// A row of col is one kernel position (c, i, j); along it, each output row oh
+// reads one input row, contiguous when the stride is 1 (a copy), zeros at the
+// padded edges.
 void im2col(const float* x, std::size_t n, const ConvShape& s, float* col) {
   const std::size_t pixels = s.pixels(), cols = n * pixels;
   parallel_for(Index(s.patch()), s.patch() * cols, [&](Index r) {
     const Index c = r / Index(s.kh * s.kw), i = r / Index(s.kw) % Index(s.kh), j = r % Index(s.kw);
+    const Inside in = inside_columns(s, j);
     for (std::size_t g = 0; g < n; ++g) {
       const float* plane = x + (g * s.C + std::size_t(c)) * s.H * s.W;
       float* out = col + std::size_t(r) * cols + g * pixels;
       for (Index oh = 0; oh < Index(s.Ho); ++oh, out += s.Wo) {
         const Index ih = oh * Index(s.stride) - Index(s.pad) + i;
-        for (Index ow = 0; ow < Index(s.Wo); ++ow) {
-          const Index iw = ow * Index(s.stride) - Index(s.pad) + j;
-          const bool inside = ih >= 0 && ih < Index(s.H) && iw >= 0 && iw < Index(s.W);
-          out[ow] = inside ? plane[ih * Index(s.W) + iw] : 0.0f;
+        if (ih < 0 || ih >= Index(s.H)) {
+          std::fill_n(out, s.Wo, 0.0f);
+          continue;
         }
+        const float* row = plane + ih * Index(s.W);
+        const Index shift = j - Index(s.pad);  // iw = ow·stride + shift
+        std::fill(out, out + in.lo, 0.0f);
+        if (s.stride == 1) {
+          std::copy(row + in.lo + shift, row + in.hi + shift, out + in.lo);
+        } else {
+          for (Index ow = in.lo; ow < in.hi; ++ow) out[ow] = row[ow * Index(s.stride) + shift];
+        }
+        std::fill(out + in.hi, out + s.Wo, 0.0f);
       }
     }
   });
@@ -107,63 +135,101 @@ void col2im_accumulate(const float* dcol, std::size_t n, const ConvShape& s, flo
   parallel_for(Index(n), s.patch() * cols, [&](Index g) {
     for (std::size_t r = 0; r < s.patch(); ++r) {
       const Index c = Index(r / (s.kh * s.kw)), i = Index(r / s.kw % s.kh), j = Index(r % s.kw);
+      const Inside inside = inside_columns(s, j);
       float* plane = dx + (std::size_t(g) * s.C + std::size_t(c)) * s.H * s.W;
       const float* in = dcol + r * cols + std::size_t(g) * pixels;
       for (Index oh = 0; oh < Index(s.Ho); ++oh, in += s.Wo) {
         const Index ih = oh * Index(s.stride) - Index(s.pad) + i;
         if (ih < 0 || ih >= Index(s.H)) continue;
-        for (Index ow = 0; ow < Index(s.Wo); ++ow) {
-          const Index iw = ow * Index(s.stride) - Index(s.pad) + j;
-          if (iw >= 0 && iw < Index(s.W)) plane[ih * Index(s.W) + iw] += in[ow];
-        }
+        float* row = plane + ih * Index(s.W);
+        const Index shift = j - Index(s.pad);  // iw = ow·stride + shift
+        for (Index ow = inside.lo; ow < inside.hi; ++ow) row[ow * Index(s.stride) + shift] += in[ow];
       }
     }
   });
 }
 
+// mask ? a : b for a mask of all ones or all zeros, in bit operations: a
+// compiler keeps these as they are, where it may turn `?:` into a branch.
+inline float select(std::uint32_t mask, float a, float b) {
+  std::uint32_t ia, ib;
+  std::memcpy(&ia, &a, 4);
+  std::memcpy(&ib, &b, 4);
+  const std::uint32_t r = (ia & mask) | (ib & ~mask);
+  float out;
+  std::memcpy(&out, &r, 4);
+  return out;
+}
+
+// One output row of max_pool2d: value[ow] and best[ow] (the winner's offset
+// i·kernel + j in its window) for the windows whose first elements are
+// first[ow·stride]. No branch decides the winner (which element wins is data,
+// and unpredictable): the selects run whatever the data. Kernel and Stride are
+// compile-time constants when nonzero (the loops over the window then unroll),
+// the run-time arguments otherwise.
+template <std::size_t Kernel = 0, std::size_t Stride = 0>
+void max_pool_row(const float* first, std::size_t W, std::size_t Wo, float* value, float* best,
+                  std::size_t kernel = Kernel, std::size_t stride = Stride) {
+  if (Kernel) kernel = Kernel;
+  if (Stride) stride = Stride;
+  for (std::size_t ow = 0; ow < Wo; ++ow) {
+    const float* window = first + ow * stride;
+    float max = window[0], at = 0.0f;
+    for (std::size_t i = 0; i < kernel; ++i)
+      for (std::size_t j = 0; j < kernel; ++j) {
+        // strict: the first maximum wins ties; a NaN (v != v) wins and propagates, as in PyTorch
+        const float v = window[i * W + j];
+        const std::uint32_t wins = 0u - std::uint32_t((v > max) | (v != v));  // all ones or zero
+        max = select(wins, v, max);
+        at = select(wins, float(i * kernel + j), at);
+      }
+    value[ow] = max;
+    best[ow] = at;
+  }
+}
+
 }  // namespace
 
 // ---- conv2d: y[b][o] = bias[o] + Σ_c,i,j w[o][c][i][j] · x[b][c][oh·s - p + i][ow·s - p + j] --
-// x (B,C,H,W), w (O,C,kh,kw), bias (O), y (B,O,Ho,Wo). Per group of images, with col and yt above:
-// dw += dyt · colᵀ,  dbias = Σ_{b,oh,ow} dy,  dcol = wᵀ · dyt, then dx += col2im(dcol)
+// x (B,C,H,W), w (O,C,kh,kw), bias (O), y (B,O,Ho,Wo). Per image g, with col_g its columns of col
+// and dy_g = dy[g] as an (O, Ho·Wo) matrix:
+// dw += dy_g · col_gᵀ,  dbias[o] += Σ_{oh,ow} dy_g[o],  dcol_g = wᵀ · dy_g, then dx += col2im(dcol)
 // Node: parents {x, w, bias}; sizes = {stride, padding}; saved and scalar unused
 // (backward reads x's and w's values, and rebuilds col from x).
 static void conv2d_backward(Node& n) {
   const Array &x = parent(n, 0).value, &w = parent(n, 1).value;
   const ConvShape s = conv_shape(x, w, n.sizes[0], n.sizes[1]);
   const std::size_t pixels = s.pixels(), group = std::min(s.group(), s.B);
-  const int O = int(s.O), patch = int(s.patch());
+  const int O = int(s.O), patch = int(s.patch()), P = int(pixels);
   const bool dx_wanted = wants_grad(n, 0), dw_wanted = wants_grad(n, 1), db_wanted = wants_grad(n, 2);
-  Array col = Array::from_shape({s.patch(), group * pixels});
-  Array dyt = Array::from_shape({s.O, group * pixels});
+  Array col = dw_wanted ? Array::from_shape({s.patch(), group * pixels}) : Array();
   Array dcol = dx_wanted ? Array::from_shape({s.patch(), group * pixels}) : Array();
   for (std::size_t b0 = 0; b0 < s.B; b0 += group) {
-    const std::size_t count = std::min(group, s.B - b0), cols = count * pixels;
-    // dyt (O, count·pixels) gathered from dy (count,O,Ho,Wo)
-    const float* dy = n.grad.data() + b0 * s.O * pixels;
-    parallel_for(Index(s.O), s.O * cols, [&](Index o) {
-      for (std::size_t g = 0; g < count; ++g)
-        std::copy_n(dy + (g * s.O + std::size_t(o)) * pixels, pixels, dyt.data() + std::size_t(o) * cols + g * pixels);
-    });
-    // dw (O, patch) += dyt (O, cols) · colᵀ, col (patch, cols)
-    if (dw_wanted) {
-      im2col(x.data() + b0 * s.C * s.H * s.W, count, s, col.data());
-      gemm_accumulate_abt(O, patch, int(cols), dyt.data(), col.data(), parent(n, 1).grad_buffer().data());
-    }
-    // dbias (O) += row sums of dyt, each summed in double
-    if (db_wanted) {
-      float* db = parent(n, 2).grad_buffer().data();
-      for (std::size_t o = 0; o < s.O; ++o) {
-        double sum = 0.0;
-        for (std::size_t k = 0; k < cols; ++k) sum += dyt.data()[o * cols + k];
-        db[o] += float(sum);
+    const std::size_t count = std::min(group, s.B - b0);
+    const int cols = int(count * pixels);  // the leading dimension of col and dcol
+    if (dw_wanted) im2col(x.data() + b0 * s.C * s.H * s.W, count, s, col.data());
+    for (std::size_t g = 0; g < count; ++g) {
+      const float* dy = n.grad.data() + (b0 + g) * s.O * pixels;  // dy_g (O, pixels)
+      // dw (O, patch) += dy_g (O, pixels) · col_gᵀ
+      if (dw_wanted) {
+        gemm(Trans::No, Trans::Yes, O, patch, P, 1.0f, dy, P, col.data() + g * pixels, cols, 1.0f,
+             parent(n, 1).grad_buffer().data(), patch);
+      }
+      // dbias (O) += row sums of dy_g, each summed in double
+      if (db_wanted) {
+        float* db = parent(n, 2).grad_buffer().data();
+        for (std::size_t o = 0; o < s.O; ++o) {
+          double sum = 0.0;
+          for (std::size_t p = 0; p < pixels; ++p) sum += dy[o * pixels + p];
+          db[o] += float(sum);
+        }
+      }
+      // dcol_g (patch, pixels) = wᵀ · dy_g, w (O, patch)
+      if (dx_wanted) {
+        gemm(Trans::Yes, Trans::No, patch, P, O, 1.0f, w.data(), patch, dy, P, 0.0f, dcol.data() + g * pixels, cols);
       }
     }
-    // dcol (patch, cols) = wᵀ · dyt, w (O, patch); then dx += col2im(dcol)
-    if (dx_wanted) {
-      gemm_atb(patch, int(cols), O, w.data(), dyt.data(), dcol.data());
-      col2im_accumulate(dcol.data(), count, s, parent(n, 0).grad_buffer().data() + b0 * s.C * s.H * s.W);
-    }
+    if (dx_wanted) col2im_accumulate(dcol.data(), count, s, parent(n, 0).grad_buffer().data() + b0 * s.C * s.H * s.W);
   }
 }
 
@@ -184,22 +250,18 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t str
   }
   Array y = Array::from_shape({s.B, s.O, s.Ho, s.Wo});
   Array col = Array::from_shape({s.patch(), group * pixels});
-  Array yt = Array::from_shape({s.O, group * pixels});
-  const float* bias = b.data();
+  const int O = int(s.O), patch = int(s.patch()), P = int(pixels);
   for (std::size_t b0 = 0; b0 < s.B; b0 += group) {
-    const std::size_t count = std::min(group, s.B - b0), cols = count * pixels;
+    const std::size_t count = std::min(group, s.B - b0);
     im2col(x.data() + b0 * s.C * s.H * s.W, count, s, col.data());
-    // yt (O, cols) = w (O, patch) · col (patch, cols)
-    gemm_ab(int(s.O), int(cols), int(s.patch()), w.data(), col.data(), yt.data());
-    // y[b0 + g][o][p] = yt[o][g·pixels + p] + bias[o]
-    float* out = y.data() + b0 * s.O * pixels;
-    parallel_for(Index(s.O), s.O * cols, [&](Index o) {
-      for (std::size_t g = 0; g < count; ++g) {
-        const float* in = yt.data() + std::size_t(o) * cols + g * pixels;
-        float* dst = out + (g * s.O + std::size_t(o)) * pixels;
-        for (std::size_t p = 0; p < pixels; ++p) dst[p] = in[p] + bias[o];
-      }
-    });
+    for (std::size_t g = 0; g < count; ++g) {
+      // y_g (O, pixels) = bias + w (O, patch) · col_g, written in place in y's NCHW layout:
+      // each row starts as its bias, and the GEMM adds into it (beta = 1)
+      float* yg = y.data() + (b0 + g) * s.O * pixels;
+      for (std::size_t o = 0; o < s.O; ++o) std::fill_n(yg + o * pixels, pixels, b.data()[o]);
+      gemm(Trans::No, Trans::No, O, P, patch, 1.0f, w.data(), patch, col.data() + g * pixels, int(count * pixels), 1.0f,
+           yg, P);
+    }
   }
   Tensor out = make_result("conv2d", std::move(y), {x, w, b}, conv2d_backward);
   out.node()->sizes = {stride, padding};
@@ -242,19 +304,15 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
   Array where = Array::from_shape(y.shape());
   const float* in = x.data();
   parallel_for(Index(planes), x.size(), [&](Index plane) {
-    for (std::size_t oh = 0; oh < Ho; ++oh)
-      for (std::size_t ow = 0; ow < Wo; ++ow) {
-        const float* window = in + (std::size_t(plane) * H + oh * stride) * W + ow * stride;
-        std::size_t best = 0;
-        float value = window[0];
-        for (std::size_t i = 0; i < kernel; ++i)
-          for (std::size_t j = 0; j < kernel; ++j)
-            // strict: the first maximum wins ties; a NaN wins and propagates (as PyTorch)
-            if (window[i * W + j] > value || std::isnan(window[i * W + j])) value = window[i * W + j], best = i * kernel + j;
-        const std::size_t out = (std::size_t(plane) * Ho + oh) * Wo + ow;
-        y.data()[out] = value;
-        where.data()[out] = float(best);
+    for (std::size_t oh = 0; oh < Ho; ++oh) {
+      const float* first = in + (std::size_t(plane) * H + oh * stride) * W;  // window (oh, 0)'s first element
+      const std::size_t out = (std::size_t(plane) * Ho + oh) * Wo;
+      if (kernel == 2 && stride == 2) {  // the common case, with constant loop bounds the compiler vectorises
+        max_pool_row<2, 2>(first, W, Wo, y.data() + out, where.data() + out);
+      } else {
+        max_pool_row(first, W, Wo, y.data() + out, where.data() + out, kernel, stride);
       }
+    }
   });
   Tensor out = make_result("max_pool2d", std::move(y), {x}, max_pool2d_backward);
   if (out.requires_grad()) out.node()->saved = std::move(where);
