@@ -24,18 +24,25 @@
 // and the parallel copies (im2col, col2im, max_pool2d) write
 // disjoint memory, each element in a fixed order. They run on the GEMM's
 // threads (core/parallel.hpp), not in OpenMP regions whose barrier waits for
-// a thread the OS has not scheduled.
+// a thread the OS has not scheduled. Sums in SIMD lanes (the bias gradient)
+// depend on the vector width -march picks, so on the CPU, never on threads.
+//
+// Speed: a small CNN is bound by memory traffic as much as by its GEMMs (a
+// batch of 64 conv1 outputs is 3.2 MB, more than L2), so the passes around the
+// GEMM are written to stream: im2col and col2im move a same-size convolution's
+// rows as one contiguous run, max_pool2d gathers L windows per SIMD step, and
+// no pass branches on data (docs/PERFORMANCE.md, "The CNN").
 
 #include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include <omp.h>
+#include <xsimd/xsimd.hpp>
 
 #include "core/gemm.hpp"
 #include "core/parallel.hpp"
@@ -44,7 +51,8 @@ namespace xg {
 
 namespace {
 
-using Index = long long;  // signed, for OpenMP loops and for rows and columns above or left of the image
+using Index = long long;
+using IndexArray = xt::xarray<std::int32_t, xt::layout_type::row_major, PoolAllocator<std::int32_t>>;  // signed, for OpenMP loops and for rows and columns above or left of the image
 
 // Runs body(i) for i = 0..n-1 in contiguous ranges on the GEMM's threads when
 // the loop touches enough elements (`work`) to pay for waking them; each i runs
@@ -101,27 +109,38 @@ Inside inside_columns(const ConvShape& s, Index j) {
 // padded edges.
 void im2col(const float* x, std::size_t n, const ConvShape& s, float* col) {
   const std::size_t pixels = s.pixels(), cols = n * pixels;
+  const Index Ho = Index(s.Ho), Wo = Index(s.Wo), H = Index(s.H), W = Index(s.W), pad = Index(s.pad);
   parallel_for(Index(s.patch()), s.patch() * cols, [&](Index r) {
     const Index c = r / Index(s.kh * s.kw), i = r / Index(s.kw) % Index(s.kh), j = r % Index(s.kw);
     const Inside in = inside_columns(s, j);
+    // the output rows oh whose input row ih = oh·stride - pad + i lies inside the image
+    const Index first = std::min(Ho, (std::max<Index>(0, pad - i) + Index(s.stride) - 1) / Index(s.stride));
+    const Index last = std::max(first, std::min(Ho, (H + pad - i + Index(s.stride) - 1) / Index(s.stride)));
     for (std::size_t g = 0; g < n; ++g) {
       const float* plane = x + (g * s.C + std::size_t(c)) * s.H * s.W;
       float* out = col + std::size_t(r) * cols + g * pixels;
-      for (Index oh = 0; oh < Index(s.Ho); ++oh, out += s.Wo) {
-        const Index ih = oh * Index(s.stride) - Index(s.pad) + i;
-        if (ih < 0 || ih >= Index(s.H)) {
-          std::fill_n(out, s.Wo, 0.0f);
-          continue;
+      std::fill(out, out + first * Wo, 0.0f);  // rows above the image
+      std::fill(out + last * Wo, out + Ho * Wo, 0.0f);  // rows below it
+      if (s.stride == 1 && Wo == W && in.lo < in.hi && first < last) {
+        // A same-size convolution (stride 1, Wo = W): out[q] = plane[q + delta] for every
+        // q = oh·Wo + ow inside the image, so the inside rows are one contiguous copy, the
+        // image's rows running on into each other; what ran over a left or right edge
+        // is zeroed after.
+        const Index delta = (i - pad) * W + (j - pad), begin = first * Wo + in.lo, end = (last - 1) * Wo + in.hi;
+        std::copy(plane + begin + delta, plane + end + delta, out + begin);
+        for (Index oh = first; oh < last; ++oh) {
+          std::fill(out + oh * Wo, out + oh * Wo + in.lo, 0.0f);
+          std::fill(out + oh * Wo + in.hi, out + (oh + 1) * Wo, 0.0f);
         }
-        const float* row = plane + ih * Index(s.W);
-        const Index shift = j - Index(s.pad);  // iw = ow·stride + shift
-        std::fill(out, out + in.lo, 0.0f);
-        if (s.stride == 1) {
-          std::copy(row + in.lo + shift, row + in.hi + shift, out + in.lo);
-        } else {
-          for (Index ow = in.lo; ow < in.hi; ++ow) out[ow] = row[ow * Index(s.stride) + shift];
-        }
-        std::fill(out + in.hi, out + s.Wo, 0.0f);
+        continue;
+      }
+      for (Index oh = first; oh < last; ++oh) {
+        const float* row = plane + (oh * Index(s.stride) - pad + i) * W;
+        const Index shift = j - pad;  // iw = ow·stride + shift
+        float* o = out + oh * Wo;
+        std::fill(o, o + in.lo, 0.0f);
+        for (Index ow = in.lo; ow < in.hi; ++ow) o[ow] = row[ow * Index(s.stride) + shift];
+        std::fill(o + in.hi, o + Wo, 0.0f);
       }
     }
   });
@@ -132,59 +151,93 @@ void im2col(const float* x, std::size_t n, const ConvShape& s, float* col) {
 // are summed in one fixed order.
 void col2im_accumulate(const float* dcol, std::size_t n, const ConvShape& s, float* dx) {
   const std::size_t pixels = s.pixels(), cols = n * pixels;
+  const Index Ho = Index(s.Ho), Wo = Index(s.Wo), H = Index(s.H), W = Index(s.W), pad = Index(s.pad);
+  // A same-size convolution (stride 1, Wo = W) adds each row of dcol into dx as one
+  // contiguous run, as im2col copies it; inside[j·pixels + q] is 1 where output
+  // column q mod Wo reads inside the image for kernel column j, 0 where it ran
+  // over an edge (those entries add nothing).
+  const bool same = s.stride == 1 && Wo == W;
+  Array inside = same ? Array::from_shape({s.kw, pixels}) : Array();
+  for (Index j = 0; same && j < Index(s.kw); ++j) {
+    const Inside in = inside_columns(s, j);
+    for (Index q = 0; q < Index(pixels); ++q) inside.data()[j * Index(pixels) + q] = q % Wo >= in.lo && q % Wo < in.hi;
+  }
   parallel_for(Index(n), s.patch() * cols, [&](Index g) {
     for (std::size_t r = 0; r < s.patch(); ++r) {
       const Index c = Index(r / (s.kh * s.kw)), i = Index(r / s.kw % s.kh), j = Index(r % s.kw);
-      const Inside inside = inside_columns(s, j);
+      const Inside in = inside_columns(s, j);
       float* plane = dx + (std::size_t(g) * s.C + std::size_t(c)) * s.H * s.W;
-      const float* in = dcol + r * cols + std::size_t(g) * pixels;
-      for (Index oh = 0; oh < Index(s.Ho); ++oh, in += s.Wo) {
-        const Index ih = oh * Index(s.stride) - Index(s.pad) + i;
-        if (ih < 0 || ih >= Index(s.H)) continue;
-        float* row = plane + ih * Index(s.W);
-        const Index shift = j - Index(s.pad);  // iw = ow·stride + shift
-        for (Index ow = inside.lo; ow < inside.hi; ++ow) row[ow * Index(s.stride) + shift] += in[ow];
+      const float* d = dcol + r * cols + std::size_t(g) * pixels;
+      const Index first = std::min(Ho, (std::max<Index>(0, pad - i) + Index(s.stride) - 1) / Index(s.stride));
+      const Index last = std::max(first, std::min(Ho, (H + pad - i + Index(s.stride) - 1) / Index(s.stride)));
+      if (same) {
+        if (in.lo >= in.hi || first >= last) continue;
+        const Index delta = (i - pad) * W + (j - pad), begin = first * Wo + in.lo, end = (last - 1) * Wo + in.hi;
+        const float* mask = inside.data() + j * Index(pixels);
+        for (Index q = begin; q < end; ++q) plane[q + delta] += mask[q] != 0.0f ? d[q] : 0.0f;
+        continue;
+      }
+      for (Index oh = first; oh < last; ++oh) {
+        float* row = plane + (oh * Index(s.stride) - pad + i) * W;
+        const Index shift = j - pad;  // iw = ow·stride + shift
+        for (Index ow = in.lo; ow < in.hi; ++ow) row[ow * Index(s.stride) + shift] += d[oh * Wo + ow];
       }
     }
   });
 }
 
-// mask ? a : b for a mask of all ones or all zeros, in bit operations: a
-// compiler keeps these as they are, where it may turn `?:` into a branch.
-inline float select(std::uint32_t mask, float a, float b) {
-  std::uint32_t ia, ib;
-  std::memcpy(&ia, &a, 4);
-  std::memcpy(&ib, &b, 4);
-  const std::uint32_t r = (ia & mask) | (ib & ~mask);
-  float out;
-  std::memcpy(&out, &r, 4);
-  return out;
+// Σ row[0..n): lane k of a SIMD register adds row[k], row[k + L], ..., then
+// the L lane sums and the last n mod L elements are added in double, in order.
+double row_sum(const float* row, std::size_t n) {
+  using Batch = xsimd::batch<float>;
+  constexpr std::size_t L = Batch::size;
+  Batch lanes(0.0f);
+  std::size_t p = 0;
+  for (; p + L <= n; p += L) lanes += Batch::load_unaligned(row + p);
+  alignas(64) float part[L];
+  lanes.store_aligned(part);
+  double sum = 0.0;
+  for (const float v : part) sum += v;
+  for (; p < n; ++p) sum += row[p];
+  return sum;
 }
 
-// One output row of max_pool2d: value[ow] and best[ow] (the winner's offset
-// i·kernel + j in its window) for the windows whose first elements are
-// first[ow·stride]. No branch decides the winner (which element wins is data,
-// and unpredictable): the selects run whatever the data. Kernel and Stride are
-// compile-time constants when nonzero (the loops over the window then unroll),
-// the run-time arguments otherwise.
-template <std::size_t Kernel = 0, std::size_t Stride = 0>
-void max_pool_row(const float* first, std::size_t W, std::size_t Wo, float* value, float* best,
-                  std::size_t kernel = Kernel, std::size_t stride = Stride) {
-  if (Kernel) kernel = Kernel;
-  if (Stride) stride = Stride;
-  for (std::size_t ow = 0; ow < Wo; ++ow) {
-    const float* window = first + ow * stride;
-    float max = window[0], at = 0.0f;
+// One plane of max_pool2d, in SIMD vectors (xsimd, as core/gemm.cpp: the
+// width follows -march). The plane's outputs are taken L at a time in their
+// flat order q = oh·Wo + ow, whatever Wo is: window q starts at input element
+// start[q] = oh·stride·W + ow·stride, so the window's element (i, j) of L
+// windows is one gather at plane + i·W + j. Each element then challenges the
+// running maximum of its window, in PyTorch's order (row by row; the first
+// maximum wins ties; a NaN wins and propagates), with selects, not branches:
+// which element wins is data, and unpredictable. `start` holds Ho·Wo offsets,
+// padded with zeros (a valid element) to a multiple of L; the padded lanes'
+// results are not stored.
+void max_pool_plane(const float* plane, const std::int32_t* start, std::size_t outputs, std::size_t W,
+                    std::size_t kernel, float* value, float* best) {
+  using Batch = xsimd::batch<float>;
+  using Offsets = xsimd::batch<std::int32_t>;
+  static_assert(Batch::size == Offsets::size, "one int32 offset per float lane");
+  constexpr std::size_t L = Batch::size;
+  alignas(64) float max_out[L], at_out[L];
+  for (std::size_t q = 0; q < outputs; q += L) {
+    const Offsets offsets = Offsets::load_unaligned(start + q);
+    Batch max = Batch::gather(plane, offsets), at(0.0f);
     for (std::size_t i = 0; i < kernel; ++i)
       for (std::size_t j = 0; j < kernel; ++j) {
-        // strict: the first maximum wins ties; a NaN (v != v) wins and propagates, as in PyTorch
-        const float v = window[i * W + j];
-        const std::uint32_t wins = 0u - std::uint32_t((v > max) | (v != v));  // all ones or zero
-        max = select(wins, v, max);
-        at = select(wins, float(i * kernel + j), at);
+        const Batch v = Batch::gather(plane + i * W + j, offsets);
+        const auto wins = (v > max) | xsimd::isnan(v);
+        max = xsimd::select(wins, v, max);
+        at = xsimd::select(wins, Batch(float(i * kernel + j)), at);
       }
-    value[ow] = max;
-    best[ow] = at;
+    if (q + L <= outputs) {
+      max.store_unaligned(value + q);
+      at.store_unaligned(best + q);
+    } else {  // the last, partial group
+      max.store_aligned(max_out);
+      at.store_aligned(at_out);
+      std::copy(max_out, max_out + (outputs - q), value + q);
+      std::copy(at_out, at_out + (outputs - q), best + q);
+    }
   }
 }
 
@@ -215,14 +268,10 @@ static void conv2d_backward(Node& n) {
         gemm(Trans::No, Trans::Yes, O, patch, P, 1.0f, dy, P, col.data() + g * pixels, cols, 1.0f,
              parent(n, 1).grad_buffer().data(), patch);
       }
-      // dbias (O) += row sums of dy_g, each summed in double
+      // dbias (O) += row sums of dy_g
       if (db_wanted) {
         float* db = parent(n, 2).grad_buffer().data();
-        for (std::size_t o = 0; o < s.O; ++o) {
-          double sum = 0.0;
-          for (std::size_t p = 0; p < pixels; ++p) sum += dy[o * pixels + p];
-          db[o] += float(sum);
-        }
+        for (std::size_t o = 0; o < s.O; ++o) db[o] += float(row_sum(dy + o * pixels, pixels));
       }
       // dcol_g (patch, pixels) = wᵀ · dy_g, w (O, patch)
       if (dx_wanted) {
@@ -302,17 +351,18 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
   const std::size_t Ho = (H - kernel) / stride + 1, Wo = (W - kernel) / stride + 1;
   Array y = Array::from_shape({x.dim(0), x.dim(1), Ho, Wo});
   Array where = Array::from_shape(y.shape());
+  if (H * W > std::size_t(INT32_MAX)) throw std::invalid_argument("max_pool2d: input " + dims(x) + " is too large");
+  // start[q]: where window q = oh·Wo + ow starts in its plane (max_pool_plane)
+  constexpr std::size_t L = xsimd::batch<float>::size;
+  const std::size_t outputs = Ho * Wo;
+  IndexArray start = IndexArray::from_shape({(outputs + L - 1) / L * L});
+  start.fill(0);
+  for (std::size_t oh = 0; oh < Ho; ++oh)
+    for (std::size_t ow = 0; ow < Wo; ++ow) start.data()[oh * Wo + ow] = std::int32_t(oh * stride * W + ow * stride);
   const float* in = x.data();
   parallel_for(Index(planes), x.size(), [&](Index plane) {
-    for (std::size_t oh = 0; oh < Ho; ++oh) {
-      const float* first = in + (std::size_t(plane) * H + oh * stride) * W;  // window (oh, 0)'s first element
-      const std::size_t out = (std::size_t(plane) * Ho + oh) * Wo;
-      if (kernel == 2 && stride == 2) {  // the common case, with constant loop bounds the compiler vectorises
-        max_pool_row<2, 2>(first, W, Wo, y.data() + out, where.data() + out);
-      } else {
-        max_pool_row(first, W, Wo, y.data() + out, where.data() + out, kernel, stride);
-      }
-    }
+    max_pool_plane(in + std::size_t(plane) * H * W, start.data(), outputs, W, kernel,
+                   y.data() + std::size_t(plane) * outputs, where.data() + std::size_t(plane) * outputs);
   });
   Tensor out = make_result("max_pool2d", std::move(y), {x}, max_pool2d_backward);
   if (out.requires_grad()) out.node()->saved = std::move(where);

@@ -63,6 +63,9 @@ TEST_CASE("conv2d equals the direct six loops") {
   SUBCASE("3x3, padding 1, stride 1") { check_against_direct({2, 3, 7, 6}, {4, 3, 3, 3}, 1, 1, 1); }
   SUBCASE("odd sizes, stride 2, no padding") { check_against_direct({3, 2, 9, 7}, {5, 2, 3, 2}, 2, 0, 2); }
   SUBCASE("stride 3, padding 2, 1x1 output columns") { check_against_direct({1, 1, 5, 4}, {2, 1, 4, 4}, 3, 2, 3); }
+  // same-width outputs (stride 1, kw = 2·padding + 1) take im2col's one-copy path
+  SUBCASE("1x3 kernel, padding 1: rows of padding above and below") { check_against_direct({2, 2, 5, 6}, {3, 2, 1, 3}, 1, 1, 5); }
+  SUBCASE("5x5 kernel over a 4x4 image, padding 2") { check_against_direct({1, 2, 4, 4}, {2, 2, 5, 5}, 1, 2, 6); }
   // patch 72 x 900 pixels: 16 images per GEMM, so 20 images take two groups
   SUBCASE("a batch split into GEMM groups") { check_against_direct({20, 8, 30, 30}, {3, 8, 3, 3}, 1, 1, 4); }
 }
@@ -72,7 +75,8 @@ TEST_CASE("gradcheck: conv2d with stride, padding and odd sizes") {
     Shape x, w;
     std::size_t stride, pad;
   };
-  const Case cases[] = {{{2, 2, 5, 5}, {3, 2, 3, 3}, 1, 1}, {{2, 3, 7, 6}, {2, 3, 3, 2}, 2, 0}, {{1, 2, 6, 5}, {2, 2, 2, 3}, 3, 2}};
+  const Case cases[] = {{{2, 2, 5, 5}, {3, 2, 3, 3}, 1, 1}, {{2, 3, 7, 6}, {2, 3, 3, 2}, 2, 0}, {{1, 2, 6, 5}, {2, 2, 2, 3}, 3, 2},
+                        {{2, 2, 5, 6}, {3, 2, 1, 3}, 1, 1}, {{1, 2, 4, 4}, {2, 2, 5, 5}, 1, 2}};
   std::uint64_t seed = 10;
   for (const Case& c : cases) {
     CAPTURE(shape_string(c.x));
@@ -123,6 +127,40 @@ TEST_CASE("max_pool2d: window maxima, the first on ties, sizes rounded down") {
 TEST_CASE("max_pool2d: a NaN in a window propagates, as in PyTorch") {
   Array a = {{{{1, NAN}, {3, 2}}}};
   CHECK(std::isnan(max_pool2d(Tensor(a), 2, 2).item()));
+}
+
+TEST_CASE("max_pool2d equals the direct loops: ties, NaNs, planes of many SIMD groups") {
+  // Values from {-2, ..., 2} (ties everywhere) and a few NaNs; the winner is the first
+  // maximum in PyTorch's row-by-row order, or the last NaN of the window.
+  for (const auto& [kernel, stride] : {std::pair<std::size_t, std::size_t>{2, 2}, {3, 2}, {2, 1}, {3, 3}}) {
+    CAPTURE(kernel);
+    CAPTURE(stride);
+    Rng rng(70 + kernel * 10 + stride);
+    const std::size_t B = 2, C = 3, H = 13, W = 11, Ho = (H - kernel) / stride + 1, Wo = (W - kernel) / stride + 1;
+    Array a = Array::from_shape({B, C, H, W});
+    for (float& v : a) v = float(rng.below(5)) - 2.0f;
+    for (int k = 0; k < 6; ++k) a.data()[rng.below(std::uint32_t(a.size()))] = NAN;
+    Tensor x(a, true);
+    Tensor y = max_pool2d(x, kernel, stride);
+    REQUIRE(y.value().shape() == std::vector<std::size_t>{B, C, Ho, Wo});
+    sum(y).backward();
+    Array winners = Array::from_shape(a.shape());
+    winners.fill(0.0f);
+    for (std::size_t plane = 0; plane < B * C; ++plane)
+      for (std::size_t oh = 0; oh < Ho; ++oh)
+        for (std::size_t ow = 0; ow < Wo; ++ow) {
+          std::size_t at = (plane * H + oh * stride) * W + ow * stride;
+          for (std::size_t i = 0; i < kernel; ++i)
+            for (std::size_t j = 0; j < kernel; ++j) {
+              const std::size_t k = (plane * H + oh * stride + i) * W + ow * stride + j;
+              if (a.data()[k] > a.data()[at] || std::isnan(a.data()[k])) at = k;
+            }
+          const float got = y.data()[(plane * Ho + oh) * Wo + ow];
+          CHECK((got == a.data()[at] || (std::isnan(got) && std::isnan(a.data()[at]))));
+          winners.data()[at] += 1.0f;
+        }
+    CHECK(x.grad() == winners);
+  }
 }
 
 TEST_CASE("gradcheck: max_pool2d, overlapping and odd windows") {
