@@ -237,6 +237,8 @@ void check_given_flags_apply(const TrainConfig& c, const std::vector<std::string
     if (!folder && given(flag)) fail(std::string(flag) + " applies to image folders only (--data DIR of class folders), not to " + c.data);
   if (csv && given("--augment")) fail("--augment applies to images only, not to CSV data " + c.data);
   if (!c.test_file.empty() && given("--test-split")) fail("give --test FILE.csv or --test-split, not both");
+  if (folder && given("--test-split") && image_folder_has_splits(c.data))
+    fail("--test-split does not apply to " + c.data + ": it has train/ and test/ folders, whose test images are the test split");
   for (const char* flag : {"--momentum", "--dampening"})
     if (c.optimizer != "sgd" && given(flag)) fail(std::string(flag) + " applies to --optimizer sgd only, not " + c.optimizer);
   for (const char* flag : {"--betas", "--eps", "--amsgrad"})
