@@ -100,8 +100,8 @@ void add_training_flags(CLI::App* cmd, TrainCommandOptions& options) {
       ->type_name("SPEC");
   cmd->add_option("--arch", o.arch,
                   "Network: mlp (Linear layers of --hidden sizes), cnn (two conv layers, for images), or a comma "
-                  "list of layers: convN[kK][sS][pP], maxpoolK[sS], flatten, fcN, fc (the outputs), relu, tanh, "
-                  "sigmoid, leaky_relu (README: Choosing a network)")
+                  "list of layers: convN[kK][sS][pP], maxpoolK[sS], avgpoolK[sS], flatten, fcN, fc (the outputs), relu, "
+                  "tanh, sigmoid, leaky_relu (README: Choosing a network)")
       ->capture_default_str();
   cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "Passes over the training set")->capture_default_str();
