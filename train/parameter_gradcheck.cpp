@@ -160,9 +160,10 @@ std::vector<ParameterCheck> check_parameter_gradients(Module& model, const Array
                                                       const std::vector<std::uint32_t>& y,
                                                       const GradcheckSettings& settings, Rng& rng) {
   const double fine_step = settings.step / 10.0, fine_atol = settings.atol * 10.0;
-  // An element is compared when its kink allowance is at most kink_share of |numeric|.
+  // An element is compared when its nudges crossed no kink, or when their
+  // allowance is at most kink_share of |numeric| (a NaN difference is compared, and fails).
   auto comparable = [&](const ElementDifferences& e, std::size_t j) {
-    return e.allowance[j] <= settings.kink_share * std::abs(e.d.numeric[j]);
+    return e.crossed_units[j] == 0 || e.allowance[j] <= settings.kink_share * std::abs(e.d.numeric[j]);
   };
   const auto parameters = model.named_parameters();
   if (!settings.scaled_parameter.empty() &&
