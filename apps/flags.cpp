@@ -100,8 +100,8 @@ void add_training_flags(CLI::App* cmd, TrainCommandOptions& options) {
       ->type_name("SPEC");
   cmd->add_option("--arch", o.arch,
                   "Network: mlp (Linear layers of --hidden sizes), cnn (two conv layers, for images), or a comma "
-                  "list of layers: convN[kK][sS][pP], maxpoolK[sS], flatten, fcN, fc (the outputs), relu, tanh, "
-                  "sigmoid, leaky_relu (README: Choosing a network)")
+                  "list of layers: convN[kK][sS][pP], maxpoolK[sS], avgpoolK[sS], flatten, fcN, fc (the outputs), relu, "
+                  "tanh, sigmoid, leaky_relu (README: Choosing a network)")
       ->capture_default_str();
   cmd->add_option("--hidden", o.hidden, "Hidden layer sizes, comma separated ('' for none)")->capture_default_str();
   cmd->add_option("--epochs", o.epochs, "Passes over the training set")->capture_default_str();
@@ -237,6 +237,8 @@ void check_given_flags_apply(const TrainConfig& c, const std::vector<std::string
     if (!folder && given(flag)) fail(std::string(flag) + " applies to image folders only (--data DIR of class folders), not to " + c.data);
   if (csv && given("--augment")) fail("--augment applies to images only, not to CSV data " + c.data);
   if (!c.test_file.empty() && given("--test-split")) fail("give --test FILE.csv or --test-split, not both");
+  if (folder && given("--test-split") && image_folder_has_splits(c.data))
+    fail("--test-split does not apply to " + c.data + ": it has train/ and test/ folders, whose test images are the test split");
   for (const char* flag : {"--momentum", "--dampening"})
     if (c.optimizer != "sgd" && given(flag)) fail(std::string(flag) + " applies to --optimizer sgd only, not " + c.optimizer);
   for (const char* flag : {"--betas", "--eps", "--amsgrad"})

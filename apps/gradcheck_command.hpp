@@ -1,8 +1,8 @@
 #pragma once
 // `xgrad gradcheck`: compares every parameter's backprop gradient with central
 // finite differences on a small batch of real data, and fails (exit 1) when
-// they disagree. The check itself is core/gradcheck.hpp's gradient_check; this
-// file chooses the elements, steers clear of ReLU's kink and prints the table.
+// they disagree. The check itself is train/parameter_gradcheck.hpp; this file
+// parses the flags and prints the banner and the table.
 #include "apps/flags.hpp"
 #include "train/parameter_gradcheck.hpp"
 
@@ -15,6 +15,7 @@ namespace xg {
 struct GradcheckOptions {
   InspectOptions inspect;  // data, model, batch (8) and seed (also the sampled elements')
   GradcheckSettings settings;
+  std::string scale_gradient;  // --scale-gradient NAME=FACTOR, parsed into settings by run_gradcheck
 };
 
 CLI::App* add_gradcheck_command(CLI::App& app, GradcheckOptions& options);

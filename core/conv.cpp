@@ -371,3 +371,59 @@ Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
 }
 
 }  // namespace xg
+
+namespace xg {
+
+// ---- avg_pool2d: y[b][c][oh][ow] = (1/k²) Σ_{i,j < k} x[b][c][oh·s + i][ow·s + j] ----------
+// x (B,C,H,W), y (B,C,Ho,Wo). dx[b][c][oh·s + i][ow·s + j] += dy[b][c][oh][ow] / k² for every
+// i, j < k: each input pixel gets 1/k² of the gradient of every window it is in
+// (overlapping windows, stride < kernel, add up).
+// Node: parents {x}; sizes = {kernel, stride}; saved and scalar unused.
+static void avg_pool2d_backward(Node& n) {
+  if (!wants_grad(n, 0)) return;
+  Node& x = parent(n, 0);
+  const std::size_t planes = x.value.shape()[0] * x.value.shape()[1], H = x.value.shape()[2], W = x.value.shape()[3];
+  const std::size_t Ho = n.value.shape()[2], Wo = n.value.shape()[3], k = n.sizes[0], stride = n.sizes[1];
+  const float area = float(k * k);
+  float* dx = x.grad_buffer().data();
+  const float* dy = n.grad.data();
+  // One plane per thread, its windows in a fixed order: the same sums at any thread count.
+  parallel_for(Index(planes), x.value.size(), [&](Index plane) {
+    for (std::size_t oh = 0; oh < Ho; ++oh)
+      for (std::size_t ow = 0; ow < Wo; ++ow) {
+        const float share = dy[(std::size_t(plane) * Ho + oh) * Wo + ow] / area;
+        float* window = dx + (std::size_t(plane) * H + oh * stride) * W + ow * stride;
+        for (std::size_t i = 0; i < k; ++i)
+          for (std::size_t j = 0; j < k; ++j) window[i * W + j] += share;
+      }
+  });
+}
+
+Tensor avg_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
+  if (x.rank() != 4) throw std::invalid_argument("avg_pool2d: input must be (B, C, H, W), got shape " + dims(x));
+  if (kernel == 0 || stride == 0) throw std::invalid_argument("avg_pool2d: kernel and stride must be at least 1");
+  if (x.dim(2) < kernel || x.dim(3) < kernel) {
+    throw std::invalid_argument("avg_pool2d: a " + std::to_string(kernel) + "x" + std::to_string(kernel) +
+                                " window does not fit input " + dims(x));
+  }
+  const std::size_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
+  const std::size_t Ho = (H - kernel) / stride + 1, Wo = (W - kernel) / stride + 1;
+  Array y = Array::from_shape({x.dim(0), x.dim(1), Ho, Wo});
+  const float* in = x.data();
+  const float area = float(kernel * kernel);
+  parallel_for(Index(planes), x.size(), [&](Index plane) {
+    for (std::size_t oh = 0; oh < Ho; ++oh)
+      for (std::size_t ow = 0; ow < Wo; ++ow) {
+        const float* window = in + (std::size_t(plane) * H + oh * stride) * W + ow * stride;
+        float sum = 0.0f;  // in float, row by row; then divided by k²
+        for (std::size_t i = 0; i < kernel; ++i)
+          for (std::size_t j = 0; j < kernel; ++j) sum += window[i * W + j];
+        y.data()[(std::size_t(plane) * Ho + oh) * Wo + ow] = sum / area;
+      }
+  });
+  Tensor out = make_result("avg_pool2d", std::move(y), {x}, avg_pool2d_backward);
+  out.node()->sizes = {kernel, stride};
+  return out;
+}
+
+}  // namespace xg

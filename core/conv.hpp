@@ -23,3 +23,12 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t str
 Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride);
 
 }  // namespace xg
+
+namespace xg {
+
+// y[b][c][i][j] = mean of x[b][c] over the kernel×kernel window at (i·stride, j·stride)
+//   x (B,C,H,W) -> y (B,C,Ho,Wo), Ho = (H - kernel) / stride + 1; no padding
+//   (PyTorch's F.avg_pool2d, ceil_mode off). Shape errors as max_pool2d's.
+Tensor avg_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride);
+
+}  // namespace xg

@@ -10,6 +10,7 @@
 // differences and the quotient are taken in double precision.
 #include <cstddef>
 #include <functional>
+#include <vector>
 
 #include "core/tensor.hpp"
 
@@ -27,5 +28,20 @@ struct GradCheckResult {
 // `input` among them; `input` must require a gradient.
 GradCheckResult gradient_check(const std::function<Tensor()>& loss, Tensor input, double h = 1e-2,
                                double atol = 1e-4, double rtol = 1e-2);
+
+// gradient_check in its two halves, for callers that set each element's
+// tolerance themselves (train/parameter_gradcheck.cpp widens it where a nudge
+// crosses a kink). central_differences calls `loss` once for the analytic
+// gradient (backward), then at x_i + h and x_i - h for each element i in turn;
+// numeric[i] divides by the step actually taken once x_i ± h is rounded to float32.
+struct CentralDifferences {
+  Array analytic;               // input's shape
+  std::vector<double> numeric;  // one per element of input
+};
+CentralDifferences central_differences(const std::function<Tensor()>& loss, Tensor input, double h);
+// Element i passes when |analytic - numeric| <= atol + rtol · |numeric| + allowance[i]
+// (allowance empty: 0 for every element).
+GradCheckResult compare_gradients(const CentralDifferences& d, double atol, double rtol,
+                                  const std::vector<double>& allowance = {});
 
 }  // namespace xg

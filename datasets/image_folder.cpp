@@ -180,6 +180,12 @@ bool is_image_folder(const std::string& dir) {
   return false;
 }
 
+bool image_folder_has_splits(const std::string& dir) {
+  std::error_code ec;
+  return is_image_folder(dir) && fs::is_directory(fs::path(dir) / "train", ec) &&
+         fs::is_directory(fs::path(dir) / "test", ec);
+}
+
 ImageShape parse_image_size(const std::string& text) {
   const std::string expected = "--image-size must be H,W (rows,cols) such as 28,28, each 1.." + std::to_string(kMaxImageSide) +
                                " and at most " + std::to_string(kMaxImagePixels) + " pixels in all; got '" + text + "'";

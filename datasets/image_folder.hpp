@@ -52,6 +52,9 @@ struct ImageFolderOptions {
 // Whether `dir` is to be read as an image folder: a directory holding no
 // MNIST-style IDX file (train-images*) and at least one visible subfolder.
 bool is_image_folder(const std::string& dir);
+// Whether the image folder `dir` gives both splits (DIR/train and DIR/test), so
+// that no test split is held out and test_split is not used.
+bool image_folder_has_splits(const std::string& dir);
 
 // Reads both splits (see the top of this file); throws InputError.
 Dataset load_image_folder(const std::string& dir, const ImageFolderOptions& options);

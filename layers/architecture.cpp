@@ -19,7 +19,7 @@ Shape network_input(const Shape& item_shape) {
 
 namespace {
 
-constexpr const char* kGrammar = "convN[kK][sS][pP], maxpoolK[sS], flatten, fcN, fc, relu, tanh, sigmoid or leaky_relu";
+constexpr const char* kGrammar = "convN[kK][sS][pP], maxpoolK[sS], avgpoolK[sS], flatten, fcN, fc, relu, tanh, sigmoid or leaky_relu";
 
 [[noreturn]] void bad_token(const std::string& source, const LayerSpec& l, std::size_t position, const std::string& why) {
   throw InputError(source + ": '" + l.token.substr(0, 40) + "' (layer " + std::to_string(position) + ") " + why);
@@ -65,8 +65,8 @@ bool parse_token(const std::string& token, LayerSpec& l) {
     l.kernel = 3, l.stride = 1, l.padding = 0;
     return read_number(token, at, l.size) && suffixes("ksp", {&l.kernel, &l.stride, &l.padding});
   }
-  if (starts("maxpool")) {
-    l.kind = LayerSpec::Kind::MaxPool;
+  if (starts("maxpool") || starts("avgpool")) {
+    l.kind = starts("maxpool") ? LayerSpec::Kind::MaxPool : LayerSpec::Kind::AvgPool;
     at = 7;
     if (!read_number(token, at, l.kernel)) return false;
     l.stride = l.kernel;
@@ -99,7 +99,8 @@ void walk(const std::vector<LayerSpec>& layers, const Shape& input, std::size_t 
     Shape out = shape;
     switch (l.kind) {
       case LayerSpec::Kind::Conv:
-      case LayerSpec::Kind::MaxPool: {
+      case LayerSpec::Kind::MaxPool:
+      case LayerSpec::Kind::AvgPool: {
         if (shape.size() != 3) {
           bad_token(source, l, i, "needs images (channels, height, width) but its input is flat (" +
                                       shape_text(shape) + " values)" + (input.size() == 1 ? "" : "; it comes after flatten"));
@@ -151,7 +152,8 @@ std::vector<LayerSpec> parse_architecture(const std::string& text, const std::st
     }
     const bool sized = l.kind == LayerSpec::Kind::Conv || (l.kind == LayerSpec::Kind::Linear && token != "fc");
     if ((sized && (l.size < 1 || l.size > 65536)) || l.kernel > 64 || l.stride > 64 || l.padding > 64 ||
-        ((l.kind == LayerSpec::Kind::Conv || l.kind == LayerSpec::Kind::MaxPool) && (l.kernel < 1 || l.stride < 1))) {
+        ((l.kind == LayerSpec::Kind::Conv || l.kind == LayerSpec::Kind::MaxPool || l.kind == LayerSpec::Kind::AvgPool) &&
+         (l.kernel < 1 || l.stride < 1))) {
       bad_token(source, l, layers.size(), "is out of range: channels and features 1..65536, kernel and stride 1..64, padding 0..64");
     }
     layers.push_back(l);
@@ -192,6 +194,7 @@ std::shared_ptr<Sequential> make_network(const std::vector<LayerSpec>& layers, c
     switch (l.kind) {
       case LayerSpec::Kind::Conv: model->add(std::make_shared<Conv2d>(in[0], out[0], l.kernel, rng, l.stride, l.padding)); break;
       case LayerSpec::Kind::MaxPool: model->add(std::make_shared<MaxPool2d>(l.kernel, l.stride)); break;
+      case LayerSpec::Kind::AvgPool: model->add(std::make_shared<AvgPool2d>(l.kernel, l.stride)); break;
       case LayerSpec::Kind::Flatten: model->add(std::make_shared<Flatten>()); break;
       case LayerSpec::Kind::Linear: model->add(std::make_shared<Linear>(in[0], out[0], rng)); break;
       case LayerSpec::Kind::Activation: model->add(make_activation(l.token)); break;

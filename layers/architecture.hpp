@@ -6,6 +6,7 @@
 //
 //   convN[kK][sS][pP]   Conv2d(in, N, kernel K, stride S, padding P); defaults k3 s1 p0
 //   maxpoolK[sS]        MaxPool2d(K, stride S); the stride defaults to K
+//   avgpoolK[sS]        AvgPool2d(K, stride S); the stride defaults to K
 //   flatten             Flatten: (B, C, H, W) -> (B, C·H·W)
 //   fcN                 Linear(in, N)
 //   fc                  Linear(in, outputs): the last layer, one output per class
@@ -36,7 +37,7 @@ extern const char* const kDefaultCnn;  // the text "cnn" stands for
 Shape network_input(const Shape& item_shape);
 
 struct LayerSpec {
-  enum class Kind { Conv, MaxPool, Flatten, Linear, Activation };
+  enum class Kind { Conv, MaxPool, AvgPool, Flatten, Linear, Activation };
   Kind kind = Kind::Linear;
   std::string token;       // as written, for messages and the canonical text
   std::size_t size = 0;    // conv: out channels; fc: out features (0: the outputs)

@@ -42,6 +42,15 @@ std::string MaxPool2d::describe() const {
   return "MaxPool2d(" + std::to_string(kernel_) + ", stride " + std::to_string(stride_) + ")";
 }
 
+AvgPool2d::AvgPool2d(std::size_t kernel, std::size_t stride)
+    : Module("AvgPool2d"), kernel_(kernel), stride_(stride == 0 ? kernel : stride) {}
+
+Tensor AvgPool2d::forward(const Tensor& x) { return avg_pool2d(x, kernel_, stride_); }
+
+std::string AvgPool2d::describe() const {
+  return "AvgPool2d(" + std::to_string(kernel_) + ", stride " + std::to_string(stride_) + ")";
+}
+
 Tensor Flatten::forward(const Tensor& x) {
   if (x.rank() < 2) throw std::invalid_argument(label() + " expects a batch (batch, …), got shape " + shape_string(x.value()));
   thread_local Shape flat(2);  // (B, features); kept, so a training step allocates nothing

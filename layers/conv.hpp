@@ -46,6 +46,21 @@ class MaxPool2d : public Module {
   std::size_t kernel_, stride_;
 };
 
+// y = mean over kernel×kernel windows moved by stride (torch.nn.AvgPool2d with
+// padding 0; stride defaults to the kernel): x (B, C, H, W) -> (B, C, Ho, Wo).
+// No parameters.
+class AvgPool2d : public Module {
+ public:
+  explicit AvgPool2d(std::size_t kernel, std::size_t stride = 0);
+  Tensor forward(const Tensor& x) override;
+  std::string describe() const override;
+  std::size_t kernel() const { return kernel_; }
+  std::size_t stride() const { return stride_; }
+
+ private:
+  std::size_t kernel_, stride_;
+};
+
 // x (B, d1, d2, …) -> (B, d1·d2·…) (torch.nn.Flatten). No parameters.
 class Flatten : public Module {
  public:

@@ -1,9 +1,11 @@
 // `xgrad train --data DIR` on image folders (datasets/image_folder.hpp): a
-// run on a tiny generated folder, --channels, --image-size, --test-split, the
+// run on a tiny generated folder, --channels, --image-size, --test-split (and
+// its refusal where DIR/train and DIR/test leave nothing to split), the
 // bad folders (exit 2, one line naming the path) and --augment.
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -41,6 +43,22 @@ TEST_CASE("cli images: train on DIR/train and DIR/test, save, and eval the model
   INFO(e.err);
   CHECK(e.status == 0);
   CHECK(e.out.find("accuracy") != std::string::npos);
+}
+
+TEST_CASE("cli images: --test-split on a folder with train/ and test/ is refused, not ignored") {
+  TempDir dir;
+  write_image_folder(dir.file("data/train"), 2, 6);
+  write_image_folder(dir.file("data/test"), 2, 2, 8, 8, "t");
+  const std::string data = dir.file("data");
+  const std::string mention = "--test-split does not apply to " + data + ": it has train/ and test/ folders";
+  check_refused("train --data " + data + " --test-split 0.3 --no-save", mention);
+  check_refused("lr-find --data " + data + " --test-split 0.3", mention);
+  // The same for CSV data with a test file (datasets/csv.hpp): one or the other.
+  TempDir csv;
+  std::ofstream(csv.file("train.csv")) << "label,a\n0,1\n1,2\n";
+  std::ofstream(csv.file("test.csv")) << "label,a\n0,1\n";
+  check_refused("train --data " + csv.file("train.csv") + " --test " + csv.file("test.csv") + " --test-split 0.3 --no-save",
+                "give --test FILE.csv or --test-split, not both");
 }
 
 TEST_CASE("cli images: DIR/<class> with --test-split, --channels 3 and --image-size") {

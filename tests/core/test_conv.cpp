@@ -1,4 +1,4 @@
-// core/conv: conv2d and max_pool2d against direct loops, finite-difference
+// core/conv: conv2d, max_pool2d and avg_pool2d against direct loops, finite-difference
 // gradient checks (stride, padding, odd sizes, a batch split into several
 // GEMM groups), the same bits at any thread count, and the shape errors.
 #include <doctest/doctest.h>
@@ -220,4 +220,79 @@ TEST_CASE("conv2d and max_pool2d: shape errors name the op and the shapes") {
   CHECK_NOTHROW(conv2d(x, big, b, 1, 1));
   CHECK_THROWS_WITH_AS(max_pool2d(x, 5, 5), "max_pool2d: a 5x5 window does not fit input (1, 2, 4, 4)", std::invalid_argument);
   CHECK_THROWS_AS(max_pool2d(random_tensor({4, 4}, rng), 2, 2), std::invalid_argument);
+}
+
+TEST_CASE("avg_pool2d: window means, overlapping windows, sizes rounded down") {
+  // x (1,1,3,5): 2x2 windows with stride 2 -> (1,1,1,2); the last row and column are dropped.
+  Array a = {{{{1, 5, 5, 0, 9}, {2, 4, 7, 8, 9}, {9, 9, 9, 9, 9}}}};
+  Tensor x(a, true);
+  Tensor y = avg_pool2d(x, 2, 2);
+  REQUIRE(y.value().shape() == std::vector<std::size_t>{1, 1, 1, 2});
+  CHECK(y.data()[0] == 3.0f);  // (1 + 5 + 2 + 4) / 4
+  CHECK(y.data()[1] == 5.0f);  // (5 + 0 + 7 + 8) / 4
+  sum(y).backward();
+  Array expected = {{{{0.25f, 0.25f, 0.25f, 0.25f, 0}, {0.25f, 0.25f, 0.25f, 0.25f, 0}, {0, 0, 0, 0, 0}}}};
+  CHECK(x.grad() == expected);
+  // 2x2 windows with stride 1 overlap: the middle pixels are in two windows of one row.
+  Tensor z(Array{{{{1, 2, 3}, {4, 5, 6}}}}, true);
+  Tensor m = avg_pool2d(z, 2, 1);
+  CHECK(m.data()[0] == 3.0f);
+  CHECK(m.data()[1] == 4.0f);
+  sum(m).backward();
+  CHECK(z.grad() == Array{{{{0.25f, 0.5f, 0.25f}, {0.25f, 0.5f, 0.25f}}}});
+}
+
+TEST_CASE("avg_pool2d: against direct loops in double") {
+  Rng rng(71);
+  Tensor x = random_tensor({3, 2, 9, 7}, rng);
+  const std::size_t k = 3, s = 2, Ho = (9 - k) / s + 1, Wo = (7 - k) / s + 1;
+  Tensor y = avg_pool2d(x, k, s);
+  REQUIRE(y.value().shape() == std::vector<std::size_t>{3, 2, Ho, Wo});
+  double worst = 0;
+  for (std::size_t plane = 0; plane < 6; ++plane)
+    for (std::size_t oh = 0; oh < Ho; ++oh)
+      for (std::size_t ow = 0; ow < Wo; ++ow) {
+        double mean = 0;
+        for (std::size_t i = 0; i < k; ++i)
+          for (std::size_t j = 0; j < k; ++j) mean += x.data()[(plane * 9 + oh * s + i) * 7 + ow * s + j];
+        mean /= double(k * k);
+        worst = std::max(worst, std::fabs(mean - double(y.data()[(plane * Ho + oh) * Wo + ow])));
+      }
+  CHECK(worst < 1e-6);
+}
+
+TEST_CASE("gradcheck: avg_pool2d, overlapping and odd windows") {
+  // Linear in x: no kink, any values.
+  for (const auto& [kernel, stride] : {std::pair<std::size_t, std::size_t>{2, 2}, {3, 2}, {2, 1}, {3, 3}, {5, 2}}) {
+    CAPTURE(kernel);
+    CAPTURE(stride);
+    Rng rng(80 + kernel * 10 + stride);
+    Tensor x = random_tensor({2, 3, 7, 5}, rng);
+    const Tensor probe = avg_pool2d(x, kernel, stride);
+    Tensor weights = random_tensor(Shape(probe.value().shape().begin(), probe.value().shape().end()), rng, false);
+    check_gradient([&] { return weighted_sum(avg_pool2d(x, kernel, stride), weights); }, x, "d/dx");
+  }
+}
+
+TEST_CASE("avg_pool2d: the same bits with 1 and 2 threads, and shape errors") {
+  Rng rng(90);
+  Tensor x = random_tensor({40, 8, 28, 28}, rng);  // enough work to wake the second thread
+  Tensor weights = random_tensor({40, 8, 13, 13}, rng, false);
+  std::vector<std::vector<float>> runs;
+  for (int threads : {1, 2}) {
+    const int previous = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    x.zero_grad();
+    Tensor loss = weighted_sum(avg_pool2d(x, 3, 2), weights);
+    loss.backward();
+    std::vector<float> bits{loss.item()};
+    bits.insert(bits.end(), x.grad().begin(), x.grad().end());
+    runs.push_back(bits);
+    omp_set_num_threads(previous);
+  }
+  CHECK(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * sizeof(float)) == 0);
+  Tensor small = random_tensor({1, 2, 4, 4}, rng);
+  CHECK_THROWS_WITH_AS(avg_pool2d(small, 5, 5), "avg_pool2d: a 5x5 window does not fit input (1, 2, 4, 4)", std::invalid_argument);
+  CHECK_THROWS_AS(avg_pool2d(small, 2, 0), std::invalid_argument);
+  CHECK_THROWS_AS(avg_pool2d(random_tensor({4, 4}, rng), 2, 2), std::invalid_argument);
 }

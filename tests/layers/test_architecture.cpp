@@ -89,7 +89,7 @@ TEST_CASE("architecture: suffixes, defaults, odd sizes and other inputs") {
 
 TEST_CASE("architecture: an error names the bad token and its position") {
   CHECK(error_of("conv16k3p1,relu,maxpol2,flatten,fc") ==
-        "--arch: 'maxpol2' (layer 2) is not a layer; layers are convN[kK][sS][pP], maxpoolK[sS], flatten, fcN, fc, "
+        "--arch: 'maxpol2' (layer 2) is not a layer; layers are convN[kK][sS][pP], maxpoolK[sS], avgpoolK[sS], flatten, fcN, fc, "
         "relu, tanh, sigmoid or leaky_relu");
   CHECK(error_of("conv16,,fc") .find("--arch: '' (layer 1) is empty") == 0);
   CHECK(error_of("conv0,flatten,fc").find("--arch: 'conv0' (layer 0) is out of range") == 0);
@@ -128,4 +128,39 @@ TEST_CASE("Conv2d, MaxPool2d and Flatten layers") {
   CHECK(pool.forward(y).value().shape() == std::vector<std::size_t>{2, 4, 1, 1});
   Flatten flatten;
   CHECK(flatten.forward(y).value().shape() == std::vector<std::size_t>{2, 64});
+}
+
+TEST_CASE("architecture: avgpoolK[sS] makes an AvgPool2d, sized and summarised as MaxPool2d") {
+  const auto layers = parse_architecture("conv4k3p1,relu,avgpool3s2,conv2,avgpool2,flatten,fc", "--arch");
+  REQUIRE(layers.size() == 7);
+  CHECK(layers[2].kind == LayerSpec::Kind::AvgPool);
+  CHECK(layers[2].kernel == 3);
+  CHECK(layers[2].stride == 2);
+  CHECK(layers[4].stride == 2);  // the stride defaults to the kernel
+  CHECK(architecture_text(layers) == "conv4k3p1,relu,avgpool3s2,conv2,avgpool2,flatten,fc");
+  // 1x11x9: conv p1 -> 4x11x9, avgpool 3 stride 2 -> 4x5x4, conv 3 -> 2x3x2, avgpool 2 -> 2x1x1: 2 features.
+  const auto shapes = architecture_parameter_shapes(layers, {1, 11, 9}, 3, "--arch");
+  REQUIRE(shapes.size() == 6);  // no parameters for the pools
+  CHECK(shapes[0].first == "0.weight");
+  CHECK(shapes[2].first == "3.weight");
+  CHECK(shapes[4].first == "6.weight");
+  CHECK(shapes[4].second == Shape{3, 2});
+  Rng rng(2);
+  auto model = make_network(layers, {1, 11, 9}, 3, rng, "--arch");
+  CHECK(model->describe().find("ReLU, AvgPool2d(3, stride 2), Conv2d(4 -> 2") != std::string::npos);
+  const std::string text = format_model_summary(summarize_layers(*model, 99));
+  CAPTURE(text);
+  CHECK(text.find("2      AvgPool2d  (batch, 4, 5, 4)            0\n") != std::string::npos);
+  CHECK(error_of("conv4k5,avgpool9,flatten,fc", {1, 8, 8}) ==
+        "--arch: 'avgpool9' (layer 1) has a 9x9 window larger than its input (4x4x4)");
+  CHECK(error_of("avgpool0,flatten,fc").find("--arch: 'avgpool0' (layer 0) is out of range") == 0);
+  CHECK(error_of("avgpool2x,flatten,fc").find("'avgpool2x' (layer 0) is not a layer") != std::string::npos);
+  CHECK(error_of("flatten,avgpool2,fc").find("'avgpool2' (layer 1) needs images") != std::string::npos);
+
+  AvgPool2d pool(2);
+  CHECK(pool.stride() == 2);
+  CHECK(pool.parameters().empty());
+  Tensor y = pool.forward(Tensor(xt::ones<float>({std::size_t(2), std::size_t(3), std::size_t(5), std::size_t(4)})));
+  CHECK(y.value().shape() == std::vector<std::size_t>{2, 3, 2, 2});
+  CHECK(y.data()[0] == 1.0f);
 }

@@ -157,11 +157,11 @@ def torch_network(arch, input_chw, outputs):
             out, k, st, p = int(m[1]), int(m[2] or 3), int(m[3] or 1), int(m[4] or 0)
             modules.append(torch.nn.Conv2d(shape[0], out, k, stride=st, padding=p))
             shape = [out, (shape[1] + 2 * p - k) // st + 1, (shape[2] + 2 * p - k) // st + 1]
-        elif token.startswith("maxpool"):
-            m = re.fullmatch(r"maxpool(\d+)(?:s(\d+))?", token)
+        elif token.startswith(("maxpool", "avgpool")):
+            m = re.fullmatch(r"(?:max|avg)pool(\d+)(?:s(\d+))?", token)
             k = int(m[1])
             st = int(m[2] or k)
-            modules.append(torch.nn.MaxPool2d(k, stride=st))
+            modules.append((torch.nn.MaxPool2d if token.startswith("max") else torch.nn.AvgPool2d)(k, stride=st))
             shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
         else:
             size = outputs if token == "fc" else int(token[2:])

@@ -9,12 +9,14 @@ usage: test_training_step.py ORACLE_STEP SCRATCH_DIR
    step with xgrad, and torch.nn.Sequential does the same in float32. At every
    step the loss and every parameter gradient (before the update) and every
    parameter (after it) must agree.
-2. Convolutional networks: the same 3 steps for two --arch layer lists
+2. Convolutional networks: the same 3 steps for three --arch layer lists
    (layers/architecture.hpp) on seeded images, `ORACLE_STEP train-arch`
-   against torch's Conv2d, MaxPool2d, Flatten and Linear: the default cnn on
-   1x12x12 images, and strides, padding, overlapping pools and odd sizes on
-   3x11x13 images. This checks conv2d and max_pool2d forward (the loss) and
-   backward (every gradient, the first conv's through the layers after it).
+   against torch's Conv2d, MaxPool2d, AvgPool2d, Flatten and Linear: the
+   default cnn on 1x12x12 images, strides, padding, overlapping pools and odd
+   sizes on 3x11x13 images, and overlapping (3, stride 2) and odd average pools
+   on 2x11x13 images. This checks conv2d, max_pool2d and avg_pool2d forward
+   (the loss) and backward (every gradient, the first conv's through the
+   layers after it).
 3. The loss alone: `ORACLE_STEP loss` on logits of ±1e4, rows of equal logits
    and ordinary logits; the loss, d loss / d logits, softmax and log_softmax
    must agree with torch.
@@ -134,6 +136,7 @@ def check_training(results, oracle, work):
 ARCH_CASES = [
     ("cnn", "cnn", (1, 12, 12), 10),
     ("strides, padding, odd sizes", "conv5k3s2p1,leaky_relu,maxpool3s2,conv4k2,tanh,flatten,fc7,sigmoid,fc", (3, 11, 13), 4),
+    ("average pools, overlapping and odd", "conv6k3p1,relu,avgpool3s2,conv4k3,tanh,avgpool2,flatten,fc", (2, 11, 13), 5),
 ]
 DEFAULT_CNN = "conv16k3p1,relu,maxpool2,conv32k3p1,relu,maxpool2,flatten,fc128,relu,fc"
 
@@ -156,11 +159,11 @@ def torch_network(arch, input_chw, outputs):
             out, k, st, p = int(m[1]), int(m[2] or 3), int(m[3] or 1), int(m[4] or 0)
             modules.append(torch.nn.Conv2d(shape[0], out, k, stride=st, padding=p))
             shape = [out, (shape[1] + 2 * p - k) // st + 1, (shape[2] + 2 * p - k) // st + 1]
-        elif token.startswith("maxpool"):
-            m = re.fullmatch(r"maxpool(\d+)(?:s(\d+))?", token)
+        elif token.startswith(("maxpool", "avgpool")):
+            m = re.fullmatch(r"(?:max|avg)pool(\d+)(?:s(\d+))?", token)
             k = int(m[1])
             st = int(m[2] or k)
-            modules.append(torch.nn.MaxPool2d(k, stride=st))
+            modules.append((torch.nn.MaxPool2d if token.startswith("max") else torch.nn.AvgPool2d)(k, stride=st))
             shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
         else:
             size = outputs if token == "fc" else int(token[2:])
