@@ -36,6 +36,9 @@ import sys
 import numpy as np
 import torch
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
+from torch_network import torch_network  # noqa: E402  (tests/oracles/torch_network.py)
+
 ROWS, COLS, CLASSES = 8, 8, 10
 
 
@@ -139,35 +142,6 @@ def check_csv_model(xgrad, scratch):
     np.testing.assert_allclose(xgrad_logits, torch_logits, rtol=1e-5, atol=1e-5)
     print(f"CSV model: compared {len(test_values)} rows x 3 logits; max |difference| "
           f"{np.abs(xgrad_logits - torch_logits).max():.2e}")
-
-
-def torch_network(arch, input_chw, outputs):
-    """torch.nn.Sequential of a model file's "arch" (layers/architecture.hpp's grammar)."""
-    import re
-    shape, modules = list(input_chw), []
-    activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "leaky_relu": torch.nn.LeakyReLU}
-    for token in arch.split(","):
-        if token in activations:
-            modules.append(activations[token]())
-        elif token == "flatten":
-            modules.append(torch.nn.Flatten())
-            shape = [int(np.prod(shape))]
-        elif token.startswith("conv"):
-            m = re.fullmatch(r"conv(\d+)(?:k(\d+))?(?:s(\d+))?(?:p(\d+))?", token)
-            out, k, st, p = int(m[1]), int(m[2] or 3), int(m[3] or 1), int(m[4] or 0)
-            modules.append(torch.nn.Conv2d(shape[0], out, k, stride=st, padding=p))
-            shape = [out, (shape[1] + 2 * p - k) // st + 1, (shape[2] + 2 * p - k) // st + 1]
-        elif token.startswith(("maxpool", "avgpool")):
-            m = re.fullmatch(r"(?:max|avg)pool(\d+)(?:s(\d+))?", token)
-            k = int(m[1])
-            st = int(m[2] or k)
-            modules.append((torch.nn.MaxPool2d if token.startswith("max") else torch.nn.AvgPool2d)(k, stride=st))
-            shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
-        else:
-            size = outputs if token == "fc" else int(token[2:])
-            modules.append(torch.nn.Linear(shape[0], size))
-            shape = [size]
-    return torch.nn.Sequential(*modules)
 
 
 def check_cnn_model(xgrad, scratch):

@@ -39,6 +39,7 @@ import torch
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 from oracle_results import Results  # noqa: E402  (tests/oracles/oracle_results.py)
+from torch_network import torch_network  # noqa: E402  (tests/oracles/torch_network.py)
 
 SIZES = (12, 7, 5, 4)  # in, hidden..., out
 BATCH = 8
@@ -138,40 +139,6 @@ ARCH_CASES = [
     ("strides, padding, odd sizes", "conv5k3s2p1,leaky_relu,maxpool3s2,conv4k2,tanh,flatten,fc7,sigmoid,fc", (3, 11, 13), 4),
     ("average pools, overlapping and odd", "conv6k3p1,relu,avgpool3s2,conv4k3,tanh,avgpool2,flatten,fc", (2, 11, 13), 5),
 ]
-DEFAULT_CNN = "conv16k3p1,relu,maxpool2,conv32k3p1,relu,maxpool2,flatten,fc128,relu,fc"
-
-
-def torch_network(arch, input_chw, outputs):
-    """torch.nn.Sequential of an --arch text (the grammar of layers/architecture.hpp)."""
-    import re
-    shape = list(input_chw)
-    modules = []
-    tokens = (DEFAULT_CNN if arch == "cnn" else arch).split(",")
-    activations = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "leaky_relu": torch.nn.LeakyReLU}
-    for token in tokens:
-        if token in activations:
-            modules.append(activations[token]())
-        elif token == "flatten":
-            modules.append(torch.nn.Flatten())
-            shape = [int(np.prod(shape))]
-        elif token.startswith("conv"):
-            m = re.fullmatch(r"conv(\d+)(?:k(\d+))?(?:s(\d+))?(?:p(\d+))?", token)
-            out, k, st, p = int(m[1]), int(m[2] or 3), int(m[3] or 1), int(m[4] or 0)
-            modules.append(torch.nn.Conv2d(shape[0], out, k, stride=st, padding=p))
-            shape = [out, (shape[1] + 2 * p - k) // st + 1, (shape[2] + 2 * p - k) // st + 1]
-        elif token.startswith(("maxpool", "avgpool")):
-            m = re.fullmatch(r"(?:max|avg)pool(\d+)(?:s(\d+))?", token)
-            k = int(m[1])
-            st = int(m[2] or k)
-            modules.append((torch.nn.MaxPool2d if token.startswith("max") else torch.nn.AvgPool2d)(k, stride=st))
-            shape = [shape[0], (shape[1] - k) // st + 1, (shape[2] - k) // st + 1]
-        else:
-            size = outputs if token == "fc" else int(token[2:])
-            modules.append(torch.nn.Linear(shape[0], size))
-            shape = [size]
-    return torch.nn.Sequential(*modules)
-
-
 def check_arch_training(results, oracle, scratch):
     for i, (case, arch, chw, outputs) in enumerate(ARCH_CASES):
         work = fresh_dir(scratch / f"arch{i}")
