@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "train/saved_model.hpp"
+#include "train/distributed.hpp"
 #include "core/error.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "metrics/calibration.hpp"
@@ -95,7 +96,7 @@ int run_eval(const EvalOptions& o) {
     return 0;
   }
 
-  const bool terminal = ::isatty(::fileno(stdout));
+  const bool terminal = stdout_is_terminal();
   std::printf("model  %s: %s, trained %zu epochs\n", o.model.c_str(), model.model->describe().c_str(), model.info.epoch);
   std::printf("data   %s: %zu test %s\n\n", data.name.c_str(), test.count, test.is_image() ? "images" : "rows");
   std::printf("accuracy %.4f  test_loss %.4f", confusion.accuracy(), loss);

@@ -12,6 +12,7 @@
 #include "train/experiment.hpp"
 #include "report/console.hpp"
 #include "train/interrupt.hpp"
+#include "train/distributed.hpp"
 #include "report/html.hpp"
 #include "report/lr_find_report.hpp"
 #include "core/error.hpp"
@@ -67,7 +68,7 @@ int run_lr_find(const LrFindOptions& o) {
   loader.set_augment(parse_augment(config.augment));  // the batches training would see
   ProgressFn progress;
   const auto start = std::chrono::steady_clock::now();
-  const bool terminal = ::isatty(::fileno(stdout));
+  const bool terminal = stdout_is_terminal();
   if (terminal) {
     progress = [&](std::size_t step, std::size_t steps, double loss) {
       Progress p;

@@ -59,14 +59,6 @@ std::string lr_text(double lr) { return format_number(lr, 3); }
 std::string held_out(const TrainConfig& c) { return c.val_split > 0 ? "val" : "test"; }
 std::string held_out_name(const TrainConfig& c) { return c.val_split > 0 ? "validation" : "test"; }
 
-nlohmann::json diverged_json(double base_lr, const TrainingDiverged& e) {
-  nlohmann::json j = {{"base_lr", base_lr}, {"epoch", e.epoch},  {"diverged", true},
-                      {"step", e.step},     {"lr", e.lr},        {"reason", e.what()}};
-  if (std::isfinite(e.loss)) j["loss"] = e.loss;
-  if (std::isfinite(e.last_good_loss)) j["last_good_loss"] = e.last_good_loss;
-  return j;
-}
-
 // "sweep  8 learning rates: …" below the data and model lines.
 void print_header(const SweepOptions& o, const Sweep& sweep, const std::vector<double>& rates, int jobs, int cores,
                   int ranks) {
@@ -104,7 +96,11 @@ void print_epoch(const SweepOptions& o, const Sweep& sweep, std::size_t epoch, s
       test_row += pad("step " + std::to_string(r.diverged->step));
       acc_row += pad("-");
       notes += "  lr " + lr_text(r.base_lr) + ": " + r.diverged->what() + "\n";
-      metrics_text += diverged_json(r.base_lr, *r.diverged).dump() + "\n";
+      nlohmann::json line = diverged_epoch_json(*r.diverged, o.train.run.val_split > 0);
+      line["base_lr"] = r.base_lr;
+      if (std::isfinite(r.diverged->loss)) line["loss"] = r.diverged->loss;  // the step's loss, when a number
+      if (std::isfinite(r.diverged->last_good_loss)) line["last_good_loss"] = r.diverged->last_good_loss;
+      metrics_text += line.dump() + "\n";
     } else {
       const EpochStats& s = r.history.back();
       train_row += pad(format_fixed(s.train_loss, 4));
