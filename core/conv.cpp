@@ -330,13 +330,16 @@ static void max_pool2d_backward(Node& n) {
   const std::size_t Ho = n.value.shape()[2], Wo = n.value.shape()[3], k = n.sizes[0], stride = n.sizes[1];
   float* dx = x.grad_buffer().data();
   const float *dy = n.grad.data(), *where = n.saved.data();
+  // step[offset]: how far the window's element offset = i·k + j lies from its first, i·W + j
+  IndexArray step = IndexArray::from_shape({k * k});
+  for (std::size_t offset = 0; offset < k * k; ++offset) step.data()[offset] = std::int32_t(offset / k * W + offset % k);
   parallel_for(Index(planes), n.value.size(), [&](Index plane) {
-    for (std::size_t oh = 0; oh < Ho; ++oh)
-      for (std::size_t ow = 0; ow < Wo; ++ow) {
-        const std::size_t out = (std::size_t(plane) * Ho + oh) * Wo + ow, offset = std::size_t(where[out]);
-        const std::size_t ih = oh * stride + offset / k, iw = ow * stride + offset % k;
-        dx[(std::size_t(plane) * H + ih) * W + iw] += dy[out];
-      }
+    float* dx_plane = dx + std::size_t(plane) * H * W;
+    for (std::size_t oh = 0; oh < Ho; ++oh) {
+      float* first = dx_plane + oh * stride * W;  // window (oh, 0)'s first element
+      const std::size_t out = (std::size_t(plane) * Ho + oh) * Wo;
+      for (std::size_t ow = 0; ow < Wo; ++ow) first[ow * stride + std::size_t(step.data()[std::size_t(where[out + ow])])] += dy[out + ow];
+    }
   });
 }
 
