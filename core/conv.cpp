@@ -19,6 +19,10 @@
 // less than the GEMMs, and keeps a training step's memory that of its
 // activations.
 //
+// Threads: the images of a group are split among the GEMM's threads for the
+// forward and dcol GEMMs (one small GEMM per image, each on one thread); dw
+// and dbias add the images up in order on the calling thread.
+//
 // Determinism: the GEMM is bit-identical at any thread count (core/gemm.hpp),
 // G depends on the shapes only, the images are summed into dw and db in order,
 // and the parallel copies (im2col, col2im, max_pool2d) write
@@ -261,7 +265,8 @@ static void conv2d_backward(Node& n) {
     const std::size_t count = std::min(group, s.B - b0);
     const int cols = int(count * pixels);  // the leading dimension of col and dcol
     if (dw_wanted) im2col(x.data() + b0 * s.C * s.H * s.W, count, s, col.data());
-    for (std::size_t g = 0; g < count; ++g) {
+    // dw and dbias: the images in order, on this thread (each adds into the same sums)
+    for (std::size_t g = 0; g < count && (dw_wanted || db_wanted); ++g) {
       const float* dy = n.grad.data() + (b0 + g) * s.O * pixels;  // dy_g (O, pixels)
       // dw (O, patch) += dy_g (O, pixels) · col_gᵀ
       if (dw_wanted) {
@@ -273,10 +278,14 @@ static void conv2d_backward(Node& n) {
         float* db = parent(n, 2).grad_buffer().data();
         for (std::size_t o = 0; o < s.O; ++o) db[o] += float(row_sum(dy + o * pixels, pixels));
       }
-      // dcol_g (patch, pixels) = wᵀ · dy_g, w (O, patch)
-      if (dx_wanted) {
-        gemm(Trans::Yes, Trans::No, patch, P, O, 1.0f, w.data(), patch, dy, P, 0.0f, dcol.data() + g * pixels, cols);
-      }
+    }
+    // dcol_g (patch, pixels) = wᵀ · dy_g, w (O, patch): one image per task
+    if (dx_wanted) {
+      parallel_for(Index(count), count * s.O * pixels * s.patch(), [&](Index g) {
+        const float* dy = n.grad.data() + (b0 + std::size_t(g)) * s.O * pixels;
+        gemm(Trans::Yes, Trans::No, patch, P, O, 1.0f, w.data(), patch, dy, P, 0.0f,
+             dcol.data() + std::size_t(g) * pixels, cols);
+      });
     }
     if (dx_wanted) col2im_accumulate(dcol.data(), count, s, parent(n, 0).grad_buffer().data() + b0 * s.C * s.H * s.W);
   }
@@ -303,14 +312,14 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t str
   for (std::size_t b0 = 0; b0 < s.B; b0 += group) {
     const std::size_t count = std::min(group, s.B - b0);
     im2col(x.data() + b0 * s.C * s.H * s.W, count, s, col.data());
-    for (std::size_t g = 0; g < count; ++g) {
-      // y_g (O, pixels) = bias + w (O, patch) · col_g, written in place in y's NCHW layout:
-      // each row starts as its bias, and the GEMM adds into it (beta = 1)
-      float* yg = y.data() + (b0 + g) * s.O * pixels;
+    // one image per task: y_g (O, pixels) = bias + w (O, patch) · col_g, written in place in
+    // y's NCHW layout: each row starts as its bias, and the GEMM adds into it (beta = 1)
+    parallel_for(Index(count), count * s.O * pixels * s.patch(), [&](Index g) {
+      float* yg = y.data() + (b0 + std::size_t(g)) * s.O * pixels;
       for (std::size_t o = 0; o < s.O; ++o) std::fill_n(yg + o * pixels, pixels, b.data()[o]);
-      gemm(Trans::No, Trans::No, O, P, patch, 1.0f, w.data(), patch, col.data() + g * pixels, int(count * pixels), 1.0f,
-           yg, P);
-    }
+      gemm(Trans::No, Trans::No, O, P, patch, 1.0f, w.data(), patch, col.data() + std::size_t(g) * pixels,
+           int(count * pixels), 1.0f, yg, P);
+    });
   }
   Tensor out = make_result("conv2d", std::move(y), {x, w, b}, conv2d_backward);
   out.node()->sizes = {stride, padding};

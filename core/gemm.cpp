@@ -146,6 +146,14 @@ PackBuffers& chunk_pack_buffers(int c) {
   return buffers[std::size_t(c)];
 }
 
+// The buffers of a GEMM that runs on the calling thread alone: those of the
+// pooled chunk it is called from (a conv's loop over images), for the same
+// reason, else this thread's.
+PackBuffers& serial_pack_buffers() {
+  const int c = current_pooled_chunk();
+  return c >= 0 && c < kPooledChunkBuffers ? chunk_pack_buffers(c) : thread_pack_buffers();
+}
+
 // ---- Packing ----------------------------------------------------------------------
 // A panel of width PW (MR for A, NR for B) holds, for each k, PW consecutive values
 // (rows of op(A) or columns of op(B)). Past the matrix edge it is zero-padded as far
@@ -398,7 +406,7 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
     threads = std::min(omp_get_max_threads(), tiles);
 
   if (threads <= 1) {
-    gemm_rect(p, 0, M, 0, N, thread_pack_buffers());
+    gemm_rect(p, 0, M, 0, N, serial_pack_buffers());
     return;
   }
   // Chunk c of `threads` takes tiles [tiles*c/threads, tiles*(c+1)/threads), on
@@ -406,7 +414,7 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
   const auto chunk = [&](int c, bool pooled) {
     const int lo = int(static_cast<long long>(tiles) * c / threads) * tile;
     const int hi = int(static_cast<long long>(tiles) * (c + 1) / threads) * tile;
-    PackBuffers& buf = pooled && c < kPooledChunkBuffers ? chunk_pack_buffers(c) : thread_pack_buffers();
+    PackBuffers& buf = pooled && c < kPooledChunkBuffers ? chunk_pack_buffers(c) : serial_pack_buffers();
     if (split_n)
       gemm_rect(p, 0, M, lo, std::min(hi, N), buf);
     else

@@ -15,6 +15,8 @@
 namespace xg {
 namespace {
 
+thread_local int tl_pooled_chunk = -1;  // current_pooled_chunk()
+
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
   _mm_pause();
@@ -77,7 +79,10 @@ class Pool {
       if (generation_of(s) != generation || next_of(s) >= chunks_of(s)) return;
       const std::function<void(int, bool)>* body = body_.load();
       if (!state_.compare_exchange_weak(s, s + 1)) continue;  // s reloaded
+      const int outer = tl_pooled_chunk;
+      tl_pooled_chunk = next_of(s);
       (*body)(next_of(s), true);
+      tl_pooled_chunk = outer;
       done_.fetch_add(1, std::memory_order_release);
       s = state_.load();
     }
@@ -122,6 +127,8 @@ Pool& pool() {
 }
 
 }  // namespace
+
+int current_pooled_chunk() { return tl_pooled_chunk; }
 
 void parallel_chunks(int chunks, int threads, const std::function<void(int, bool)>& body) {
   if (threads > 1 && chunks > 1 && chunks <= kMaxChunks) {

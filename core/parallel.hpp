@@ -29,4 +29,9 @@ namespace xg {
 // happens to claim the chunk. Returns when all chunks have run.
 void parallel_chunks(int chunks, int threads, const std::function<void(int chunk, bool pooled)>& body);
 
+// The index of the pooled chunk this thread is running now, or -1 (not inside a
+// pooled call's body). Code called from a chunk (a GEMM inside a loop over
+// images) can keep scratch memory per chunk index with it, as a pooled body does.
+int current_pooled_chunk();
+
 }  // namespace xg

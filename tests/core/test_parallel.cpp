@@ -41,3 +41,20 @@ TEST_CASE("parallel_chunks nested in a chunk, or called from two threads at once
   other.join();
   CHECK(total.load() == 2 * 500 * 4);
 }
+
+TEST_CASE("current_pooled_chunk: the chunk a pooled body runs, also inside a nested call; -1 elsewhere") {
+  CHECK(xg::current_pooled_chunk() == -1);
+  for (int call = 0; call < 100; ++call) {
+    std::vector<std::atomic<int>> seen(4);
+    std::atomic<int> nested_agrees{0};
+    xg::parallel_chunks(4, 2, [&](int c, bool pooled) {
+      seen[std::size_t(c)] = pooled ? xg::current_pooled_chunk() : -2;
+      // a nested call runs serially on this thread, still inside chunk c
+      xg::parallel_chunks(2, 2, [&](int, bool) { nested_agrees += xg::current_pooled_chunk() == (pooled ? c : -1); });
+    });
+    for (int c = 0; c < 4; ++c) CHECK((seen[std::size_t(c)] == c || seen[std::size_t(c)] == -2));
+    CHECK(nested_agrees.load() == 8);
+    CHECK(xg::current_pooled_chunk() == -1);
+  }
+  xg::parallel_chunks(3, 1, [&](int, bool pooled) { CHECK((!pooled && xg::current_pooled_chunk() == -1)); });
+}
