@@ -42,7 +42,7 @@ TEST_CASE("parallel_chunks nested in a chunk, or called from two threads at once
   CHECK(total.load() == 2 * 500 * 4);
 }
 
-TEST_CASE("current_pooled_chunk: the chunk a pooled body runs, also inside a nested call; -1 elsewhere") {
+TEST_CASE("current_pooled_chunk: the chunk a pooled body runs, also inside a nested call, and -1 elsewhere") {
   CHECK(xg::current_pooled_chunk() == -1);
   for (int call = 0; call < 100; ++call) {
     std::vector<std::atomic<int>> seen(4);
