@@ -69,8 +69,10 @@ inline void gemm_accumulate_dx(int B, int N, int K, const float* dy, const float
 }
 
 // weight gradient: dy (B,N), x (B,K) -> dw (N,K) += dyᵀ · x
-inline void gemm_accumulate_dw(int B, int N, int K, const float* dy, const float* x, float* dw) {
-  gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, dy, N, x, K, 1.0f, dw, K);
+// (add == false: dw = dyᵀ · x, dw not read; for a gradient still all zeros,
+// see Node::grad_to_overwrite)
+inline void gemm_accumulate_dw(int B, int N, int K, const float* dy, const float* x, float* dw, bool add = true) {
+  gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, dy, N, x, K, add ? 1.0f : 0.0f, dw, K);
 }
 
 // A plain matmul c (M,N) = a (M,K) · b (K,N) and its two gradients:

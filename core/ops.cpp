@@ -44,11 +44,12 @@ Array uninitialized(std::size_t rows, std::size_t cols) { return Array::from_sha
 Node& parent(Node& n, int i) { return *n.parents[i]; }
 bool wants_grad(Node& n, int i) { return n.parents[i] && n.parents[i]->requires_grad; }
 
-// db (N) += column sums of dy (B,N)
-void accumulate_column_sums(const Array& dy, Array& db) {
+// db (N) += column sums of dy (B,N)   (add == false: db = the sums, db not read)
+void accumulate_column_sums(const Array& dy, Array& db, bool add = true) {
   const std::size_t rows = dy.shape()[0], cols = dy.shape()[1];
   const float* g = dy.data();
   float* out = db.data();
+  if (!add) std::fill_n(out, cols, 0.0f);
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < cols; ++c) out[c] += g[r * cols + c];
 }
@@ -113,10 +114,20 @@ static void linear_backward(Node& n) {
   const int B = as_int(x.value.shape()[0]), K = as_int(x.value.shape()[1]), N = as_int(w.value.shape()[0]);
   // dx (B,K) += dy (B,N) · W, W (N,K)
   if (wants_grad(n, 0)) gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), x.grad_buffer().data());
-  // dW (N,K) += dyᵀ · x, x (B,K)
-  if (wants_grad(n, 1)) gemm_accumulate_dw(B, N, K, n.grad.data(), x.value.data(), w.grad_buffer().data());
-  // db (N) += column sums of dy
-  if (wants_grad(n, 2)) accumulate_column_sums(n.grad, parent(n, 2).grad_buffer());
+  // dW (N,K) += dyᵀ · x, x (B,K). Right after zero_grad() dW is all zeros, and
+  // the GEMM stores dyᵀ · x instead of adding it to zeros: the same numbers,
+  // without a pass that writes the zeros and a pass that reads them back.
+  if (wants_grad(n, 1)) {
+    bool add = true;
+    float* dw = w.grad_to_overwrite(add).data();
+    gemm_accumulate_dw(B, N, K, n.grad.data(), x.value.data(), dw, add);
+  }
+  // db (N) += column sums of dy   (the same overwrite of a zero gradient)
+  if (wants_grad(n, 2)) {
+    bool add = true;
+    Array& db = parent(n, 2).grad_to_overwrite(add);
+    accumulate_column_sums(n.grad, db, add);
+  }
 }
 
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {

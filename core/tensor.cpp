@@ -17,7 +17,22 @@ Array& Node::grad_buffer() {
   if (!grad_ready || grad.shape() != value.shape()) {
     grad = xt::zeros<float>(value.shape());
     grad_ready = true;
+  } else if (grad_stale) {
+    grad.fill(0.0f);
   }
+  grad_stale = false;
+  return grad;
+}
+
+Array& Node::grad_to_overwrite(bool& add) {
+  if (grad_ready && grad.shape() == value.shape()) {
+    add = !grad_stale;
+  } else {
+    grad = Array::from_shape(value.shape());  // uninitialised: the caller writes all of it
+    grad_ready = true;
+    add = false;
+  }
+  grad_stale = false;
   return grad;
 }
 
@@ -92,7 +107,12 @@ void Tensor::backward() {
   }
 }
 
-void Tensor::zero_grad() { node_->grad_buffer().fill(0.0f); }
+void Tensor::zero_grad() {
+  if (node_->grad_ready && node_->grad.shape() == node_->value.shape())
+    node_->grad_stale = true;  // zeros written on first use (grad_buffer) or never (grad_to_overwrite)
+  else
+    node_->grad_buffer();
+}
 
 std::string shape_string(const Shape& shape) {
   std::string s = "(";

@@ -31,6 +31,8 @@ struct Node {
   Array value;                 // the op's result
   Array grad;                  // d(loss)/d(value); valid only once grad_ready (grad_buffer() makes it)
   bool grad_ready = false;     // grad has value's shape (a default 0-d Array already has size 1, so size cannot tell)
+  bool grad_stale = false;     // zero_grad() ran: the gradient is all zeros, but grad's memory still holds the old one
+                               // until grad_buffer() writes the zeros (or a backward overwrites it: grad_to_overwrite)
   bool requires_grad = false;  // false: backward never writes into this node
   const char* op = "leaf";     // the op that made it, for errors and graph export
   std::array<std::shared_ptr<Node>, 3> parents{};  // inputs, unused slots null
@@ -45,6 +47,13 @@ struct Node {
 
   // The gradient buffer, zero-filled to value's shape on first use.
   Array& grad_buffer();
+  // For a backward that writes EVERY element of this gradient in one pass (a
+  // weight gradient GEMM, a bias's column sums): the buffer, and `add` saying
+  // whether it holds a gradient to add to. add == false means the gradient is
+  // still all zeros and the buffer holds garbage: the caller must store its
+  // result (a GEMM with beta = 0) instead of adding it. Same numbers as adding
+  // to zeros, without writing the zeros first and reading them back.
+  Array& grad_to_overwrite(bool& add);
 };
 
 class Tensor {
@@ -75,7 +84,9 @@ class Tensor {
   // backward in reverse topological order. Gradients accumulate into leaves
   // across calls until zero_grad().
   void backward();
-  // Sets this tensor's gradient to zero (keeps the buffer).
+  // Sets this tensor's gradient to zero (keeps the buffer). The zeros are
+  // written lazily: by the first grad()/grad_buffer(), or never, when the next
+  // backward overwrites the whole buffer (Node::grad_to_overwrite).
   void zero_grad();
 
   Node* node() const { return node_.get(); }

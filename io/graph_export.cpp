@@ -68,7 +68,8 @@ std::string graph_to_dot(const Tensor& root, const std::vector<std::pair<std::st
   std::unordered_map<const Node*, bool> with_grad;
   for (const Node* n : order) {
     bool has = n->requires_grad && n->grad_ready && n->grad.shape() == n->value.shape();
-    if (has && n->value.dimension() == 0) has = n->parents[0] ? with_grad[n->parents[0].get()] : n->grad() != 0.0f;
+    if (has && n->value.dimension() == 0)
+      has = n->parents[0] ? with_grad[n->parents[0].get()] : !n->grad_stale && n->grad() != 0.0f;
     with_grad[n] = has;
   }
 
@@ -85,7 +86,7 @@ std::string graph_to_dot(const Tensor& root, const std::vector<std::pair<std::st
     std::string label = escaped(title) + "\\n" + shape_string(n->value);
     if (shows_gradient(n, with_grad)) {
       char norm[64];
-      std::snprintf(norm, sizeof norm, "\\ngrad norm %.4g", l2_norm(n->grad));
+      std::snprintf(norm, sizeof norm, "\\ngrad norm %.4g", n->grad_stale ? 0.0 : l2_norm(n->grad));  // stale: zero_grad() ran
       label += norm;
     }
     const char* style = leaf ? (n->requires_grad ? "style=filled, fillcolor=\"#dbe9f6\"" : "style=filled, fillcolor=\"#eeeeee\"")

@@ -49,3 +49,43 @@ TEST_CASE("has_grad: false until a backward pass reaches the tensor, for scalars
   CHECK(scale.grad()() == doctest::Approx(5.0f));  // d(s * sum w^2)/ds = 1 + 4
   CHECK(w.grad()(0, 1) == doctest::Approx(8.0f));  // 2 * s * w
 }
+
+TEST_CASE("zero_grad defers its zeros: a reader sees zeros, a backward that overwrites skips them") {
+  Tensor x(Array{{1.0f, 2.0f}, {3.0f, -1.0f}}, false);  // (B=2, K=2)
+  Tensor w(Array{{0.5f, -1.0f}, {2.0f, 0.25f}, {1.0f, 1.0f}}, true);  // (N=3, K=2)
+  Tensor b(Array{0.1f, 0.2f, 0.3f}, true);
+  sum(linear(x, w, b)).backward();  // dW[n][k] = Σ_rows x[r][k], db[n] = rows
+  const Array once_w = w.grad(), once_b = b.grad();
+  CHECK(once_w(0, 0) == 4.0f);
+  CHECK(once_b(2) == 2.0f);
+
+  SUBCASE("a reader after zero_grad sees zeros") {
+    w.zero_grad();
+    CHECK(w.node()->grad_stale);
+    CHECK(w.grad()(1, 1) == 0.0f);
+    CHECK(!w.node()->grad_stale);
+  }
+  SUBCASE("grad_to_overwrite tells whether there is a gradient to add to") {
+    bool add = false;
+    w.node()->grad_to_overwrite(add);
+    CHECK(add);  // the gradient of the backward above
+    w.zero_grad();
+    w.node()->grad_to_overwrite(add);
+    CHECK(!add);  // all zeros: overwrite
+    Tensor fresh(Array{1.0f}, true);
+    fresh.node()->grad_to_overwrite(add);
+    CHECK(!add);  // no buffer yet
+  }
+  SUBCASE("linear's backward overwrites a zeroed gradient and adds to a live one, to the bit") {
+    w.zero_grad();
+    b.zero_grad();
+    w.node()->grad.fill(123.0f);  // what the stale memory holds must not leak in
+    b.node()->grad.fill(123.0f);
+    sum(linear(x, w, b)).backward();
+    CHECK(w.grad() == once_w);
+    CHECK(b.grad() == once_b);
+    sum(linear(x, w, b)).backward();  // no zero_grad: accumulates
+    CHECK(w.grad() == 2.0f * once_w);
+    CHECK(b.grad() == 2.0f * once_b);
+  }
+}

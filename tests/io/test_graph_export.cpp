@@ -53,4 +53,12 @@ TEST_CASE("graph: a 2-layer MLP's loss graph in DOT, before and after backward")
     if (label.rfind("x\\n", 0) == 0) CHECK(label.find("grad") == std::string::npos);
     if (label.rfind("softmax_cross_entropy", 0) == 0) CHECK(label.find("grad norm 1") != std::string::npos);
   }
+
+  // zero_grad() writes its zeros lazily (core/tensor.hpp): the graph shows a
+  // zero norm, not the old gradient still in the buffer's memory.
+  model->named_parameters()[0].second.zero_grad();
+  const Dot zeroed = parse_dot(graph_to_dot(loss, names));
+  found = false;
+  for (auto& [id, label] : zeroed.label_of) found = found || label == w0 + "\\ngrad norm 0";
+  CHECK(found);
 }
