@@ -130,6 +130,12 @@ std::size_t argmax(const float* values, std::size_t n) {
   return best;
 }
 
+bool all_finite(const float* values, std::size_t n) {
+  std::uint32_t bad = 0;
+  for (std::size_t i = 0; i < n; ++i) bad |= nonfinite_bit(values[i]);
+  return bad == 0;
+}
+
 double sum_of_squares(const float* values, std::size_t n) {
   double sum = 0.0;
   for (std::size_t i = 0; i < n; ++i) sum += double(values[i]) * double(values[i]);

@@ -13,6 +13,8 @@
 // (B, C, H, W), a convolution's weight), stored row-major.
 #include <array>
 #include <cstddef>
+#include <cstdint>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -103,6 +105,16 @@ std::size_t argmax(const float* values, std::size_t n);
 // Σ v_i² over n values, summed in double precision: the square of the L2 norm
 // (gradient clipping, diagnostics, forensics).
 double sum_of_squares(const float* values, std::size_t n);
+// 1 when one of v's bits says inf or NaN (all 8 exponent bits set), else 0: for
+// OR-ing over many values in a loop that the compiler vectorises (integer ops;
+// a float test would not vectorise without -ffast-math).
+inline std::uint32_t nonfinite_bit(float v) {
+  std::uint32_t bits;
+  std::memcpy(&bits, &v, sizeof bits);
+  return std::uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+}
+// True when none of the n values is inf or NaN.
+bool all_finite(const float* values, std::size_t n);
 
 // "(64, 784)" — for error messages.
 std::string shape_string(const Shape& shape);

@@ -13,6 +13,12 @@ void Optimizer::zero_grad() {
   for (Tensor& p : parameters_) p.zero_grad();
 }
 
+bool Optimizer::step_left_parameters_finite() const {
+  for (const Tensor& p : parameters_)
+    if (!all_finite(p.data(), p.size())) return false;
+  return true;
+}
+
 void Optimizer::load_state(const State& state) {
   if (!state.empty()) throw InputError("optimizer state '" + state.front().first + "' does not belong to this optimizer");
 }

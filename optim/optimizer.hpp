@@ -20,6 +20,10 @@ class Optimizer {
   void zero_grad();
   // One update from the current gradients.
   virtual void step() = 0;
+  // Whether the last step() left every parameter finite (no inf, no NaN). This
+  // one reads every parameter; an optimizer that checks each value as it writes
+  // it (SGD) answers from that instead, saving a pass over all the weights.
+  virtual bool step_left_parameters_finite() const;
 
   float lr() const { return lr_; }
   void set_lr(float lr) { lr_ = lr; }

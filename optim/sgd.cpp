@@ -18,13 +18,19 @@ void SGD::step() {
   const float mu = options_.momentum, tau = options_.dampening, wd = options_.weight_decay;
   const bool first = velocity_.empty();
   if (mu != 0.0f && first) velocity_.resize(parameters_.size());
+  // Each new weight is checked for inf/NaN as it is written (while it is in a
+  // register), so the training loop needs no second pass over all the weights.
+  std::uint32_t nonfinite = 0;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     Tensor& p = parameters_[i];
     const float* grad = p.grad().data();
     float* w = p.data();
     const std::size_t n = p.size();
     if (mu == 0.0f) {
-      for (std::size_t j = 0; j < n; ++j) w[j] -= lr_ * (grad[j] + wd * w[j]);
+      for (std::size_t j = 0; j < n; ++j) {
+        w[j] -= lr_ * (grad[j] + wd * w[j]);
+        nonfinite |= nonfinite_bit(w[j]);
+      }
       continue;
     }
     if (first) velocity_[i] = Array::from_shape(p.value().shape());
@@ -33,8 +39,10 @@ void SGD::step() {
       const float g = grad[j] + wd * w[j];
       v[j] = first ? g : mu * v[j] + (1.0f - tau) * g;
       w[j] -= lr_ * (options_.nesterov ? g + mu * v[j] : v[j]);
+      nonfinite |= nonfinite_bit(w[j]);
     }
   }
+  step_finite_ = nonfinite == 0;
 }
 
 Optimizer::State SGD::state() const {

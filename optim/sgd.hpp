@@ -23,6 +23,7 @@ class SGD : public Optimizer {
   // Throws std::invalid_argument for Nesterov without momentum or with dampening.
   SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options);
   void step() override;
+  bool step_left_parameters_finite() const override { return step_finite_; }
 
   float momentum() const { return options_.momentum; }
   const SGDOptions& options() const { return options_; }
@@ -35,6 +36,7 @@ class SGD : public Optimizer {
  private:
   SGDOptions options_;
   std::vector<Array> velocity_;
+  bool step_finite_ = true;  // no parameter came out of the last step() inf or NaN
 };
 
 }  // namespace xg

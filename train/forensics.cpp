@@ -54,34 +54,16 @@ GradientNorms gradient_norms(const Module& model) {
   return norms;
 }
 
-namespace {
-
-// 1 when some of the n floats is inf or NaN: exactly when its 8 exponent bits
-// are all ones. Integer compares and ORs vectorise freely (a float sum would
-// not, without -ffast-math), so a pass costs a few microseconds per step.
-std::uint32_t any_nonfinite(const float* x, std::size_t n) {
-  std::uint32_t bad = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    std::uint32_t bits;
-    std::memcpy(&bits, x + i, sizeof bits);
-    bad |= std::uint32_t((bits & 0x7f800000u) == 0x7f800000u);
-  }
-  return bad;
-}
-
-}  // namespace
-
 bool gradients_finite(const std::vector<Tensor>& parameters) {
-  std::uint32_t bad = 0;
   for (const Tensor& p : parameters)
-    if (p.has_grad()) bad |= any_nonfinite(p.grad().data(), p.size());
-  return bad == 0;
+    if (p.has_grad() && !all_finite(p.grad().data(), p.size())) return false;
+  return true;
 }
 
 bool weights_finite(const std::vector<Tensor>& parameters) {
-  std::uint32_t bad = 0;
-  for (const Tensor& p : parameters) bad |= any_nonfinite(p.data(), p.size());
-  return bad == 0;
+  for (const Tensor& p : parameters)
+    if (!all_finite(p.data(), p.size())) return false;
+  return true;
 }
 
 float max_abs_finite(const Tensor& t, std::size_t* nonfinite) {

@@ -81,7 +81,7 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     if (observer) observer->after_backward(loss);
     if (objective && objective->clip_grad_norm > 0) clip_grad_norm(optimizer.parameters(), objective->clip_grad_norm);
     optimizer.step();
-    if (!weights_finite(optimizer.parameters())) {  // a model with a non-finite weight is never saved
+    if (!optimizer.step_left_parameters_finite()) {  // a model with a non-finite weight is never saved
       TrainingDiverged diverged(epoch, i + 1, optimizer.lr(), value, last_good,
                                 "a weight is not finite after the update (loss " + format_number(value) + ")");
       record_forensics(diverged, logits, model);

@@ -6,12 +6,14 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/ops.hpp"
 #include "core/random.hpp"
 #include "layers/sequential.hpp"
 #include "losses/softmax_cross_entropy.hpp"
@@ -120,4 +122,14 @@ TEST_CASE("optimizer: load_state refuses values no step could have produced, nam
     adam.load_state(with(good, "step", 0, 5.0f));  // t = 5 * 2^20 + 1 is a fine step count
     adam.load_state(good);
   }
+}
+
+TEST_CASE("step_left_parameters_finite: an optimizer without its own check reads the weights (Adam)") {
+  Tensor w(Array{1.0f, 2.0f}, true);
+  Adam adam({w}, 0.1f);
+  sum(mul(w, w)).backward();
+  adam.step();
+  CHECK(adam.step_left_parameters_finite());
+  w.value()(1) = std::numeric_limits<float>::infinity();
+  CHECK_FALSE(adam.step_left_parameters_finite());
 }

@@ -3,6 +3,8 @@
 // PyTorch: tests/oracles/layers_losses_optim.)
 #include <doctest/doctest.h>
 
+#include <cmath>
+#include <limits>
 #include <stdexcept>
 
 #include "core/ops.hpp"
@@ -46,4 +48,23 @@ TEST_CASE("SGD rejects Nesterov without momentum, and applies weight decay witho
   sum_squares(w).backward();  // g = 2w = 2, plus λw = 0.1
   sgd.step();
   CHECK(w.value()(0) == doctest::Approx(1.0 - 0.5 * 2.1));
+}
+
+TEST_CASE("SGD's step says whether it left every weight finite, with and without momentum") {
+  for (const float momentum : {0.0f, 0.9f}) {
+    CAPTURE(momentum);
+    // One step of SGD({a, b}, lr 0.1) from b = b0 with gradients 1 (a) and g (b).
+    auto finite_after_step = [&](float b0, float g) {
+      Tensor a(Array{1.0f, 2.0f}, true), b(Array{b0}, true);
+      SGD sgd({a, b}, 0.1f, momentum);
+      a.grad().fill(1.0f);
+      b.grad().fill(g);
+      sgd.step();
+      return sgd.step_left_parameters_finite();
+    };
+    CHECK(finite_after_step(3.0f, 1.0f));
+    CHECK_FALSE(finite_after_step(3.4e38f, -1e37f));  // finite weight and gradient, the update overflows
+    CHECK_FALSE(finite_after_step(3.0f, std::nanf("")));
+    CHECK_FALSE(finite_after_step(3.0f, std::numeric_limits<float>::infinity()));
+  }
 }

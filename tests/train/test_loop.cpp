@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <limits>
 
 #include <nlohmann/json.hpp>
 
@@ -192,12 +193,16 @@ TEST_CASE("class_scores: the logits themselves, or (0, z) for a sigmoid head, wh
 
 namespace {
 
-// An optimizer whose update overflows the first weight at step `bad_step`, gradients and loss being finite.
+// An optimizer whose update overflows the first weight at step `bad_step`, gradients and loss being finite:
+// w = FLT_MAX, g = -1e38, so w - 0.01 g = FLT_MAX + 1e36 rounds to infinity.
 struct OverflowingSGD : SGD {
   OverflowingSGD(std::vector<Tensor> parameters, std::size_t bad_step) : SGD(std::move(parameters), 0.01f, 0.0f), bad(bad_step) {}
   void step() override {
+    if (++steps == bad) {
+      parameters_[0].data()[0] = std::numeric_limits<float>::max();
+      parameters_[0].grad().data()[0] = -1e38f;
+    }
     SGD::step();
-    if (++steps == bad) parameters_[0].data()[0] = INFINITY;
   }
   std::size_t bad, steps = 0;
 };
