@@ -265,18 +265,21 @@ static void conv2d_backward(Node& n) {
     const std::size_t count = std::min(group, s.B - b0);
     const int cols = int(count * pixels);  // the leading dimension of col and dcol
     if (dw_wanted) im2col(x.data() + b0 * s.C * s.H * s.W, count, s, col.data());
-    // dw and dbias: the images in order, on this thread (each adds into the same sums)
+    // dw and dbias: the images in order, on this thread (each adds into the same sums). Right
+    // after zero_grad() the first image stores instead of adding to zeros (Node::grad_to_overwrite).
     for (std::size_t g = 0; g < count && (dw_wanted || db_wanted); ++g) {
       const float* dy = n.grad.data() + (b0 + g) * s.O * pixels;  // dy_g (O, pixels)
       // dw (O, patch) += dy_g (O, pixels) · col_gᵀ
       if (dw_wanted) {
-        gemm(Trans::No, Trans::Yes, O, patch, P, 1.0f, dy, P, col.data() + g * pixels, cols, 1.0f,
-             parent(n, 1).grad_buffer().data(), patch);
+        bool add = true;
+        float* dw = parent(n, 1).grad_to_overwrite(add).data();
+        gemm(Trans::No, Trans::Yes, O, patch, P, 1.0f, dy, P, col.data() + g * pixels, cols, add ? 1.0f : 0.0f, dw, patch);
       }
       // dbias (O) += row sums of dy_g
       if (db_wanted) {
-        float* db = parent(n, 2).grad_buffer().data();
-        for (std::size_t o = 0; o < s.O; ++o) db[o] += float(row_sum(dy + o * pixels, pixels));
+        bool add = true;
+        float* db = parent(n, 2).grad_to_overwrite(add).data();
+        for (std::size_t o = 0; o < s.O; ++o) db[o] = (add ? db[o] : 0.0f) + float(row_sum(dy + o * pixels, pixels));
       }
     }
     // dcol_g (patch, pixels) = wᵀ · dy_g, w (O, patch): one image per task
@@ -337,13 +340,18 @@ static void max_pool2d_backward(Node& n) {
   Node& x = parent(n, 0);
   const std::size_t planes = x.value.shape()[0] * x.value.shape()[1], H = x.value.shape()[2], W = x.value.shape()[3];
   const std::size_t Ho = n.value.shape()[2], Wo = n.value.shape()[3], k = n.sizes[0], stride = n.sizes[1];
-  float* dx = x.grad_buffer().data();
+  // add == false: x has no gradient yet, and each plane is zeroed just before its
+  // winners are added in, while it is in cache, instead of the whole buffer first
+  // (Node::grad_to_overwrite)
+  bool add = true;
+  float* dx = x.grad_to_overwrite(add).data();
   const float *dy = n.grad.data(), *where = n.saved.data();
   // step[offset]: how far the window's element offset = i·k + j lies from its first, i·W + j
   IndexArray step = IndexArray::from_shape({k * k});
   for (std::size_t offset = 0; offset < k * k; ++offset) step.data()[offset] = std::int32_t(offset / k * W + offset % k);
   parallel_for(Index(planes), n.value.size(), [&](Index plane) {
     float* dx_plane = dx + std::size_t(plane) * H * W;
+    if (!add) std::fill_n(dx_plane, H * W, 0.0f);
     for (std::size_t oh = 0; oh < Ho; ++oh) {
       float* first = dx_plane + oh * stride * W;  // window (oh, 0)'s first element
       const std::size_t out = (std::size_t(plane) * Ho + oh) * Wo;

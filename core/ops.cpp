@@ -177,9 +177,14 @@ Tensor add_bias(const Tensor& x, const Tensor& b) {
 // y > 0 exactly where x > 0).
 static void relu_backward(Node& n) {
   if (!wants_grad(n, 0)) return;
-  float* dx = parent(n, 0).grad_buffer().data();
+  bool add = true;  // false: x has no gradient yet; store instead of adding to zeros (Node::grad_to_overwrite)
+  float* dx = parent(n, 0).grad_to_overwrite(add).data();
   const float *y = n.value.data(), *dy = n.grad.data();
-  for (std::size_t i = 0; i < n.value.size(); ++i) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+  if (add) {
+    for (std::size_t i = 0; i < n.value.size(); ++i) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+  } else {
+    for (std::size_t i = 0; i < n.value.size(); ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+  }
 }
 
 Tensor relu(const Tensor& x) {

@@ -178,6 +178,11 @@ TEST_CASE("gradcheck: max_pool2d, overlapping and odd windows") {
     const Tensor probe = max_pool2d(x, kernel, stride);
     Tensor weights = random_tensor(Shape(probe.value().shape().begin(), probe.value().shape().end()), rng, false);
     check_gradient([&] { return weighted_sum(max_pool2d(x, kernel, stride), weights); }, x, "d/dx");
+    // with a second consumer of x, max_pool2d's gradient is stored first or added second
+    Tensor other = random_tensor({2, 3, 7, 5}, rng, false);  // small weights: x is up to 5 in size, and
+    for (float& v : other.value()) v *= 0.01f;                 // the loss's float32 rounding must stay small
+    check_gradient([&] { return add(weighted_sum(max_pool2d(x, kernel, stride), weights), weighted_sum(x, other)); }, x,
+                   "max_pool2d and another use of x, d/dx");
   }
 }
 

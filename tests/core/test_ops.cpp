@@ -54,6 +54,10 @@ TEST_CASE("gradcheck: relu, inputs kept off the kink") {
   Rng rng(5);
   Tensor x = off_kink_tensor({6, 4}, rng), w = random_tensor({6, 4}, rng, false);
   check_gradient([&] { return weighted_sum(relu(x), w); }, x, "d/dx");
+  // x's gradient written by relu first (stored) or second (added), as its other consumer comes first or not
+  Tensor h = off_kink_tensor({6, 4}, rng);
+  check_gradient([&] { return add(weighted_sum(relu(h), w), sum(mul(h, h))); }, h, "relu and h*h, d/dh");
+  check_gradient([&] { return add(sum(mul(h, h)), weighted_sum(relu(h), w)); }, h, "h*h and relu, d/dh");
 }
 
 TEST_CASE("gradcheck: sum and mean") {
