@@ -1,5 +1,6 @@
 #include "train/loop.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -10,6 +11,8 @@
 #include "train/interrupt.hpp"
 #include "core/ops.hpp"
 #include "io/number_text.hpp"
+#include "layers/model_summary.hpp"
+#include "layers/sequential.hpp"
 #include "losses/softmax_cross_entropy.hpp"
 #include "optim/clip.hpp"
 
@@ -149,12 +152,26 @@ Array class_scores(const Tensor& outputs, bool sigmoid_head) {
   return scores;
 }
 
+std::size_t evaluation_batch(Module& model, const Split& set) {
+  constexpr std::size_t kMost = 1000, kLeast = 64, kActivationFloats = std::size_t(1) << 22;
+  auto* sequential = dynamic_cast<Sequential*>(&model);
+  if (sequential == nullptr || set.count == 0) return kMost;
+  std::size_t largest = set.features();
+  for (const LayerSummary& layer : summarize_layers(*sequential, set.features())) {
+    std::size_t values = 1;
+    for (std::size_t d : layer.output_shape) values *= d;
+    largest = std::max(largest, values);
+  }
+  return std::clamp(kActivationFloats / std::max<std::size_t>(largest, 1), kLeast, kMost);
+}
+
 Evaluation evaluate(Module& model, const Split& set, const Normalization& norm, std::size_t num_classes,
                     const Objective* objective, const Communicator* comm) {
+  const std::size_t batch = evaluation_batch(model, set);
   NoGradGuard no_grad;
   model.eval();
   const std::size_t ranks = comm ? std::size_t(comm->size()) : 1;
-  DataLoader loader(set, 1000 * ranks, /*shuffle=*/false, 0, norm);
+  DataLoader loader(set, batch * ranks, /*shuffle=*/false, 0, norm);
   if (comm) loader.set_shard(std::size_t(comm->rank()), ranks);
   loader.start_epoch(1);
   Evaluation result{0.0, ConfusionMatrix(num_classes)};

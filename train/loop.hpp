@@ -120,6 +120,13 @@ struct Evaluation {
   double accuracy() const { return confusion.accuracy(); }
 };
 
+// Items per evaluation batch (per rank): 1000, or fewer when one item's largest
+// activation is large (a CNN's first convolution: 16 x 28 x 28 values), so that
+// a batch's largest activation stays near 4M floats (16 MB) and evaluation does
+// not need more memory than training (at least 64). Each item's outputs are the
+// same whatever the batch, so results do not depend on it.
+std::size_t evaluation_batch(Module& model, const Split& set);
+
 // Loss and confusion matrix of `model` over all of `set`, in eval mode and
 // without recording a graph.
 // The loss is the objective's data loss (softmax cross-entropy without one).

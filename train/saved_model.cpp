@@ -81,7 +81,7 @@ Array model_logits(LoadedModel& model, const Split& items) {
   model.model->eval();
   const std::size_t classes = model.info.classes.size();
   Array logits = xt::zeros<float>({items.count, classes});
-  DataLoader loader(items, 1000, /*shuffle=*/false, 0, model_normalization(model));
+  DataLoader loader(items, evaluation_batch(*model.model, items), /*shuffle=*/false, 0, model_normalization(model));
   Array x;
   std::vector<std::uint32_t> y;
   for (std::size_t i = 0, first = 0; i < loader.num_batches(); ++i) {

@@ -12,7 +12,9 @@
 
 #include "train/interrupt.hpp"
 #include "train/loop.hpp"
+#include "layers/architecture.hpp"
 #include "layers/sequential.hpp"
+#include "losses/softmax_cross_entropy.hpp"
 #include "optim/sgd.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/toy_data.hpp"
@@ -113,6 +115,36 @@ TEST_CASE("train_epoch's accuracy counts the predictions of each step: with lr 0
   CHECK(trained.loss == doctest::Approx(evaluated.loss).epsilon(1e-5));
   CHECK(trained.accuracy > 0.0);
   CHECK(trained.accuracy < 1.0);
+}
+
+TEST_CASE("evaluation_batch: 1000 items, fewer when one item's largest activation is large, with the same results") {
+  testing::TempDir dir;
+  testing::write_toy_dataset(dir.path(), 64, 700, 3, 28, 28);
+  Dataset data = load_image_dataset(dir.path());
+  Rng rng(3);
+  auto mlp = make_mlp({784, 256, 3}, rng);
+  CHECK(evaluation_batch(*mlp, data.test) == 1000);
+  // conv16k3p1's output is 16 x 28 x 28 = 12,544 values an item: 2^22 / 12,544 = 334 items
+  auto cnn = make_network(parse_architecture("cnn", "--arch"), {1, 28, 28}, 3, rng, "--arch");
+  CHECK(evaluation_batch(*cnn, data.test) == 334);
+  auto wide = make_network(parse_architecture("conv512k3p1,flatten,fc", "--arch"), {1, 28, 28}, 3, rng, "--arch");
+  CHECK(evaluation_batch(*wide, data.test) == 64);  // never fewer than 64
+  // 700 test images: 3 batches of 334, 334 and 32 give what one batch of all 700 would
+  const Normalization norm = compute_normalization(data.train);
+  const Evaluation batched = evaluate(*cnn, data.test, norm, data.num_classes());
+  NoGradGuard no_grad;
+  cnn->eval();
+  Array x;
+  std::vector<std::uint32_t> y;
+  DataLoader all(data.test, 700, false, 0, norm);
+  all.start_epoch(1);
+  all.batch(0, x, y);
+  const Tensor logits = (*cnn)(Tensor(x));
+  ConfusionMatrix whole(data.num_classes());
+  whole.add_batch(logits.data(), 700, data.num_classes(), y.data());
+  for (std::size_t t = 0; t < 3; ++t)
+    for (std::size_t p = 0; p < 3; ++p) CHECK(batched.confusion.count(t, p) == whole.count(t, p));
+  CHECK(batched.loss == doctest::Approx(double(softmax_cross_entropy(logits, y).item())).epsilon(1e-6));
 }
 
 TEST_CASE("epoch_json: the metrics line of an epoch, val_* in place of test_* with a validation set") {
