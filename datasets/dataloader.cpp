@@ -26,23 +26,25 @@ DataLoader::DataLoader(const Split& set, std::size_t batch_size, bool shuffle, s
     throw InputError("data set of " + std::to_string(set.count) + " items is too large (limit 2^32 - 1)");
   }
   const std::size_t features = set.features();
-  const std::size_t values = set.is_image() ? 1 : features;  // how many means and stds `norm` must have
+  const std::size_t values = normalization_values(set);  // how many means and stds `norm` must have
   if (norm.mean.size() != values || norm.std.size() != values) {
     throw InputError("the normalisation has " + std::to_string(norm.mean.size()) + " means and " +
                      std::to_string(norm.std.size()) + " stds for " + set.item_description() + " (expected " +
-                     std::to_string(values) + " of each)");
+                     std::to_string(values) + " of each: one per " + (set.is_image() ? "channel" : "column") + ")");
   }
   for (std::size_t j = 0; j < values; ++j) {
     if (!(norm.std[j] > 0.0f) || !std::isfinite(norm.std[j]) || !std::isfinite(norm.mean[j])) {
       throw InputError("normalisation std must be a positive number, got " + std::to_string(norm.std[j]));
     }
   }
-  // Images: (p/255 - mean)/std == p * (1/(255 std)) + (-mean/std). Tables: (v - mean)/std == v * (1/std) + (-mean/std).
+  // Images: (p/255 - mean_c)/std_c == p * (1/(255 std_c)) + (-mean_c/std_c) for a pixel of channel c
+  // (CHW: feature j lies in channel j / (rows*cols)). Tables: (v - mean_j)/std_j == v * (1/std_j) + (-mean_j/std_j).
   const float range = set.is_image() ? 255.0f : 1.0f;
+  const std::size_t per_value = set.is_image() ? set.rows() * set.cols() : 1;  // features sharing one mean and std
   scale_.resize(features);
   shift_.resize(features);
   for (std::size_t j = 0; j < features; ++j) {
-    const std::size_t k = values == 1 ? 0 : j;
+    const std::size_t k = j / per_value;
     scale_[j] = 1.0f / (range * norm.std[k]);
     shift_[j] = -norm.mean[k] / norm.std[k];
   }

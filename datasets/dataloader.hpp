@@ -21,7 +21,8 @@ std::pair<std::size_t, std::size_t> shard_range(std::size_t count, std::size_t r
 class DataLoader {
  public:
   // Keeps a reference to `set`, which must outlive the loader. batch_size > 0;
-  // `norm` has one mean and std (images) or one per feature (tables).
+  // `norm` has one mean and std per channel (images: one for grey, three for
+  // RGB) or per feature (tables).
   DataLoader(const Split& set, std::size_t batch_size, bool shuffle, std::uint64_t seed, const Normalization& norm);
 
   std::size_t size() const { return set_->count; }  // items
@@ -36,7 +37,7 @@ class DataLoader {
   void start_epoch(std::size_t epoch);
 
   // Batch i (0 <= i < num_batches()) of the current epoch, b items:
-  //   x (b, features) float32, x = (pixel/255 - mean) / std for images,
+  //   x (b, features) float32, x = (pixel/255 - mean_c) / std_c for a pixel of channel c of an image,
   //                            x = (value - mean_j) / std_j for feature j of a table
   //   y (b)           labels
   // Returns b. Reuses x's and y's buffers when they already have the size, so

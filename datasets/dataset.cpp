@@ -24,29 +24,42 @@ std::string trim(const std::string& text) {
   return text.substr(first, last - first + 1);
 }
 
-// Images: one mean and std of pixel/255 over every pixel. A histogram of the
-// 256 byte values gives exact counts for the two passes of mean and variance.
+// Images: a mean and std of pixel/255 per channel (one for grey images), as
+// torchvision's Normalize(mean=[r, g, b], std=[r, g, b]) takes them. A
+// histogram of the 256 byte values of each channel gives exact counts for the
+// two passes of mean and variance.
 Normalization image_normalization(const Split& train) {
-  std::array<std::uint64_t, 256> histogram{};
-  for (std::uint8_t pixel : train.pixels) ++histogram[pixel];
-  double n = 0.0, sum = 0.0;
-  int distinct_values = 0;
-  for (int v = 0; v < 256; ++v) {
-    n += double(histogram[v]);
-    sum += double(histogram[v]) * (v / 255.0);
-    distinct_values += histogram[v] != 0;
+  const std::size_t channels = train.channels(), plane = train.rows() * train.cols();
+  // histograms[c][v]: how many pixels of channel c have the value v. Pixels are CHW per item.
+  std::vector<std::array<std::uint64_t, 256>> histograms(channels, std::array<std::uint64_t, 256>{});
+  for (std::size_t item = 0; item < train.count; ++item) {
+    const std::uint8_t* pixels = train.pixels.data() + item * channels * plane;
+    for (std::size_t c = 0; c < channels; ++c)
+      for (std::size_t p = 0; p < plane; ++p) ++histograms[c][pixels[c * plane + p]];
   }
   Normalization norm;
-  if (n == 0.0) return norm;
-  const double mean = sum / n;
-  norm.mean = {float(mean)};
-  if (distinct_values < 2) return norm;  // constant pixels: std would be 0, keep 1
-  double squares = 0.0;
-  for (int v = 0; v < 256; ++v) {
-    const double d = v / 255.0 - mean;
-    squares += double(histogram[v]) * d * d;
+  norm.mean.assign(channels, 0.0f);
+  norm.std.assign(channels, 1.0f);
+  for (std::size_t c = 0; c < channels; ++c) {
+    const std::array<std::uint64_t, 256>& histogram = histograms[c];
+    double n = 0.0, sum = 0.0;
+    int distinct_values = 0;
+    for (int v = 0; v < 256; ++v) {
+      n += double(histogram[v]);
+      sum += double(histogram[v]) * (v / 255.0);
+      distinct_values += histogram[v] != 0;
+    }
+    if (n == 0.0) continue;
+    const double mean = sum / n;
+    norm.mean[c] = float(mean);
+    if (distinct_values < 2) continue;  // a constant channel: std would be 0, keep 1
+    double squares = 0.0;
+    for (int v = 0; v < 256; ++v) {
+      const double d = v / 255.0 - mean;
+      squares += double(histogram[v]) * d * d;
+    }
+    norm.std[c] = float(std::sqrt(squares / n));
   }
-  norm.std = {float(std::sqrt(squares / n))};
   return norm;
 }
 
@@ -113,6 +126,8 @@ void truncate(Split& set, std::size_t n) {
   else set.values.resize(n * set.features());
   set.labels.resize(n);
 }
+
+std::size_t normalization_values(const Split& set) { return set.is_image() ? set.channels() : set.features(); }
 
 Normalization compute_normalization(const Split& train) {
   return train.is_image() ? image_normalization(train) : table_normalization(train);

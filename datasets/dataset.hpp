@@ -53,14 +53,20 @@ struct Dataset {
 
 // Input normalisation, x_norm = (x - mean) / std, where x is pixel/255 for
 // images and the number itself for tables. Images have one mean and one std
-// for every pixel; tables have one of each per feature.
+// per channel (one for grey images, three for RGB: torchvision's
+// Normalize(mean=[r, g, b], std=[r, g, b])); tables have one of each per
+// feature. The default (mean 0, std 1) fits grey images.
 struct Normalization {
   std::vector<float> mean{0.0f}, std{1.0f};
 };
 
+// How many means and stds a split's normalisation has: its channels (images)
+// or its features (tables).
+std::size_t normalization_values(const Split& set);
+
 // From the training split: the mean and population standard deviation of
-// x/255 over every pixel (images), or of each feature (tables). A constant
-// input gets std 1.
+// x/255 over every pixel of each channel (images), or of each feature
+// (tables), computed in double. A constant channel or feature gets std 1.
 Normalization compute_normalization(const Split& train);
 
 // "" when the labels look like classes; otherwise a warning that the label

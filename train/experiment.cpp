@@ -63,7 +63,7 @@ Experiment::Experiment(const TrainConfig& config, std::shared_ptr<const Dataset>
   }
   const Split& train = has_validation() ? train_ : data_->train;
   if (config_.no_normalize) {
-    const std::size_t values = train.is_image() ? 1 : train.features();  // x/255 for images, the raw numbers for tables
+    const std::size_t values = normalization_values(train);  // x/255 for images, the raw numbers for tables
     norm_ = Normalization{std::vector<float>(values, 0.0f), std::vector<float>(values, 1.0f)};
   } else {
     norm_ = compute_normalization(train);

@@ -1,8 +1,10 @@
 // DataLoader: batch sizes, per-epoch order (reproducible from (seed, epoch)
-// alone), normalisation, and buffer reuse.
+// alone), normalisation (per channel for RGB images), and buffer reuse; and
+// compute_normalization (datasets/dataset.hpp).
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <stdexcept>
@@ -10,6 +12,9 @@
 
 #include "core/error.hpp"
 #include "datasets/dataloader.hpp"
+#include "datasets/image_folder.hpp"
+#include "tests/support/files.hpp"
+#include "tests/support/image_files.hpp"
 
 namespace {
 
@@ -134,9 +139,10 @@ TEST_CASE("DataLoader: pixels are scaled to [0,1] then normalised") {
   CHECK(x(0, 1) == doctest::Approx(1.0f));
 
   CHECK_THROWS_AS(xg::DataLoader(extremes, 1, false, 0, xg::Normalization{{0.0f}, {0.0f}}), xg::InputError);
-  // An image has one mean and std for every pixel, not one per pixel.
+  // A grey image has one mean and std for every pixel, not one per pixel.
   CHECK_THROWS_WITH_AS(xg::DataLoader(extremes, 1, false, 0, xg::Normalization{{0.0f, 0.0f}, {1.0f, 1.0f}}),
-                       doctest::Contains("2 means and 2 stds for 1x2 images (expected 1 of each)"), xg::InputError);
+                       doctest::Contains("2 means and 2 stds for 1x2 images (expected 1 of each: one per channel)"),
+                       xg::InputError);
 }
 
 TEST_CASE("DataLoader: table rows are standardised per feature") {
@@ -156,8 +162,8 @@ TEST_CASE("DataLoader: table rows are standardised per feature") {
   }
   CHECK(y == std::vector<std::uint32_t>{0, 1, 2});
   // No normalisation given: the default single mean/std does not fit 2 features.
-  CHECK_THROWS_WITH_AS(xg::DataLoader(table, 1, false, 0, {}), doctest::Contains("for 2 features (expected 2 of each)"),
-                       xg::InputError);
+  CHECK_THROWS_WITH_AS(xg::DataLoader(table, 1, false, 0, {}),
+                       doctest::Contains("for 2 features (expected 2 of each: one per column)"), xg::InputError);
   CHECK_THROWS_AS(xg::DataLoader(table, 1, false, 0, xg::Normalization{{0.0f, 0.0f}, {1.0f, -1.0f}}), xg::InputError);
 }
 
@@ -175,6 +181,62 @@ TEST_CASE("compute_normalization: one mean and std for images, one per feature f
   const xg::Normalization columns = xg::compute_normalization(table);
   CHECK(columns.mean == std::vector<float>{2.0f, 20.0f, 7.0f});
   CHECK(columns.std == std::vector<float>{1.0f, 10.0f, 1.0f});  // the constant third column keeps std 1
+}
+
+TEST_CASE("compute_normalization and DataLoader: RGB images have a mean and std per channel, applied to that channel") {
+  xg::testing::TempDir dir;
+  xg::testing::write_rgb_image_folder(dir.file("train"), 2, 4);  // 8 RGB images of 8x8
+  xg::testing::write_rgb_image_folder(dir.file("test"), 2, 2);
+  xg::ImageFolderOptions rgb;
+  rgb.channels = 3;
+  const xg::Dataset data = xg::load_image_folder(dir.path(), rgb);
+  const xg::Split& train = data.train;
+  REQUIRE(train.shape == std::vector<std::size_t>{3, 8, 8});
+  // Red is 255 everywhere: mean 1, and a constant keeps std 1. Green is 255 on
+  // one row of 8: mean 1/8, std sqrt(1/8 * 7/8). Blue is 255 in half the images.
+  const xg::Normalization norm = xg::compute_normalization(train);
+  CHECK(norm.mean == std::vector<float>{1.0f, 0.125f, 0.5f});
+  CHECK(norm.std == std::vector<float>{1.0f, float(std::sqrt(0.125 * 0.875)), 0.5f});
+
+  // Each pixel of channel c becomes (p/255 - mean_c)/std_c: red 0; green
+  // sqrt(7) on the bar, -1/sqrt(7) off it; blue +1 or -1.
+  xg::DataLoader loader(train, train.count, false, 0, norm);
+  xg::Array x;
+  std::vector<std::uint32_t> y;
+  REQUIRE(loader.batch(0, x, y) == train.count);
+  const std::size_t plane = 64;
+  for (std::size_t i = 0; i < train.count; ++i) {
+    CAPTURE(i);
+    for (std::size_t p = 0; p < plane; ++p) {
+      CHECK(x(i, p) == doctest::Approx(0.0).epsilon(1e-6).scale(1));
+      const bool bar = train.pixels[i * 3 * plane + plane + p] == 255;
+      CHECK(x(i, plane + p) == doctest::Approx(bar ? std::sqrt(7.0) : -1.0 / std::sqrt(7.0)).epsilon(1e-6));
+      const bool blue = train.pixels[i * 3 * plane + 2 * plane + p] == 255;
+      CHECK(x(i, 2 * plane + p) == doctest::Approx(blue ? 1.0 : -1.0).epsilon(1e-6));
+    }
+  }
+  CHECK(x(0, plane + 0) == doctest::Approx(std::sqrt(7.0)).epsilon(1e-6));  // class c0's bar is row 0
+  CHECK(x(0, 2 * plane) == doctest::Approx(1.0).epsilon(1e-6));             // c0/0.png is blue
+  CHECK(x(1, 2 * plane) == doctest::Approx(-1.0).epsilon(1e-6));            // c0/1.png is not
+
+  // One mean and std for three channels is refused, naming what it expects.
+  CHECK_THROWS_WITH_AS(xg::DataLoader(train, 1, false, 0, xg::Normalization{}),
+                       doctest::Contains("1 means and 1 stds for 8x8 RGB images (expected 3 of each: one per channel)"),
+                       xg::InputError);
+}
+
+TEST_CASE("compute_normalization: each channel's statistics come from its own plane of every item") {
+  xg::Split set;  // 2 items of 3 channels of 1x2 pixels, CHW
+  set.count = 2;
+  set.shape = {3, 1, 2};
+  set.pixels = {0, 255, 51, 51, 255, 255,  // item 0: channel 0, 1, 2
+                0, 255, 102, 102, 0, 255};  // item 1
+  set.labels = {0, 1};
+  const xg::Normalization norm = xg::compute_normalization(set);
+  CHECK(norm.mean == std::vector<float>{0.5f, float((0.2 + 0.2 + 0.4 + 0.4) / 4), 0.75f});
+  CHECK(norm.std[0] == 0.5f);
+  CHECK(norm.std[1] == float(std::sqrt(0.01)));
+  CHECK(norm.std[2] == float(std::sqrt(0.75 * 0.25)));
 }
 
 TEST_CASE("DataLoader: full batches reuse the caller's buffers") {

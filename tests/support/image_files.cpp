@@ -199,4 +199,20 @@ void write_image_folder(const std::string& root, std::size_t classes, std::size_
   }
 }
 
+void write_rgb_image_folder(const std::string& root, std::size_t classes, std::size_t per_class, std::uint32_t w,
+                            std::uint32_t h) {
+  for (std::size_t k = 0; k < classes; ++k) {
+    const std::size_t bar = k * h / classes;
+    for (std::size_t i = 0; i < per_class; ++i) {
+      std::vector<std::uint8_t> rgb(std::size_t(w) * h * 3);  // interleaved, as PNG stores it
+      for (std::size_t p = 0; p < std::size_t(w) * h; ++p) {
+        rgb[3 * p] = 255;                          // red
+        rgb[3 * p + 1] = p / w == bar ? 255 : 0;   // green: the class's bar
+        rgb[3 * p + 2] = i % 2 == 0 ? 255 : 0;     // blue: every other image
+      }
+      write_bytes(root + "/c" + std::to_string(k) + "/" + std::to_string(i) + ".png", png_samples(w, h, 2, 8, rgb));
+    }
+  }
+}
+
 }  // namespace xg::testing

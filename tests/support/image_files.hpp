@@ -47,4 +47,12 @@ void write_bytes(const std::string& path, const std::string& bytes);
 void write_image_folder(const std::string& root, std::size_t classes, std::size_t per_class, std::uint32_t w = 8,
                         std::uint32_t h = 8, const std::string& prefix = "");
 
+// An RGB image folder whose channels' statistics are known exactly: under
+// `root`, `per_class` (even) RGB PNGs of h x w in each of `classes` folders
+// "c0", "c1", ...; red is 255 everywhere (mean 1, a constant: std 1), green 255
+// on the class's bar row (k * h / classes) and 0 elsewhere (mean 1/h), blue
+// 255 in even-numbered images and 0 in odd ones (mean 0.5, std 0.5).
+void write_rgb_image_folder(const std::string& root, std::size_t classes, std::size_t per_class, std::uint32_t w = 8,
+                            std::uint32_t h = 8);
+
 }  // namespace xg::testing
