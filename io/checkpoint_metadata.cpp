@@ -84,15 +84,24 @@ ModelInfo model_info_from_json(const Json& doc, const std::string& source) {
   if (i.head != "sigmoid" && i.classes.size() != i.layers.back()) {
     bad(std::to_string(i.classes.size()) + " classes but the last layer has " + std::to_string(i.layers.back()) + " outputs");
   }
-  // Images (input_shape [rows, cols], or [channels, rows, cols] for colour) have
-  // one mean and std for all channels; tables ([features]) one per feature.
-  const std::size_t norm_values = table ? inputs : 1;
-  if (i.mean.size() != norm_values || i.std.size() != norm_values) {
-    bad("\"mean\" and \"std\" must hold " + std::to_string(norm_values) + " value" + (norm_values == 1 ? "" : "s") +
-        " each for input_shape " + Json(i.input_shape).dump());
-  }
   if (i.input_shape.size() > 3 || (i.input_shape.size() == 3 && i.input_shape[0] != 1 && i.input_shape[0] != 3)) {
     bad("\"input_shape\" must be [rows, cols] or [channels (1 or 3), rows, cols] (images) or [features] (tables)");
+  }
+  // Images (input_shape [rows, cols], or [channels, rows, cols] for colour) have
+  // one mean and std per channel; tables ([features]) one per feature. A colour
+  // model written before means were per channel has one value for all three:
+  // it is read as that value for each channel, which is what it meant.
+  const std::size_t channels = i.input_shape.size() == 3 ? i.input_shape[0] : 1;
+  const std::size_t norm_values = table ? inputs : channels;
+  if (!table && channels > 1 && i.mean.size() == 1 && i.std.size() == 1) {
+    i.mean.assign(channels, i.mean.front());
+    i.std.assign(channels, i.std.front());
+  }
+  if (i.mean.size() != norm_values || i.std.size() != norm_values) {
+    const std::string per = table ? "one per feature" : "one per channel";
+    bad("\"mean\" and \"std\" must hold " + std::to_string(norm_values) + " value" + (norm_values == 1 ? "" : "s") +
+        " each (" + per + ") for input_shape " + Json(i.input_shape).dump() + ", not " + std::to_string(i.mean.size()) +
+        " and " + std::to_string(i.std.size()));
   }
   if (!i.features.empty() && (!table || i.features.size() != inputs)) {
     bad("\"features\" must name each of the " + std::to_string(inputs) + " inputs of a table model");

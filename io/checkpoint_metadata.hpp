@@ -24,9 +24,9 @@ struct ModelInfo {
   std::string activation = "relu";          // between the Linear layers: relu, tanh, sigmoid, leaky_relu
   float dropout = 0.0f;                     // Dropout(p) after each activation; 0: none
   std::string head = "softmax_cross_entropy";  // or "sigmoid": one output, P(class 1) = sigmoid(z)
-  std::vector<std::size_t> input_shape;     // {rows, cols} for images, {features} for tables
+  std::vector<std::size_t> input_shape;     // {rows, cols} or {channels, rows, cols} for images, {features} for tables
   std::vector<std::string> features;        // tables: the feature (column) names; images: none
-  std::vector<float> mean, std;             // x_norm = (x/255 - mean)/std, one value (images); (x - mean_j)/std_j per feature (tables)
+  std::vector<float> mean, std;             // x_norm = (x/255 - mean_c)/std_c per channel (images); (x - mean_j)/std_j per feature (tables)
   std::vector<std::string> classes;
   nlohmann::json config = nlohmann::json::object();  // the training run's TrainConfig (train/config.hpp), by key
   std::uint64_t seed = 0;

@@ -140,6 +140,49 @@ TEST_CASE("model file: an image model's mean must lie between 0 and 1 and its st
   }
 }
 
+TEST_CASE("model file: an image model has one mean and std per channel; a wrong count names the file and the field") {
+  ModelInfo info = table_info();
+  info.layers = {48, 2, 2};
+  info.input_shape = {3, 4, 4};
+  info.features.clear();
+  info.mean = {0.1f, 0.2f, 0.3f};
+  info.std = {0.4f, 0.5f, 0.6f};
+  const nlohmann::json rgb = model_info_json(info);
+  const ModelInfo back = model_info_from_json(rgb, "m.safetensors");
+  CHECK(back.mean == info.mean);
+  CHECK(back.std == info.std);
+  // A colour model of an older xgrad kept one value for every channel: read as that value per channel.
+  nlohmann::json older = rgb;
+  older["mean"] = {0.25};
+  older["std"] = {0.5};
+  CHECK(model_info_from_json(older, "m.safetensors").mean == std::vector<float>{0.25f, 0.25f, 0.25f});
+  CHECK(model_info_from_json(older, "m.safetensors").std == std::vector<float>{0.5f, 0.5f, 0.5f});
+  // Counts that fit no channel count are refused, naming the file and both fields.
+  auto refused = [](const nlohmann::json& doc, const char* expected) {
+    CAPTURE(doc.dump());
+    CHECK_THROWS_WITH_AS(model_info_from_json(doc, "m.safetensors"), expected, InputError);
+  };
+  nlohmann::json two = rgb;
+  two["mean"] = {0.1, 0.2};
+  refused(two, "m.safetensors: xgrad metadata: \"mean\" and \"std\" must hold 3 values each (one per channel) for "
+               "input_shape [3,4,4], not 2 and 3");
+  nlohmann::json four = rgb;
+  four["std"] = {0.4, 0.5, 0.6, 0.7};
+  refused(four, "m.safetensors: xgrad metadata: \"mean\" and \"std\" must hold 3 values each (one per channel) for "
+                "input_shape [3,4,4], not 3 and 4");
+  // Grey models keep one value, whether their shape is [rows, cols] or [1, rows, cols].
+  for (const nlohmann::json& shape : {nlohmann::json{1, 4, 4}, nlohmann::json{4, 4}}) {
+    nlohmann::json grey = rgb;
+    grey["layers"] = {16, 2, 2};
+    grey["input_shape"] = shape;
+    const std::string expected = "must hold 1 value each (one per channel) for input_shape " + shape.dump() + ", not 3 and 3";
+    CHECK_THROWS_WITH_AS(model_info_from_json(grey, "m.safetensors"), doctest::Contains(expected.c_str()), InputError);
+    grey["mean"] = {0.3};
+    grey["std"] = {0.4};
+    CHECK(model_info_from_json(grey, "m.safetensors").mean == std::vector<float>{0.3f});
+  }
+}
+
 TEST_CASE("model file: save_model refuses a NaN or infinite weight (training stops before it saves one)") {
   TempDir dir;
   const ModelInfo info = table_info();
