@@ -89,11 +89,12 @@ void add_image_files(PredictInputs& in, const LoadedModel& model, const PredictO
   const std::vector<std::size_t>& shape = model.info.input_shape;
   const std::size_t channels = shape.size() == 3 ? shape[0] : 1;
   const std::size_t rows = shape[shape.size() - 2], cols = shape[shape.size() - 1];
-  // The training images' mean brightness; a --no-normalize model (mean 0, std 1) does not know it,
-  // and dark backgrounds, MNIST's, are assumed.
-  const bool mean_known = !model.info.mean.empty() && !model.info.std.empty() &&
-                          !(model.info.mean.front() == 0.0f && model.info.std.front() == 1.0f);
-  const double training_mean = mean_known ? double(model.info.mean.front()) : 0.0;
+  // The training images' mean brightness, over their channels' means (each channel has as many pixels);
+  // a --no-normalize model (every mean 0, std 1) does not know it, and dark backgrounds, MNIST's, are assumed.
+  const std::vector<float>& means = model.info.mean;
+  const bool mean_known = !means.empty() && !(std::all_of(means.begin(), means.end(), [](float m) { return m == 0.0f; }) &&
+                                              std::all_of(model.info.std.begin(), model.info.std.end(), [](float s) { return s == 1.0f; }));
+  const double training_mean = mean_known ? std::accumulate(means.begin(), means.end(), 0.0) / double(means.size()) : 0.0;
   for (const std::string& path : o.images) {
     const std::string bytes = read_image_file(path);
     const ImageSize size = image_size(bytes, path);  // the header only: no pixel is decoded yet

@@ -67,7 +67,7 @@ GreyImage read_grey_image(const std::string& path);
 // image's background is taken as the mean of its outermost ring of pixels (a
 // drawing's subject rarely touches every edge; of every channel), light when above 127.5; the
 // training images' background is taken as dark when their mean brightness
-// `training_mean` (in [0, 1], the model's normalisation mean) is below 0.5, as
+// `training_mean` (in [0, 1], the model's normalisation mean; of a colour model, the mean of its channels' means) is below 0.5, as
 // for MNIST (0.13) and Fashion-MNIST (0.29). Inverted when the two differ.
 struct Polarity {
   double border_mean = 0.0;  // 0..255
