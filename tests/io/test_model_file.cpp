@@ -171,9 +171,9 @@ TEST_CASE("model file: an image model has one mean and std per channel; a wrong 
   refused(four, "m.safetensors: xgrad metadata: \"mean\" and \"std\" must hold 3 values each (one per channel) for "
                 "input_shape [3,4,4], not 3 and 4");
   // Grey models keep one value, whether their shape is [rows, cols] or [1, rows, cols].
-  for (const nlohmann::json& shape : {nlohmann::json{1, 4, 4}, nlohmann::json{4, 4}}) {
+  for (const nlohmann::json& shape : {nlohmann::json{1u, 4u, 4u}, nlohmann::json{4u, 4u}}) {
     nlohmann::json grey = rgb;
-    grey["layers"] = {16, 2, 2};
+    grey["layers"] = {16u, 2u, 2u};
     grey["input_shape"] = shape;
     const std::string expected = "must hold 1 value each (one per channel) for input_shape " + shape.dump() + ", not 3 and 3";
     CHECK_THROWS_WITH_AS(model_info_from_json(grey, "m.safetensors"), doctest::Contains(expected.c_str()), InputError);
