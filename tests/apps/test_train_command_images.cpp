@@ -1,15 +1,24 @@
 // `xgrad train --data DIR` on image folders (datasets/image_folder.hpp): a
 // run on a tiny generated folder, --channels, --image-size, --test-split (and
 // its refusal where DIR/train and DIR/test leave nothing to split), the
-// bad folders (exit 2, one line naming the path) and --augment.
+// bad folders (exit 2, one line naming the path), --augment, and a --channels 3
+// model's per-channel mean and std through train, save, eval and predict.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "core/tensor.hpp"
+#include "datasets/image_file.hpp"
+#include "io/model_file.hpp"
+#include "io/safetensors.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/hostile_checkpoints.hpp"
 #include "tests/support/image_files.hpp"
 #include "tests/support/run_xgrad.hpp"
 
@@ -94,6 +103,77 @@ TEST_CASE("cli images: a --channels 3 model saves, and eval and predict load it"
     CHECK(p.status == 0);
     CHECK(p.out.find(dir.file("c1/0.png")) != std::string::npos);
   }
+}
+
+TEST_CASE("cli images: a --channels 3 model keeps a mean and std per channel, and predict, eval and explain apply them") {
+  TempDir dir;
+  write_rgb_image_folder(dir.file("data/train"), 2, 8);  // red 255, green a bar per class, blue in every other image
+  write_rgb_image_folder(dir.file("data/test"), 2, 2);
+  const std::string model = dir.file("rgb.safetensors");
+  const RunResult r = run_xgrad("train --data " + dir.file("data") + " --channels 3 --arch conv4k3p1,relu,maxpool2,flatten,fc"
+                                " --epochs 2 --batch 4 --threads 1 --save " + model);
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  const std::string text = xg::read_safetensors_header(model).metadata.at("xgrad");
+  const nlohmann::json info = nlohmann::json::parse(text);
+  CHECK(info["input_shape"] == nlohmann::json{3, 8, 8});
+  CHECK(info["mean"].get<std::vector<float>>() == std::vector<float>{1.0f, 0.125f, 0.5f});
+  CHECK(info["std"].get<std::vector<float>>() == std::vector<float>{1.0f, float(std::sqrt(0.125 * 0.875)), 0.5f});
+
+  // predict's logits for a picture are the network's on (pixel/255 - mean_c)/std_c of each channel c.
+  const std::string picture = dir.file("data/test/c1/1.png");
+  const RunResult p = run_xgrad("predict --model " + model + " --json --invert no " + picture);
+  INFO(p.err);
+  REQUIRE(p.status == 0);
+  const std::vector<float> logits = nlohmann::json::parse(p.out)["predictions"][0]["logits"].get<std::vector<float>>();
+  xg::LoadedModel loaded = xg::load_model(model);
+  const xg::Image image = xg::read_image(picture, 3);
+  xg::Array x = xt::zeros<float>({std::size_t(1), std::size_t(3 * 64)});
+  for (std::size_t j = 0; j < 3 * 64; ++j) {
+    const std::size_t c = j / 64;
+    x(0, j) = (image.pixels[j] / 255.0f - loaded.info.mean[c]) / loaded.info.std[c];
+  }
+  xg::NoGradGuard no_grad;
+  loaded.model->eval();
+  const xg::Tensor expected = (*loaded.model)(xg::Tensor(x));
+  REQUIRE(logits.size() == 2);
+  for (std::size_t k = 0; k < 2; ++k) CHECK(logits[k] == doctest::Approx(expected.data()[k]).epsilon(1e-5));
+
+  const RunResult e = run_xgrad("eval --model " + model);
+  INFO(e.err);
+  CHECK(e.status == 0);
+  CHECK(e.out.find("accuracy") != std::string::npos);
+  const RunResult x1 = run_xgrad("explain --model " + model + " --index 1");
+  INFO(x1.err);
+  CHECK(x1.status == 0);
+
+  // Metadata that lies about the count (2 means for 3 channels; 3 for a grey
+  // model) is refused before any tensor is read: exit 2, one line naming the
+  // file and the field, nothing written.
+  const xg::Safetensors file = xg::read_safetensors(model);
+  std::vector<std::pair<std::string, const xg::Array*>> tensors;
+  for (const auto& [name, array] : file.tensors) tensors.emplace_back(name, &array);
+  auto with_info = [&](const nlohmann::json& doc) { xg::write_safetensors(model, tensors, {{"xgrad", doc.dump()}}); };
+  nlohmann::json two = info;
+  two["mean"] = {0.5, 0.5};
+  with_info(two);
+  for (const std::string& command : {"eval --model " + model, "predict --model " + model + " " + picture,
+                                    "explain --model " + model + " --index 0"}) {
+    CAPTURE(command);
+    xg::testing::check_refused(command, model, "\"mean\" and \"std\" must hold 3 values each (one per channel)", dir.path());
+  }
+  nlohmann::json grey_shape = info;
+  grey_shape["input_shape"] = {1u, 8u, 8u};
+  grey_shape["input_chw"] = {1u, 8u, 8u};
+  grey_shape["layers"] = {64u, 2u};
+  with_info(grey_shape);
+  xg::testing::check_refused("eval --model " + model, model, "must hold 1 value each (one per channel)", dir.path());
+  // One value for three channels, as an older xgrad wrote, still loads.
+  nlohmann::json older = info;
+  older["mean"] = {0.5};
+  older["std"] = {0.5};
+  with_info(older);
+  CHECK(run_xgrad("eval --model " + model).status == 0);
 }
 
 TEST_CASE("cli images: bad folders exit 2 with one line") {
