@@ -24,10 +24,17 @@ usage: test_model_file_torch.py XGRAD SCRATCH_DIR
    Flatten and Linear layers, `0.weight` is (16, 1, 3, 3), and the logits of
    images (B, 1, 8, 8) equal `xgrad predict --json`'s.
 
+6. A colour CNN (`--channels 3` on a folder of RGB PNGs written here with
+   zlib): the metadata's mean and std are numpy's per-channel population mean
+   and std of the training pixels/255 (as one computes them for torchvision's
+   Normalize(mean=[r, g, b], std=[r, g, b])), and torch's logits of images
+   (B, 3, 8, 8) normalised per channel equal `xgrad predict --json`'s.
+
 Exit status 0 only if everything agreed; the last line reads "model file oracle: ok".
 """
 import json
 import pathlib
+import zlib
 import shutil
 import struct
 import subprocess
@@ -173,6 +180,58 @@ def check_cnn_model(xgrad, scratch):
           f"{np.abs(xgrad_logits - torch_logits[items]).max():.2e}")
 
 
+def write_rgb_png(path, image):
+    """An 8-bit RGB PNG of `image` (H, W, 3 uint8), every row unfiltered."""
+    height, width, _ = image.shape
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    raw = b"".join(b"\0" + image[r].tobytes() for r in range(height))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)) +
+                     chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def check_rgb_cnn_model(xgrad, scratch):
+    """A colour CNN: a mean and std per channel, applied to that channel."""
+    rng = np.random.default_rng(5)
+    folder = scratch / "rgb"
+    images = {}
+    for split, count in (("train", 20), ("test", 4)):
+        for label in range(3):
+            for i in range(count):
+                image = rng.integers(0, 60, size=(ROWS, COLS, 3))
+                image[:, :, 0] += 150                       # red: bright, narrow
+                image[:, :, 2] = rng.integers(0, 256, size=(ROWS, COLS))  # blue: all over
+                image[label * 2, :, 1] += 190              # green: the class's bar
+                path = folder / split / f"class{label}" / f"{i}.png"
+                write_rgb_png(path, image.astype(np.uint8))
+                images.setdefault(split, []).append((path, image.astype(np.uint8)))
+    model_path = scratch / "rgb.safetensors"
+    subprocess.run([xgrad, "train", "--data", str(folder), "--channels", "3", "--arch", "conv4k3p1,relu,maxpool2,flatten,fc",
+                    "--epochs", "2", "--batch", "8", "--threads", "1", "--quiet", "--save", str(model_path)],
+                   check=True, stdout=subprocess.DEVNULL)
+    tensors, metadata = read_safetensors(model_path)
+    info = json.loads(metadata["xgrad"])
+    assert info["input_shape"] == [3, ROWS, COLS] and info["input_chw"] == [3, ROWS, COLS], info["input_shape"]
+    train = np.stack([image for _, image in images["train"]]).astype(np.float64) / 255.0  # (N, H, W, 3)
+    np.testing.assert_allclose(info["mean"], train.mean(axis=(0, 1, 2)), rtol=1e-6, atol=0)
+    np.testing.assert_allclose(info["std"], train.std(axis=(0, 1, 2)), rtol=1e-6, atol=0)
+    model = torch_network(info["arch"], info["input_chw"], len(info["classes"]))
+    model.load_state_dict(tensors, strict=True)
+    model.eval()
+    pixels = np.stack([image for _, image in images["test"]]).transpose(0, 3, 1, 2).astype(np.float32)  # (B, 3, H, W)
+    mean = np.array(info["mean"], dtype=np.float32).reshape(1, 3, 1, 1)
+    std = np.array(info["std"], dtype=np.float32).reshape(1, 3, 1, 1)
+    with torch.no_grad():
+        torch_logits = model(torch.from_numpy((pixels / np.float32(255.0) - mean) / std)).numpy()
+    args = [xgrad, "predict", "--model", str(model_path), "--json", "--invert", "no"] + [str(p) for p, _ in images["test"]]
+    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    xgrad_logits = np.array([p["logits"] for p in out["predictions"]], dtype=np.float32)
+    np.testing.assert_allclose(xgrad_logits, torch_logits, rtol=1e-5, atol=1e-5)
+    print(f"RGB CNN model: mean {np.round(info['mean'], 4).tolist()}, std {np.round(info['std'], 4).tolist()}; "
+          f"compared {len(pixels)} images x 3 logits; max |difference| {np.abs(xgrad_logits - torch_logits).max():.2e}")
+
+
 def main():
     xgrad, scratch = sys.argv[1], pathlib.Path(sys.argv[2])
     shutil.rmtree(scratch, ignore_errors=True)
@@ -216,6 +275,7 @@ def main():
           f"{np.abs(xgrad_logits - torch_logits[items]).max():.2e}")
     check_csv_model(xgrad, scratch)
     check_cnn_model(xgrad, scratch)
+    check_rgb_cnn_model(xgrad, scratch)
     print("model file oracle: ok")
 
 
