@@ -140,7 +140,7 @@ TEST_CASE("model file: an image model's mean must lie between 0 and 1 and its st
   }
 }
 
-TEST_CASE("model file: an image model has one mean and std per channel; a wrong count names the file and the field") {
+TEST_CASE("model file: an image model has one mean and std per channel, and a wrong count names the file and the field") {
   ModelInfo info = table_info();
   info.layers = {48, 2, 2};
   info.input_shape = {3, 4, 4};
