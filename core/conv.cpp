@@ -245,6 +245,22 @@ void max_pool_plane(const float* plane, const std::int32_t* start, std::size_t o
   }
 }
 
+// The sizes of a pooling op on x (B, C, H, W), after checking that a kernel×kernel
+// window moved by stride fits (std::invalid_argument naming `op` otherwise).
+struct PoolShape {
+  std::size_t planes, H, W, Ho, Wo;  // planes = B·C
+};
+PoolShape pool_shape(const char* op, const Tensor& x, std::size_t kernel, std::size_t stride) {
+  if (x.rank() != 4) throw std::invalid_argument(std::string(op) + ": input must be (B, C, H, W), got shape " + dims(x));
+  if (kernel == 0 || stride == 0) throw std::invalid_argument(std::string(op) + ": kernel and stride must be at least 1");
+  if (x.dim(2) < kernel || x.dim(3) < kernel) {
+    throw std::invalid_argument(std::string(op) + ": a " + std::to_string(kernel) + "x" + std::to_string(kernel) +
+                                " window does not fit input " + dims(x));
+  }
+  const std::size_t H = x.dim(2), W = x.dim(3);
+  return {x.dim(0) * x.dim(1), H, W, (H - kernel) / stride + 1, (W - kernel) / stride + 1};
+}
+
 }  // namespace
 
 // ---- conv2d: y[b][o] = bias[o] + Σ_c,i,j w[o][c][i][j] · x[b][c][oh·s - p + i][ow·s - p + j] --
@@ -361,14 +377,8 @@ static void max_pool2d_backward(Node& n) {
 }
 
 Tensor max_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
-  if (x.rank() != 4) throw std::invalid_argument("max_pool2d: input must be (B, C, H, W), got shape " + dims(x));
-  if (kernel == 0 || stride == 0) throw std::invalid_argument("max_pool2d: kernel and stride must be at least 1");
-  if (x.dim(2) < kernel || x.dim(3) < kernel) {
-    throw std::invalid_argument("max_pool2d: a " + std::to_string(kernel) + "x" + std::to_string(kernel) +
-                                " window does not fit input " + dims(x));
-  }
-  const std::size_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
-  const std::size_t Ho = (H - kernel) / stride + 1, Wo = (W - kernel) / stride + 1;
+  const PoolShape p = pool_shape("max_pool2d", x, kernel, stride);
+  const std::size_t planes = p.planes, H = p.H, W = p.W, Ho = p.Ho, Wo = p.Wo;
   Array y = Array::from_shape({x.dim(0), x.dim(1), Ho, Wo});
   Array where = Array::from_shape(y.shape());
   if (H * W > std::size_t(INT32_MAX)) throw std::invalid_argument("max_pool2d: input " + dims(x) + " is too large");
@@ -420,14 +430,8 @@ static void avg_pool2d_backward(Node& n) {
 }
 
 Tensor avg_pool2d(const Tensor& x, std::size_t kernel, std::size_t stride) {
-  if (x.rank() != 4) throw std::invalid_argument("avg_pool2d: input must be (B, C, H, W), got shape " + dims(x));
-  if (kernel == 0 || stride == 0) throw std::invalid_argument("avg_pool2d: kernel and stride must be at least 1");
-  if (x.dim(2) < kernel || x.dim(3) < kernel) {
-    throw std::invalid_argument("avg_pool2d: a " + std::to_string(kernel) + "x" + std::to_string(kernel) +
-                                " window does not fit input " + dims(x));
-  }
-  const std::size_t planes = x.dim(0) * x.dim(1), H = x.dim(2), W = x.dim(3);
-  const std::size_t Ho = (H - kernel) / stride + 1, Wo = (W - kernel) / stride + 1;
+  const PoolShape p = pool_shape("avg_pool2d", x, kernel, stride);
+  const std::size_t planes = p.planes, H = p.H, W = p.W, Ho = p.Ho, Wo = p.Wo;
   Array y = Array::from_shape({x.dim(0), x.dim(1), Ho, Wo});
   const float* in = x.data();
   const float area = float(kernel * kernel);

@@ -33,23 +33,16 @@ std::string Conv2d::describe() const {
          std::to_string(kernel()) + ", stride " + std::to_string(stride_) + ", padding " + std::to_string(padding_) + ")";
 }
 
-MaxPool2d::MaxPool2d(std::size_t kernel, std::size_t stride)
-    : Module("MaxPool2d"), kernel_(kernel), stride_(stride == 0 ? kernel : stride) {}
+Pool2d::Pool2d(const char* type, std::size_t kernel, std::size_t stride)
+    : Module(type), type_(type), kernel_(kernel), stride_(stride == 0 ? kernel : stride) {}
 
-Tensor MaxPool2d::forward(const Tensor& x) { return max_pool2d(x, kernel_, stride_); }
-
-std::string MaxPool2d::describe() const {
-  return "MaxPool2d(" + std::to_string(kernel_) + ", stride " + std::to_string(stride_) + ")";
+std::string Pool2d::describe() const {
+  return std::string(type_) + "(" + std::to_string(kernel_) + ", stride " + std::to_string(stride_) + ")";
 }
 
-AvgPool2d::AvgPool2d(std::size_t kernel, std::size_t stride)
-    : Module("AvgPool2d"), kernel_(kernel), stride_(stride == 0 ? kernel : stride) {}
+Tensor MaxPool2d::forward(const Tensor& x) { return max_pool2d(x, kernel(), stride()); }
 
-Tensor AvgPool2d::forward(const Tensor& x) { return avg_pool2d(x, kernel_, stride_); }
-
-std::string AvgPool2d::describe() const {
-  return "AvgPool2d(" + std::to_string(kernel_) + ", stride " + std::to_string(stride_) + ")";
-}
+Tensor AvgPool2d::forward(const Tensor& x) { return avg_pool2d(x, kernel(), stride()); }
 
 Tensor Flatten::forward(const Tensor& x) {
   if (x.rank() < 2) throw std::invalid_argument(label() + " expects a batch (batch, …), got shape " + shape_string(x.value()));

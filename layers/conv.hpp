@@ -32,33 +32,34 @@ class Conv2d : public Module {
   std::size_t stride_, padding_;
 };
 
-// y = max over kernel×kernel windows moved by stride (torch.nn.MaxPool2d;
-// stride defaults to the kernel): x (B, C, H, W) -> (B, C, Ho, Wo). No parameters.
-class MaxPool2d : public Module {
+// What the pooling layers share: a kernel×kernel window moved by stride (the
+// kernel when 0), no padding, no parameters.
+class Pool2d : public Module {
  public:
-  explicit MaxPool2d(std::size_t kernel, std::size_t stride = 0);
-  Tensor forward(const Tensor& x) override;
-  std::string describe() const override;
+  std::string describe() const override;  // "MaxPool2d(2, stride 2)"
   std::size_t kernel() const { return kernel_; }
   std::size_t stride() const { return stride_; }
 
+ protected:
+  Pool2d(const char* type, std::size_t kernel, std::size_t stride);
+
  private:
+  const char* type_;
   std::size_t kernel_, stride_;
 };
 
-// y = mean over kernel×kernel windows moved by stride (torch.nn.AvgPool2d with
-// padding 0; stride defaults to the kernel): x (B, C, H, W) -> (B, C, Ho, Wo).
-// No parameters.
-class AvgPool2d : public Module {
+// y = max over each window (torch.nn.MaxPool2d): x (B, C, H, W) -> (B, C, Ho, Wo).
+class MaxPool2d : public Pool2d {
  public:
-  explicit AvgPool2d(std::size_t kernel, std::size_t stride = 0);
+  explicit MaxPool2d(std::size_t kernel, std::size_t stride = 0) : Pool2d("MaxPool2d", kernel, stride) {}
   Tensor forward(const Tensor& x) override;
-  std::string describe() const override;
-  std::size_t kernel() const { return kernel_; }
-  std::size_t stride() const { return stride_; }
+};
 
- private:
-  std::size_t kernel_, stride_;
+// y = mean over each window (torch.nn.AvgPool2d with padding 0): x (B, C, H, W) -> (B, C, Ho, Wo).
+class AvgPool2d : public Pool2d {
+ public:
+  explicit AvgPool2d(std::size_t kernel, std::size_t stride = 0) : Pool2d("AvgPool2d", kernel, stride) {}
+  Tensor forward(const Tensor& x) override;
 };
 
 // x (B, d1, d2, …) -> (B, d1·d2·…) (torch.nn.Flatten). No parameters.
