@@ -95,16 +95,22 @@ ConvShape conv_shape(const Array& x, const Array& w, std::size_t stride, std::si
   return s;
 }
 
-// The output columns ow whose input column iw = ow·stride - pad + j lies inside
-// the image (0 <= iw < W) form one range [lo, hi): the rest read the zero padding.
+// Along one axis (rows or columns): the outputs o whose input position
+// o·stride - pad + k (k: the kernel's row i or column j) lies inside the image
+// (0 <= it < size) form one range [lo, hi); the rest read the zero padding.
 struct Inside {
   Index lo, hi;
 };
-Inside inside_columns(const ConvShape& s, Index j) {
-  const Index stride = Index(s.stride), first = Index(s.pad) - j, end = Index(s.W) + Index(s.pad) - j;
+Inside inside_range(Index size, Index outputs, Index stride, Index pad, Index k) {
   const auto ceil_div = [stride](Index a) { return a <= 0 ? 0 : (a + stride - 1) / stride; };
-  const Index lo = std::min(ceil_div(first), Index(s.Wo)), hi = std::min(ceil_div(end), Index(s.Wo));
+  const Index lo = std::min(ceil_div(pad - k), outputs), hi = std::min(ceil_div(size + pad - k), outputs);
   return {lo, std::max(lo, hi)};
+}
+Inside inside_rows(const ConvShape& s, Index i) {
+  return inside_range(Index(s.H), Index(s.Ho), Index(s.stride), Index(s.pad), i);
+}
+Inside inside_columns(const ConvShape& s, Index j) {
+  return inside_range(Index(s.W), Index(s.Wo), Index(s.stride), Index(s.pad), j);
 }
 
 // col (patch, n·pixels) from the n images at x (n,C,H,W): see the top of the file.
@@ -113,13 +119,12 @@ Inside inside_columns(const ConvShape& s, Index j) {
 // padded edges.
 void im2col(const float* x, std::size_t n, const ConvShape& s, float* col) {
   const std::size_t pixels = s.pixels(), cols = n * pixels;
-  const Index Ho = Index(s.Ho), Wo = Index(s.Wo), H = Index(s.H), W = Index(s.W), pad = Index(s.pad);
+  const Index Ho = Index(s.Ho), Wo = Index(s.Wo), W = Index(s.W), pad = Index(s.pad);
   parallel_for(Index(s.patch()), s.patch() * cols, [&](Index r) {
     const Index c = r / Index(s.kh * s.kw), i = r / Index(s.kw) % Index(s.kh), j = r % Index(s.kw);
     const Inside in = inside_columns(s, j);
-    // the output rows oh whose input row ih = oh·stride - pad + i lies inside the image
-    const Index first = std::min(Ho, (std::max<Index>(0, pad - i) + Index(s.stride) - 1) / Index(s.stride));
-    const Index last = std::max(first, std::min(Ho, (H + pad - i + Index(s.stride) - 1) / Index(s.stride)));
+    const Inside rows = inside_rows(s, i);  // the output rows that read the image
+    const Index first = rows.lo, last = rows.hi;
     for (std::size_t g = 0; g < n; ++g) {
       const float* plane = x + (g * s.C + std::size_t(c)) * s.H * s.W;
       float* out = col + std::size_t(r) * cols + g * pixels;
@@ -155,7 +160,7 @@ void im2col(const float* x, std::size_t n, const ConvShape& s, float* col) {
 // are summed in one fixed order.
 void col2im_accumulate(const float* dcol, std::size_t n, const ConvShape& s, float* dx) {
   const std::size_t pixels = s.pixels(), cols = n * pixels;
-  const Index Ho = Index(s.Ho), Wo = Index(s.Wo), H = Index(s.H), W = Index(s.W), pad = Index(s.pad);
+  const Index Wo = Index(s.Wo), W = Index(s.W), pad = Index(s.pad);
   // A same-size convolution (stride 1, Wo = W) adds each row of dcol into dx as one
   // contiguous run, as im2col copies it; inside[j·pixels + q] is 1 where output
   // column q mod Wo reads inside the image for kernel column j, 0 where it ran
@@ -172,8 +177,8 @@ void col2im_accumulate(const float* dcol, std::size_t n, const ConvShape& s, flo
       const Inside in = inside_columns(s, j);
       float* plane = dx + (std::size_t(g) * s.C + std::size_t(c)) * s.H * s.W;
       const float* d = dcol + r * cols + std::size_t(g) * pixels;
-      const Index first = std::min(Ho, (std::max<Index>(0, pad - i) + Index(s.stride) - 1) / Index(s.stride));
-      const Index last = std::max(first, std::min(Ho, (H + pad - i + Index(s.stride) - 1) / Index(s.stride)));
+      const Inside rows = inside_rows(s, i);
+      const Index first = rows.lo, last = rows.hi;
       if (same) {
         if (in.lo >= in.hi || first >= last) continue;
         const Index delta = (i - pad) * W + (j - pad), begin = first * Wo + in.lo, end = (last - 1) * Wo + in.hi;
