@@ -7,26 +7,28 @@
 // position of the kernel are copied into the rows of a matrix `col`, so that
 // the convolution of image g is one matrix product
 //
-//   col  (C·kh·kw, G·Ho·Wo)   row (c, i, j), column (g, oh, ow) holds
-//                             x[g][c][oh·stride - pad + i][ow·stride - pad + j]  (0 outside)
-//   y[g] (O, Ho·Wo) = bias + w (O, C·kh·kw) · col_g     (col_g: image g's Ho·Wo columns)
+//   col_g (C·kh·kw, Ho·Wo)   row (c, i, j), column (oh, ow) holds
+//                            x[g][c][oh·stride - pad + i][ow·stride - pad + j]  (0 outside)
+//   y[g]  (O, Ho·Wo) = bias + w (O, C·kh·kw) · col_g
 //
 // written straight into y's NCHW layout (y[g] is a contiguous (O, Ho·Wo)
-// matrix, and the GEMM reads col_g in place with col's row stride). col is
-// built for G images at a time, G chosen from the shapes alone so that col
-// stays near 4 MB whatever the batch size (evaluation runs large batches).
-// Backward rebuilds col from x instead of keeping it: it costs a copy, much
-// less than the GEMMs, and keeps a training step's memory that of its
-// activations.
+// matrix). Backward rebuilds col_g from x instead of keeping it: it costs a
+// copy, much less than the GEMMs, and keeps a training step's memory that of
+// its activations.
 //
-// Threads: the images of a group are split among the GEMM's threads for the
-// forward and dcol GEMMs (one small GEMM per image, each on one thread); dw
-// and dbias add the images up in order on the calling thread.
+// Threads: one pass over the images does everything for an image while its
+// col_g (113 KB for the default CNN's second layer) is in cache: im2col, the
+// GEMM, and in backward also dw, dbias, dcol_g and col2im. The images are cut
+// into `parts` runs (ConvShape::parts: from the batch size alone, never from
+// the thread count); a thread takes whole runs, and each run sums its images'
+// dw and dbias into a partial sum of its own, in image order. The partial
+// sums are then added in run order on the calling thread. Each thread builds
+// col_g and dcol_g in a scratch matrix of its own.
 //
 // Determinism: the GEMM is bit-identical at any thread count (core/gemm.hpp),
-// G depends on the shapes only, the images are summed into dw and db in order,
-// and the parallel copies (im2col, col2im, max_pool2d) write
-// disjoint memory, each element in a fixed order. They run on the GEMM's
+// the runs depend on the batch size only and are summed in order, and each
+// image's im2col, col2im and pooling write disjoint memory, each element in a
+// fixed order. They run on the GEMM's
 // threads (core/parallel.hpp), not in OpenMP regions whose barrier waits for
 // a thread the OS has not scheduled. Sums in SIMD lanes (the bias gradient)
 // depend on the vector width -march picks, so on the CPU, never on threads.
@@ -58,18 +60,6 @@ namespace {
 using Index = long long;
 using IndexArray = xt::xarray<std::int32_t, xt::layout_type::row_major, PoolAllocator<std::int32_t>>;  // signed, for OpenMP loops and for rows and columns above or left of the image
 
-// Runs body(i) for i = 0..n-1 in contiguous ranges on the GEMM's threads when
-// the loop touches enough elements (`work`) to pay for waking them; each i runs
-// on one thread, in a fixed order, so results never depend on the thread count.
-template <class Body>
-void parallel_for(Index n, std::size_t work, const Body& body) {
-  const int threads = work < (std::size_t(1) << 15) ? 1 : int(std::min<Index>(omp_get_max_threads(), n));
-  auto chunk = [&](int c) {
-    for (Index i = n * c / threads; i < n * (c + 1) / threads; ++i) body(i);
-  };
-  parallel_chunks(threads, threads, [&chunk](int c, bool) { chunk(c); });  // one reference: no allocation
-}
-
 Node& parent(Node& n, int i) { return *n.parents[i]; }
 bool wants_grad(Node& n, int i) { return n.parents[i] && n.parents[i]->requires_grad; }
 
@@ -83,8 +73,10 @@ struct ConvShape {
   std::size_t Ho, Wo;
   std::size_t pixels() const { return Ho * Wo; }       // output positions per image
   std::size_t patch() const { return C * kh * kw; }    // rows of col: one input patch
-  // Images per GEMM: col (patch, G·pixels) near 1M floats; at least one image.
-  std::size_t group() const { return std::max<std::size_t>(1, (std::size_t(1) << 20) / (patch() * pixels())); }
+  // Backward's runs of images, each summing its own partial dw and dbias: up to
+  // 8 (enough for 8 threads), from the batch size alone, so the sums' order
+  // never depends on the thread count.
+  std::size_t parts() const { return std::min<std::size_t>(B, 8); }
 };
 
 ConvShape conv_shape(const Array& x, const Array& w, std::size_t stride, std::size_t pad) {
@@ -113,86 +105,87 @@ Inside inside_columns(const ConvShape& s, Index j) {
   return inside_range(Index(s.W), Index(s.Wo), Index(s.stride), Index(s.pad), j);
 }
 
-// col (patch, n·pixels) from the n images at x (n,C,H,W): see the top of the file.
+// col_g (patch, pixels) from image g at x (C,H,W): see the top of the file.
 // A row of col is one kernel position (c, i, j); along it, each output row oh
 // reads one input row, contiguous when the stride is 1 (a copy), zeros at the
 // padded edges.
-void im2col(const float* x, std::size_t n, const ConvShape& s, float* col) {
-  const std::size_t pixels = s.pixels(), cols = n * pixels;
+void im2col(const float* x, const ConvShape& s, float* col) {
   const Index Ho = Index(s.Ho), Wo = Index(s.Wo), W = Index(s.W), pad = Index(s.pad);
-  parallel_for(Index(s.patch()), s.patch() * cols, [&](Index r) {
-    const Index c = r / Index(s.kh * s.kw), i = r / Index(s.kw) % Index(s.kh), j = r % Index(s.kw);
+  for (std::size_t r = 0; r < s.patch(); ++r) {
+    const Index c = Index(r / (s.kh * s.kw)), i = Index(r / s.kw % s.kh), j = Index(r % s.kw);
     const Inside in = inside_columns(s, j);
     const Inside rows = inside_rows(s, i);  // the output rows that read the image
     const Index first = rows.lo, last = rows.hi;
-    for (std::size_t g = 0; g < n; ++g) {
-      const float* plane = x + (g * s.C + std::size_t(c)) * s.H * s.W;
-      float* out = col + std::size_t(r) * cols + g * pixels;
-      std::fill(out, out + first * Wo, 0.0f);  // rows above the image
-      std::fill(out + last * Wo, out + Ho * Wo, 0.0f);  // rows below it
-      if (s.stride == 1 && Wo == W && in.lo < in.hi && first < last) {
-        // A same-size convolution (stride 1, Wo = W): out[q] = plane[q + delta] for every
-        // q = oh·Wo + ow inside the image, so the inside rows are one contiguous copy, the
-        // image's rows running on into each other; what ran over a left or right edge
-        // is zeroed after.
-        const Index delta = (i - pad) * W + (j - pad), begin = first * Wo + in.lo, end = (last - 1) * Wo + in.hi;
-        std::copy(plane + begin + delta, plane + end + delta, out + begin);
-        for (Index oh = first; oh < last; ++oh) {
-          std::fill(out + oh * Wo, out + oh * Wo + in.lo, 0.0f);
-          std::fill(out + oh * Wo + in.hi, out + (oh + 1) * Wo, 0.0f);
-        }
-        continue;
-      }
+    const float* plane = x + std::size_t(c) * s.H * s.W;
+    float* out = col + r * s.pixels();
+    std::fill(out, out + first * Wo, 0.0f);  // rows above the image
+    std::fill(out + last * Wo, out + Ho * Wo, 0.0f);  // rows below it
+    if (s.stride == 1 && Wo == W && in.lo < in.hi && first < last) {
+      // A same-size convolution (stride 1, Wo = W): out[q] = plane[q + delta] for every
+      // q = oh·Wo + ow inside the image, so the inside rows are one contiguous copy, the
+      // image's rows running on into each other; what ran over a left or right edge
+      // is zeroed after.
+      const Index delta = (i - pad) * W + (j - pad), begin = first * Wo + in.lo, end = (last - 1) * Wo + in.hi;
+      std::copy(plane + begin + delta, plane + end + delta, out + begin);
       for (Index oh = first; oh < last; ++oh) {
-        const float* row = plane + (oh * Index(s.stride) - pad + i) * W;
-        const Index shift = j - pad;  // iw = ow·stride + shift
-        float* o = out + oh * Wo;
-        std::fill(o, o + in.lo, 0.0f);
-        for (Index ow = in.lo; ow < in.hi; ++ow) o[ow] = row[ow * Index(s.stride) + shift];
-        std::fill(o + in.hi, o + Wo, 0.0f);
+        std::fill(out + oh * Wo, out + oh * Wo + in.lo, 0.0f);
+        std::fill(out + oh * Wo + in.hi, out + (oh + 1) * Wo, 0.0f);
       }
+      continue;
     }
-  });
+    for (Index oh = first; oh < last; ++oh) {
+      const float* row = plane + (oh * Index(s.stride) - pad + i) * W;
+      const Index shift = j - pad;  // iw = ow·stride + shift
+      float* o = out + oh * Wo;
+      std::fill(o, o + in.lo, 0.0f);
+      for (Index ow = in.lo; ow < in.hi; ++ow) o[ow] = row[ow * Index(s.stride) + shift];
+      std::fill(o + in.hi, o + Wo, 0.0f);
+    }
+  }
 }
 
-// The adjoint of im2col: dx (n,C,H,W) += every entry of dcol (patch, n·pixels)
-// at the pixel it was copied from. One thread per image; each image's pixels
-// are summed in one fixed order.
-void col2im_accumulate(const float* dcol, std::size_t n, const ConvShape& s, float* dx) {
-  const std::size_t pixels = s.pixels(), cols = n * pixels;
-  const Index Wo = Index(s.Wo), W = Index(s.W), pad = Index(s.pad);
-  // A same-size convolution (stride 1, Wo = W) adds each row of dcol into dx as one
-  // contiguous run, as im2col copies it; inside[j·pixels + q] is 1 where output
-  // column q mod Wo reads inside the image for kernel column j, 0 where it ran
-  // over an edge (those entries add nothing).
-  const bool same = s.stride == 1 && Wo == W;
-  Array inside = same ? Array::from_shape({s.kw, pixels}) : Array();
-  for (Index j = 0; same && j < Index(s.kw); ++j) {
+// For col2im of a same-size convolution (stride 1, Wo = W): inside[j·pixels + q]
+// is 1 where output column q mod Wo reads inside the image for kernel column j,
+// 0 where it ran over an edge. An empty array for other convolutions.
+Array same_size_mask(const ConvShape& s) {
+  if (s.stride != 1 || s.Wo != s.W) return Array();
+  const Index pixels = Index(s.pixels()), Wo = Index(s.Wo);
+  Array inside = Array::from_shape({s.kw, s.pixels()});
+  for (Index j = 0; j < Index(s.kw); ++j) {
     const Inside in = inside_columns(s, j);
-    for (Index q = 0; q < Index(pixels); ++q) inside.data()[j * Index(pixels) + q] = q % Wo >= in.lo && q % Wo < in.hi;
+    for (Index q = 0; q < pixels; ++q) inside.data()[j * pixels + q] = q % Wo >= in.lo && q % Wo < in.hi;
   }
-  parallel_for(Index(n), s.patch() * cols, [&](Index g) {
-    for (std::size_t r = 0; r < s.patch(); ++r) {
-      const Index c = Index(r / (s.kh * s.kw)), i = Index(r / s.kw % s.kh), j = Index(r % s.kw);
-      const Inside in = inside_columns(s, j);
-      float* plane = dx + (std::size_t(g) * s.C + std::size_t(c)) * s.H * s.W;
-      const float* d = dcol + r * cols + std::size_t(g) * pixels;
-      const Inside rows = inside_rows(s, i);
-      const Index first = rows.lo, last = rows.hi;
-      if (same) {
-        if (in.lo >= in.hi || first >= last) continue;
-        const Index delta = (i - pad) * W + (j - pad), begin = first * Wo + in.lo, end = (last - 1) * Wo + in.hi;
-        const float* mask = inside.data() + j * Index(pixels);
-        for (Index q = begin; q < end; ++q) plane[q + delta] += mask[q] != 0.0f ? d[q] : 0.0f;
-        continue;
-      }
-      for (Index oh = first; oh < last; ++oh) {
-        float* row = plane + (oh * Index(s.stride) - pad + i) * W;
-        const Index shift = j - pad;  // iw = ow·stride + shift
-        for (Index ow = in.lo; ow < in.hi; ++ow) row[ow * Index(s.stride) + shift] += d[oh * Wo + ow];
-      }
+  return inside;
+}
+
+// The adjoint of im2col: dx (C,H,W) of image g += every entry of dcol_g
+// (patch, pixels) at the pixel it was copied from, in one fixed order. A
+// same-size convolution adds each row of dcol_g into dx as one contiguous run,
+// as im2col copies it, with `mask` (same_size_mask) zeroing the entries that
+// ran over an edge.
+void col2im_accumulate(const float* dcol, const ConvShape& s, const Array& mask, float* dx) {
+  const Index Wo = Index(s.Wo), W = Index(s.W), pad = Index(s.pad), pixels = Index(s.pixels());
+  const bool same = s.stride == 1 && Wo == W;  // then mask is same_size_mask's
+  for (std::size_t r = 0; r < s.patch(); ++r) {
+    const Index c = Index(r / (s.kh * s.kw)), i = Index(r / s.kw % s.kh), j = Index(r % s.kw);
+    const Inside in = inside_columns(s, j);
+    float* plane = dx + std::size_t(c) * s.H * s.W;
+    const float* d = dcol + r * s.pixels();
+    const Inside rows = inside_rows(s, i);
+    const Index first = rows.lo, last = rows.hi;
+    if (same) {
+      if (in.lo >= in.hi || first >= last) continue;
+      const Index delta = (i - pad) * W + (j - pad), begin = first * Wo + in.lo, end = (last - 1) * Wo + in.hi;
+      const float* inside = mask.data() + j * pixels;
+      for (Index q = begin; q < end; ++q) plane[q + delta] += inside[q] != 0.0f ? d[q] : 0.0f;
+      continue;
     }
-  });
+    for (Index oh = first; oh < last; ++oh) {
+      float* row = plane + (oh * Index(s.stride) - pad + i) * W;
+      const Index shift = j - pad;  // iw = ow·stride + shift
+      for (Index ow = in.lo; ow < in.hi; ++ow) row[ow * Index(s.stride) + shift] += d[oh * Wo + ow];
+    }
+  }
 }
 
 // Σ row[0..n): lane k of a SIMD register adds row[k], row[k + L], ..., then
@@ -269,50 +262,65 @@ PoolShape pool_shape(const char* op, const Tensor& x, std::size_t kernel, std::s
 }  // namespace
 
 // ---- conv2d: y[b][o] = bias[o] + Σ_c,i,j w[o][c][i][j] · x[b][c][oh·s - p + i][ow·s - p + j] --
-// x (B,C,H,W), w (O,C,kh,kw), bias (O), y (B,O,Ho,Wo). Per image g, with col_g its columns of col
+// x (B,C,H,W), w (O,C,kh,kw), bias (O), y (B,O,Ho,Wo). Per image g, with col_g = im2col(x[g])
 // and dy_g = dy[g] as an (O, Ho·Wo) matrix:
-// dw += dy_g · col_gᵀ,  dbias[o] += Σ_{oh,ow} dy_g[o],  dcol_g = wᵀ · dy_g, then dx += col2im(dcol)
+// dw += dy_g · col_gᵀ,  dbias[o] += Σ_{oh,ow} dy_g[o],  dcol_g = wᵀ · dy_g, then dx[g] += col2im(dcol_g)
 // Node: parents {x, w, bias}; sizes = {stride, padding}; saved and scalar unused
 // (backward reads x's and w's values, and rebuilds col from x).
 static void conv2d_backward(Node& n) {
   const Array &x = parent(n, 0).value, &w = parent(n, 1).value;
   const ConvShape s = conv_shape(x, w, n.sizes[0], n.sizes[1]);
-  const std::size_t pixels = s.pixels(), group = std::min(s.group(), s.B);
-  const int O = int(s.O), patch = int(s.patch()), P = int(pixels);
+  const std::size_t pixels = s.pixels(), patch = s.patch(), parts = s.parts();
   const bool dx_wanted = wants_grad(n, 0), dw_wanted = wants_grad(n, 1), db_wanted = wants_grad(n, 2);
-  Array col = dw_wanted ? Array::from_shape({s.patch(), group * pixels}) : Array();
-  Array dcol = dx_wanted ? Array::from_shape({s.patch(), group * pixels}) : Array();
-  for (std::size_t b0 = 0; b0 < s.B; b0 += group) {
-    const std::size_t count = std::min(group, s.B - b0);
-    const int cols = int(count * pixels);  // the leading dimension of col and dcol
-    if (dw_wanted) im2col(x.data() + b0 * s.C * s.H * s.W, count, s, col.data());
-    // dw and dbias: the images in order, on this thread (each adds into the same sums). Right
-    // after zero_grad() the first image stores instead of adding to zeros (Node::grad_to_overwrite).
-    for (std::size_t g = 0; g < count && (dw_wanted || db_wanted); ++g) {
-      const float* dy = n.grad.data() + (b0 + g) * s.O * pixels;  // dy_g (O, pixels)
-      // dw (O, patch) += dy_g (O, pixels) · col_gᵀ
-      if (dw_wanted) {
-        bool add = true;
-        float* dw = parent(n, 1).grad_to_overwrite(add).data();
-        gemm(Trans::No, Trans::Yes, O, patch, P, 1.0f, dy, P, col.data() + g * pixels, cols, add ? 1.0f : 0.0f, dw, patch);
+  const int threads = pass_threads(Index(parts), s.B * s.O * pixels * patch);
+  // Scratch: col_g and dcol_g for each thread; a partial dw and dbias for each run.
+  Array col = dw_wanted ? Array::from_shape({std::size_t(threads), patch, pixels}) : Array();
+  Array dcol = dx_wanted ? Array::from_shape({std::size_t(threads), patch, pixels}) : Array();
+  Array dw_part = dw_wanted ? Array::from_shape({parts, s.O, patch}) : Array();
+  Array db_part = db_wanted ? Array::from_shape({parts, s.O}) : Array();
+  // dx: when x has no gradient yet, each image's dx is zeroed just before col2im adds
+  // into it, while it is in cache (Node::grad_to_overwrite).
+  bool dx_add = true;
+  float* dx = dx_wanted ? parent(n, 0).grad_to_overwrite(dx_add).data() : nullptr;
+  const Array mask = dx_wanted ? same_size_mask(s) : Array();
+  const std::size_t image = s.C * s.H * s.W;
+  const int O = int(s.O), K = int(patch), P = int(pixels);
+  parallel_ranges(Index(parts), threads, [&](Index part, int t) {
+    const std::size_t first = s.B * std::size_t(part) / parts, last = s.B * std::size_t(part + 1) / parts;
+    float* col_g = dw_wanted ? col.data() + std::size_t(t) * patch * pixels : nullptr;
+    float* dcol_g = dx_wanted ? dcol.data() + std::size_t(t) * patch * pixels : nullptr;
+    for (std::size_t g = first; g < last; ++g) {
+      const float* dy = n.grad.data() + g * s.O * pixels;  // dy_g (O, pixels)
+      const float beta = g == first ? 0.0f : 1.0f;          // a run's first image stores
+      if (dw_wanted) {  // partial dw (O, patch) += dy_g (O, pixels) · col_gᵀ
+        im2col(x.data() + g * image, s, col_g);
+        gemm(Trans::No, Trans::Yes, O, K, P, 1.0f, dy, P, col_g, P, beta, dw_part.data() + std::size_t(part) * s.O * patch, K);
       }
-      // dbias (O) += row sums of dy_g
-      if (db_wanted) {
-        bool add = true;
-        float* db = parent(n, 2).grad_to_overwrite(add).data();
-        for (std::size_t o = 0; o < s.O; ++o) db[o] = (add ? db[o] : 0.0f) + float(row_sum(dy + o * pixels, pixels));
+      if (db_wanted) {  // partial dbias (O) += row sums of dy_g
+        float* db = db_part.data() + std::size_t(part) * s.O;
+        for (std::size_t o = 0; o < s.O; ++o) db[o] = (g == first ? 0.0f : db[o]) + float(row_sum(dy + o * pixels, pixels));
+      }
+      if (dx_wanted) {  // dcol_g (patch, pixels) = wᵀ · dy_g, w (O, patch); then dx[g] += col2im(dcol_g)
+        gemm(Trans::Yes, Trans::No, K, P, O, 1.0f, w.data(), K, dy, P, 0.0f, dcol_g, P);
+        if (!dx_add) std::fill_n(dx + g * image, image, 0.0f);
+        col2im_accumulate(dcol_g, s, mask, dx + g * image);
       }
     }
-    // dcol_g (patch, pixels) = wᵀ · dy_g, w (O, patch): one image per task
-    if (dx_wanted) {
-      parallel_for(Index(count), count * s.O * pixels * s.patch(), [&](Index g) {
-        const float* dy = n.grad.data() + (b0 + std::size_t(g)) * s.O * pixels;
-        gemm(Trans::Yes, Trans::No, patch, P, O, 1.0f, w.data(), patch, dy, P, 0.0f,
-             dcol.data() + std::size_t(g) * pixels, cols);
-      });
+  });
+  // The runs' partial sums, added in run order. Right after zero_grad() the first
+  // run's is stored instead of added to zeros (Node::grad_to_overwrite).
+  const auto add_parts = [parts](Node& param, const Array& partial) {
+    bool add = true;
+    float* out = param.grad_to_overwrite(add).data();
+    const std::size_t size = param.value.size();
+    for (std::size_t i = 0; i < size; ++i) {
+      float sum = add ? out[i] + partial.data()[i] : partial.data()[i];
+      for (std::size_t part = 1; part < parts; ++part) sum += partial.data()[part * size + i];
+      out[i] = sum;
     }
-    if (dx_wanted) col2im_accumulate(dcol.data(), count, s, parent(n, 0).grad_buffer().data() + b0 * s.C * s.H * s.W);
-  }
+  };
+  if (dw_wanted) add_parts(parent(n, 1), dw_part);
+  if (db_wanted) add_parts(parent(n, 2), db_part);
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t stride, std::size_t padding) {
@@ -326,25 +334,24 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t str
                                 " does not fit input " + dims(x) + " with padding " + std::to_string(padding));
   }
   const ConvShape s = conv_shape(x.value(), w.value(), stride, padding);
-  const std::size_t pixels = s.pixels(), group = std::min(s.group(), std::max<std::size_t>(s.B, 1));
-  if (s.patch() * group * pixels > std::size_t(INT_MAX) || s.O * group * pixels > std::size_t(INT_MAX)) {
+  const std::size_t pixels = s.pixels(), patch = s.patch();
+  if (patch * pixels > std::size_t(INT_MAX) || s.O * pixels > std::size_t(INT_MAX)) {
     throw std::invalid_argument("conv2d: input " + dims(x) + " with weight " + dims(w) + " is too large");
   }
   Array y = Array::from_shape({s.B, s.O, s.Ho, s.Wo});
-  Array col = Array::from_shape({s.patch(), group * pixels});
-  const int O = int(s.O), patch = int(s.patch()), P = int(pixels);
-  for (std::size_t b0 = 0; b0 < s.B; b0 += group) {
-    const std::size_t count = std::min(group, s.B - b0);
-    im2col(x.data() + b0 * s.C * s.H * s.W, count, s, col.data());
-    // one image per task: y_g (O, pixels) = bias + w (O, patch) · col_g, written in place in
-    // y's NCHW layout: each row starts as its bias, and the GEMM adds into it (beta = 1)
-    parallel_for(Index(count), count * s.O * pixels * s.patch(), [&](Index g) {
-      float* yg = y.data() + (b0 + std::size_t(g)) * s.O * pixels;
-      for (std::size_t o = 0; o < s.O; ++o) std::fill_n(yg + o * pixels, pixels, b.data()[o]);
-      gemm(Trans::No, Trans::No, O, P, patch, 1.0f, w.data(), patch, col.data() + std::size_t(g) * pixels,
-           int(count * pixels), 1.0f, yg, P);
-    });
-  }
+  const int threads = pass_threads(Index(s.B), s.B * s.O * pixels * patch);
+  Array col = Array::from_shape({std::size_t(threads), patch, pixels});  // col_g, one per thread
+  const std::size_t image = s.C * s.H * s.W;
+  const int O = int(s.O), K = int(patch), P = int(pixels);
+  // One image at a time: y_g (O, pixels) = bias + w (O, patch) · col_g, written in place in
+  // y's NCHW layout: each row starts as its bias, and the GEMM adds into it (beta = 1)
+  parallel_ranges(Index(s.B), threads, [&](Index g, int t) {
+    float* col_g = col.data() + std::size_t(t) * patch * pixels;
+    im2col(x.data() + std::size_t(g) * image, s, col_g);
+    float* yg = y.data() + std::size_t(g) * s.O * pixels;
+    for (std::size_t o = 0; o < s.O; ++o) std::fill_n(yg + o * pixels, pixels, b.data()[o]);
+    gemm(Trans::No, Trans::No, O, P, K, 1.0f, w.data(), K, col_g, P, 1.0f, yg, P);
+  });
   Tensor out = make_result("conv2d", std::move(y), {x, w, b}, conv2d_backward);
   out.node()->sizes = {stride, padding};
   return out;

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "core/gemm.hpp"
+#include "core/parallel.hpp"
 #include "core/random.hpp"
 
 namespace xg {
@@ -42,6 +43,11 @@ void require_same_shape(const char* op, const Tensor& a, const Tensor& b) {
 Array uninitialized(std::size_t rows, std::size_t cols) { return Array::from_shape({rows, cols}); }
 
 Node& parent(Node& n, int i) { return *n.parents[i]; }
+
+// Elementwise ops run on the pool's threads in blocks of kBlock elements (each
+// element's result is the same whichever thread computes it).
+constexpr std::size_t kBlock = 4096;
+long long elementwise_blocks(std::size_t size) { return static_cast<long long>((size + kBlock - 1) / kBlock); }
 bool wants_grad(Node& n, int i) { return n.parents[i] && n.parents[i]->requires_grad; }
 
 // db (N) += column sums of dy (B,N)   (add == false: db = the sums, db not read)
@@ -180,18 +186,26 @@ static void relu_backward(Node& n) {
   bool add = true;  // false: x has no gradient yet; store instead of adding to zeros (Node::grad_to_overwrite)
   float* dx = parent(n, 0).grad_to_overwrite(add).data();
   const float *y = n.value.data(), *dy = n.grad.data();
-  if (add) {
-    for (std::size_t i = 0; i < n.value.size(); ++i) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
-  } else {
-    for (std::size_t i = 0; i < n.value.size(); ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-  }
+  const std::size_t size = n.value.size();
+  parallel_for(elementwise_blocks(size), size, [&](long long block) {
+    const std::size_t begin = std::size_t(block) * kBlock, end = std::min(size, begin + kBlock);
+    if (add) {
+      for (std::size_t i = begin; i < end; ++i) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+    } else {
+      for (std::size_t i = begin; i < end; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    }
+  });
 }
 
 Tensor relu(const Tensor& x) {
   Array y = Array::from_shape(x.value().shape());
   const float* in = x.data();
   float* out = y.data();
-  for (std::size_t i = 0; i < x.size(); ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+  const std::size_t size = x.size();
+  parallel_for(elementwise_blocks(size), size, [&](long long block) {
+    const std::size_t begin = std::size_t(block) * kBlock, end = std::min(size, begin + kBlock);
+    for (std::size_t i = begin; i < end; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+  });
   return make_result("relu", std::move(y), {x}, relu_backward);
 }
 

@@ -1,5 +1,6 @@
 #include "core/parallel.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -7,6 +8,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include <omp.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -129,6 +132,11 @@ Pool& pool() {
 }  // namespace
 
 int current_pooled_chunk() { return tl_pooled_chunk; }
+
+int pass_threads(long long n, std::size_t work) {
+  if (work < (std::size_t(1) << 15) || n <= 1) return 1;
+  return int(std::min<long long>(omp_get_max_threads(), n));
+}
 
 void parallel_chunks(int chunks, int threads, const std::function<void(int, bool)>& body) {
   if (threads > 1 && chunks > 1 && chunks <= kMaxChunks) {

@@ -15,6 +15,7 @@
 // results stay bit-identical at any thread count. Idle workers spin for a
 // bounded time (about 50 µs) and then sleep, so a busy machine does not lose a
 // core to spinning.
+#include <cstddef>
 #include <functional>
 
 namespace xg {
@@ -33,5 +34,28 @@ void parallel_chunks(int chunks, int threads, const std::function<void(int chunk
 // pooled call's body). Code called from a chunk (a GEMM inside a loop over
 // images) can keep scratch memory per chunk index with it, as a pooled body does.
 int current_pooled_chunk();
+
+// The threads for a pass over n items (images, planes, elements) that touches
+// `work` elements: 1 when that is too little to pay for waking another thread,
+// else up to omp_get_max_threads() (`--threads`), at most n.
+int pass_threads(long long n, std::size_t work);
+
+// Runs body(i, t) for i = 0..n-1 in `threads` contiguous ranges, range t on one of
+// the pool's threads; t < threads, so the body may use scratch memory of range t's
+// own. Each i runs once, in order within its range, so results never depend on
+// which thread runs a range.
+template <class Body>
+void parallel_ranges(long long n, int threads, const Body& body) {
+  auto range = [&](int t) {
+    for (long long i = n * t / threads; i < n * (t + 1) / threads; ++i) body(i, t);
+  };
+  parallel_chunks(threads, threads, [&range](int t, bool) { range(t); });  // one reference: no allocation
+}
+
+// parallel_ranges for a pass that needs no scratch, on pass_threads(n, work): body(i).
+template <class Body>
+void parallel_for(long long n, std::size_t work, const Body& body) {
+  parallel_ranges(n, pass_threads(n, work), [&body](long long i, int) { body(i); });
+}
 
 }  // namespace xg
