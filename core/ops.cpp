@@ -181,6 +181,21 @@ Tensor add_bias(const Tensor& x, const Tensor& b) {
 // choice too); gradient checks keep inputs away from that kink.
 // Node: parents {x}; saved and scalar unused (backward reads its own value y:
 // y > 0 exactly where x > 0).
+// One block of relu's forward and backward (the pointers are parameters, so the
+// compiler knows the stores do not move them, and vectorises the loops).
+static void relu_block(const float* in, float* out, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float v = in[i];
+    out[i] = v > 0.0f ? v : 0.0f;
+  }
+}
+static void relu_backward_block(const float* y, const float* dy, float* dx, std::size_t n, bool add) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float g = y[i] > 0.0f ? dy[i] : 0.0f;  // dy[i] read either way: a select, not a branch
+    dx[i] = add ? dx[i] + g : g;
+  }
+}
+
 static void relu_backward(Node& n) {
   if (!wants_grad(n, 0)) return;
   bool add = true;  // false: x has no gradient yet; store instead of adding to zeros (Node::grad_to_overwrite)
@@ -188,12 +203,8 @@ static void relu_backward(Node& n) {
   const float *y = n.value.data(), *dy = n.grad.data();
   const std::size_t size = n.value.size();
   parallel_for(elementwise_blocks(size), size, [&](long long block) {
-    const std::size_t begin = std::size_t(block) * kBlock, end = std::min(size, begin + kBlock);
-    if (add) {
-      for (std::size_t i = begin; i < end; ++i) dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
-    } else {
-      for (std::size_t i = begin; i < end; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
-    }
+    const std::size_t begin = std::size_t(block) * kBlock;
+    relu_backward_block(y + begin, dy + begin, dx + begin, std::min(kBlock, size - begin), add);
   });
 }
 
@@ -203,8 +214,8 @@ Tensor relu(const Tensor& x) {
   float* out = y.data();
   const std::size_t size = x.size();
   parallel_for(elementwise_blocks(size), size, [&](long long block) {
-    const std::size_t begin = std::size_t(block) * kBlock, end = std::min(size, begin + kBlock);
-    for (std::size_t i = begin; i < end; ++i) out[i] = in[i] > 0.0f ? in[i] : 0.0f;
+    const std::size_t begin = std::size_t(block) * kBlock;
+    relu_block(in + begin, out + begin, std::min(kBlock, size - begin));
   });
   return make_result("relu", std::move(y), {x}, relu_backward);
 }
