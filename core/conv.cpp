@@ -223,9 +223,9 @@ void max_pool_plane(const float* plane, const std::int32_t* start, std::size_t o
   alignas(64) float max_out[L], at_out[L];
   for (std::size_t q = 0; q < outputs; q += L) {
     const Offsets offsets = Offsets::load_unaligned(start + q);
-    Batch max = Batch::gather(plane, offsets), at(0.0f);
+    Batch max = Batch::gather(plane, offsets), at(0.0f);  // element (0, 0) first
     for (std::size_t i = 0; i < kernel; ++i)
-      for (std::size_t j = 0; j < kernel; ++j) {
+      for (std::size_t j = i == 0 ? 1 : 0; j < kernel; ++j) {
         const Batch v = Batch::gather(plane + i * W + j, offsets);
         const auto wins = (v > max) | xsimd::isnan(v);
         max = xsimd::select(wins, v, max);
