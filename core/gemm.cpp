@@ -16,6 +16,7 @@
 //       pack op(B)[pc:+KC, jc:+NC]  ->  Bp, as NR-wide column panels
 //       for ic in M step MC      A block  (MC x KC)  lives in L2
 //         pack op(A)[ic:+MC, pc:+KC] -> Ap, as MR-tall row panels
+//           (only A stored (K,M); A stored (M,K) is read in place, below)
 //         for jr in NC step NR   one B panel (KC x NR) stays in L1 ...
 //           for ir in MC step MR ... while the A panels stream past it
 //             micro-kernel: C[ir:+MR, jr:+NR] (+)= Ap panel · Bp panel
@@ -39,11 +40,14 @@
 //      +------------------+
 //             KC
 //
-// Packing is where the three layouts meet: op(A) and op(B) are copied (and for
-// the transposed cases, transposed 8x8 at a time in registers) into the same
-// panel format, so one kernel serves (No,Yes) forward, (No,No) input grad and
-// (Yes,No) weight grad without ever materialising a transpose.
-//
+// Packing is where the three layouts meet: op(B) is copied (and for Trans::Yes,
+// transposed 8x8 at a time in registers) into one panel format, so one kernel
+// serves (No,Yes) forward, (No,No) input grad and (Yes,No) weight grad without
+// ever materialising a transpose. op(A) stored (K,M) (the weight gradient's dy)
+// is copied into Ap panels; op(A) stored (M,K) (x, dy) is not packed at all: the
+// kernel broadcasts straight from its MR rows, which touches the same cache lines
+// a packed panel would and saves a transposing pass over A per call.
+
 // Edges (M, N, K not multiples of the block sizes): the micro-kernel exists in
 // smaller instances, mr = 1..MR rows and one or two vectors wide, picked per tile
 // so edge tiles (N = 10, M = 1) do not compute padding; a ragged right edge goes
@@ -216,15 +220,13 @@ void pack_transposed(const float* src, int lds, int rows, int kc, int width, int
     for (int j = rows; j < pad_to; ++j) dst[std::size_t(k) * width + j] = 0.0f;
 }
 
-// op(A)[0:mc, 0:kc] -> ceil(mc/MR) panels of MR rows, each kc x MR.
-// A points at op(A)[0][0]; op(A)[i][k] = A[i*lda + k] (No) or A[k*lda + i] (Yes).
-void pack_a(Trans ta, const float* A, int lda, int mc, int kc, float* dst) {
+// op(A)[0:mc, 0:kc] -> ceil(mc/MR) panels of MR rows, each kc x MR, for A stored
+// (K,M) (Trans::Yes): op(A)[i][k] = A[k*lda + i]. (A stored (M,K) is read in
+// place, a_reader.)
+void pack_a(const float* A, int lda, int mc, int kc, float* dst) {
   for (int i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
     const int mr = std::min(MR, mc - i0);
-    if (ta == Trans::Yes)
-      pack_copy(A + i0, lda, mr, kc, MR, mr, dst);
-    else
-      pack_transposed(A + std::size_t(i0) * lda, lda, mr, kc, MR, mr, dst);
+    pack_copy(A + i0, lda, mr, kc, MR, mr, dst);
   }
 }
 
@@ -270,12 +272,20 @@ inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const Ti
   }
 }
 
-// C[0:MRt, 0:nr] (+)= Ap panel (kc x MR) · Bp panel (kc x NR), then the update.
+// How the micro-kernel finds op(A)[i][k] of its tile, i < MRt, k < kc:
+//   KMajor: a[k*step + i]   the MR values of one k side by side: a packed panel
+//                           (step MR) or op(A) stored (K,M) read in place (step lda)
+//   RowMajor: a[i*step + k] op(A) stored (M,K) read in place (step lda): each k
+//                           broadcasts from MRt rows, each row read front to back
+// The arithmetic is the same either way; only where the values come from differs.
+enum class ALayout { KMajor, RowMajor };
+
+// C[0:MRt, 0:nr] (+)= op(A) tile (MRt x kc) · Bp panel (kc x NR), then the update.
 // MRt <= MR rows and NVt <= NV vectors are computed: the full tile is MRt = MR,
 // NVt = NV; smaller instances serve the bottom and right edges without wasting
 // work on padding. nr <= NVt*W columns are stored.
-template <int MRt, int NVt>
-void micro_kernel(int kc, const float* __restrict ap, const float* __restrict bp, float* C, int ldc,
+template <int MRt, int NVt, ALayout AL>
+void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __restrict bp, float* C, int ldc,
                   int nr, const TileUpdate& u) {
   Batch acc[MRt][NVt];
 #pragma GCC unroll 16
@@ -283,16 +293,20 @@ void micro_kernel(int kc, const float* __restrict ap, const float* __restrict bp
 #pragma GCC unroll 4
     for (int v = 0; v < NVt; ++v) acc[i][v] = Batch(0.0f);
 
-  for (int k = 0; k < kc; ++k, ap += MR, bp += NR) {
+  const float* rows[MRt];  // RowMajor: the tile's rows of op(A)
+#pragma GCC unroll 16
+  for (int i = 0; i < MRt; ++i) rows[i] = a + std::size_t(i) * a_step;
+  for (int k = 0; k < kc; ++k, bp += NR) {
     Batch b[NVt];
 #pragma GCC unroll 4
     for (int v = 0; v < NVt; ++v) b[v] = Batch::load_aligned(bp + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < MRt; ++i) {
-      const Batch a(ap[i]);
+      const Batch av(AL == ALayout::KMajor ? a[i] : rows[i][k]);
 #pragma GCC unroll 4
-      for (int v = 0; v < NVt; ++v) acc[i][v] = xsimd::fma(a, b[v], acc[i][v]);
+      for (int v = 0; v < NVt; ++v) acc[i][v] = xsimd::fma(av, b[v], acc[i][v]);
     }
+    if (AL == ALayout::KMajor) a += a_step;
   }
 
   constexpr int TW = NVt * W;
@@ -317,15 +331,19 @@ void micro_kernel(int kc, const float* __restrict ap, const float* __restrict bp
     for (int j = 0; j < nr; ++j) C[std::size_t(i) * ldc + j] = tile[i * TW + j];
 }
 
-// kMicroKernels[wide][mr - 1] computes an (mr, nr) tile: wide = nr > W.
-using MicroKernel = void (*)(int, const float*, const float*, float*, int, int, const TileUpdate&);
-template <int NVt, std::size_t... I>
+// kMicroKernels[layout][wide][mr - 1] computes an (mr, nr) tile: wide = nr > W.
+using MicroKernel = void (*)(int, const float*, int, const float*, float*, int, int, const TileUpdate&);
+template <int NVt, ALayout AL, std::size_t... I>
 constexpr std::array<MicroKernel, MR> micro_kernels_for(std::index_sequence<I...>) {
-  return {&micro_kernel<int(I) + 1, NVt>...};
+  return {&micro_kernel<int(I) + 1, NVt, AL>...};
 }
-constexpr std::array<MicroKernel, MR> kMicroKernels[2] = {
-    micro_kernels_for<1>(std::make_index_sequence<MR>{}),
-    micro_kernels_for<NV>(std::make_index_sequence<MR>{})};
+template <ALayout AL>
+constexpr std::array<std::array<MicroKernel, MR>, 2> micro_kernels_reading() {
+  return {micro_kernels_for<1, AL>(std::make_index_sequence<MR>{}),
+          micro_kernels_for<NV, AL>(std::make_index_sequence<MR>{})};
+}
+constexpr std::array<std::array<MicroKernel, MR>, 2> kMicroKernels[2] = {
+    micro_kernels_reading<ALayout::KMajor>(), micro_kernels_reading<ALayout::RowMajor>()};
 
 // ---- One thread's share ---------------------------------------------------------------
 struct Problem {
@@ -350,6 +368,26 @@ int kc_block(int K) {
   return (K + blocks_of_k - 1) / blocks_of_k;
 }
 
+// Where the micro-kernels read a block op(A)[0:mc, 0:kc] from: the tile at row ir
+// starts at data + ir*tile_step, its values are step apart (micro_kernel).
+struct AReader {
+  ALayout layout;
+  const float* data;
+  int step;
+  std::size_t tile_step;
+};
+
+// op(A) stored (M,K) (Trans::No: x in the forward, dy in the input gradient) is
+// read in place: a tile reads its MR rows front to back, the same cache lines as
+// its packed copy would fill, so packing would only add a pass (a transpose, at
+// that). op(A) stored (K,M) is packed (a plain copy): read in place, its tile
+// would touch a whole cache line per k for MR floats.
+AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap) {
+  if (ta == Trans::No) return {ALayout::RowMajor, A, lda, std::size_t(lda)};
+  pack_a(A, lda, mc, kc, ap);
+  return {ALayout::KMajor, ap, MR, std::size_t(kc)};
+}
+
 // Computes C[m0:m1, n0:n1] on the calling thread, packing into `buf`.
 void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& buf) {
   const int MC = blocks().mc, NC = blocks().nc;
@@ -357,7 +395,7 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
   // Round the blocks up to whole tiles: packing zero-pads the edge panels.
   const auto round_up = [](int n, int to) { return std::size_t((n + to - 1) / to) * to; };
   float* const bp = buf.b.get(std::size_t(kstep) * round_up(std::min(NC, n1 - n0), NR));
-  float* const ap = buf.a.get(std::size_t(kstep) * round_up(std::min(MC, m1 - m0), MR));
+  float* const ap = p.ta == Trans::Yes ? buf.a.get(std::size_t(kstep) * round_up(std::min(MC, m1 - m0), MR)) : nullptr;
   for (int jc = n0; jc < n1; jc += NC) {
     const int nc = std::min(NC, n1 - jc);
     // do-while: K == 0 still makes one pass, which applies beta and the epilogue.
@@ -372,14 +410,15 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
         const int mc = std::min(MC, m1 - ic);
         const float* a = p.ta == Trans::No ? p.A + std::size_t(ic) * p.lda + pc
                                            : p.A + std::size_t(pc) * p.lda + ic;
-        pack_a(p.ta, a, p.lda, mc, kc, ap);
+        const AReader ar = a_reader(p.ta, a, p.lda, mc, kc, ap);
         for (int jr = 0; jr < nc; jr += NR) {
           TileUpdate u{p.alpha, first ? p.beta : 1.0f, nullptr, last && p.epilogue.relu};
           if (last && p.epilogue.bias) u.bias = p.epilogue.bias + jc + jr;
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir), nr = std::min(NR, nc - jr);
-            kMicroKernels[nr > W][mr - 1](kc, ap + ir * kc, bp + jr * kc,
-                                          p.C + std::size_t(ic + ir) * p.ldc + jc + jr, p.ldc, nr, u);
+            kMicroKernels[ar.layout == ALayout::RowMajor][nr > W][mr - 1](
+                kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, bp + jr * kc,
+                p.C + std::size_t(ic + ir) * p.ldc + jc + jr, p.ldc, nr, u);
           }
         }
       }
