@@ -1,6 +1,11 @@
 #include "optim/sgd.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+
+#include <omp.h>
+
+#include "core/parallel.hpp"
 
 namespace xg {
 
@@ -14,34 +19,68 @@ SGD::SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options)
   }
 }
 
-void SGD::step() {
+// The update is elementwise, so the parameters are cut into pieces of at most
+// kPieceFloats and the pieces run on the GEMM's threads (core/parallel.hpp). Which
+// thread updates a weight changes nothing in its arithmetic: results are the same
+// to the bit at any thread count. Below kParallelMinFloats one thread does it all
+// (waking a second costs more than it saves).
+constexpr std::size_t kPieceFloats = std::size_t(1) << 14;
+constexpr std::size_t kParallelMinFloats = 4 * kPieceFloats;
+
+void SGD::cut_into_pieces() {
+  pieces_.clear();
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    const std::size_t n = parameters_[i].size();
+    for (std::size_t begin = 0; begin < n; begin += kPieceFloats)
+      pieces_.push_back({i, begin, std::min(n, begin + kPieceFloats)});
+    total += n;
+  }
+  piece_nonfinite_.assign(pieces_.size(), 0);
+  parallel_ = total >= kParallelMinFloats;
+}
+
+// w[begin:end) (and its velocity) of parameter i; returns 1 if a new weight is inf or NaN.
+std::uint32_t SGD::update(std::size_t i, std::size_t begin, std::size_t end, bool first) {
   const float mu = options_.momentum, tau = options_.dampening, wd = options_.weight_decay;
-  const bool first = velocity_.empty();
-  if (mu != 0.0f && first) velocity_.resize(parameters_.size());
+  Tensor& p = parameters_[i];
+  const float* grad = p.grad().data();
+  float* w = p.data();
   // Each new weight is checked for inf/NaN as it is written (while it is in a
   // register), so the training loop needs no second pass over all the weights.
   std::uint32_t nonfinite = 0;
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    Tensor& p = parameters_[i];
-    const float* grad = p.grad().data();
-    float* w = p.data();
-    const std::size_t n = p.size();
-    if (mu == 0.0f) {
-      for (std::size_t j = 0; j < n; ++j) {
-        w[j] -= lr_ * (grad[j] + wd * w[j]);
-        nonfinite |= nonfinite_bit(w[j]);
-      }
-      continue;
-    }
-    if (first) velocity_[i] = Array::from_shape(p.value().shape());
-    float* v = velocity_[i].data();
-    for (std::size_t j = 0; j < n; ++j) {
-      const float g = grad[j] + wd * w[j];
-      v[j] = first ? g : mu * v[j] + (1.0f - tau) * g;
-      w[j] -= lr_ * (options_.nesterov ? g + mu * v[j] : v[j]);
+  if (mu == 0.0f) {
+    for (std::size_t j = begin; j < end; ++j) {
+      w[j] -= lr_ * (grad[j] + wd * w[j]);
       nonfinite |= nonfinite_bit(w[j]);
     }
+    return nonfinite;
   }
+  float* v = velocity_[i].data();
+  for (std::size_t j = begin; j < end; ++j) {
+    const float g = grad[j] + wd * w[j];
+    v[j] = first ? g : mu * v[j] + (1.0f - tau) * g;
+    w[j] -= lr_ * (options_.nesterov ? g + mu * v[j] : v[j]);
+    nonfinite |= nonfinite_bit(w[j]);
+  }
+  return nonfinite;
+}
+
+void SGD::step() {
+  const bool first = velocity_.empty();
+  if (options_.momentum != 0.0f && first) {
+    velocity_.resize(parameters_.size());
+    for (std::size_t i = 0; i < parameters_.size(); ++i) velocity_[i] = Array::from_shape(parameters_[i].value().shape());
+  }
+  if (pieces_.empty() && !parameters_.empty()) cut_into_pieces();
+  const auto run_piece = [&](int c) {
+    const Piece& piece = pieces_[std::size_t(c)];
+    piece_nonfinite_[std::size_t(c)] = update(piece.parameter, piece.begin, piece.end, first);
+  };
+  parallel_chunks(int(pieces_.size()), parallel_ ? omp_get_max_threads() : 1,
+                  [&run_piece](int c, bool) { run_piece(c); });  // one reference: no allocation
+  std::uint32_t nonfinite = 0;
+  for (const std::uint32_t bit : piece_nonfinite_) nonfinite |= bit;
   step_finite_ = nonfinite == 0;
 }
 

@@ -4,8 +4,12 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
+#include <vector>
+
+#include <omp.h>
 
 #include "core/ops.hpp"
 #include "optim/sgd.hpp"
@@ -66,5 +70,45 @@ TEST_CASE("SGD's step says whether it left every weight finite, with and without
     CHECK_FALSE(finite_after_step(3.4e38f, -1e37f));  // finite weight and gradient, the update overflows
     CHECK_FALSE(finite_after_step(3.0f, std::nanf("")));
     CHECK_FALSE(finite_after_step(3.0f, std::numeric_limits<float>::infinity()));
+  }
+}
+
+TEST_CASE("SGD's step gives the same bits with 1 and 2 threads and sees a NaN in any piece") {
+  // Large enough to be cut into pieces that run on the threads (sgd.cpp), with a
+  // ragged last piece; a small second parameter beside it.
+  const std::size_t n = 150001;
+  auto run = [&](int threads, std::size_t nan_at, bool& finite) {
+    Array w0 = Array::from_shape({n}), g = Array::from_shape({n});
+    for (std::size_t j = 0; j < n; ++j) {
+      w0(j) = std::sin(0.001f * float(j));
+      g(j) = std::cos(0.003f * float(j));
+    }
+    if (nan_at < n) g(nan_at) = std::nanf("");
+    Tensor w(w0, true), b(Array{0.5f, -0.5f}, true);
+    SGD sgd({w, b}, 0.1f, SGDOptions{0.9f, 0.1f, false, 1e-3f});
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(threads);
+    for (int step = 0; step < 3; ++step) {
+      w.grad().assign(g);
+      b.grad().fill(1.0f);
+      sgd.step();
+    }
+    omp_set_num_threads(saved);
+    finite = sgd.step_left_parameters_finite();
+    std::vector<float> out(w.data(), w.data() + n);
+    out.insert(out.end(), sgd.velocities()[0].data(), sgd.velocities()[0].data() + n);
+    out.insert(out.end(), b.data(), b.data() + 2);
+    return out;
+  };
+  bool finite1 = false, finite2 = false;
+  const std::vector<float> one = run(1, n, finite1), two = run(2, n, finite2);
+  CHECK(finite1);
+  CHECK(finite2);
+  CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+  for (const std::size_t nan_at : {std::size_t(0), n / 2, n - 1}) {
+    CAPTURE(nan_at);
+    bool finite = true;
+    run(2, nan_at, finite);
+    CHECK_FALSE(finite);
   }
 }
