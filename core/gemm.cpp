@@ -110,6 +110,8 @@ const GemmBlocking& blocks() {
 
 // Below this many multiply-adds one thread is faster than two.
 constexpr long long kParallelMinWork = 1LL << 20;
+// At most this many chunks of columns per thread (gemm()).
+constexpr int kChunksPerThread = 4;
 
 // ---- Pack buffers ---------------------------------------------------------------
 // A pair (A and B) per thread and per pooled chunk, 64-byte aligned, grown to the
@@ -448,18 +450,26 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
     gemm_rect(p, 0, M, 0, N, serial_pack_buffers());
     return;
   }
-  // Chunk c of `threads` takes tiles [tiles*c/threads, tiles*(c+1)/threads), on
-  // whichever thread claims it first (core/parallel.hpp).
+  // How many chunks: a worker the OS wakes late (a sleeping one, or one sharing its
+  // core) still finds work when the columns are cut finer than one chunk per
+  // thread, and the chunks that finish first balance the rest. A chunk of columns
+  // re-packs nothing of A stored (M,K) (read in place) and only copies A stored
+  // (K,M), so columns are cut into up to kChunksPerThread chunks per thread; a
+  // chunk of rows re-packs all of op(B), so rows get one chunk per thread.
+  const int chunks = split_n ? std::min(tiles, threads * kChunksPerThread) : threads;
+  // Chunk c takes tiles [tiles*c/chunks, tiles*(c+1)/chunks), on whichever thread
+  // claims it first (core/parallel.hpp). Which thread computes a tile changes
+  // nothing in its arithmetic.
   const auto chunk = [&](int c, bool pooled) {
-    const int lo = int(static_cast<long long>(tiles) * c / threads) * tile;
-    const int hi = int(static_cast<long long>(tiles) * (c + 1) / threads) * tile;
+    const int lo = int(static_cast<long long>(tiles) * c / chunks) * tile;
+    const int hi = int(static_cast<long long>(tiles) * (c + 1) / chunks) * tile;
     PackBuffers& buf = pooled && c < kPooledChunkBuffers ? chunk_pack_buffers(c) : serial_pack_buffers();
     if (split_n)
       gemm_rect(p, 0, M, lo, std::min(hi, N), buf);
     else
       gemm_rect(p, lo, std::min(hi, M), 0, N, buf);
   };
-  parallel_chunks(threads, threads, [&chunk](int c, bool pooled) { chunk(c, pooled); });  // one reference: no allocation
+  parallel_chunks(chunks, threads, [&chunk](int c, bool pooled) { chunk(c, pooled); });  // one reference: no allocation
 }
 
 const char* gemm_simd_name() { return xsimd::default_arch::name(); }

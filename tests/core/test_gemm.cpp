@@ -217,7 +217,7 @@ TEST_CASE("gemm matches gemm_reference on the MLP training shapes") {
   check_case(big, rng);
 }
 
-TEST_CASE("gemm results are bit-identical with 1 and 2 OpenMP threads") {
+TEST_CASE("gemm results are bit-identical with 1, 2, 3 and 4 OpenMP threads") {
   struct Shape {
     Trans ta, tb;
     int M, N, K;
@@ -240,12 +240,16 @@ TEST_CASE("gemm results are bit-identical with 1 and 2 OpenMP threads") {
     const std::vector<float> C0 = random_floats(std::size_t(s.M) * s.N, rng);
     Epilogue epi;
     epi.bias = bias.data();
-    std::vector<float> one = C0, two = C0;
+    std::vector<float> one = C0;
     omp_set_num_threads(1);
     gemm(s.ta, s.tb, s.M, s.N, s.K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, one.data(), s.N, epi);
-    omp_set_num_threads(2);
-    gemm(s.ta, s.tb, s.M, s.N, s.K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, two.data(), s.N, epi);
-    CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+    for (int threads = 2; threads <= 4; ++threads) {  // the columns are cut into more chunks than threads
+      CAPTURE(threads);
+      std::vector<float> many = C0;
+      omp_set_num_threads(threads);
+      gemm(s.ta, s.tb, s.M, s.N, s.K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, many.data(), s.N, epi);
+      CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)) == 0);
+    }
   }
   omp_set_num_threads(saved_threads);
 }
