@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include <omp.h>
-
 #include "core/parallel.hpp"
 
 namespace xg {
@@ -20,24 +18,22 @@ SGD::SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options)
 }
 
 // The update is elementwise, so the parameters are cut into pieces of at most
-// kPieceFloats and the pieces run on the GEMM's threads (core/parallel.hpp). Which
-// thread updates a weight changes nothing in its arithmetic: results are the same
-// to the bit at any thread count. Below kParallelMinFloats one thread does it all
-// (waking a second costs more than it saves).
+// kPieceFloats and the pieces run on the pool's threads (parallel_for,
+// core/parallel.hpp) when there are enough elements to pay for it. Which thread
+// updates a weight changes nothing in its arithmetic: results are the same to the
+// bit at any thread count.
 constexpr std::size_t kPieceFloats = std::size_t(1) << 14;
-constexpr std::size_t kParallelMinFloats = 4 * kPieceFloats;
 
 void SGD::cut_into_pieces() {
   pieces_.clear();
-  std::size_t total = 0;
+  total_floats_ = 0;
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     const std::size_t n = parameters_[i].size();
     for (std::size_t begin = 0; begin < n; begin += kPieceFloats)
       pieces_.push_back({i, begin, std::min(n, begin + kPieceFloats)});
-    total += n;
+    total_floats_ += n;
   }
   piece_nonfinite_.assign(pieces_.size(), 0);
-  parallel_ = total >= kParallelMinFloats;
 }
 
 // w[begin:end) (and its velocity) of parameter i; returns 1 if a new weight is inf or NaN.
@@ -73,12 +69,10 @@ void SGD::step() {
     for (std::size_t i = 0; i < parameters_.size(); ++i) velocity_[i] = Array::from_shape(parameters_[i].value().shape());
   }
   if (pieces_.empty() && !parameters_.empty()) cut_into_pieces();
-  const auto run_piece = [&](int c) {
+  parallel_for(static_cast<long long>(pieces_.size()), total_floats_, [&](long long c) {
     const Piece& piece = pieces_[std::size_t(c)];
     piece_nonfinite_[std::size_t(c)] = update(piece.parameter, piece.begin, piece.end, first);
-  };
-  parallel_chunks(int(pieces_.size()), parallel_ ? omp_get_max_threads() : 1,
-                  [&run_piece](int c, bool) { run_piece(c); });  // one reference: no allocation
+  });
   std::uint32_t nonfinite = 0;
   for (const std::uint32_t bit : piece_nonfinite_) nonfinite |= bit;
   step_finite_ = nonfinite == 0;

@@ -49,7 +49,7 @@ class SGD : public Optimizer {
   std::vector<Array> velocity_;
   std::vector<Piece> pieces_;                   // cut at the first step
   std::vector<std::uint32_t> piece_nonfinite_;  // per piece: a new weight is inf or NaN
-  bool parallel_ = false;                       // enough elements to use the threads
+  std::size_t total_floats_ = 0;                // elements of all parameters
   bool step_finite_ = true;  // no parameter came out of the last step() inf or NaN
 };
 
