@@ -46,7 +46,11 @@
 // ever materialising a transpose. op(A) stored (K,M) (the weight gradient's dy)
 // is copied into Ap panels; op(A) stored (M,K) (x, dy) is not packed at all: the
 // kernel broadcasts straight from its MR rows, which touches the same cache lines
-// a packed panel would and saves a transposing pass over A per call.
+// a packed panel would and saves a transposing pass over A per call. When both
+// operands have k along their stored rows (No,Yes) and M < N (the forward, batch
+// smaller than the layer), gemm() computes Cᵀ = op(B)ᵀ·op(A)ᵀ so that the weight
+// is the one read in place and only the batch is transposed into panels; those
+// tiles go back to C transposed (8x8 in registers where AVX exists).
 
 // Edges (M, N, K not multiples of the block sizes): the micro-kernel exists in
 // smaller instances, mr = 1..MR rows and one or two vectors wide, picked per tile
@@ -254,6 +258,8 @@ struct TileUpdate {
   float beta;
   const float* bias;  // this tile's columns of the bias, or null
   bool relu;
+  const float* row_bias = nullptr;  // or one bias per row of the tile (a transposed C)
+  bool transposed = false;          // the tile is of Cᵀ: element (i, j) lives at C[j*ldc + i]
 };
 
 // C (MRt, NVt*W) with row stride ldc (the whole tile inside C) from the accumulators.
@@ -268,6 +274,7 @@ inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const Ti
       Batch r = alpha * acc[i][v];
       if (u.beta != 0.0f) r = xsimd::fma(beta, Batch::load_unaligned(c), r);
       if (u.bias) r += Batch::load_unaligned(u.bias + v * W);
+      if (u.row_bias) r += Batch(u.row_bias[i]);
       if (u.relu) r = xsimd::select(r < zero, zero, r);  // std::max(r, 0)
       r.store_unaligned(c);
     }
@@ -312,6 +319,44 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   }
 
   constexpr int TW = NVt * W;
+  if (u.transposed) {
+    // A tile of Cᵀ (gemm() swapped the operands): element (i, j) of the tile is
+    // C[j*ldc + i], and the bias is per row of the tile.
+    alignas(64) float tile[MRt * TW] = {};
+#if defined(__AVX__) && defined(__FMA__)
+    if (MRt == 8 && nr % 8 == 0) {
+      // Whole 8x8 blocks: transpose the raw sums in registers, then run the update
+      // on 8 consecutive elements of a row of C at a time (the same operations,
+      // element by element, as write_tile).
+#pragma GCC unroll 16
+      for (int i = 0; i < MRt; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < NVt; ++v) acc[i][v].store_aligned(tile + i * TW + v * W);
+      const __m256 alpha = _mm256_set1_ps(u.alpha), beta = _mm256_set1_ps(u.beta), zero = _mm256_setzero_ps();
+      const __m256 bias = u.row_bias ? _mm256_loadu_ps(u.row_bias) : zero;
+      alignas(32) float block[64];
+      for (int j0 = 0; j0 < nr; j0 += 8) {
+        transpose8x8(tile + j0, TW, block, 8);
+        for (int j = 0; j < 8; ++j) {
+          float* c = C + std::size_t(j0 + j) * ldc;
+          __m256 r = _mm256_mul_ps(alpha, _mm256_load_ps(block + 8 * j));
+          if (u.beta != 0.0f) r = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c), r);
+          if (u.row_bias) r = _mm256_add_ps(r, bias);
+          if (u.relu) r = _mm256_blendv_ps(r, zero, _mm256_cmp_ps(r, zero, _CMP_LT_OQ));
+          _mm256_storeu_ps(c, r);
+        }
+      }
+      return;
+    }
+#endif
+    if (u.beta != 0.0f)
+      for (int j = 0; j < nr; ++j)
+        for (int i = 0; i < MRt; ++i) tile[i * TW + j] = C[std::size_t(j) * ldc + i];
+    write_tile(acc, tile, TW, u);
+    for (int j = 0; j < nr; ++j)
+      for (int i = 0; i < MRt; ++i) C[std::size_t(j) * ldc + i] = tile[i * TW + j];
+    return;
+  }
   if (nr == TW) {
     write_tile(acc, C, ldc, u);
     return;
@@ -360,6 +405,7 @@ struct Problem {
   float* C;
   int ldc;
   Epilogue epilogue;
+  bool transposed = false;  // computes Cᵀ = op(B)ᵀ·op(A)ᵀ: C is stored (N,M), the bias is per row
 };
 
 // Depth of each KC block: K split into equal blocks of at most KC. Depends on K and
@@ -415,12 +461,15 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
         const AReader ar = a_reader(p.ta, a, p.lda, mc, kc, ap);
         for (int jr = 0; jr < nc; jr += NR) {
           TileUpdate u{p.alpha, first ? p.beta : 1.0f, nullptr, last && p.epilogue.relu};
-          if (last && p.epilogue.bias) u.bias = p.epilogue.bias + jc + jr;
+          u.transposed = p.transposed;
+          if (last && p.epilogue.bias && !p.transposed) u.bias = p.epilogue.bias + jc + jr;
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir), nr = std::min(NR, nc - jr);
+            if (last && p.epilogue.bias && p.transposed) u.row_bias = p.epilogue.bias + ic + ir;
+            float* c = p.transposed ? p.C + std::size_t(jc + jr) * p.ldc + ic + ir
+                                    : p.C + std::size_t(ic + ir) * p.ldc + jc + jr;
             kMicroKernels[ar.layout == ALayout::RowMajor][nr > W][mr - 1](
-                kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, bp + jr * kc,
-                p.C + std::size_t(ic + ir) * p.ldc + jc + jr, p.ldc, nr, u);
+                kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, bp + jr * kc, c, p.ldc, nr, u);
           }
         }
       }
@@ -434,7 +483,17 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
 void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
           const float* B, int ldb, float beta, float* C, int ldc, Epilogue epilogue) {
   if (M <= 0 || N <= 0) return;
-  const Problem p{ta, tb, M, N, std::max(K, 0), alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
+  Problem p{ta, tb, M, N, std::max(K, 0), alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
+  if (ta == Trans::No && tb == Trans::Yes && M < N) {
+    // Both operands have k along their stored rows (the forward x·Wᵀ, batch < out
+    // features): packing op(B) would transpose the larger one (W) on every call.
+    // Compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead: the kernel reads B's rows in place (as
+    // its A) and only the smaller A (x) is transposed into panels; the tiles are
+    // written back transposed. Each element gets the same products in the same
+    // order, so the result is the same to the bit.
+    p = Problem{Trans::No, Trans::Yes, N, M, std::max(K, 0), alpha, B, ldb, A, lda, beta, C, ldc, epilogue, true};
+    M = p.M, N = p.N;
+  }
 
   // Split the larger of M and N across threads (each thread then re-packs only the
   // smaller operand), in whole register tiles so every element lands in the same
