@@ -515,7 +515,10 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
   // re-packs nothing of A stored (M,K) (read in place) and only copies A stored
   // (K,M), so columns are cut into up to kChunksPerThread chunks per thread; a
   // chunk of rows re-packs all of op(B), so rows get one chunk per thread.
-  const int chunks = split_n ? std::min(tiles, threads * kChunksPerThread) : threads;
+  // (At most kPooledChunkBuffers when there are fewer threads: each chunk keeps
+  // pack buffers of its own.)
+  const int chunks =
+      split_n ? std::min({tiles, threads * kChunksPerThread, std::max(threads, kPooledChunkBuffers)}) : threads;
   // Chunk c takes tiles [tiles*c/chunks, tiles*(c+1)/chunks), on whichever thread
   // claims it first (core/parallel.hpp). Which thread computes a tile changes
   // nothing in its arithmetic.
