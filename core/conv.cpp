@@ -243,6 +243,18 @@ void max_pool_plane(const float* plane, const std::int32_t* start, std::size_t o
   }
 }
 
+// One plane of max_pool2d's backward: each output's gradient goes to its window's
+// winner, `where` (its offset i·k + j in the window), found at step[where] from
+// the window's first element. A function of its own so that its pointers are
+// parameters: the compiler then keeps them in registers across the stores.
+void max_pool_plane_backward(const float* dy, const float* where, const std::int32_t* step, std::size_t Ho,
+                             std::size_t Wo, std::size_t stride, std::size_t W, float* dx) {
+  for (std::size_t oh = 0; oh < Ho; ++oh) {
+    float* first = dx + oh * stride * W;  // window (oh, 0)'s first element
+    for (std::size_t ow = 0; ow < Wo; ++ow) first[ow * stride + std::size_t(step[std::size_t(where[oh * Wo + ow])])] += dy[oh * Wo + ow];
+  }
+}
+
 // The sizes of a pooling op on x (B, C, H, W), after checking that a kernel×kernel
 // window moved by stride fits (std::invalid_argument naming `op` otherwise).
 struct PoolShape {
@@ -380,11 +392,8 @@ static void max_pool2d_backward(Node& n) {
   parallel_for(Index(planes), n.value.size(), [&](Index plane) {
     float* dx_plane = dx + std::size_t(plane) * H * W;
     if (!add) std::fill_n(dx_plane, H * W, 0.0f);
-    for (std::size_t oh = 0; oh < Ho; ++oh) {
-      float* first = dx_plane + oh * stride * W;  // window (oh, 0)'s first element
-      const std::size_t out = (std::size_t(plane) * Ho + oh) * Wo;
-      for (std::size_t ow = 0; ow < Wo; ++ow) first[ow * stride + std::size_t(step.data()[std::size_t(where[out + ow])])] += dy[out + ow];
-    }
+    const std::size_t out = std::size_t(plane) * Ho * Wo;
+    max_pool_plane_backward(dy + out, where + out, step.data(), Ho, Wo, stride, W, dx_plane);
   });
 }
 
