@@ -1,7 +1,9 @@
 #include "io/model_file.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <stdexcept>
 
 #include "core/error.hpp"
@@ -45,17 +47,27 @@ void check_tensor_shapes(const std::vector<std::pair<std::string, Shape>>& expec
   }
 }
 
+// PyTorch's one integer tensor of a state_dict, written as I64 so that
+// load_state_dict gets the dtype it has: BatchNorm's counter of training batches.
+bool integer_buffer(const std::string& name) {
+  const std::string counter = "num_batches_tracked";
+  return name.size() >= counter.size() && name.compare(name.size() - counter.size(), counter.size(), counter) == 0;
+}
+
 }  // namespace
 
 std::string encode_model(const Sequential& model, const ModelInfo& info) {
-  std::vector<std::pair<std::string, Tensor>> named = model.named_parameters();
+  // Parameters and buffers (BatchNorm2d's running statistics), in state_dict order.
+  std::vector<std::pair<std::string, Tensor>> named = model.named_state();
   std::vector<std::pair<std::string, const Array*>> tensors;
+  std::set<std::string> int64;
   for (const auto& [name, t] : named) {
+    if (integer_buffer(name)) int64.insert(name);
     // Training stops at the step that makes a weight non-finite (train/loop.cpp), so this is a bug if it happens.
     if (!all_finite(t.value())) throw std::logic_error("refusing to save a model whose tensor '" + name + "' holds a NaN or infinite value");
     tensors.emplace_back(name, &t.value());
   }
-  return encode_safetensors(tensors, {{"xgrad", model_info_json(info).dump()}, {"format", "pt"}});
+  return encode_safetensors(tensors, {{"xgrad", model_info_json(info).dump()}, {"format", "pt"}}, int64);
 }
 
 void save_model(const std::string& path, const Sequential& model, const ModelInfo& info) {
@@ -63,13 +75,17 @@ void save_model(const std::string& path, const Sequential& model, const ModelInf
 }
 
 void load_weights(Sequential& model, const Safetensors& file, const std::string& source) {
-  std::vector<std::pair<std::string, Tensor>> named = model.named_parameters();
+  std::vector<std::pair<std::string, Tensor>> named = model.named_state();
   std::vector<std::pair<std::string, Shape>> expected, found;
   for (const auto& [name, parameter] : named) expected.emplace_back(name, Shape(parameter.value().shape().begin(), parameter.value().shape().end()));
   for (const auto& [name, array] : file.tensors) found.emplace_back(name, Shape(array.shape().begin(), array.shape().end()));
   check_tensor_shapes(expected, found, source);
   for (const auto& [name, array] : file.tensors) {
     if (!all_finite(array)) throw InputError(source + ": tensor '" + name + "' holds a NaN or infinite value");
+    const bool variance = name.size() >= 11 && name.compare(name.size() - 11, 11, "running_var") == 0;
+    if (variance && std::any_of(array.begin(), array.end(), [](float v) { return v < 0.0f; })) {
+      throw InputError(source + ": tensor '" + name + "' holds a negative variance");
+    }
   }
   for (auto& [name, parameter] : named) {
     const Array* stored = file.find(name);
@@ -105,7 +121,7 @@ LoadedModel load_model(const std::string& path) {
   std::vector<std::pair<std::string, Shape>> declared;
   for (const SafetensorsEntry& e : header.tensors) declared.emplace_back(e.name, e.shape);
   check_tensor_shapes(mlp ? mlp_parameter_shapes(mlp_spec(info))
-                          : architecture_parameter_shapes(layers, input, info.layers.back(), arch_source),
+                          : architecture_state_shapes(layers, input, info.layers.back(), arch_source),
                       declared, path);
   const Safetensors file = read_safetensors(path, header);
   Rng rng(info.seed);  // the weights are overwritten by the file's

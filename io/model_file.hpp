@@ -4,7 +4,8 @@
 //
 //   tensors        "0.weight", "0.bias", "2.weight", … exactly as
 //                  torch.nn.Sequential's state_dict names them, in PyTorch's
-//                  layouts (Linear weight (out, in))
+//                  layouts (Linear weight (out, in)); buffers too
+//                  ("1.running_mean", …; num_batches_tracked as I64)
 //   __metadata__   "xgrad": one JSON document (ModelInfo) with what is needed to
 //                  rebuild and use the model; "format": "pt"
 //
@@ -42,7 +43,7 @@ std::string encode_model(const Sequential& model, const ModelInfo& info);
 // (one line) for a malformed file, bad metadata, or a tensor that is missing,
 // unexpected or of the wrong shape (naming the tensor and both shapes).
 LoadedModel load_model(const std::string& path);
-// Copies the tensors of `file` into `model`'s parameters, checking names and shapes.
+// Copies the tensors of `file` into `model`'s parameters and buffers, checking names and shapes.
 void load_weights(Sequential& model, const Safetensors& file, const std::string& source);
 
 }  // namespace xg

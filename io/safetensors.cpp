@@ -1,6 +1,7 @@
 #include "io/safetensors.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -40,19 +41,22 @@ Entry parse_entry(const std::string& source, const std::string& name, const Json
   if (!value.is_object()) fail(source, tensor + ": header entry is not an object");
   auto dtype = value.find("dtype");
   if (dtype == value.end() || !dtype->is_string()) fail(source, tensor + ": header entry has no \"dtype\" string");
-  if (dtype->get_ref<const std::string&>() != "F32") {
-    fail(source, tensor + ": dtype " + dtype->get_ref<const std::string&>().substr(0, 20) + " is not supported, only F32 (float32)");
+  const std::string& type = dtype->get_ref<const std::string&>();
+  if (type != "F32" && type != "I64") {
+    fail(source, tensor + ": dtype " + type.substr(0, 20) + " is not supported, only F32 (float32) and I64 (int64)");
   }
+  const std::uint64_t width = type == "I64" ? 8 : 4;
   auto shape = value.find("shape");
   if (shape == value.end() || !shape->is_array()) fail(source, tensor + ": header entry has no \"shape\" array");
   if (shape->size() > kMaxRank) fail(source, tensor + ": shape has " + std::to_string(shape->size()) + " dimensions, at most 8 are supported");
   Entry entry;
   entry.name = name;
+  entry.int64 = width == 8;
   std::uint64_t elements = 1;
   for (const Json& d : *shape) {
     if (!d.is_number_unsigned()) fail(source, tensor + ": shape holds something other than a non-negative integer");
     const std::uint64_t size = d.get<std::uint64_t>();
-    if (size != 0 && elements > (kMaxSafetensorsFile / 4) / size) fail(source, tensor + ": shape is larger than the 16 GiB file limit");
+    if (size != 0 && elements > (kMaxSafetensorsFile / width) / size) fail(source, tensor + ": shape is larger than the 16 GiB file limit");
     elements *= size;
     entry.shape.push_back(std::size_t(size));
   }
@@ -68,11 +72,27 @@ Entry parse_entry(const std::string& source, const std::string& name, const Json
   if (entry.end > buffer_size) {
     fail(source, tensor + ": data_offsets " + range + " run past the end of the " + std::to_string(buffer_size) + "-byte data buffer");
   }
-  if (entry.end - entry.begin != elements * 4) {
-    fail(source, tensor + ": shape " + shape_string(entry.shape) + " needs " + std::to_string(elements * 4) +
-                     " bytes of float32 but data_offsets " + range + " hold " + std::to_string(entry.end - entry.begin));
+  if (entry.end - entry.begin != elements * width) {
+    fail(source, tensor + ": shape " + shape_string(entry.shape) + " needs " + std::to_string(elements * width) + " bytes of " +
+                     (entry.int64 ? "int64" : "float32") + " but data_offsets " + range + " hold " + std::to_string(entry.end - entry.begin));
   }
   return entry;
+}
+
+// The values of entry `e` from its `bytes` (e.end - e.begin of them), as floats.
+Array entry_values(const Entry& e, const char* bytes) {
+  Array array;
+  array.resize(e.shape);
+  if (!e.int64) {
+    if (e.end > e.begin) std::memcpy(array.data(), bytes, std::size_t(e.end - e.begin));
+    return array;
+  }
+  for (std::size_t k = 0; k < array.size(); ++k) {
+    std::int64_t v;
+    std::memcpy(&v, bytes + 8 * k, 8);
+    array.data()[k] = float(v);
+  }
+  return array;
 }
 
 }  // namespace
@@ -84,7 +104,7 @@ const Array* Safetensors::find(const std::string& name) const {
 }
 
 std::string encode_safetensors(const std::vector<std::pair<std::string, const Array*>>& tensors,
-                               const std::map<std::string, std::string>& metadata) {
+                               const std::map<std::string, std::string>& metadata, const std::set<std::string>& int64) {
   Json header = Json::object();
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::uint64_t offset = 0;
@@ -92,8 +112,9 @@ std::string encode_safetensors(const std::vector<std::pair<std::string, const Ar
     if (name.empty() || name == "__metadata__" || header.contains(name)) {
       throw std::invalid_argument("encode_safetensors: empty, reserved or duplicate tensor name '" + name + "'");
     }
-    const std::uint64_t bytes = std::uint64_t(array->size()) * 4;
-    header[name] = {{"dtype", "F32"},
+    const bool whole = int64.count(name) > 0;
+    const std::uint64_t bytes = std::uint64_t(array->size()) * (whole ? 8 : 4);
+    header[name] = {{"dtype", whole ? "I64" : "F32"},
                     {"shape", Shape(array->shape().begin(), array->shape().end())},
                     {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
@@ -106,7 +127,18 @@ std::string encode_safetensors(const std::vector<std::pair<std::string, const Ar
   out += text;
   out.reserve(out.size() + offset);
   for (const auto& [name, array] : tensors) {
-    out.append(reinterpret_cast<const char*>(array->data()), array->size() * 4);
+    if (!int64.count(name)) {
+      out.append(reinterpret_cast<const char*>(array->data()), array->size() * 4);
+      continue;
+    }
+    for (std::size_t k = 0; k < array->size(); ++k) {
+      const float v = array->data()[k];
+      if (!(std::abs(v) < 9.2e18f) || v != std::trunc(v)) {
+        throw std::invalid_argument("encode_safetensors: int64 tensor '" + name + "' holds " + std::to_string(v) + ", not a whole number");
+      }
+      const std::int64_t whole = std::int64_t(v);
+      out.append(reinterpret_cast<const char*>(&whole), 8);
+    }
   }
   return out;
 }
@@ -191,12 +223,7 @@ Safetensors decode_safetensors(const std::string& bytes, const std::string& sour
   Safetensors result;
   result.metadata = header.metadata;
   const char* buffer = bytes.data() + header.data_start;
-  for (const Entry& e : header.tensors) {
-    Array array;
-    array.resize(e.shape);
-    if (e.end > e.begin) std::memcpy(array.data(), buffer + e.begin, std::size_t(e.end - e.begin));
-    result.tensors.emplace_back(e.name, std::move(array));
-  }
+  for (const Entry& e : header.tensors) result.tensors.emplace_back(e.name, entry_values(e, buffer + e.begin));
   return result;
 }
 
@@ -244,12 +271,20 @@ Safetensors read_safetensors(const std::string& path, const SafetensorsHeader& h
   if (!in) throw InputError(path + ": cannot open for reading");
   Safetensors result;
   result.metadata = header.metadata;
+  std::string bytes;
   for (const Entry& e : header.tensors) {
-    Array array;
-    array.resize(e.shape);
+    if (!e.int64) {  // straight into the array
+      Array array;
+      array.resize(e.shape);
+      in.seekg(std::streamoff(header.data_start + e.begin));
+      read_exactly(in, reinterpret_cast<char*>(array.data()), e.end - e.begin, path);
+      result.tensors.emplace_back(e.name, std::move(array));
+      continue;
+    }
+    bytes.resize(std::size_t(e.end - e.begin));
     in.seekg(std::streamoff(header.data_start + e.begin));
-    read_exactly(in, reinterpret_cast<char*>(array.data()), e.end - e.begin, path);
-    result.tensors.emplace_back(e.name, std::move(array));
+    read_exactly(in, bytes.data(), e.end - e.begin, path);
+    result.tensors.emplace_back(e.name, entry_values(e, bytes.data()));
   }
   return result;
 }
@@ -257,8 +292,8 @@ Safetensors read_safetensors(const std::string& path, const SafetensorsHeader& h
 Safetensors read_safetensors(const std::string& path) { return read_safetensors(path, read_safetensors_header(path)); }
 
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, const Array*>>& tensors,
-                       const std::map<std::string, std::string>& metadata) {
-  write_file_atomically(path, encode_safetensors(tensors, metadata));
+                       const std::map<std::string, std::string>& metadata, const std::set<std::string>& int64) {
+  write_file_atomically(path, encode_safetensors(tensors, metadata, int64));
 }
 
 }  // namespace xg

@@ -1,11 +1,13 @@
 #pragma once
-// The safetensors format (https://github.com/huggingface/safetensors), float32 only:
+// The safetensors format (https://github.com/huggingface/safetensors), float32,
+// and int64 for counters (PyTorch's BatchNorm num_batches_tracked):
 //
 //   bytes 0-7   N, the header length, unsigned 64-bit little-endian
 //   bytes 8..   the header: N bytes of UTF-8 JSON, an object with
 //                 "__metadata__": {"key": "string value", ...}       (optional)
 //                 "<name>": {"dtype": "F32", "shape": [d0, d1, ...],
 //                            "data_offsets": [begin, end]}           (one per tensor)
+//                 (dtype "I64": 8-byte integers, read into float values)
 //               padded with spaces to a multiple of 8 bytes
 //   then        the data buffer: each tensor's elements, row-major, little-endian
 //               float32, at [begin, end) relative to the buffer's start. The
@@ -20,6 +22,7 @@
 // Every error is an InputError naming the file and, where there is one, the tensor.
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -33,6 +36,7 @@ struct SafetensorsEntry {
   std::string name;
   Shape shape;
   std::uint64_t begin = 0, end = 0;  // byte offsets in the data buffer
+  bool int64 = false;                 // dtype I64 (else F32)
 };
 
 // The checked header of a file.
@@ -60,9 +64,12 @@ constexpr std::uint64_t kMaxSafetensorsHeader = std::uint64_t(64) << 20;
 constexpr std::uint64_t kMaxSafetensorsFile = std::uint64_t(16) << 30;
 
 // The file's bytes: header length, header padded to 8 bytes, data in the given order.
-// Throws std::invalid_argument for duplicate or empty names (a programming error).
+// The tensors named in `int64` are written as I64 (their values must be whole
+// numbers), the others as F32. Throws std::invalid_argument for duplicate or
+// empty names, or a value of an I64 tensor that is not a whole number (programming errors).
 std::string encode_safetensors(const std::vector<std::pair<std::string, const Array*>>& tensors,
-                               const std::map<std::string, std::string>& metadata);
+                               const std::map<std::string, std::string>& metadata,
+                               const std::set<std::string>& int64 = {});
 
 // Parses and checks `bytes`, a whole file in memory; `source` (usually the path)
 // starts every error message.
@@ -79,6 +86,6 @@ Safetensors read_safetensors(const std::string& path);
 
 // Encodes and writes atomically (temporary file, flush, rename). Throws InputError.
 void write_safetensors(const std::string& path, const std::vector<std::pair<std::string, const Array*>>& tensors,
-                       const std::map<std::string, std::string>& metadata);
+                       const std::map<std::string, std::string>& metadata, const std::set<std::string>& int64 = {});
 
 }  // namespace xg

@@ -5,6 +5,7 @@
 
 #include "core/error.hpp"
 #include "layers/activations.hpp"
+#include "layers/batchnorm.hpp"
 #include "layers/conv.hpp"
 #include "layers/linear.hpp"
 
@@ -19,7 +20,7 @@ Shape network_input(const Shape& item_shape) {
 
 namespace {
 
-constexpr const char* kGrammar = "convN[kK][sS][pP], maxpoolK[sS], avgpoolK[sS], flatten, fcN, fc, relu, tanh, sigmoid or leaky_relu";
+constexpr const char* kGrammar = "convN[kK][sS][pP], maxpoolK[sS], avgpoolK[sS], bn, flatten, fcN, fc, relu, tanh, sigmoid or leaky_relu";
 
 [[noreturn]] void bad_token(const std::string& source, const LayerSpec& l, std::size_t position, const std::string& why) {
   throw InputError(source + ": '" + l.token.substr(0, 40) + "' (layer " + std::to_string(position) + ") " + why);
@@ -57,6 +58,10 @@ bool parse_token(const std::string& token, LayerSpec& l) {
   }
   if (token == "flatten") {
     l.kind = LayerSpec::Kind::Flatten;
+    return true;
+  }
+  if (token == "bn") {
+    l.kind = LayerSpec::Kind::BatchNorm;
     return true;
   }
   if (starts("conv")) {
@@ -115,6 +120,13 @@ void walk(const std::vector<LayerSpec>& layers, const Shape& input, std::size_t 
         if (l.kind == LayerSpec::Kind::Conv) parameters += double(l.size) * (double(shape[0]) * l.kernel * l.kernel + 1);
         break;
       }
+      case LayerSpec::Kind::BatchNorm:
+        if (shape.size() != 3) {
+          bad_token(source, l, i, "normalises the channels of images (channels, height, width) but its input is flat (" +
+                                      shape_text(shape) + " values)" + (input.size() == 1 ? "" : "; put it before flatten"));
+        }
+        parameters += 2.0 * double(shape[0]);
+        break;
       case LayerSpec::Kind::Flatten:
         out = {shape[0] * (shape.size() == 3 ? shape[1] * shape[2] : 1)};
         break;
@@ -170,9 +182,10 @@ std::string architecture_text(const std::vector<LayerSpec>& layers) {
   return text;
 }
 
-std::vector<std::pair<std::string, Shape>> architecture_parameter_shapes(const std::vector<LayerSpec>& layers,
-                                                                         const Shape& input, std::size_t outputs,
-                                                                         const std::string& source) {
+namespace {
+
+std::vector<std::pair<std::string, Shape>> layer_shapes(const std::vector<LayerSpec>& layers, const Shape& input,
+                                                        std::size_t outputs, const std::string& source, bool buffers) {
   std::vector<std::pair<std::string, Shape>> shapes;
   walk(layers, input, outputs, source, [&](const LayerSpec& l, std::size_t i, const Shape& in, const Shape& out) {
     const std::string position = std::to_string(i);
@@ -182,9 +195,31 @@ std::vector<std::pair<std::string, Shape>> architecture_parameter_shapes(const s
     } else if (l.kind == LayerSpec::Kind::Linear) {
       shapes.push_back({position + ".weight", {out[0], in[0]}});
       shapes.push_back({position + ".bias", {out[0]}});
+    } else if (l.kind == LayerSpec::Kind::BatchNorm) {
+      shapes.push_back({position + ".weight", {in[0]}});
+      shapes.push_back({position + ".bias", {in[0]}});
+      if (buffers) {
+        shapes.push_back({position + ".running_mean", {in[0]}});
+        shapes.push_back({position + ".running_var", {in[0]}});
+        shapes.push_back({position + ".num_batches_tracked", {}});
+      }
     }
   });
   return shapes;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, Shape>> architecture_parameter_shapes(const std::vector<LayerSpec>& layers,
+                                                                         const Shape& input, std::size_t outputs,
+                                                                         const std::string& source) {
+  return layer_shapes(layers, input, outputs, source, false);
+}
+
+std::vector<std::pair<std::string, Shape>> architecture_state_shapes(const std::vector<LayerSpec>& layers,
+                                                                     const Shape& input, std::size_t outputs,
+                                                                     const std::string& source) {
+  return layer_shapes(layers, input, outputs, source, true);
 }
 
 std::shared_ptr<Sequential> make_network(const std::vector<LayerSpec>& layers, const Shape& input, std::size_t outputs,
@@ -195,6 +230,7 @@ std::shared_ptr<Sequential> make_network(const std::vector<LayerSpec>& layers, c
       case LayerSpec::Kind::Conv: model->add(std::make_shared<Conv2d>(in[0], out[0], l.kernel, rng, l.stride, l.padding)); break;
       case LayerSpec::Kind::MaxPool: model->add(std::make_shared<MaxPool2d>(l.kernel, l.stride)); break;
       case LayerSpec::Kind::AvgPool: model->add(std::make_shared<AvgPool2d>(l.kernel, l.stride)); break;
+      case LayerSpec::Kind::BatchNorm: model->add(std::make_shared<BatchNorm2d>(in[0])); break;
       case LayerSpec::Kind::Flatten: model->add(std::make_shared<Flatten>()); break;
       case LayerSpec::Kind::Linear: model->add(std::make_shared<Linear>(in[0], out[0], rng)); break;
       case LayerSpec::Kind::Activation: model->add(make_activation(l.token)); break;

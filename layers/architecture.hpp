@@ -7,6 +7,7 @@
 //   convN[kK][sS][pP]   Conv2d(in, N, kernel K, stride S, padding P); defaults k3 s1 p0
 //   maxpoolK[sS]        MaxPool2d(K, stride S); the stride defaults to K
 //   avgpoolK[sS]        AvgPool2d(K, stride S); the stride defaults to K
+//   bn                  BatchNorm2d(in): batch normalisation of the channels before it
 //   flatten             Flatten: (B, C, H, W) -> (B, C·H·W)
 //   fcN                 Linear(in, N)
 //   fc                  Linear(in, outputs): the last layer, one output per class
@@ -37,7 +38,7 @@ extern const char* const kDefaultCnn;  // the text "cnn" stands for
 Shape network_input(const Shape& item_shape);
 
 struct LayerSpec {
-  enum class Kind { Conv, MaxPool, AvgPool, Flatten, Linear, Activation };
+  enum class Kind { Conv, MaxPool, AvgPool, BatchNorm, Flatten, Linear, Activation };
   Kind kind = Kind::Linear;
   std::string token;       // as written, for messages and the canonical text
   std::size_t size = 0;    // conv: out channels; fc: out features (0: the outputs)
@@ -59,6 +60,12 @@ std::string architecture_text(const std::vector<LayerSpec>& layers);
 std::vector<std::pair<std::string, Shape>> architecture_parameter_shapes(const std::vector<LayerSpec>& layers,
                                                                          const Shape& input, std::size_t outputs,
                                                                          const std::string& source);
+// The same, followed by each module's buffers (BatchNorm2d's running_mean,
+// running_var and num_batches_tracked) in PyTorch's state_dict order: the
+// tensors of a model file.
+std::vector<std::pair<std::string, Shape>> architecture_state_shapes(const std::vector<LayerSpec>& layers,
+                                                                     const Shape& input, std::size_t outputs,
+                                                                     const std::string& source);
 // The network itself (checked as above), its input shape set so that it takes
 // flat rows (B, C·H·W) too. Weights as PyTorch initialises each layer, from `rng`.
 std::shared_ptr<Sequential> make_network(const std::vector<LayerSpec>& layers, const Shape& input, std::size_t outputs,

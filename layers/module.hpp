@@ -22,6 +22,13 @@ class Module {
   std::vector<Tensor> parameters() const;
   // The same order, with dotted names as in PyTorch's state_dict.
   std::vector<std::pair<std::string, Tensor>> named_parameters() const;
+  // Buffers: state that is saved with the model but is not a parameter (no
+  // gradient; never seen by an optimizer, a penalty, clipping or diagnostics),
+  // e.g. BatchNorm2d's running statistics. Same order rule, dotted names.
+  std::vector<std::pair<std::string, Tensor>> named_buffers() const;
+  // Everything a model file holds, in PyTorch's state_dict order: each module's
+  // parameters, then its buffers, then its sub-modules' (depth first).
+  std::vector<std::pair<std::string, Tensor>> named_state() const;
   void zero_grad();
 
   // Training mode (the default) vs evaluation mode; recursive.
@@ -40,12 +47,15 @@ class Module {
  protected:
   explicit Module(std::string label) : label_(std::move(label)) {}
   Tensor& register_parameter(std::string name, Tensor parameter);
+  Tensor& register_buffer(std::string name, Tensor buffer);
   void register_module(std::string name, std::shared_ptr<Module> module);
 
  private:
-  void collect(const std::string& prefix, std::vector<std::pair<std::string, Tensor>>& out) const;
+  void collect(const std::string& prefix, bool parameters, bool buffers,
+               std::vector<std::pair<std::string, Tensor>>& out) const;
 
   std::vector<std::pair<std::string, Tensor>> parameters_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
   std::string label_;

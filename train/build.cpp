@@ -10,6 +10,7 @@
 #include "core/ops.hpp"
 #include "layers/activations.hpp"
 #include "layers/architecture.hpp"
+#include "layers/batchnorm.hpp"
 #include "layers/dropout.hpp"
 #include "layers/linear.hpp"
 #include "losses/binary_cross_entropy.hpp"
@@ -23,6 +24,18 @@ namespace xg {
 namespace {
 
 [[noreturn]] void fail(const std::string& message) { throw InputError(message); }
+
+// The parameters that --init and --l1/--l2 act on: every layer's but
+// BatchNorm2d's γ and β (torch.nn.init is for conv and linear weights, which
+// BatchNorm2d's γ = 1, β = 0 are not; Keras regularises kernels, not gamma).
+std::vector<std::pair<std::string, Tensor>> initialised_parameters(const Module& model) {
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [position, child] : model.children()) {
+    if (dynamic_cast<const BatchNorm2d*>(child.get())) continue;
+    for (const auto& [name, p] : child->named_parameters()) out.emplace_back(position + "." + name, p);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -93,7 +106,7 @@ std::shared_ptr<Sequential> build_model(const TrainConfig& o, const Shape& item_
     // The gain of --activation for an MLP; a layer list's activations may differ, and ReLU is the usual one.
     const float gain = calculate_gain(o.arch == "mlp" ? o.activation : "relu");
     const FanMode mode = o.init_mode == "fan_out" ? FanMode::FanOut : FanMode::FanIn;
-    auto parameters = model->named_parameters();
+    auto parameters = initialised_parameters(*model);
     for (auto& [name, p] : parameters) {
       Array& w = p.value();
       if (w.dimension() == 1) fill_zeros(w);  // a bias
@@ -185,7 +198,7 @@ Objective build_objective(const TrainConfig& o, const Module& model, std::size_t
     };
   }
   if (o.l1 > 0 || o.l2 > 0) {
-    const std::vector<Tensor> weights = weights_only(model.named_parameters());
+    const std::vector<Tensor> weights = weights_only(initialised_parameters(model));
     const float l1 = float(o.l1), l2 = float(o.l2);
     objective.penalty = [weights, l1, l2] {
       if (l1 == 0) return scale(l2_penalty(weights), l2);

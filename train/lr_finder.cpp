@@ -50,7 +50,8 @@ std::size_t valley_index(const std::vector<double>& losses) {
 LrFindResult lr_range_test(Module& model, Optimizer& optimizer, DataLoader& loader, const LrFindSettings& s,
                            const Objective* objective, const ProgressFn& progress) {
   validate_lr_find_settings(s);
-  std::vector<Tensor> parameters = model.parameters();
+  std::vector<Tensor> parameters;  // and buffers (BatchNorm2d's running statistics): all restored at the end
+  for (const auto& named : model.named_state()) parameters.push_back(named.second);
   std::vector<Array> saved;
   for (const Tensor& p : parameters) saved.push_back(p.value());
 

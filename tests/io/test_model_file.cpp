@@ -18,6 +18,7 @@
 #include "core/random.hpp"
 #include "io/model_file.hpp"
 #include "io/safetensors.hpp"
+#include "layers/architecture.hpp"
 #include "layers/sequential.hpp"
 #include "tests/support/files.hpp"
 
@@ -308,4 +309,59 @@ TEST_CASE("model file: a well-formed safetensors file that is not a usable model
     write_safetensors(path, {{"0.weight", &w}, {"0.bias", &b}}, {{"xgrad", two.dump()}});
     refused("classes");
   }
+}
+
+TEST_CASE("model file: a network with bn saves and loads its running statistics and batch count (as I64)") {
+  TempDir dir;
+  ModelInfo info;
+  info.arch = "conv3k3p1,bn,relu,flatten,fc";
+  info.layers = {36, 2};
+  info.input_chw = {1, 6, 6};
+  info.input_shape = {6, 6};
+  info.mean = {0.5f};
+  info.std = {0.25f};
+  info.classes = {"a", "b"};
+  info.version = kXgradVersion;
+  info.data_sha256 = std::string(64, 'a');
+  const auto layers = parse_architecture(info.arch, "--arch");
+  Rng rng(3);
+  auto model = make_network(layers, {1, 6, 6}, 2, rng, "--arch");
+  Rng data(4);
+  Array x = Array::from_shape({5, 36});
+  for (float& v : x) v = data.uniform(-2.0f, 2.0f);
+  for (int step = 0; step < 3; ++step) (*model)(Tensor(x));  // training mode: the statistics move
+  const std::string path = dir.file("bn.safetensors");
+  save_model(path, *model, info);
+
+  const SafetensorsHeader header = read_safetensors_header(path);
+  REQUIRE(header.find("1.num_batches_tracked") != nullptr);
+  CHECK(header.find("1.num_batches_tracked")->int64);
+  CHECK(header.find("1.num_batches_tracked")->shape.empty());
+  CHECK_FALSE(header.find("1.running_var")->int64);
+  LoadedModel loaded = load_model(path);
+  const auto a = model->named_state(), b = loaded.model->named_state();
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CHECK(a[i].first == b[i].first);
+    CHECK(a[i].second.value() == b[i].second.value());
+  }
+  CHECK(b[6].first == "1.num_batches_tracked");
+  CHECK(b[6].second.item() == 3.0f);
+  model->eval();
+  CHECK((*model)(Tensor(x)).value() == (*loaded.model)(Tensor(x)).value());
+
+  // a file without the buffers is not the model: the missing one is named
+  Safetensors file = read_safetensors(path);
+  std::vector<std::pair<std::string, const Array*>> tensors;
+  for (const auto& [name, array] : file.tensors)
+    if (name != "1.running_mean") tensors.emplace_back(name, &array);
+  write_safetensors(path, tensors, file.metadata);
+  CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("tensor '1.running_mean' is missing"), InputError);
+  // a negative variance is refused
+  Array negative = *file.find("1.running_var");
+  negative.data()[1] = -1.0f;
+  tensors.clear();
+  for (const auto& [name, array] : file.tensors) tensors.emplace_back(name, name == "1.running_var" ? &negative : &array);
+  write_safetensors(path, tensors, file.metadata);
+  CHECK_THROWS_WITH_AS(load_model(path), doctest::Contains("tensor '1.running_var' holds a negative variance"), InputError);
 }

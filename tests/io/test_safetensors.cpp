@@ -118,3 +118,32 @@ TEST_CASE("safetensors: the header is read first and alone, then the tensors by 
     CHECK_THROWS_WITH_AS(read_safetensors_header("/dev/null"), doctest::Contains("not a regular file"), InputError);
   }
 }
+
+TEST_CASE("safetensors: tensors named as int64 are written as I64 and read back as their values") {
+  Array w = {1.5f, -2.0f};
+  Array count = 12345.0f;  // rank 0, as torch's num_batches_tracked
+  const std::string bytes = encode_safetensors({{"0.weight", &w}, {"0.num_batches_tracked", &count}}, {}, {"0.num_batches_tracked"});
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = n << 8 | std::uint8_t(bytes[std::size_t(i)]);
+  const std::string header = bytes.substr(8, std::size_t(n));
+  CHECK(header.find(R"("0.num_batches_tracked":{"data_offsets":[8,16],"dtype":"I64","shape":[]})") != std::string::npos);
+  CHECK(bytes.size() == 8 + n + 2 * 4 + 8);
+  std::int64_t stored = 0;
+  std::memcpy(&stored, bytes.data() + 8 + n + 8, 8);
+  CHECK(stored == 12345);
+  const Safetensors file = decode_safetensors(bytes, "x");
+  CHECK(same_bits(*file.find("0.weight"), w));
+  CHECK(file.find("0.num_batches_tracked")->dimension() == 0);
+  CHECK(file.find("0.num_batches_tracked")->data()[0] == 12345.0f);
+  // through a file too (read_safetensors reads each tensor at its offset)
+  TempDir dir;
+  const std::string path = dir.file("i64.safetensors");
+  write_safetensors(path, {{"0.weight", &w}, {"0.num_batches_tracked", &count}}, {}, {"0.num_batches_tracked"});
+  CHECK(read_safetensors(path).find("0.num_batches_tracked")->data()[0] == 12345.0f);
+  // a value that is no whole number cannot be written as one
+  Array half = 0.5f;
+  CHECK_THROWS_AS(encode_safetensors({{"c", &half}}, {}, {"c"}), std::invalid_argument);
+  // an I64 tensor's data_offsets must hold 8 bytes per element
+  CHECK_THROWS_WITH_AS(decode_safetensors(with_header(R"({"c":{"dtype":"I64","shape":[2],"data_offsets":[0,8]}})", 8), "f"),
+                       doctest::Contains("needs 16 bytes of int64"), InputError);
+}

@@ -89,7 +89,7 @@ TEST_CASE("architecture: suffixes, defaults, odd sizes and other inputs") {
 
 TEST_CASE("architecture: an error names the bad token and its position") {
   CHECK(error_of("conv16k3p1,relu,maxpol2,flatten,fc") ==
-        "--arch: 'maxpol2' (layer 2) is not a layer; layers are convN[kK][sS][pP], maxpoolK[sS], avgpoolK[sS], flatten, fcN, fc, "
+        "--arch: 'maxpol2' (layer 2) is not a layer; layers are convN[kK][sS][pP], maxpoolK[sS], avgpoolK[sS], bn, flatten, fcN, fc, "
         "relu, tanh, sigmoid or leaky_relu");
   CHECK(error_of("conv16,,fc") .find("--arch: '' (layer 1) is empty") == 0);
   CHECK(error_of("conv0,flatten,fc").find("--arch: 'conv0' (layer 0) is out of range") == 0);
@@ -163,4 +163,36 @@ TEST_CASE("architecture: avgpoolK[sS] makes an AvgPool2d, sized and summarised a
   Tensor y = pool.forward(Tensor(xt::ones<float>({std::size_t(2), std::size_t(3), std::size_t(5), std::size_t(4)})));
   CHECK(y.value().shape() == std::vector<std::size_t>{2, 3, 2, 2});
   CHECK(y.data()[0] == 1.0f);
+}
+
+TEST_CASE("architecture: bn makes a BatchNorm2d over the channels before it, with its buffers in the state shapes") {
+  const auto layers = parse_architecture("conv8k3p1,bn,relu,maxpool2,flatten,fc", "--arch");
+  REQUIRE(layers.size() == 6);
+  CHECK(layers[1].kind == LayerSpec::Kind::BatchNorm);
+  const std::vector<std::pair<std::string, Shape>> parameters = {
+      {"0.weight", {8, 1, 3, 3}}, {"0.bias", {8}}, {"1.weight", {8}}, {"1.bias", {8}}, {"5.weight", {10, 392}}, {"5.bias", {10}}};
+  CHECK(architecture_parameter_shapes(layers, {1, 14, 14}, 10, "--arch") == parameters);
+  const std::vector<std::pair<std::string, Shape>> state = {
+      {"0.weight", {8, 1, 3, 3}}, {"0.bias", {8}},         {"1.weight", {8}},         {"1.bias", {8}},
+      {"1.running_mean", {8}},    {"1.running_var", {8}}, {"1.num_batches_tracked", {}}, {"5.weight", {10, 392}},
+      {"5.bias", {10}}};
+  CHECK(architecture_state_shapes(layers, {1, 14, 14}, 10, "--arch") == state);
+  Rng rng(0);
+  auto model = make_network(layers, {1, 14, 14}, 10, rng, "--arch");
+  CHECK(model->describe() ==
+        "Sequential(Conv2d(1 -> 8, kernel 3, stride 1, padding 1), BatchNorm2d(8), ReLU, MaxPool2d(2, stride 2), Flatten, Linear(392 -> 10))");
+  std::vector<std::pair<std::string, Shape>> built;
+  for (const auto& [name, t] : model->named_state()) built.push_back({name, Shape(t.value().shape().begin(), t.value().shape().end())});
+  CHECK(built == state);
+  // bn right on the input image normalises its one channel
+  CHECK(architecture_parameter_shapes(parse_architecture("bn,flatten,fc", "--arch"), {1, 4, 4}, 3, "--arch").size() == 4);
+}
+
+TEST_CASE("architecture: bn on flat input names the token") {
+  CHECK(error_of("conv4,flatten,bn,fc") ==
+        "--arch: 'bn' (layer 2) normalises the channels of images (channels, height, width) but its input is flat (2704 values); "
+        "put it before flatten");
+  CHECK(error_of("fc8,bn,fc", {6}) ==
+        "--arch: 'bn' (layer 1) normalises the channels of images (channels, height, width) but its input is flat (8 values)");
+  CHECK(error_of("bn4,flatten,fc").find("'bn4' (layer 0) is not a layer") != std::string::npos);
 }

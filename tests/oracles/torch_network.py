@@ -1,7 +1,7 @@
 """torch.nn.Sequential of an xgrad --arch text, for the oracles that compare with PyTorch.
 
 The grammar is layers/architecture.hpp's: comma-separated tokens convN[kK][sS][pP],
-maxpoolK[sS], avgpoolK[sS], flatten, fcN, fc (the outputs), relu, tanh, sigmoid,
+maxpoolK[sS], avgpoolK[sS], bn, flatten, fcN, fc (the outputs), relu, tanh, sigmoid,
 leaky_relu; "cnn" stands for the default convolutional network.
 """
 import re
@@ -19,6 +19,8 @@ def torch_network(arch, input_chw, outputs):
     for token in (DEFAULT_CNN if arch == "cnn" else arch).split(","):
         if token in ACTIVATIONS:
             modules.append(ACTIVATIONS[token]())
+        elif token == "bn":
+            modules.append(torch.nn.BatchNorm2d(shape[0]))
         elif token == "flatten":
             modules.append(torch.nn.Flatten())
             shape = [int(np.prod(shape))]

@@ -10,6 +10,8 @@
 
 #include "core/error.hpp"
 #include "core/random.hpp"
+#include "layers/batchnorm.hpp"
+#include "layers/conv.hpp"
 #include "layers/linear.hpp"
 #include "layers/sequential.hpp"
 #include "losses/penalties.hpp"
@@ -231,4 +233,24 @@ TEST_CASE("split_validation: a seeded fraction moves out of the training split, 
   CHECK(split_validation(other, 0.25, 8).pixels != validation.pixels);
   Split tiny = d.train;
   CHECK_THROWS_WITH_AS(split_validation(tiny, 0.01, 7), doctest::Contains("--val-split"), InputError);
+}
+
+TEST_CASE("build_model and build_objective leave BatchNorm2d's gamma and beta out of --init and --l1/--l2") {
+  TrainConfig o;
+  o.arch = "conv3k3p1,bn,relu,flatten,fc";
+  o.init = "kaiming_uniform";
+  o.l2 = 0.5;
+  Rng rng(5);
+  auto model = build_model(o, Shape{1, 4, 4}, 2, rng);
+  const auto& bn = static_cast<const BatchNorm2d&>((*model)[1]);
+  CHECK(bn.weight.value() == Array{1.0f, 1.0f, 1.0f});  // torch's init, not zeroed as a bias
+  CHECK(bn.bias.value() == Array{0.0f, 0.0f, 0.0f});
+  for (float v : static_cast<const Conv2d&>((*model)[0]).bias.value()) CHECK(v == 0.0f);  // the conv's bias is zeroed
+  const Objective objective = build_objective(o, *model, 2);
+  REQUIRE(objective.penalty);
+  // Σ w² over 0.weight and 4.weight only: γ's 3 ones would add 3
+  const auto named = model->named_parameters();
+  const double expected = 0.5 * l2_penalty({named[0].second, named[4].second}).item();
+  CHECK(named[4].first == "4.weight");
+  CHECK(objective.penalty().item() == doctest::Approx(expected));
 }

@@ -24,6 +24,11 @@ usage: test_model_file_torch.py XGRAD SCRATCH_DIR
    Flatten and Linear layers, `0.weight` is (16, 1, 3, 3), and the logits of
    images (B, 1, 8, 8) equal `xgrad predict --json`'s.
 
+5b. A CNN with batch normalisation (`--arch conv8k3p1,bn,relu,maxpool2,
+   flatten,fc`): the file holds 1.running_mean, 1.running_var and
+   1.num_batches_tracked (I64, a scalar, as torch's), load_state_dict(strict)
+   takes them all, and torch's eval-mode logits equal `xgrad predict --json`'s.
+
 6. A colour CNN (`--channels 3` on a folder of RGB PNGs written here with
    zlib): the metadata's mean and std are numpy's per-channel population mean
    and std of the training pixels/255 (as one computes them for torchvision's
@@ -74,9 +79,10 @@ def read_safetensors(path):
     metadata = header.pop("__metadata__", {})
     tensors = {}
     for name, entry in header.items():
-        assert entry["dtype"] == "F32", f"{name}: dtype {entry['dtype']}"
+        assert entry["dtype"] in ("F32", "I64"), f"{name}: dtype {entry['dtype']}"
         begin, end = entry["data_offsets"]
-        array = np.frombuffer(buffer[begin:end], dtype="<f4").reshape(entry["shape"])
+        dtype = "<f4" if entry["dtype"] == "F32" else "<i8"  # I64: BatchNorm's num_batches_tracked
+        array = np.frombuffer(buffer[begin:end], dtype=dtype).reshape(entry["shape"])
         tensors[name] = torch.from_numpy(array.copy())
     return tensors, metadata
 
@@ -180,6 +186,38 @@ def check_cnn_model(xgrad, scratch):
           f"{np.abs(xgrad_logits - torch_logits[items]).max():.2e}")
 
 
+def check_bn_model(xgrad, scratch):
+    """A CNN with BatchNorm2d: its buffers under torch's names and dtypes, eval-mode logits."""
+    model_path = scratch / "bn.safetensors"
+    arch = "conv8k3p1,bn,relu,maxpool2,flatten,fc"
+    subprocess.run([xgrad, "train", "--data", str(scratch), "--arch", arch, "--epochs", "2", "--batch", "32",
+                    "--threads", "1", "--quiet", "--save", str(model_path)], check=True, stdout=subprocess.DEVNULL)
+    tensors, metadata = read_safetensors(model_path)
+    info = json.loads(metadata["xgrad"])
+    assert info["arch"] == arch, info["arch"]
+    count = tensors["1.num_batches_tracked"]
+    assert count.dtype == torch.int64 and count.shape == () and int(count) > 0, (count.dtype, count.shape, count)
+    assert not torch.allclose(tensors["1.running_mean"], torch.zeros(8)), "running_mean never moved"
+    model = torch_network(info["arch"], info["input_chw"], len(info["classes"]))
+    model.load_state_dict(tensors, strict=True)  # weights, biases, running statistics and the counter
+    model.eval()
+    raw = (scratch / "t10k-images-idx3-ubyte").read_bytes()
+    items = struct.unpack(">I", raw[4:8])[0]
+    pixels = np.frombuffer(raw[16:], dtype=np.uint8).reshape(items, 1, ROWS, COLS).astype(np.float32)
+    mean, std = np.float32(info["mean"][0]), np.float32(info["std"][0])
+    with torch.no_grad():
+        torch_logits = model(torch.from_numpy((pixels / np.float32(255.0) - mean) / std)).numpy()
+    compared = list(range(20))
+    args = [xgrad, "predict", "--model", str(model_path), "--json"]
+    for i in compared:
+        args += ["--index", str(i)]
+    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    xgrad_logits = np.array([p["logits"] for p in out["predictions"]], dtype=np.float32)
+    np.testing.assert_allclose(xgrad_logits, torch_logits[compared], rtol=1e-5, atol=1e-5)
+    print(f"BatchNorm CNN model: {int(count)} batches tracked; compared {len(compared)} items x {CLASSES} logits "
+          f"in eval mode; max |difference| {np.abs(xgrad_logits - torch_logits[compared]).max():.2e}")
+
+
 def write_rgb_png(path, image):
     """An 8-bit RGB PNG of `image` (H, W, 3 uint8), every row unfiltered."""
     height, width, _ = image.shape
@@ -275,6 +313,7 @@ def main():
           f"{np.abs(xgrad_logits - torch_logits[items]).max():.2e}")
     check_csv_model(xgrad, scratch)
     check_cnn_model(xgrad, scratch)
+    check_bn_model(xgrad, scratch)
     check_rgb_cnn_model(xgrad, scratch)
     print("model file oracle: ok")
 

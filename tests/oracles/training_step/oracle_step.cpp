@@ -11,12 +11,15 @@
 //             with SGD(lr, momentum);
 //     writes  for step k = 1..STEPS: DIR/step<k>_loss.npy (), the gradient
 //             DIR/step<k>_grad_NAME.npy before the update, the parameter
-//             DIR/step<k>_param_NAME.npy after it.
+//             DIR/step<k>_param_NAME.npy after it, and each buffer NAME
+//             (BatchNorm2d's "1.running_mean", …) DIR/step<k>_buffer_NAME.npy
+//             after the step's forward pass (float32, the counter too).
 //
 //   oracle_step train-arch DIR LR MOMENTUM STEPS ARCH C H W OUTPUTS
 //     the same for the network make_network(parse_architecture(ARCH)) of
 //     layers/architecture.hpp, for images (C, H, W): DIR/x.npy is (B, C, H, W)
-//     float32, the parameters are its "0.weight" (out, in, kh, kw), … .
+//     float32, the parameters are its "0.weight" (out, in, kh, kw), … ; the
+//     buffers start as the model makes them (running_mean 0, running_var 1).
 //
 //   oracle_step loss DIR
 //     reads   DIR/logits.npy (B, C) float32, DIR/labels.npy (B) int64;
@@ -96,6 +99,7 @@ void run_training(const std::string& dir, float lr, float momentum, std::size_t 
     for (const auto& [name, p] : named) save(prefix + "grad_" + name + ".npy", p.grad());
     optimizer.step();
     for (const auto& [name, p] : named) save(prefix + "param_" + name + ".npy", p.value());
+    for (const auto& [name, b] : model->named_buffers()) save(prefix + "buffer_" + name + ".npy", b.value());
   }
 }
 

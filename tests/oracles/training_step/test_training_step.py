@@ -9,14 +9,16 @@ usage: test_training_step.py ORACLE_STEP SCRATCH_DIR
    step with xgrad, and torch.nn.Sequential does the same in float32. At every
    step the loss and every parameter gradient (before the update) and every
    parameter (after it) must agree.
-2. Convolutional networks: the same 3 steps for three --arch layer lists
+2. Convolutional networks: the same 3 steps for four --arch layer lists
    (layers/architecture.hpp) on seeded images, `ORACLE_STEP train-arch`
    against torch's Conv2d, MaxPool2d, AvgPool2d, Flatten and Linear: the
    default cnn on 1x12x12 images, strides, padding, overlapping pools and odd
    sizes on 3x11x13 images, and overlapping (3, stride 2) and odd average pools
-   on 2x11x13 images. This checks conv2d, max_pool2d and avg_pool2d forward
-   (the loss) and backward (every gradient, the first conv's through the
-   layers after it).
+   on 2x11x13 images, and two BatchNorm2d layers (bn) on 2x9x11 images, whose
+   running_mean, running_var and num_batches_tracked must agree after every
+   step too (torch's buffers start at their defaults; γ, β are seeded). This
+   checks conv2d, max_pool2d, avg_pool2d and batch_norm2d forward (the loss)
+   and backward (every gradient, the first conv's through the layers after it).
 3. The loss alone: `ORACLE_STEP loss` on logits of ±1e4, rows of equal logits
    and ordinary logits; the loss, d loss / d logits, softmax and log_softmax
    must agree with torch.
@@ -138,6 +140,7 @@ ARCH_CASES = [
     ("cnn", "cnn", (1, 12, 12), 10),
     ("strides, padding, odd sizes", "conv5k3s2p1,leaky_relu,maxpool3s2,conv4k2,tanh,flatten,fc7,sigmoid,fc", (3, 11, 13), 4),
     ("average pools, overlapping and odd", "conv6k3p1,relu,avgpool3s2,conv4k3,tanh,avgpool2,flatten,fc", (2, 11, 13), 5),
+    ("batch norm: running statistics too", "conv6k3p1,bn,relu,maxpool2,conv4k3,bn,tanh,flatten,fc", (2, 9, 11), 5),
 ]
 def check_arch_training(results, oracle, scratch):
     for i, (case, arch, chw, outputs) in enumerate(ARCH_CASES):
@@ -147,12 +150,16 @@ def check_arch_training(results, oracle, scratch):
         labels = rng.integers(0, outputs, size=BATCH).astype(np.int64)
         model = torch_network(arch, chw, outputs)
         state = {}
-        for name, tensor in model.state_dict().items():  # "0.weight" (out, in, kh, kw), "0.bias", …
+        for name, tensor in model.named_parameters():  # "0.weight" (out, in, kh, kw), "0.bias", …; not the buffers
             layer = model[int(name.split(".")[0])]
+            if isinstance(layer, torch.nn.BatchNorm2d):  # γ around 1, β around 0, so neither is the trivial init
+                low, high = (0.5, 1.5) if name.endswith("weight") else (-0.5, 0.5)
+                state[name] = rng.uniform(low, high, size=tuple(tensor.shape)).astype(np.float32)
+                continue
             fan_in = layer.in_features if isinstance(layer, torch.nn.Linear) else layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
             bound = 1.0 / np.sqrt(fan_in)  # torch's default range for both
             state[name] = rng.uniform(-bound, bound, size=tuple(tensor.shape)).astype(np.float32)
-        model.load_state_dict({name: torch.from_numpy(a) for name, a in state.items()})
+        model.load_state_dict({name: torch.from_numpy(a) for name, a in state.items()}, strict=False)  # buffers: torch's init
         np.save(work / "x.npy", x)
         np.save(work / "labels.npy", labels)
         for name, a in state.items():
@@ -163,7 +170,7 @@ def check_arch_training(results, oracle, scratch):
             closest_to_kink[0] = min(closest_to_kink[0], float(output.detach().abs().min()))
 
         for module in model:
-            if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d)):
+            if isinstance(module, (torch.nn.Linear, torch.nn.Conv2d, torch.nn.BatchNorm2d)):
                 module.register_forward_hook(record_margin)
         optimizer = torch.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
         xt, yt = torch.from_numpy(x), torch.from_numpy(labels)
@@ -175,19 +182,23 @@ def check_arch_training(results, oracle, scratch):
             grads = {name: p.grad.detach().numpy().copy() for name, p in model.named_parameters()}
             optimizer.step()
             params = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
-            expected.append((loss.detach().numpy().copy(), grads, params))
+            # BatchNorm2d's running_mean, running_var and num_batches_tracked (int64; xgrad's is a float)
+            buffers = {name: b.detach().numpy().astype(np.float32) for name, b in model.named_buffers()}
+            expected.append((loss.detach().numpy().copy(), grads, params, buffers))
         if closest_to_kink[0] < ARCH_RELU_MARGIN:
             results.fail(f"{case}: inputs", f"a ReLU input is {closest_to_kink[0]:.3g} from 0; HINT: change SEED")
             continue
         args = [oracle, "train-arch", work, repr(LR), repr(MOMENTUM), str(STEPS), arch, *map(str, chw), str(outputs)]
         if not run_oracle(results, f"oracle_step train-arch ({case})", args):
             continue
-        for k, (loss, grads, params) in enumerate(expected, start=1):
+        for k, (loss, grads, params, buffers) in enumerate(expected, start=1):
             results.compare(f"{case}: step {k} loss", work / f"step{k}_loss.npy", loss)
             for name, g in grads.items():
                 results.compare(f"{case}: step {k} grad {name}", work / f"step{k}_grad_{name}.npy", g)
             for name, p in params.items():
                 results.compare(f"{case}: step {k} {name} after update", work / f"step{k}_param_{name}.npy", p)
+            for name, b in buffers.items():
+                results.compare(f"{case}: step {k} buffer {name}", work / f"step{k}_buffer_{name}.npy", b)
 
 
 def loss_cases():
