@@ -1,5 +1,6 @@
 // train/lr_finder: the LR range test's suggestions inside the range, the early
-// stop, the weights restored (also when a signal stops it), and the two
+// stop, the weights restored (also when a signal stops it; BatchNorm2d's
+// running statistics too), and the two
 // suggestion rules on known curves.
 // (`xgrad lr-find`: tests/apps/test_lr_find_command.cpp.)
 #include <doctest/doctest.h>
@@ -9,6 +10,7 @@
 
 #include "core/error.hpp"
 #include "datasets/image_dataset.hpp"
+#include "layers/architecture.hpp"
 #include "layers/sequential.hpp"
 #include "optim/sgd.hpp"
 #include "train/interrupt.hpp"
@@ -77,6 +79,28 @@ TEST_CASE("lr-find: a signal's request stops the range test before a step, with 
   clear_interrupt();
   const std::vector<Tensor> after = model->parameters();
   for (std::size_t i = 0; i < before.size(); ++i) CHECK(std::equal(before[i].begin(), before[i].end(), after[i].value().begin()));
+}
+
+TEST_CASE("lr-find: a network with bn gets its running statistics and batch count back too") {
+  testing::TempDir dir;
+  write_toy_dataset(dir.path(), 256, 64, 3, 4, 4);
+  Dataset data = load_image_dataset(dir.path());
+  Rng rng(2);
+  auto model = make_network(parse_architecture("conv3k3p1,bn,relu,flatten,fc", "--arch"), {1, 4, 4}, 3, rng, "--arch");
+  std::vector<Array> before;
+  for (const auto& [name, t] : model->named_state()) before.push_back(t.value());
+  SGD sgd(model->parameters(), 0.1f, 0.9f);
+  DataLoader loader(data.train, 32, true, 1, compute_normalization(data.train));
+  LrFindSettings settings;
+  settings.steps = 20;
+  lr_range_test(*model, sgd, loader, settings);
+  const auto after = model->named_state();
+  REQUIRE(after.size() == before.size());
+  CHECK(after[4].first == "1.running_mean");
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    INFO(after[i].first);
+    CHECK(std::equal(before[i].begin(), before[i].end(), after[i].second.value().begin()));
+  }
 }
 
 TEST_CASE("lr-find: steepest descent and valley on known curves") {
