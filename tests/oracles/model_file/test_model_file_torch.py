@@ -157,6 +157,29 @@ def check_csv_model(xgrad, scratch):
           f"{np.abs(xgrad_logits - torch_logits).max():.2e}")
 
 
+def compare_logits(xgrad, model_path, tensors, info, scratch, items=20):
+    """torch's eval-mode logits of the grey test images (normalised with the file's mean and std)
+    against `xgrad predict`'s for the first `items`, to 1e-5; returns the largest difference.
+    The model is torch_network(arch) with the file's tensors loaded strictly (weights, biases,
+    and any buffers)."""
+    model = torch_network(info["arch"], info["input_chw"], len(info["classes"]))
+    model.load_state_dict(tensors, strict=True)
+    model.eval()
+    raw = (scratch / "t10k-images-idx3-ubyte").read_bytes()
+    count = struct.unpack(">I", raw[4:8])[0]
+    pixels = np.frombuffer(raw[16:], dtype=np.uint8).reshape(count, 1, ROWS, COLS).astype(np.float32)
+    mean, std = np.float32(info["mean"][0]), np.float32(info["std"][0])
+    with torch.no_grad():
+        torch_logits = model(torch.from_numpy((pixels / np.float32(255.0) - mean) / std)).numpy()[:items]
+    args = [xgrad, "predict", "--model", str(model_path), "--json"]
+    for i in range(items):
+        args += ["--index", str(i)]
+    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
+    xgrad_logits = np.array([p["logits"] for p in out["predictions"]], dtype=np.float32)
+    np.testing.assert_allclose(xgrad_logits, torch_logits, rtol=1e-5, atol=1e-5)
+    return float(np.abs(xgrad_logits - torch_logits).max())
+
+
 def check_cnn_model(xgrad, scratch):
     model_path = scratch / "cnn.safetensors"
     subprocess.run([xgrad, "train", "--data", str(scratch), "--arch", "cnn", "--epochs", "1", "--batch", "32",
@@ -166,24 +189,8 @@ def check_cnn_model(xgrad, scratch):
     assert info["arch"] == "conv16k3p1,relu,maxpool2,conv32k3p1,relu,maxpool2,flatten,fc128,relu,fc", info["arch"]
     assert info["input_chw"] == [1, ROWS, COLS], info["input_chw"]
     assert tuple(tensors["0.weight"].shape) == (16, 1, 3, 3), tensors["0.weight"].shape
-    model = torch_network(info["arch"], info["input_chw"], len(info["classes"]))
-    model.load_state_dict(tensors, strict=True)
-    model.eval()
-    raw = (scratch / "t10k-images-idx3-ubyte").read_bytes()
-    count = struct.unpack(">I", raw[4:8])[0]
-    pixels = np.frombuffer(raw[16:], dtype=np.uint8).reshape(count, 1, ROWS, COLS).astype(np.float32)
-    mean, std = np.float32(info["mean"][0]), np.float32(info["std"][0])
-    with torch.no_grad():
-        torch_logits = model(torch.from_numpy((pixels / np.float32(255.0) - mean) / std)).numpy()
-    items = list(range(20))
-    args = [xgrad, "predict", "--model", str(model_path), "--json"]
-    for i in items:
-        args += ["--index", str(i)]
-    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
-    xgrad_logits = np.array([p["logits"] for p in out["predictions"]], dtype=np.float32)
-    np.testing.assert_allclose(xgrad_logits, torch_logits[items], rtol=1e-5, atol=1e-5)
-    print(f"CNN model: compared {len(items)} items x {CLASSES} logits; max |difference| "
-          f"{np.abs(xgrad_logits - torch_logits[items]).max():.2e}")
+    difference = compare_logits(xgrad, model_path, tensors, info, scratch)
+    print(f"CNN model: compared 20 items x {CLASSES} logits; max |difference| {difference:.2e}")
 
 
 def check_bn_model(xgrad, scratch):
@@ -198,24 +205,9 @@ def check_bn_model(xgrad, scratch):
     count = tensors["1.num_batches_tracked"]
     assert count.dtype == torch.int64 and count.shape == () and int(count) > 0, (count.dtype, count.shape, count)
     assert not torch.allclose(tensors["1.running_mean"], torch.zeros(8)), "running_mean never moved"
-    model = torch_network(info["arch"], info["input_chw"], len(info["classes"]))
-    model.load_state_dict(tensors, strict=True)  # weights, biases, running statistics and the counter
-    model.eval()
-    raw = (scratch / "t10k-images-idx3-ubyte").read_bytes()
-    items = struct.unpack(">I", raw[4:8])[0]
-    pixels = np.frombuffer(raw[16:], dtype=np.uint8).reshape(items, 1, ROWS, COLS).astype(np.float32)
-    mean, std = np.float32(info["mean"][0]), np.float32(info["std"][0])
-    with torch.no_grad():
-        torch_logits = model(torch.from_numpy((pixels / np.float32(255.0) - mean) / std)).numpy()
-    compared = list(range(20))
-    args = [xgrad, "predict", "--model", str(model_path), "--json"]
-    for i in compared:
-        args += ["--index", str(i)]
-    out = json.loads(subprocess.run(args, check=True, capture_output=True, text=True).stdout)
-    xgrad_logits = np.array([p["logits"] for p in out["predictions"]], dtype=np.float32)
-    np.testing.assert_allclose(xgrad_logits, torch_logits[compared], rtol=1e-5, atol=1e-5)
-    print(f"BatchNorm CNN model: {int(count)} batches tracked; compared {len(compared)} items x {CLASSES} logits "
-          f"in eval mode; max |difference| {np.abs(xgrad_logits - torch_logits[compared]).max():.2e}")
+    difference = compare_logits(xgrad, model_path, tensors, info, scratch)  # loads every tensor, strict
+    print(f"BatchNorm CNN model: {int(count)} batches tracked; compared 20 items x {CLASSES} logits "
+          f"in eval mode; max |difference| {difference:.2e}")
 
 
 def write_rgb_png(path, image):
