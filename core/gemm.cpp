@@ -495,10 +495,14 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
     M = p.M, N = p.N;
   }
 
-  // Split the larger of M and N across threads (each thread then re-packs only the
-  // smaller operand), in whole register tiles so every element lands in the same
-  // place of the same kind of tile whatever the thread count.
-  const bool split_n = N >= M;
+  // Split M or N across threads, in whole register tiles so every element lands in
+  // the same place of the same kind of tile whatever the thread count. Rows (M) when
+  // M >= N, or when op(B), which each chunk of rows re-packs whole, is no larger than
+  // C (K <= M): then thread t gets about slice t of C's rows, for a weight gradient
+  // the rows of the weight its forward read and its update will write on that core
+  // (thread_slice, core/parallel.hpp): cache lines moved between cores cost more
+  // than re-packing B. Else columns (N): each chunk packs only its columns of op(B).
+  const bool split_n = N >= M && p.K > M;
   const int tile = split_n ? NR : MR;
   const int tiles = ((split_n ? N : M) + tile - 1) / tile;
   int threads = 1;

@@ -26,18 +26,26 @@ inline void cpu_relax() {
 #endif
 }
 
-// The job state in one atomic word: generation (32 bits) | chunks (16) | next (16).
-// A claim is a compare-exchange that bumps `next`. A job ends only once all its
-// chunks are claimed and done, so a worker holding an old state fails its claim
-// and never runs a chunk of a finished job (nor with the next job's body).
+// The job state in one atomic word: generation (24 bits) | claimed units (40 bits,
+// bit u set once unit u is claimed). A claim is a compare-exchange that sets a
+// bit. A job ends only once all its units are claimed and done, so a worker
+// holding an old state fails its claim and never runs a unit of a finished job
+// (nor with the next job's body). A call with more chunks than units gives each
+// unit a run of consecutive chunks.
 using State = std::uint64_t;
-constexpr State make_state(std::uint32_t generation, int chunks, int next) {
-  return State(generation) << 32 | State(chunks) << 16 | State(next);
+constexpr int kUnits = 40;
+constexpr State kUnitMask = (State(1) << kUnits) - 1;
+constexpr State make_state(std::uint32_t generation, State claimed) {
+  return State(generation & 0xFFFFFF) << kUnits | claimed;
 }
-constexpr std::uint32_t generation_of(State s) { return std::uint32_t(s >> 32); }
-constexpr int chunks_of(State s) { return int((s >> 16) & 0xFFFF); }
-constexpr int next_of(State s) { return int(s & 0xFFFF); }
-constexpr int kMaxChunks = 0xFFFF;
+constexpr std::uint32_t generation_of(State s) { return std::uint32_t(s >> kUnits); }
+constexpr State claimed_of(State s) { return s & kUnitMask; }
+constexpr int kMaxChunks = 1 << 24;
+
+// The units in [lo, hi) as a bit mask.
+constexpr State unit_range(int lo, int hi) {
+  return hi <= lo ? 0 : ((hi - lo >= 64 ? ~State(0) : (State(1) << (hi - lo)) - 1) << lo);
+}
 
 class Pool {
  public:
@@ -55,18 +63,26 @@ class Pool {
   void release() { busy_.store(false, std::memory_order_release); }
 
   void run(int chunks, int threads, const std::function<void(int, bool)>& body) {
-    while (int(workers_.size()) < threads - 1) workers_.emplace_back([this] { work(); });
-    const std::uint32_t generation = generation_of(state_.load()) + 1;
+    while (int(workers_.size()) < threads - 1) {
+      const int index = int(workers_.size()) + 1;
+      workers_.emplace_back([this, index] { work(index); });
+    }
+    const std::uint32_t generation = (generation_of(state_.load()) + 1) & 0xFFFFFF;
+    const int units = std::min(chunks, kUnits);
     body_.store(&body);
+    chunks_.store(chunks);
+    units_.store(units);
+    threads_.store(threads);
     done_.store(0);
-    state_.store(make_state(generation, chunks, 0));
+    // Units that do not exist are claimed from the start.
+    state_.store(make_state(generation, kUnitMask & ~unit_range(0, units)));
     if (sleepers_.load() > 0) {
       std::lock_guard<std::mutex> lock(mutex_);  // a worker checks the state under it before sleeping
       wake_.notify_all();
     }
-    run_chunks(generation);
-    // Wait only for chunks a worker has claimed and is running.
-    for (int spins = 0; done_.load(std::memory_order_acquire) < chunks; ++spins) {
+    run_units(generation, 0);
+    // Wait only for units a worker has claimed and is running.
+    for (int spins = 0; done_.load(std::memory_order_acquire) < units; ++spins) {
       if (spins < 4096)
         cpu_relax();
       else
@@ -75,23 +91,39 @@ class Pool {
   }
 
  private:
-  // Claims and runs chunks of `generation` until none is left or a newer job began.
-  void run_chunks(std::uint32_t generation) {
+  // Claims and runs units of `generation` until none is left or a newer job began.
+  // Thread t (the caller is 0, worker i is i) first takes its own share of the
+  // units, [units*t/threads, units*(t+1)/threads), front to back; then it helps
+  // with whatever is still unclaimed, from the back. So on an idle machine each
+  // thread gets the same part of every call with the same shape, step after
+  // step, and the data that part touches stays in that core's caches (moving
+  // cache lines between cores is what made two threads no faster than one);
+  // a thread the OS runs late has its share taken over, never waited for.
+  void run_units(std::uint32_t generation, int t) {
     State s = state_.load();
     for (;;) {
-      if (generation_of(s) != generation || next_of(s) >= chunks_of(s)) return;
+      if (generation_of(s) != generation) return;
+      const State free = ~claimed_of(s) & kUnitMask;
+      if (free == 0) return;
+      // Loaded after s: if the claim below succeeds, s was current, so these
+      // belong to this job (the next one is published only after this one ends).
       const std::function<void(int, bool)>* body = body_.load();
-      if (!state_.compare_exchange_weak(s, s + 1)) continue;  // s reloaded
+      const int chunks = chunks_.load(), units = units_.load(), threads = threads_.load();
+      const State own = free & unit_range(units * t / threads, t < threads ? units * (t + 1) / threads : 0);
+      const int u = own ? __builtin_ctzll(own) : 63 - __builtin_clzll(free);
+      if (!state_.compare_exchange_weak(s, s | State(1) << u)) continue;  // s reloaded
       const int outer = tl_pooled_chunk;
-      tl_pooled_chunk = next_of(s);
-      (*body)(next_of(s), true);
+      for (int c = int(static_cast<long long>(chunks) * u / units); c < int(static_cast<long long>(chunks) * (u + 1) / units); ++c) {
+        tl_pooled_chunk = c;
+        (*body)(c, true);
+      }
       tl_pooled_chunk = outer;
       done_.fetch_add(1, std::memory_order_release);
       s = state_.load();
     }
   }
 
-  void work() {
+  void work(int index) {
     std::uint32_t seen = generation_of(state_.load());
     for (;;) {
       // Spin about 50 µs for the next job, then sleep until one is published.
@@ -109,7 +141,7 @@ class Pool {
       }
       if (stop_.load()) return;
       seen = generation_of(state_.load());
-      run_chunks(seen);
+      run_units(seen, index);
     }
   }
 
@@ -117,6 +149,7 @@ class Pool {
   std::atomic<bool> busy_{false};
   std::atomic<State> state_{0};
   std::atomic<const std::function<void(int, bool)>*> body_{nullptr};
+  std::atomic<int> chunks_{0}, units_{0}, threads_{1};
   std::atomic<int> done_{0};
   std::atomic<int> sleepers_{0};
   std::mutex mutex_;

@@ -9,14 +9,17 @@
 // against 1 s with one (AMD EPYC Zen 5, 2 cores, load average 4).
 //
 // Here the caller and a small pool of workers claim chunks from one shared
-// counter. The caller runs chunks too, and returns as soon as every chunk has
-// run: a worker that has not woken up by then claims none, so nobody waits for
-// it. Which thread runs a chunk never changes what the chunk computes, so
-// results stay bit-identical at any thread count. Idle workers spin for a
+// word. Each thread first claims its own share of the chunks (the same share
+// call after call, so the data it touches stays in its core's caches), then
+// helps with what is left. The caller runs chunks too, and returns as soon as
+// every chunk has run: a worker that has not woken up by then claims none, so
+// nobody waits for it. Which thread runs a chunk never changes what the chunk
+// computes, so results stay bit-identical at any thread count. Idle workers spin for a
 // bounded time (about 50 µs) and then sleep, so a busy machine does not lose a
 // core to spinning.
 #include <cstddef>
 #include <functional>
+#include <utility>
 
 namespace xg {
 
@@ -50,6 +53,15 @@ void parallel_ranges(long long n, int threads, const Body& body) {
     for (long long i = n * t / threads; i < n * (t + 1) / threads; ++i) body(i, t);
   };
   parallel_chunks(threads, threads, [&range](int t, bool) { range(t); });  // one reference: no allocation
+}
+
+// Element range t of `threads` equal contiguous ranges of [0, n): what an
+// elementwise pass over a tensor gives thread t. A GEMM that splits the rows of
+// its output into one chunk per thread gives thread t about the same range of a
+// weight gradient, and the forward the same rows of the weight, so each core
+// keeps touching the part of a weight that is already in its caches.
+inline std::pair<std::size_t, std::size_t> thread_slice(std::size_t n, int t, int threads) {
+  return {n * std::size_t(t) / std::size_t(threads), n * std::size_t(t + 1) / std::size_t(threads)};
 }
 
 // parallel_ranges for a pass that needs no scratch, on pass_threads(n, work): body(i).

@@ -17,24 +17,11 @@ SGD::SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options)
   }
 }
 
-// The update is elementwise, so the parameters are cut into pieces of at most
-// kPieceFloats and the pieces run on the pool's threads (parallel_for,
-// core/parallel.hpp) when there are enough elements to pay for it. Which thread
-// updates a weight changes nothing in its arithmetic: results are the same to the
-// bit at any thread count.
-constexpr std::size_t kPieceFloats = std::size_t(1) << 14;
-
-void SGD::cut_into_pieces() {
-  pieces_.clear();
-  total_floats_ = 0;
-  for (std::size_t i = 0; i < parameters_.size(); ++i) {
-    const std::size_t n = parameters_[i].size();
-    for (std::size_t begin = 0; begin < n; begin += kPieceFloats)
-      pieces_.push_back({i, begin, std::min(n, begin + kPieceFloats)});
-    total_floats_ += n;
-  }
-  piece_nonfinite_.assign(pieces_.size(), 0);
-}
+// The update is elementwise, so with T threads thread t updates slice t of every
+// parameter (thread_slice, core/parallel.hpp): the slice of a weight its forward
+// and weight-gradient GEMMs touched on that core. Only when there are enough
+// elements to pay for it. Which thread updates a weight changes nothing in its
+// arithmetic: results are the same to the bit at any thread count.
 
 // w[begin:end) (and its velocity) of parameter i; returns 1 if a new weight is inf or NaN.
 std::uint32_t SGD::update(std::size_t i, std::size_t begin, std::size_t end, bool first) {
@@ -68,13 +55,20 @@ void SGD::step() {
     velocity_.resize(parameters_.size());
     for (std::size_t i = 0; i < parameters_.size(); ++i) velocity_[i] = Array::from_shape(parameters_[i].value().shape());
   }
-  if (pieces_.empty() && !parameters_.empty()) cut_into_pieces();
-  parallel_for(static_cast<long long>(pieces_.size()), total_floats_, [&](long long c) {
-    const Piece& piece = pieces_[std::size_t(c)];
-    piece_nonfinite_[std::size_t(c)] = update(piece.parameter, piece.begin, piece.end, first);
+  if (total_floats_ == 0)
+    for (const Tensor& p : parameters_) total_floats_ += p.size();
+  const int threads = pass_threads(static_cast<long long>(total_floats_), total_floats_);
+  if (slice_nonfinite_.size() < std::size_t(threads)) slice_nonfinite_.resize(std::size_t(threads));
+  parallel_ranges(threads, threads, [&](long long t, int) {
+    std::uint32_t bits = 0;
+    for (std::size_t i = 0; i < parameters_.size(); ++i) {
+      const auto [begin, end] = thread_slice(parameters_[i].size(), int(t), threads);
+      bits |= update(i, begin, end, first);
+    }
+    slice_nonfinite_[std::size_t(t)] = bits;
   });
   std::uint32_t nonfinite = 0;
-  for (const std::uint32_t bit : piece_nonfinite_) nonfinite |= bit;
+  for (int t = 0; t < threads; ++t) nonfinite |= slice_nonfinite_[std::size_t(t)];
   step_finite_ = nonfinite == 0;
 }
 

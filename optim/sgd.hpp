@@ -38,18 +38,12 @@ class SGD : public Optimizer {
   void load_state(const State& state) override;
 
  private:
-  // A range of one parameter's elements: the unit of work of step() (sgd.cpp).
-  struct Piece {
-    std::size_t parameter, begin, end;
-  };
-  void cut_into_pieces();
   std::uint32_t update(std::size_t i, std::size_t begin, std::size_t end, bool first);
 
   SGDOptions options_;
   std::vector<Array> velocity_;
-  std::vector<Piece> pieces_;                   // cut at the first step
-  std::vector<std::uint32_t> piece_nonfinite_;  // per piece: a new weight is inf or NaN
-  std::size_t total_floats_ = 0;                // elements of all parameters
+  std::vector<std::uint32_t> slice_nonfinite_;  // per thread of step(): a new weight is inf or NaN
+  std::size_t total_floats_ = 0;                 // elements of all parameters (counted at the first step)
   bool step_finite_ = true;  // no parameter came out of the last step() inf or NaN
 };
 

@@ -1,6 +1,7 @@
 #include "train/forensics.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include <map>
 #include <sstream>
 
+#include "core/parallel.hpp"
 #include "io/number_text.hpp"
 
 namespace xg {
@@ -54,10 +56,21 @@ GradientNorms gradient_norms(const Module& model) {
   return norms;
 }
 
+// On the pool's threads, thread t reading slice t of each gradient (thread_slice):
+// the slice its weight-gradient GEMM wrote and its optimizer step will read.
 bool gradients_finite(const std::vector<Tensor>& parameters) {
-  for (const Tensor& p : parameters)
-    if (p.has_grad() && !all_finite(p.grad().data(), p.size())) return false;
-  return true;
+  std::size_t total = 0;
+  for (const Tensor& p : parameters) total += p.has_grad() ? p.size() : 0;
+  const int threads = pass_threads(static_cast<long long>(total), total);
+  std::atomic<bool> finite{true};
+  parallel_ranges(threads, threads, [&](long long t, int) {
+    for (const Tensor& p : parameters) {
+      if (!p.has_grad()) continue;
+      const auto [begin, end] = thread_slice(p.size(), int(t), threads);
+      if (!all_finite(p.grad().data() + begin, end - begin)) finite.store(false, std::memory_order_relaxed);
+    }
+  });
+  return finite.load();
 }
 
 bool weights_finite(const std::vector<Tensor>& parameters) {

@@ -11,7 +11,7 @@
 
 TEST_CASE("parallel_chunks runs each chunk exactly once, for 1 to 4 threads and many calls") {
   for (int threads : {1, 2, 3, 4})
-    for (int chunks : {0, 1, 2, 3, 7, 64}) {
+    for (int chunks : {0, 1, 2, 3, 7, 40, 41, 64, 1000}) {
       std::vector<std::atomic<int>> runs(std::size_t(chunks > 0 ? chunks : 1));
       for (int call = 0; call < 200; ++call) xg::parallel_chunks(chunks, threads, [&](int c, bool) { ++runs[std::size_t(c)]; });
       for (int c = 0; c < chunks; ++c) CHECK(runs[std::size_t(c)].load() == 200);
@@ -45,15 +45,16 @@ TEST_CASE("parallel_chunks nested in a chunk, or called from two threads at once
 TEST_CASE("current_pooled_chunk: the chunk a pooled body runs, also inside a nested call, and -1 elsewhere") {
   CHECK(xg::current_pooled_chunk() == -1);
   for (int call = 0; call < 100; ++call) {
-    std::vector<std::atomic<int>> seen(4);
+    const int chunks = call % 2 ? 4 : 100;  // 100: more chunks than the pool's units, several per unit
+    std::vector<std::atomic<int>> seen(static_cast<std::size_t>(chunks));
     std::atomic<int> nested_agrees{0};
-    xg::parallel_chunks(4, 2, [&](int c, bool pooled) {
+    xg::parallel_chunks(chunks, 2, [&](int c, bool pooled) {
       seen[std::size_t(c)] = pooled ? xg::current_pooled_chunk() : -2;
       // a nested call runs serially on this thread, still inside chunk c
       xg::parallel_chunks(2, 2, [&](int, bool) { nested_agrees += xg::current_pooled_chunk() == (pooled ? c : -1); });
     });
-    for (int c = 0; c < 4; ++c) CHECK((seen[std::size_t(c)] == c || seen[std::size_t(c)] == -2));
-    CHECK(nested_agrees.load() == 8);
+    for (int c = 0; c < chunks; ++c) CHECK((seen[std::size_t(c)] == c || seen[std::size_t(c)] == -2));
+    CHECK(nested_agrees.load() == 2 * chunks);
     CHECK(xg::current_pooled_chunk() == -1);
   }
   xg::parallel_chunks(3, 1, [&](int, bool pooled) { CHECK((!pooled && xg::current_pooled_chunk() == -1)); });

@@ -73,9 +73,9 @@ TEST_CASE("SGD's step says whether it left every weight finite, with and without
   }
 }
 
-TEST_CASE("SGD's step gives the same bits with 1 and 2 threads and sees a NaN in any piece") {
-  // Large enough to be cut into pieces that run on the threads (sgd.cpp), with a
-  // ragged last piece; a small second parameter beside it.
+TEST_CASE("SGD's step gives the same bits with 1 and 2 threads and sees a NaN in any thread's slice") {
+  // Large enough to run on the threads, each updating its slice of every parameter
+  // (sgd.cpp), with an odd length; a small second parameter beside it.
   const std::size_t n = 150001;
   auto run = [&](int threads, std::size_t nan_at, bool& finite) {
     Array w0 = Array::from_shape({n}), g = Array::from_shape({n});

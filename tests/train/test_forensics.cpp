@@ -2,6 +2,7 @@
 // logits' figures and the lines printed when a run diverges. (A diverging
 // `xgrad train`: tests/apps/test_train_command.cpp.)
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <cmath>
 #include <limits>
@@ -32,6 +33,31 @@ TEST_CASE("forensics: gradients_finite spots inf and NaN, per-layer norms add up
   CHECK_FALSE(gradients_finite(ps));
   CHECK(std::isnan(gradient_norms(*model).layers[1].second));
   CHECK(std::isfinite(gradient_norms(*model).layers[0].second));
+}
+
+TEST_CASE("forensics: gradients_finite finds a NaN or inf in any thread's slice of a large gradient") {
+  // Large enough to be read on two threads (each its slice of every gradient);
+  // an odd length, and a small second gradient.
+  const std::size_t n = 100001;
+  Tensor w(Array::from_shape({n}), true), b(Array{0.5f, -0.5f}, true);
+  const std::vector<Tensor> ps = {w, b};
+  const int saved = omp_get_max_threads();
+  for (const int threads : {1, 2, 3}) {
+    CAPTURE(threads);
+    omp_set_num_threads(threads);
+    w.grad().fill(1.0f);
+    b.grad().fill(1.0f);
+    CHECK(gradients_finite(ps));
+    for (const std::size_t at : {std::size_t(0), n / 2 - 1, n / 2, n - 1}) {
+      CAPTURE(at);
+      w.grad()(at) = at % 2 ? NAN : -INFINITY;
+      CHECK_FALSE(gradients_finite(ps));
+      w.grad()(at) = 1.0f;
+    }
+    b.grad()(1) = NAN;
+    CHECK_FALSE(gradients_finite(ps));
+  }
+  omp_set_num_threads(saved);
 }
 
 TEST_CASE("forensics: max_abs_finite skips non-finite values and counts them") {
