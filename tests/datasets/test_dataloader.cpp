@@ -2,15 +2,20 @@
 // alone), normalisation (per channel for RGB images), and buffer reuse; and
 // compute_normalization (datasets/dataset.hpp).
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <numeric>
 #include <stdexcept>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.hpp"
+#include "datasets/augment.hpp"
 #include "datasets/dataloader.hpp"
 #include "datasets/image_folder.hpp"
 #include "tests/support/files.hpp"
@@ -255,6 +260,39 @@ TEST_CASE("DataLoader: full batches reuse the caller's buffers") {
       CHECK(y.data() == y_data);
     }
   }
+}
+
+TEST_CASE("DataLoader: a batch has the same bits at any thread count, with and without --augment") {
+  // 28x28 images in batches of 64: enough values for the rows to be cut across threads.
+  const xg::Split set = numbered_set(200, 28, 28);
+  const int saved = omp_get_max_threads();
+  for (const std::string spec : {"", "shift=2,flip"}) {
+    CAPTURE(spec);
+    auto epoch_values = [&](int threads) {
+      omp_set_num_threads(threads);
+      xg::DataLoader loader(set, 64, true, 3, {{0.25f}, {0.5f}});
+      loader.set_augment(xg::parse_augment(spec));
+      loader.start_epoch(1);
+      std::vector<float> values;
+      std::vector<std::uint32_t> labels, y;
+      xg::Array x;
+      for (std::size_t i = 0; i < loader.num_batches(); ++i) {
+        loader.batch(i, x, y);
+        values.insert(values.end(), x.data(), x.data() + x.size());
+        labels.insert(labels.end(), y.begin(), y.end());
+      }
+      return std::make_pair(values, labels);
+    };
+    const auto one = epoch_values(1);
+    REQUIRE(one.first.size() == 200 * 784);
+    for (const int threads : {2, 3}) {
+      CAPTURE(threads);
+      const auto many = epoch_values(threads);
+      CHECK(many.second == one.second);
+      CHECK(std::memcmp(many.first.data(), one.first.data(), one.first.size() * sizeof(float)) == 0);
+    }
+  }
+  omp_set_num_threads(saved);
 }
 
 TEST_CASE("shard_range: contiguous shards, the remainder to the lowest") {
