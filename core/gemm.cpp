@@ -322,9 +322,9 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   if (u.transposed) {
     // A tile of Cᵀ (gemm() swapped the operands): element (i, j) of the tile is
     // C[j*ldc + i], and the bias is per row of the tile.
-    alignas(64) float tile[MRt * TW] = {};
 #if defined(__AVX__) && defined(__FMA__)
     if (MRt == 8 && nr % 8 == 0) {
+      alignas(64) float tile[MRt * TW];  // every element is stored before it is read
       // Whole 8x8 blocks: transpose the raw sums in registers, then run the update
       // on 8 consecutive elements of a row of C at a time (the same operations,
       // element by element, as write_tile).
@@ -349,6 +349,7 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
       return;
     }
 #endif
+    alignas(64) float tile[MRt * TW] = {};
     if (u.beta != 0.0f)
       for (int j = 0; j < nr; ++j)
         for (int i = 0; i < MRt; ++i) tile[i * TW + j] = C[std::size_t(j) * ldc + i];
