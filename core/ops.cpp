@@ -178,7 +178,10 @@ Tensor add_bias(const Tensor& x, const Tensor& b) {
 
 // ---- relu: y = max(x, 0), y of x's shape -------------------------------------
 // dx = dy where y > 0, else 0. At x == 0 exactly the gradient is 0 (PyTorch's
-// choice too); gradient checks keep inputs away from that kink.
+// choice too); gradient checks keep inputs away from that kink. As in PyTorch, a
+// NaN passes through (y = NaN, and its gradient passes like a positive x's) and
+// -0 stays -0: the forward zeroes only x < 0, the backward only y <= 0. So a NaN
+// reaches the loss, where the training loop reports it, instead of turning into 0.
 // Node: parents {x}; saved and scalar unused (backward reads its own value y:
 // y > 0 exactly where x > 0).
 // One block of relu's forward and backward (the pointers are parameters, so the
@@ -186,12 +189,12 @@ Tensor add_bias(const Tensor& x, const Tensor& b) {
 static void relu_block(const float* in, float* out, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) {
     const float v = in[i];
-    out[i] = v > 0.0f ? v : 0.0f;
+    out[i] = v < 0.0f ? 0.0f : v;
   }
 }
 static void relu_backward_block(const float* y, const float* dy, float* dx, std::size_t n, bool add) {
   for (std::size_t i = 0; i < n; ++i) {
-    const float g = y[i] > 0.0f ? dy[i] : 0.0f;  // dy[i] read either way: a select, not a branch
+    const float g = y[i] <= 0.0f ? 0.0f : dy[i];  // dy[i] read either way: a select, not a branch
     dx[i] = add ? dx[i] + g : g;
   }
 }

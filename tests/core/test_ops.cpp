@@ -60,6 +60,21 @@ TEST_CASE("gradcheck: relu, inputs kept off the kink") {
   check_gradient([&] { return add(sum(mul(h, h)), weighted_sum(relu(h), w)); }, h, "h*h and relu, d/dh");
 }
 
+TEST_CASE("relu at NaN, -0 and 0 gives PyTorch's values and gradients") {
+  // torch 1.13: relu([nan, -0., 0., -1., 2.]) = [nan, -0., 0., 0., 2.], and the
+  // gradient of its sum is [1, 0, 0, 0, 1].
+  Tensor x(Array{std::nanf(""), -0.0f, 0.0f, -1.0f, 2.0f}, true);
+  Tensor y = relu(x);
+  CHECK(std::isnan(y.value()(0)));
+  CHECK((y.value()(1) == 0.0f && std::signbit(y.value()(1))));
+  CHECK((y.value()(2) == 0.0f && !std::signbit(y.value()(2))));
+  CHECK(y.value()(3) == 0.0f);
+  CHECK(y.value()(4) == 2.0f);
+  sum(y).backward();
+  const std::vector<float> expected = {1.0f, 0.0f, 0.0f, 0.0f, 1.0f};
+  for (std::size_t i = 0; i < expected.size(); ++i) CHECK(x.grad()(i) == expected[i]);
+}
+
 TEST_CASE("gradcheck: sum and mean") {
   Rng rng(6);
   Tensor x = random_tensor({3, 4}, rng), w = random_tensor({3, 4}, rng, false);
