@@ -47,7 +47,6 @@
 #include <stdexcept>
 #include <string>
 
-#include <omp.h>
 #include <xsimd/xsimd.hpp>
 
 #include "core/gemm.hpp"
