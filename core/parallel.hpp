@@ -64,6 +64,21 @@ inline std::pair<std::size_t, std::size_t> thread_slice(std::size_t n, int t, in
   return {n * std::size_t(t) / std::size_t(threads), n * std::size_t(t + 1) / std::size_t(threads)};
 }
 
+// A pass that keeps thread t on slice t of its data, cut finer: with T > 1 threads
+// into T * kPiecesPerThread pieces, thread t's own share being pieces
+// [t*k, (t+1)*k), which together are exactly thread_slice(n, t, T) of any length n
+// when piece p takes thread_slice(n, p, pieces). A thread that finishes its share
+// takes the last pieces of a slower thread's (parallel_chunks) instead of waiting
+// for it. Runs body(piece, pieces) once for each piece; pieces is 1 with one thread.
+constexpr int kPiecesPerThread = 4;
+inline int pass_pieces(int threads) { return threads > 1 ? threads * kPiecesPerThread : 1; }
+template <class Body>
+void parallel_pieces(int threads, const Body& body) {
+  const int pieces = pass_pieces(threads);
+  auto piece = [&body, pieces](int p) { body(p, pieces); };
+  parallel_chunks(pieces, threads, [&piece](int p, bool) { piece(p); });  // one reference: no allocation
+}
+
 // parallel_ranges for a pass that needs no scratch, on pass_threads(n, work): body(i).
 template <class Body>
 void parallel_for(long long n, std::size_t work, const Body& body) {

@@ -102,38 +102,42 @@ std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t
   }
   y.resize(b);
 
-  // Rows in contiguous ranges on the pool's threads (core/parallel.hpp), range t
-  // on thread t: each core then holds the rows it wrote, and the first GEMM, which
-  // reads every row on every core, finds half of them local on each instead of all
-  // on the calling thread's core. A row's values never depend on the thread.
+  // Rows in contiguous ranges on the pool's threads, thread t's share being rows
+  // thread_slice(b, t, threads) (parallel_pieces, core/parallel.hpp): each core then
+  // holds the rows it wrote, and the first GEMM, which reads every row on every
+  // core, finds half of them local on each instead of all on the calling thread's
+  // core. A row's values never depend on the thread.
   const float* scale = scale_.data();
   const float* shift = shift_.data();
   const bool augment = set_->is_image() && augment_.any();
   const int threads = pass_threads(static_cast<long long>(b), b * features);
-  if (augment && augmented_.size() < std::size_t(threads) * features) augmented_.resize(std::size_t(threads) * features);
-  parallel_ranges(static_cast<long long>(b), threads, [&](long long row, int t) {
-    const std::size_t r = std::size_t(row);
-    const std::size_t item = order_[first + r];
-    // The rows are shuffled, so each lies somewhere in a data set far larger than
-    // the caches and the hardware prefetcher cannot guess the next one: ask for
-    // the next row's cache lines now, while this row is converted (a hint only,
-    // it changes no value; without it the copy waits on memory for every row).
-    if (r + 1 < b) prefetch_item(order_[first + r + 1]);
-    float* out = x.data() + r * features;
-    if (set_->is_image()) {
-      const std::uint8_t* pixels = set_->pixels.data() + item * features;
-      if (augment) {
-        std::uint8_t* scratch = augmented_.data() + std::size_t(t) * features;
-        const AugmentDraw draw = draw_augment(augment_, augment_key(seed_, epoch_, item));
-        augment_image(pixels, set_->channels(), set_->rows(), set_->cols(), augment_, draw, scratch);
-        pixels = scratch;
+  const std::size_t scratch_rows = std::size_t(pass_pieces(threads));  // one per piece
+  if (augment && augmented_.size() < scratch_rows * features) augmented_.resize(scratch_rows * features);
+  parallel_pieces(threads, [&](int piece, int pieces) {
+    const auto [begin, end] = thread_slice(b, piece, pieces);
+    for (std::size_t r = begin; r < end; ++r) {
+      const std::size_t item = order_[first + r];
+      // The rows are shuffled, so each lies somewhere in a data set far larger than
+      // the caches and the hardware prefetcher cannot guess the next one: ask for
+      // the next row's cache lines now, while this row is converted (a hint only,
+      // it changes no value; without it the copy waits on memory for every row).
+      if (r + 1 < b) prefetch_item(order_[first + r + 1]);
+      float* out = x.data() + r * features;
+      if (set_->is_image()) {
+        const std::uint8_t* pixels = set_->pixels.data() + item * features;
+        if (augment) {
+          std::uint8_t* scratch = augmented_.data() + std::size_t(piece) * features;
+          const AugmentDraw draw = draw_augment(augment_, augment_key(seed_, epoch_, item));
+          augment_image(pixels, set_->channels(), set_->rows(), set_->cols(), augment_, draw, scratch);
+          pixels = scratch;
+        }
+        for (std::size_t j = 0; j < features; ++j) out[j] = float(pixels[j]) * scale[j] + shift[j];
+      } else {
+        const float* values = set_->values.data() + item * features;
+        for (std::size_t j = 0; j < features; ++j) out[j] = values[j] * scale[j] + shift[j];
       }
-      for (std::size_t j = 0; j < features; ++j) out[j] = float(pixels[j]) * scale[j] + shift[j];
-    } else {
-      const float* values = set_->values.data() + item * features;
-      for (std::size_t j = 0; j < features; ++j) out[j] = values[j] * scale[j] + shift[j];
+      y[r] = set_->labels[item];
     }
-    y[r] = set_->labels[item];
   });
   // The next batch's rows are fetched from memory while this step computes (about
   // a millisecond): without this, the copy above waits on memory for most rows.

@@ -75,7 +75,7 @@ class DataLoader {
   std::vector<std::uint32_t> order_;
   std::size_t epoch_ = 0;
   Augment augment_;
-  std::vector<std::uint8_t> augmented_;  // one item's augmented pixels per thread of batch()
+  std::vector<std::uint8_t> augmented_;  // one item's augmented pixels per piece of batch()
   std::size_t rank_ = 0, ranks_ = 1;
 };
 

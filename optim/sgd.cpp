@@ -18,8 +18,8 @@ SGD::SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options)
 }
 
 // The update is elementwise, so with T threads thread t updates slice t of every
-// parameter (thread_slice, core/parallel.hpp): the slice of a weight its forward
-// and weight-gradient GEMMs touched on that core. Only when there are enough
+// parameter (parallel_pieces, thread_slice, core/parallel.hpp): the slice of a
+// weight its forward and weight-gradient GEMMs touched on that core. Only when there are enough
 // elements to pay for it. Which thread updates a weight changes nothing in its
 // arithmetic: results are the same to the bit at any thread count.
 
@@ -58,17 +58,18 @@ void SGD::step() {
   if (total_floats_ == 0)
     for (const Tensor& p : parameters_) total_floats_ += p.size();
   const int threads = pass_threads(static_cast<long long>(total_floats_), total_floats_);
-  if (slice_nonfinite_.size() < std::size_t(threads)) slice_nonfinite_.resize(std::size_t(threads));
-  parallel_ranges(threads, threads, [&](long long t, int) {
+  const int pieces = pass_pieces(threads);
+  if (piece_nonfinite_.size() < std::size_t(pieces)) piece_nonfinite_.resize(std::size_t(pieces));
+  parallel_pieces(threads, [&](int piece, int) {
     std::uint32_t bits = 0;
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
-      const auto [begin, end] = thread_slice(parameters_[i].size(), int(t), threads);
+      const auto [begin, end] = thread_slice(parameters_[i].size(), piece, pieces);
       bits |= update(i, begin, end, first);
     }
-    slice_nonfinite_[std::size_t(t)] = bits;
+    piece_nonfinite_[std::size_t(piece)] = bits;
   });
   std::uint32_t nonfinite = 0;
-  for (int t = 0; t < threads; ++t) nonfinite |= slice_nonfinite_[std::size_t(t)];
+  for (int piece = 0; piece < pieces; ++piece) nonfinite |= piece_nonfinite_[std::size_t(piece)];
   step_finite_ = nonfinite == 0;
 }
 

@@ -56,17 +56,16 @@ GradientNorms gradient_norms(const Module& model) {
   return norms;
 }
 
-// On the pool's threads, thread t reading slice t of each gradient (thread_slice):
+// On the pool's threads, thread t reading slice t of each gradient (parallel_pieces):
 // the slice its weight-gradient GEMM wrote and its optimizer step will read.
 bool gradients_finite(const std::vector<Tensor>& parameters) {
   std::size_t total = 0;
   for (const Tensor& p : parameters) total += p.has_grad() ? p.size() : 0;
-  const int threads = pass_threads(static_cast<long long>(total), total);
   std::atomic<bool> finite{true};
-  parallel_ranges(threads, threads, [&](long long t, int) {
+  parallel_pieces(pass_threads(static_cast<long long>(total), total), [&](int piece, int pieces) {
     for (const Tensor& p : parameters) {
       if (!p.has_grad()) continue;
-      const auto [begin, end] = thread_slice(p.size(), int(t), threads);
+      const auto [begin, end] = thread_slice(p.size(), piece, pieces);
       if (!all_finite(p.grad().data() + begin, end - begin)) finite.store(false, std::memory_order_relaxed);
     }
   });

@@ -59,3 +59,28 @@ TEST_CASE("current_pooled_chunk: the chunk a pooled body runs, also inside a nes
   }
   xg::parallel_chunks(3, 1, [&](int, bool pooled) { CHECK((!pooled && xg::current_pooled_chunk() == -1)); });
 }
+
+TEST_CASE("parallel_pieces: each piece once, and thread t's share of pieces is exactly thread_slice t") {
+  for (int threads : {1, 2, 3, 4}) {
+    CAPTURE(threads);
+    const int expected = threads > 1 ? threads * xg::kPiecesPerThread : 1;
+    CHECK(xg::pass_pieces(threads) == expected);
+    std::vector<std::atomic<int>> runs(static_cast<std::size_t>(expected));
+    for (int call = 0; call < 50; ++call)
+      xg::parallel_pieces(threads, [&](int piece, int pieces) {
+        CHECK(pieces == expected);
+        ++runs[std::size_t(piece)];
+      });
+    for (const auto& r : runs) CHECK(r.load() == 50);
+    // The pieces [t*k, (t+1)*k) of any length n cover exactly thread t's slice.
+    const int k = expected / threads;
+    for (std::size_t n : {std::size_t(0), std::size_t(1), std::size_t(7), std::size_t(64), std::size_t(100003)})
+      for (int t = 0; t < threads; ++t) {
+        const auto slice = xg::thread_slice(n, t, threads);
+        CHECK(xg::thread_slice(n, t * k, expected).first == slice.first);
+        CHECK(xg::thread_slice(n, (t + 1) * k - 1, expected).second == slice.second);
+        for (int p = t * k; p + 1 < (t + 1) * k; ++p)
+          CHECK(xg::thread_slice(n, p, expected).second == xg::thread_slice(n, p + 1, expected).first);
+      }
+  }
+}
