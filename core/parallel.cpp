@@ -40,7 +40,6 @@ constexpr State make_state(std::uint32_t generation, State claimed) {
 }
 constexpr std::uint32_t generation_of(State s) { return std::uint32_t(s >> kUnits); }
 constexpr State claimed_of(State s) { return s & kUnitMask; }
-constexpr int kMaxChunks = 1 << 24;
 
 // The units in [lo, hi) as a bit mask.
 constexpr State unit_range(int lo, int hi) {
@@ -71,7 +70,6 @@ class Pool {
     const int units = std::min(chunks, kUnits);
     body_.store(&body);
     chunks_.store(chunks);
-    units_.store(units);
     threads_.store(threads);
     done_.store(0);
     // Units that do not exist are claimed from the start.
@@ -108,7 +106,7 @@ class Pool {
       // Loaded after s: if the claim below succeeds, s was current, so these
       // belong to this job (the next one is published only after this one ends).
       const std::function<void(int, bool)>* body = body_.load();
-      const int chunks = chunks_.load(), units = units_.load(), threads = threads_.load();
+      const int chunks = chunks_.load(), units = std::min(chunks, kUnits), threads = threads_.load();
       const State own = free & unit_range(units * t / threads, t < threads ? units * (t + 1) / threads : 0);
       const int u = own ? __builtin_ctzll(own) : 63 - __builtin_clzll(free);
       if (!state_.compare_exchange_weak(s, s | State(1) << u)) continue;  // s reloaded
@@ -149,7 +147,7 @@ class Pool {
   std::atomic<bool> busy_{false};
   std::atomic<State> state_{0};
   std::atomic<const std::function<void(int, bool)>*> body_{nullptr};
-  std::atomic<int> chunks_{0}, units_{0}, threads_{1};
+  std::atomic<int> chunks_{0}, threads_{1};
   std::atomic<int> done_{0};
   std::atomic<int> sleepers_{0};
   std::mutex mutex_;
@@ -172,7 +170,7 @@ int pass_threads(long long n, std::size_t work) {
 }
 
 void parallel_chunks(int chunks, int threads, const std::function<void(int, bool)>& body) {
-  if (threads > 1 && chunks > 1 && chunks <= kMaxChunks) {
+  if (threads > 1 && chunks > 1) {
     Pool& p = pool();
     if (p.try_acquire()) {
       p.run(chunks, threads, body);

@@ -68,8 +68,7 @@ void DataLoader::set_augment(const Augment& augment) {
     throw InputError("--augment shift=" + std::to_string(augment.shift) + " must be smaller than the images' sides (" +
                      set_->item_description() + ")");
   }
-  augment_ = augment;
-  augmented_.resize(set_->features());
+  augment_ = augment;  // batch() sizes augmented_, a row per piece
 }
 
 void DataLoader::set_shard(std::size_t rank, std::size_t ranks) {

@@ -17,10 +17,10 @@ SGD::SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options)
   }
 }
 
-// The update is elementwise, so with T threads thread t updates slice t of every
-// parameter (parallel_pieces, thread_slice, core/parallel.hpp): the slice of a
-// weight its forward and weight-gradient GEMMs touched on that core. Only when there are enough
-// elements to pay for it. Which thread updates a weight changes nothing in its
+// The update is elementwise, so when there are enough elements to pay for threads,
+// thread t of T updates slice t of every parameter (parallel_pieces, thread_slice,
+// core/parallel.hpp): the slice of a weight its forward and weight-gradient GEMMs
+// touched on that core. Which thread updates a weight changes nothing in its
 // arithmetic: results are the same to the bit at any thread count.
 
 // w[begin:end) (and its velocity) of parameter i; returns 1 if a new weight is inf or NaN.
