@@ -137,13 +137,17 @@ std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t
       }
       y[r] = set_->labels[item];
     }
+    // The next batch's rows are fetched from memory while this step computes (about
+    // a millisecond): without this, the copy above waits on memory for most rows.
+    // Each piece fetches the rows that the same piece of the next batch converts,
+    // into the caches of the core that will most likely convert them (a hint only).
+    if (i + 1 < num_batches()) {
+      const auto [next_shard_begin, next_shard_end] = shard_of_batch(i + 1);
+      const std::size_t next_first = (i + 1) * batch_size_ + next_shard_begin;
+      const auto [next_begin, next_end] = thread_slice(next_shard_end - next_shard_begin, piece, pieces);
+      for (std::size_t r = next_begin; r < next_end; ++r) prefetch_item(order_[next_first + r]);
+    }
   });
-  // The next batch's rows are fetched from memory while this step computes (about
-  // a millisecond): without this, the copy above waits on memory for most rows.
-  if (i + 1 < num_batches()) {
-    const auto [next_begin, next_end] = shard_of_batch(i + 1);
-    for (std::size_t r = next_begin; r < next_end; ++r) prefetch_item(order_[(i + 1) * batch_size_ + r]);
-  }
   return b;
 }
 
