@@ -67,11 +67,18 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     // the global batch's gradient and mean loss, the same on every rank.
     if (reducer) value = reducer->reduce(value, rows, global_rows);
     if (explosion && std::isnan(explosion->initial_loss)) explosion->initial_loss = value;
+    // A non-finite gradient is found by the optimizer's step, which checks every
+    // new weight as it writes it (a weight it leaves finite came from a finite
+    // gradient): a separate pass over all the gradients before the update is only
+    // made when clipping is about to rescale them (the forensics then see the
+    // gradients the backward pass made).
+    const bool clipping = objective && objective->clip_grad_norm > 0;
+    const auto gradient_reason = [&] { return "a gradient is not finite (loss " + format_number(value) + ")"; };
     std::string reason;  // empty while the step is healthy
     if (!std::isfinite(value)) {
       reason = "loss is " + format_number(value);
-    } else if (!gradients_finite(optimizer.parameters())) {
-      reason = "a gradient is not finite (loss " + format_number(value) + ")";
+    } else if (clipping && !gradients_finite(optimizer.parameters())) {
+      reason = gradient_reason();
     } else if (explosion && explosion->factor > 0 && value > explosion->factor * explosion->initial_loss) {
       reason = "loss " + format_number(value) + " exceeded " + format_number(explosion->factor) +
                "x its initial value " + format_number(explosion->initial_loss);
@@ -82,11 +89,13 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
       throw diverged;
     }
     if (observer) observer->after_backward(loss);
-    if (objective && objective->clip_grad_norm > 0) clip_grad_norm(optimizer.parameters(), objective->clip_grad_norm);
+    if (clipping) clip_grad_norm(optimizer.parameters(), objective->clip_grad_norm);
     optimizer.step();
     if (!optimizer.step_left_parameters_finite()) {  // a model with a non-finite weight is never saved
+      const bool gradients_were_finite = clipping || gradients_finite(optimizer.parameters());
       TrainingDiverged diverged(epoch, i + 1, optimizer.lr(), value, last_good,
-                                "a weight is not finite after the update (loss " + format_number(value) + ")");
+                                gradients_were_finite ? "a weight is not finite after the update (loss " + format_number(value) + ")"
+                                                      : gradient_reason());
       record_forensics(diverged, logits, model);
       throw diverged;
     }

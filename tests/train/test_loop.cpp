@@ -241,6 +241,45 @@ struct OverflowingSGD : SGD {
 
 }  // namespace
 
+// Makes one gradient non-finite after the backward pass of step `bad_step`, the
+// loss being finite: what an overflow inside the backward pass leaves.
+struct PoisonGradient : StepObserver {
+  PoisonGradient(Tensor p, std::size_t bad_step, float value) : parameter(std::move(p)), bad(bad_step), poison(value) {}
+  void after_backward(const Tensor&) override {
+    if (++steps == bad) parameter.grad().data()[parameter.size() / 2] = poison;
+  }
+  void after_step() override {}
+  Tensor parameter;
+  std::size_t bad, steps = 0;
+  float poison;
+};
+
+TEST_CASE("a non-finite gradient with a finite loss stops training at that step and is named as a gradient") {
+  testing::TempDir dir;
+  testing::write_toy_dataset(dir.path(), 64, 16, 3, 4, 4);
+  Dataset data = load_image_dataset(dir.path());
+  for (const float poison : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+    for (std::size_t bad_step : {1, 2}) {
+      CAPTURE(poison);
+      CAPTURE(bad_step);
+      Rng rng(0);
+      auto model = make_mlp({16, 8, 3}, rng);
+      SGD sgd(model->parameters(), 0.1f, 0.0f);
+      PoisonGradient observer(model->parameters()[2], bad_step, poison);  // the second layer's weight
+      DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
+      loader.start_epoch(1);
+      try {
+        train_epoch(*model, sgd, loader, 1, {}, nullptr, &observer);
+        FAIL("no divergence detected");
+      } catch (const TrainingDiverged& e) {
+        CHECK(e.step == bad_step);
+        CHECK(std::string(e.what()).find("a gradient is not finite") != std::string::npos);
+        CHECK_FALSE(std::isfinite(e.grad_norm));  // the forensics see the gradient the step was given
+      }
+    }
+  }
+}
+
 TEST_CASE("an update that makes a weight non-finite stops training at that step, even at an epoch's last step") {
   testing::TempDir dir;
   testing::write_toy_dataset(dir.path(), 64, 16, 3, 4, 4);
