@@ -14,11 +14,14 @@
 //   for jc in N step NC          B block  (KC x NC)  lives in L3
 //     for pc in K step KC        the ONLY loop over K; always runs in order
 //       pack op(B)[pc:+KC, jc:+NC]  ->  Bp, as NR-wide column panels
+//         (only B stored (N,K); B stored (K,N) is read in place, below)
 //       for ic in M step MC      A block  (MC x KC)  lives in L2
 //         pack op(A)[ic:+MC, pc:+KC] -> Ap, as MR-tall row panels
 //           (only A stored (K,M); A stored (M,K) is read in place, below)
 //         for jr in NC step NR   one B panel (KC x NR) stays in L1 ...
 //           for ir in MC step MR ... while the A panels stream past it
+//             (A read in place streams its rows from L2: then KC is deeper,
+//             KC_in_place, and the B panel streams from L2 too)
 //             micro-kernel: C[ir:+MR, jr:+NR] (+)= Ap panel · Bp panel
 //
 //                  op(B) block, packed           C tile written by one call
@@ -40,10 +43,12 @@
 //      +------------------+
 //             KC
 //
-// Packing is where the three layouts meet: op(B) is copied (and for Trans::Yes,
-// transposed 8x8 at a time in registers) into one panel format, so one kernel
-// serves (No,Yes) forward, (No,No) input grad and (Yes,No) weight grad without
-// ever materialising a transpose. op(A) stored (K,M) (the weight gradient's dy)
+// Packing is where the three layouts meet: op(B) stored (N,K) (Trans::Yes) is
+// transposed 8x8 at a time in registers into the panel format; op(B) stored (K,N)
+// (Trans::No) already has each k's NR columns side by side and is read in place
+// (only a ragged last panel is copied, zero-padded), so one kernel serves (No,Yes)
+// forward, (No,No) input grad and (Yes,No) weight grad without ever
+// materialising a transpose. op(A) stored (K,M) (the weight gradient's dy)
 // is copied into Ap panels; op(A) stored (M,K) (x, dy) is not packed at all: the
 // kernel broadcasts straight from its MR rows, which touches the same cache lines
 // a packed panel would and saves a transposing pass over A per call. When both
@@ -59,9 +64,9 @@
 //
 // Determinism: every element of C is summed k = 0, 1, ..., K-1 by one FMA
 // chain per KC block, and the KC blocks are added into C in order. The KC blocks
-// depend only on K and the L1 size the CPU reports (never on a timing). Threads
-// split C into column (or row) ranges and never split K, so the result is
-// bit-identical for any number of threads.
+// depend only on K, whether A is read in place, and the cache sizes the CPU
+// reports (never on a timing). Threads split C into column (or row) ranges and
+// never split K, so the result is bit-identical for any number of threads.
 //
 // Threads: as many as OpenMP is set to use (omp_set_num_threads, `--threads`),
 // only when M*N*K is large enough to pay for waking a second thread (small GEMMs
@@ -294,8 +299,8 @@ enum class ALayout { KMajor, RowMajor };
 // NVt = NV; smaller instances serve the bottom and right edges without wasting
 // work on padding. nr <= NVt*W columns are stored.
 template <int MRt, int NVt, ALayout AL>
-void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __restrict bp, float* C, int ldc,
-                  int nr, const TileUpdate& u) {
+void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __restrict bp, int b_step, float* C,
+                  int ldc, int nr, const TileUpdate& u) {
   Batch acc[MRt][NVt];
 #pragma GCC unroll 16
   for (int i = 0; i < MRt; ++i)
@@ -305,10 +310,10 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   const float* rows[MRt];  // RowMajor: the tile's rows of op(A)
 #pragma GCC unroll 16
   for (int i = 0; i < MRt; ++i) rows[i] = a + std::size_t(i) * a_step;
-  for (int k = 0; k < kc; ++k, bp += NR) {
+  for (int k = 0; k < kc; ++k, bp += b_step) {
     Batch b[NVt];
 #pragma GCC unroll 4
-    for (int v = 0; v < NVt; ++v) b[v] = Batch::load_aligned(bp + v * W);
+    for (int v = 0; v < NVt; ++v) b[v] = Batch::load_unaligned(bp + v * W);
 #pragma GCC unroll 16
     for (int i = 0; i < MRt; ++i) {
       const Batch av(AL == ALayout::KMajor ? a[i] : rows[i][k]);
@@ -380,7 +385,7 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
 }
 
 // kMicroKernels[layout][wide][mr - 1] computes an (mr, nr) tile: wide = nr > W.
-using MicroKernel = void (*)(int, const float*, int, const float*, float*, int, int, const TileUpdate&);
+using MicroKernel = void (*)(int, const float*, int, const float*, int, float*, int, int, const TileUpdate&);
 template <int NVt, ALayout AL, std::size_t... I>
 constexpr std::array<MicroKernel, MR> micro_kernels_for(std::index_sequence<I...>) {
   return {&micro_kernel<int(I) + 1, NVt, AL>...};
@@ -409,10 +414,11 @@ struct Problem {
   bool transposed = false;  // computes Cᵀ = op(B)ᵀ·op(A)ᵀ: C is stored (N,M), the bias is per row
 };
 
-// Depth of each KC block: K split into equal blocks of at most KC. Depends on K and
-// the reported caches only, which is what keeps results independent of the thread count.
-int kc_block(int K) {
-  const int KC = blocks().kc;
+// Depth of each KC block: K split into equal blocks of at most KC (KC_in_place when
+// op(A) is read in place, see a_reader). Depends on K, the layout and the reported
+// caches only, which is what keeps results independent of the thread count.
+int kc_block(int K, bool a_in_place) {
+  const int KC = a_in_place ? blocks().kc_in_place : blocks().kc;
   const int blocks_of_k = std::max(1, (K + KC - 1) / KC);
   return (K + blocks_of_k - 1) / blocks_of_k;
 }
@@ -440,10 +446,9 @@ AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap) {
 // Computes C[m0:m1, n0:n1] on the calling thread, packing into `buf`.
 void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& buf) {
   const int MC = blocks().mc, NC = blocks().nc;
-  const int kstep = std::max(1, kc_block(p.K));
+  const int kstep = std::max(1, kc_block(p.K, p.ta == Trans::No));
   // Round the blocks up to whole tiles: packing zero-pads the edge panels.
   const auto round_up = [](int n, int to) { return std::size_t((n + to - 1) / to) * to; };
-  float* const bp = buf.b.get(std::size_t(kstep) * round_up(std::min(NC, n1 - n0), NR));
   float* const ap = p.ta == Trans::Yes ? buf.a.get(std::size_t(kstep) * round_up(std::min(MC, m1 - m0), MR)) : nullptr;
   for (int jc = n0; jc < n1; jc += NC) {
     const int nc = std::min(NC, n1 - jc);
@@ -454,7 +459,14 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
       const bool first = pc == 0, last = pc + kc >= p.K;
       const float* b = p.tb == Trans::No ? p.B + std::size_t(pc) * p.ldb + jc
                                          : p.B + std::size_t(jc) * p.ldb + pc;
-      pack_b(p.tb, b, p.ldb, kc, nc, bp);
+      // op(B) stored (K,N) already holds each k's NR columns side by side: its panels
+      // are read in place (stride ldb), which saves a copy of op(B) per call. Only a
+      // last panel that is not whole vectors is packed (zero-padded), so the kernel
+      // never reads past the matrix. Packed or not, the kernel multiplies the same
+      // values in the same order: results are the same to the bit.
+      const int packed_from = p.tb == Trans::No ? (nc % W == 0 ? nc : nc / NR * NR) : 0;
+      float* const bp = packed_from < nc ? buf.b.get(std::size_t(kc) * round_up(nc - packed_from, NR)) : nullptr;
+      if (bp) pack_b(p.tb, b + packed_from, p.ldb, kc, nc - packed_from, bp);
       for (int ic = m0; ic < m1; ic += MC) {
         const int mc = std::min(MC, m1 - ic);
         const float* a = p.ta == Trans::No ? p.A + std::size_t(ic) * p.lda + pc
@@ -470,7 +482,8 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
             float* c = p.transposed ? p.C + std::size_t(jc + jr) * p.ldc + ic + ir
                                     : p.C + std::size_t(ic + ir) * p.ldc + jc + jr;
             kMicroKernels[ar.layout == ALayout::RowMajor][nr > W][mr - 1](
-                kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, bp + jr * kc, c, p.ldc, nr, u);
+                kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step,
+                jr < packed_from ? b + jr : bp + std::size_t(jr - packed_from) * kc, jr < packed_from ? p.ldb : NR, c, p.ldc, nr, u);
           }
         }
       }

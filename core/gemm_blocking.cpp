@@ -72,17 +72,26 @@ GemmBlocking gemm_blocking(const CacheSizes& caches, int mr, int nr) {
   long kc = floats(l1) * ways_for_b / ways / nr;
   kc = std::clamp(kc / 8 * 8, 64L, 1024L);
 
+  // KC for a kernel that reads op(A) in place (stored (M,K)): it loads its MR rows
+  // of A from L2 at every k already, so its B micro-panel may come from L2 too
+  // (both together need about NR + MR floats per 2·MR·NR/W FMAs, which L2 delivers
+  // as fast as the FMAs consume them): the micro-panel and the MR rows, (NR + MR)
+  // floats per k, take a quarter of L2. A deeper block saves the passes that each
+  // further block makes over C (read back, updated, stored again).
+  long kc_in_place = floats(l2) / 4 / (nr + mr);
+  kc_in_place = std::clamp(kc_in_place / 8 * 8, kc, 1024L);
+
   // MC: the packed A block fills half of L2 (the B micro-panels and C take the
   // rest), in whole tiles.
   long mc = floats(l2) / 2 / kc;
   mc = std::clamp(mc / mr * mr, long(mr), 4096L / mr * mr);
 
-  // NC: the packed B block fills half of this core's share of L3, in whole tiles;
-  // at most 4096 columns (a reported L3 can be huge in a virtual machine, and the
-  // pack buffer grows with NC).
-  long nc = floats(l3) / 2 / kc;
+  // NC: the packed B block, as deep as the deeper KC, fills half of this core's
+  // share of L3, in whole tiles; at most 4096 columns (a reported L3 can be huge
+  // in a virtual machine, and the pack buffer grows with NC).
+  long nc = floats(l3) / 2 / kc_in_place;
   nc = std::clamp(nc / nr * nr, long(nr), 4096L / nr * nr);
-  return {int(kc), int(mc), int(nc)};
+  return {int(kc), int(kc_in_place), int(mc), int(nc)};
 }
 
 }  // namespace xg

@@ -3,7 +3,10 @@
 // constants (core/gemm.cpp's loop nest uses it; see the diagram there).
 //
 //   KC  depth of a block:  a packed B micro-panel (KC x NR floats) stays in L1
-//       while the A micro-panels stream past it;
+//       while the A micro-panels stream past it; when op(A) is read in place
+//       (not packed), its MR rows stream from L2 anyway, and the B micro-panel
+//       and those rows take a quarter of L2 instead (KC_in_place, deeper: fewer
+//       blocks, so fewer passes of the epilogue over C);
 //   MC  rows of a packed A block (MC x KC floats): half of L2;
 //   NC  columns of a packed B block (KC x NC floats): half of this core's share
 //       of L3.
@@ -32,7 +35,8 @@ struct CacheSizes {
 CacheSizes cpu_cache_sizes();
 
 struct GemmBlocking {
-  int kc;  // at most this deep (K is then cut into equal blocks no deeper)
+  int kc;           // at most this deep (K is then cut into equal blocks no deeper)
+  int kc_in_place;  // the same when op(A) is read in place; at least kc
   int mc;  // a multiple of mr
   int nc;  // a multiple of nr
 };

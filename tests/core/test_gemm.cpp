@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 #include <random>
+#include <tuple>
 #include <string>
 #include <vector>
 
@@ -270,6 +271,32 @@ TEST_CASE("gemm gives the same bits whether A's rows are dense or far apart (A r
     gemm(Trans::No, tb, M, N, K, 1.0f, dense.data(), K, B.data(), ldb, 0.0f, c_dense.data(), N);
     gemm(Trans::No, tb, M, N, K, 1.0f, spread.data(), K + pad, B.data(), ldb, 0.0f, c_spread.data(), N);
     CHECK(std::memcmp(c_dense.data(), c_spread.data(), c_dense.size() * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("gemm gives the same bits whether op(B) is read in place (stored (K,N)) or packed (stored (N,K))") {
+  // B stored (K,N) is read by the kernel in place, a ragged last panel aside; B
+  // stored (N,K) is transposed into panels. Both multiply the same values in the
+  // same order. N covers whole panels, a half panel (one whole vector) and ragged
+  // ends; the (K,N) copy sits at the very end of its buffer, so a read past the
+  // matrix would leave it (AddressSanitizer in the sanitizer build).
+  std::mt19937 rng(11);
+  for (int N : {1, 10, 16, 32, 45, 48, 64, 100}) {
+    for (const auto& [ta, M, K] : {std::tuple{Trans::No, 64, 128}, std::tuple{Trans::Yes, 37, 64}, std::tuple{Trans::No, 9, 700}}) {
+      CAPTURE(N);
+      CAPTURE(M);
+      CAPTURE(K);
+      const std::vector<float> A = random_floats(std::size_t(M) * K, rng);
+      const std::vector<float> b_kn = random_floats(std::size_t(K) * N, rng);
+      std::vector<float> b_nk(std::size_t(N) * K);
+      for (int k = 0; k < K; ++k)
+        for (int n = 0; n < N; ++n) b_nk[std::size_t(n) * K + k] = b_kn[std::size_t(k) * N + n];
+      const int lda = ta == Trans::No ? K : M;
+      std::vector<float> in_place(std::size_t(M) * N), packed(std::size_t(M) * N);
+      gemm(ta, Trans::No, M, N, K, 1.0f, A.data(), lda, b_kn.data(), N, 0.0f, in_place.data(), N);
+      gemm(ta, Trans::Yes, M, N, K, 1.0f, A.data(), lda, b_nk.data(), K, 0.0f, packed.data(), N);
+      CHECK(std::memcmp(in_place.data(), packed.data(), in_place.size() * sizeof(float)) == 0);
+    }
   }
 }
 
