@@ -4,7 +4,6 @@
 // modes), the same bits at any thread count, and the shape errors.
 #include <doctest/doctest.h>
 
-#include <omp.h>
 
 #include <cmath>
 #include <cstring>
@@ -13,6 +12,7 @@
 #include "core/batchnorm.hpp"
 #include "core/random.hpp"
 #include "tests/support/gradcheck.hpp"
+#include "tests/support/threads.hpp"
 
 using namespace xg;
 using namespace xg::testing;
@@ -146,8 +146,7 @@ TEST_CASE("batch_norm2d: the same bits with 1 and 2 threads") {
   Tensor weights = random_tensor({16, 8, 14, 14}, rng, false);
   std::vector<std::vector<float>> runs;
   for (int threads : {1, 2}) {
-    const int previous = omp_get_max_threads();
-    omp_set_num_threads(threads);
+    const xg::testing::ScopedThreads scope(threads);
     x.zero_grad(), g.zero_grad(), b.zero_grad();
     Array mean = filled(8, 0.0f), var = filled(8, 1.0f);
     Tensor loss = weighted_sum(batch_norm2d(x, g, b, mean, var, true), weights);
@@ -157,7 +156,6 @@ TEST_CASE("batch_norm2d: the same bits with 1 and 2 threads") {
     bits.insert(bits.end(), var.begin(), var.end());
     for (const Tensor* t : {&x, &g, &b}) bits.insert(bits.end(), t->grad().begin(), t->grad().end());
     runs.push_back(bits);
-    omp_set_num_threads(previous);
   }
   REQUIRE(runs[0].size() == runs[1].size());
   CHECK(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * sizeof(float)) == 0);

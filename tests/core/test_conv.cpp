@@ -3,7 +3,6 @@
 // GEMM groups), the same bits at any thread count, and the shape errors.
 #include <doctest/doctest.h>
 
-#include <omp.h>
 
 #include <cmath>
 #include <cstdint>
@@ -16,6 +15,7 @@
 #include "core/ops.hpp"
 #include "core/random.hpp"
 #include "tests/support/gradcheck.hpp"
+#include "tests/support/threads.hpp"
 
 using namespace xg;
 using namespace xg::testing;
@@ -200,15 +200,13 @@ TEST_CASE("conv2d and max_pool2d: the same bits with 1 and 2 threads") {
   Tensor weights = random_tensor({40, 8, 14, 14}, rng, false);
   std::vector<std::vector<float>> runs;
   for (int threads : {1, 2}) {
-    const int previous = omp_get_max_threads();
-    omp_set_num_threads(threads);
+    const xg::testing::ScopedThreads scope(threads);
     x.zero_grad(), w.zero_grad(), b.zero_grad();
     Tensor loss = weighted_sum(max_pool2d(relu(conv2d(x, w, b, 1, 1)), 2, 2), weights);
     loss.backward();
     std::vector<float> bits{loss.item()};
     for (const Tensor* t : {&x, &w, &b}) bits.insert(bits.end(), t->grad().begin(), t->grad().end());
     runs.push_back(bits);
-    omp_set_num_threads(previous);
   }
   CHECK(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * sizeof(float)) == 0);
 }
@@ -285,15 +283,13 @@ TEST_CASE("avg_pool2d: the same bits with 1 and 2 threads, and shape errors") {
   Tensor weights = random_tensor({40, 8, 13, 13}, rng, false);
   std::vector<std::vector<float>> runs;
   for (int threads : {1, 2}) {
-    const int previous = omp_get_max_threads();
-    omp_set_num_threads(threads);
+    const xg::testing::ScopedThreads scope(threads);
     x.zero_grad();
     Tensor loss = weighted_sum(avg_pool2d(x, 3, 2), weights);
     loss.backward();
     std::vector<float> bits{loss.item()};
     bits.insert(bits.end(), x.grad().begin(), x.grad().end());
     runs.push_back(bits);
-    omp_set_num_threads(previous);
   }
   CHECK(std::memcmp(runs[0].data(), runs[1].data(), runs[0].size() * sizeof(float)) == 0);
   Tensor small = random_tensor({1, 2, 4, 4}, rng);

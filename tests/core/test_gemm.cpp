@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include <omp.h>
 
 #include "core/gemm.hpp"
+#include "tests/support/threads.hpp"
 
 using xg::Epilogue;
 using xg::gemm;
@@ -228,7 +228,6 @@ TEST_CASE("gemm results are bit-identical with 1, 2, 3 and 4 OpenMP threads") {
       {Trans::No, Trans::No, 512, 512, 512},  {Trans::No, Trans::Yes, 64, 256, 784},
       {Trans::Yes, Trans::Yes, 333, 517, 1031},
   };
-  const int saved_threads = omp_get_max_threads();
   std::mt19937 rng(31337);
   for (const Shape& s : shapes) {
     CAPTURE(s.M);
@@ -242,17 +241,18 @@ TEST_CASE("gemm results are bit-identical with 1, 2, 3 and 4 OpenMP threads") {
     Epilogue epi;
     epi.bias = bias.data();
     std::vector<float> one = C0;
-    omp_set_num_threads(1);
-    gemm(s.ta, s.tb, s.M, s.N, s.K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, one.data(), s.N, epi);
+    {
+      const xg::testing::ScopedThreads scope(1);
+      gemm(s.ta, s.tb, s.M, s.N, s.K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, one.data(), s.N, epi);
+    }
     for (int threads = 2; threads <= 4; ++threads) {  // the columns are cut into more chunks than threads
       CAPTURE(threads);
       std::vector<float> many = C0;
-      omp_set_num_threads(threads);
+      const xg::testing::ScopedThreads scope(threads);
       gemm(s.ta, s.tb, s.M, s.N, s.K, 0.5f, A.data(), lda, B.data(), ldb, 1.0f, many.data(), s.N, epi);
       CHECK(std::memcmp(one.data(), many.data(), one.size() * sizeof(float)) == 0);
     }
   }
-  omp_set_num_threads(saved_threads);
 }
 
 TEST_CASE("gemm gives the same bits whether A's rows are dense or far apart (A read in place)") {

@@ -2,7 +2,6 @@
 // alone), normalisation (per channel for RGB images), and buffer reuse; and
 // compute_normalization (datasets/dataset.hpp).
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +19,7 @@
 #include "datasets/image_folder.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/image_files.hpp"
+#include "tests/support/threads.hpp"
 
 namespace {
 
@@ -265,11 +265,10 @@ TEST_CASE("DataLoader: full batches reuse the caller's buffers") {
 TEST_CASE("DataLoader: a batch has the same bits at any thread count, with and without --augment") {
   // 28x28 images in batches of 64: enough values for the rows to be cut across threads.
   const xg::Split set = numbered_set(200, 28, 28);
-  const int saved = omp_get_max_threads();
   for (const std::string spec : {"", "shift=2,flip"}) {
     CAPTURE(spec);
     auto epoch_values = [&](int threads) {
-      omp_set_num_threads(threads);
+      const xg::testing::ScopedThreads scope(threads);
       xg::DataLoader loader(set, 64, true, 3, {{0.25f}, {0.5f}});
       loader.set_augment(xg::parse_augment(spec));
       loader.start_epoch(1);
@@ -292,7 +291,6 @@ TEST_CASE("DataLoader: a batch has the same bits at any thread count, with and w
       CHECK(std::memcmp(many.first.data(), one.first.data(), one.first.size() * sizeof(float)) == 0);
     }
   }
-  omp_set_num_threads(saved);
 }
 
 TEST_CASE("shard_range: contiguous shards, the remainder to the lowest") {

@@ -9,10 +9,10 @@
 #include <stdexcept>
 #include <vector>
 
-#include <omp.h>
 
 #include "core/ops.hpp"
 #include "optim/sgd.hpp"
+#include "tests/support/threads.hpp"
 
 using namespace xg;
 
@@ -86,14 +86,14 @@ TEST_CASE("SGD's step gives the same bits with 1 and 2 threads and sees a NaN in
     if (nan_at < n) g(nan_at) = std::nanf("");
     Tensor w(w0, true), b(Array{0.5f, -0.5f}, true);
     SGD sgd({w, b}, 0.1f, SGDOptions{0.9f, 0.1f, false, 1e-3f});
-    const int saved = omp_get_max_threads();
-    omp_set_num_threads(threads);
-    for (int step = 0; step < 3; ++step) {
-      w.grad().assign(g);
-      b.grad().fill(1.0f);
-      sgd.step();
+    {
+      const xg::testing::ScopedThreads scope(threads);
+      for (int step = 0; step < 3; ++step) {
+        w.grad().assign(g);
+        b.grad().fill(1.0f);
+        sgd.step();
+      }
     }
-    omp_set_num_threads(saved);
     finite = sgd.step_left_parameters_finite();
     std::vector<float> out(w.data(), w.data() + n);
     out.insert(out.end(), sgd.velocities()[0].data(), sgd.velocities()[0].data() + n);

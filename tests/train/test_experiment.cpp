@@ -8,13 +8,13 @@
 #include <string>
 #include <vector>
 
-#include <omp.h>
 
 #include "core/error.hpp"
 #include "train/build.hpp"
 #include "train/experiment.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/toy_data.hpp"
+#include "tests/support/threads.hpp"
 
 using namespace xg;
 using namespace xg::testing;
@@ -44,7 +44,7 @@ TEST_CASE("per-epoch losses are bit-identical with 1 and 2 threads") {
   o.lr = 0.05;
   const auto data = load_training_data(o);
   auto run = [&](int threads) {
-    omp_set_num_threads(threads);
+    const xg::testing::ScopedThreads scope(threads);
     Experiment e(o, data);
     std::vector<double> losses;
     for (std::size_t epoch = 1; epoch <= o.epochs; ++epoch) {
@@ -55,7 +55,6 @@ TEST_CASE("per-epoch losses are bit-identical with 1 and 2 threads") {
     return losses;
   };
   const std::vector<double> one = run(1), two = run(2);
-  omp_set_num_threads(omp_get_num_procs());
   REQUIRE(one.size() == two.size());
   for (std::size_t i = 0; i < one.size(); ++i) CHECK(one[i] == two[i]);  // exact, not approximate
 }

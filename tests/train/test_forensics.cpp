@@ -2,7 +2,6 @@
 // logits' figures and the lines printed when a run diverges. (A diverging
 // `xgrad train`: tests/apps/test_train_command.cpp.)
 #include <doctest/doctest.h>
-#include <omp.h>
 
 #include <cmath>
 #include <limits>
@@ -11,6 +10,7 @@
 #include "core/random.hpp"
 #include "layers/sequential.hpp"
 #include "train/forensics.hpp"
+#include "tests/support/threads.hpp"
 
 using namespace xg;
 
@@ -41,10 +41,9 @@ TEST_CASE("forensics: gradients_finite finds a NaN or inf in any thread's slice 
   const std::size_t n = 100001;
   Tensor w(Array::from_shape({n}), true), b(Array{0.5f, -0.5f}, true);
   const std::vector<Tensor> ps = {w, b};
-  const int saved = omp_get_max_threads();
   for (const int threads : {1, 2, 3}) {
     CAPTURE(threads);
-    omp_set_num_threads(threads);
+    const xg::testing::ScopedThreads scope(threads);
     w.grad().fill(1.0f);
     b.grad().fill(1.0f);
     CHECK(gradients_finite(ps));
@@ -57,7 +56,6 @@ TEST_CASE("forensics: gradients_finite finds a NaN or inf in any thread's slice 
     b.grad()(1) = NAN;
     CHECK_FALSE(gradients_finite(ps));
   }
-  omp_set_num_threads(saved);
 }
 
 TEST_CASE("forensics: max_abs_finite skips non-finite values and counts them") {
