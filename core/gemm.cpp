@@ -294,7 +294,9 @@ inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const Ti
 // The arithmetic is the same either way; only where the values come from differs.
 enum class ALayout { KMajor, RowMajor };
 
-// C[0:MRt, 0:nr] (+)= op(A) tile (MRt x kc) · Bp panel (kc x NR), then the update.
+// C[0:MRt, 0:nr] (+)= op(A) tile (MRt x kc) · B panel (kc x NR), then the update.
+// Row k of the B panel (NVt*W floats) starts at bp + k*b_step: b_step = NR for a
+// packed panel, ldb for op(B) stored (K,N) read in place.
 // MRt <= MR rows and NVt <= NV vectors are computed: the full tile is MRt = MR,
 // NVt = NV; smaller instances serve the bottom and right edges without wasting
 // work on padding. nr <= NVt*W columns are stored.
