@@ -439,8 +439,9 @@ struct AReader {
 // its packed copy would fill, so packing would only add a pass (a transpose, at
 // that). op(A) stored (K,M) is packed (a plain copy): read in place, its tile
 // would touch a whole cache line per k for MR floats.
+bool a_read_in_place(Trans ta) { return ta == Trans::No; }
 AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap) {
-  if (ta == Trans::No) return {ALayout::RowMajor, A, lda, std::size_t(lda)};
+  if (a_read_in_place(ta)) return {ALayout::RowMajor, A, lda, std::size_t(lda)};
   pack_a(A, lda, mc, kc, ap);
   return {ALayout::KMajor, ap, MR, std::size_t(kc)};
 }
@@ -448,7 +449,7 @@ AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap) {
 // Computes C[m0:m1, n0:n1] on the calling thread, packing into `buf`.
 void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& buf) {
   const int MC = blocks().mc, NC = blocks().nc;
-  const int kstep = std::max(1, kc_block(p.K, p.ta == Trans::No));
+  const int kstep = std::max(1, kc_block(p.K, a_read_in_place(p.ta)));
   // Round the blocks up to whole tiles: packing zero-pads the edge panels.
   const auto round_up = [](int n, int to) { return std::size_t((n + to - 1) / to) * to; };
   float* const ap = p.ta == Trans::Yes ? buf.a.get(std::size_t(kstep) * round_up(std::min(MC, m1 - m0), MR)) : nullptr;
@@ -475,17 +476,19 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
                                            : p.A + std::size_t(pc) * p.lda + ic;
         const AReader ar = a_reader(p.ta, a, p.lda, mc, kc, ap);
         for (int jr = 0; jr < nc; jr += NR) {
+          const int nr = std::min(NR, nc - jr);
+          const bool b_in_place = jr < packed_from;
+          const float* b_panel = b_in_place ? b + jr : bp + std::size_t(jr - packed_from) * kc;
           TileUpdate u{p.alpha, first ? p.beta : 1.0f, nullptr, last && p.epilogue.relu};
           u.transposed = p.transposed;
           if (last && p.epilogue.bias && !p.transposed) u.bias = p.epilogue.bias + jc + jr;
           for (int ir = 0; ir < mc; ir += MR) {
-            const int mr = std::min(MR, mc - ir), nr = std::min(NR, nc - jr);
+            const int mr = std::min(MR, mc - ir);
             if (last && p.epilogue.bias && p.transposed) u.row_bias = p.epilogue.bias + ic + ir;
             float* c = p.transposed ? p.C + std::size_t(jc + jr) * p.ldc + ic + ir
                                     : p.C + std::size_t(ic + ir) * p.ldc + jc + jr;
             kMicroKernels[ar.layout == ALayout::RowMajor][nr > W][mr - 1](
-                kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step,
-                jr < packed_from ? b + jr : bp + std::size_t(jr - packed_from) * kc, jr < packed_from ? p.ldb : NR, c, p.ldc, nr, u);
+                kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, b_panel, b_in_place ? p.ldb : NR, c, p.ldc, nr, u);
           }
         }
       }

@@ -37,8 +37,8 @@ CacheSizes cpu_cache_sizes();
 struct GemmBlocking {
   int kc;           // at most this deep (K is then cut into equal blocks no deeper)
   int kc_in_place;  // the same when op(A) is read in place; at least kc
-  int mc;  // a multiple of mr
-  int nc;  // a multiple of nr
+  int mc;           // a multiple of mr
+  int nc;           // a multiple of nr
 };
 
 // Block sizes for a micro-kernel tile of mr x nr floats. Unreported sizes fall

@@ -112,6 +112,13 @@ std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t
   const int threads = pass_threads(static_cast<long long>(b), b * features);
   const std::size_t scratch_rows = std::size_t(pass_pieces(threads));  // one per piece
   if (augment && augmented_.size() < scratch_rows * features) augmented_.resize(scratch_rows * features);
+  // This rank's rows of the next batch (none after the last batch), prefetched below.
+  std::size_t next_first = 0, next_rows = 0;
+  if (i + 1 < num_batches()) {
+    const auto [next_begin, next_end] = shard_of_batch(i + 1);
+    next_first = (i + 1) * batch_size_ + next_begin;
+    next_rows = next_end - next_begin;
+  }
   parallel_pieces(threads, [&](int piece, int pieces) {
     const auto [begin, end] = thread_slice(b, piece, pieces);
     for (std::size_t r = begin; r < end; ++r) {
@@ -141,12 +148,8 @@ std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t
     // a millisecond): without this, the copy above waits on memory for most rows.
     // Each piece fetches the rows that the same piece of the next batch converts,
     // into the caches of the core that will most likely convert them (a hint only).
-    if (i + 1 < num_batches()) {
-      const auto [next_shard_begin, next_shard_end] = shard_of_batch(i + 1);
-      const std::size_t next_first = (i + 1) * batch_size_ + next_shard_begin;
-      const auto [next_begin, next_end] = thread_slice(next_shard_end - next_shard_begin, piece, pieces);
-      for (std::size_t r = next_begin; r < next_end; ++r) prefetch_item(order_[next_first + r]);
-    }
+    const auto [next_begin, next_end] = thread_slice(next_rows, piece, pieces);
+    for (std::size_t r = next_begin; r < next_end; ++r) prefetch_item(order_[next_first + r]);
   });
   return b;
 }
