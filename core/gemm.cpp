@@ -400,6 +400,13 @@ constexpr std::array<std::array<MicroKernel, MR>, 2> micro_kernels_reading() {
 constexpr std::array<std::array<MicroKernel, MR>, 2> kMicroKernels[2] = {
     micro_kernels_reading<ALayout::KMajor>(), micro_kernels_reading<ALayout::RowMajor>()};
 
+// The share of a tile row's vector lanes that hold elements of C when C's n
+// columns run along the vectors: 10 columns fill 10 of 16 lanes, 64 fill all.
+double lane_share(int n) { return double(n) / (double((n + W - 1) / W) * W); }
+
+// True when C (M,N) computed as Cᵀ fills more of its vectors' lanes (see gemm()).
+bool fills_more_lanes(int M, int N) { return N % W != 0 && lane_share(M) > lane_share(N); }
+
 // ---- One thread's share ---------------------------------------------------------------
 struct Problem {
   Trans ta, tb;
@@ -503,13 +510,16 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
           const float* B, int ldb, float beta, float* C, int ldc, Epilogue epilogue) {
   if (M <= 0 || N <= 0) return;
   Problem p{ta, tb, M, N, std::max(K, 0), alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
-  if (ta == Trans::No && tb == Trans::Yes && M < N) {
+  if (ta == Trans::No && tb == Trans::Yes && (M < N || fills_more_lanes(M, N))) {
     // Both operands have k along their stored rows (the forward x·Wᵀ, batch < out
     // features): packing op(B) would transpose the larger one (W) on every call.
     // Compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead: the kernel reads B's rows in place (as
     // its A) and only the smaller A (x) is transposed into panels; the tiles are
     // written back transposed. Each element gets the same products in the same
-    // order, so the result is the same to the bit.
+    // order, so the result is the same to the bit. Also when C has fewer columns
+    // than rows but its columns would leave more of the tiles' vectors empty (the
+    // output layer, N = 10 of 16 lanes, against a batch of 64 rows): then the
+    // vectors run along the batch instead, all of their lanes used.
     p = Problem{Trans::No, Trans::Yes, N, M, std::max(K, 0), alpha, B, ldb, A, lda, beta, C, ldc, epilogue, true};
     M = p.M, N = p.N;
   }

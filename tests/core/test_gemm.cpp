@@ -300,14 +300,17 @@ TEST_CASE("gemm gives the same bits whether op(B) is read in place (stored (K,N)
   }
 }
 
-TEST_CASE("gemm (No,Yes) with M < N, computed as the transpose, matches gemm_reference on whole and ragged tiles") {
-  // gemm() swaps the operands of x·Wᵀ when the batch is the smaller side and writes
-  // the tiles back transposed: 8x8 blocks in registers, ragged ones element by
-  // element. Every combination of beta, bias, relu and a padded C.
+TEST_CASE("gemm (No,Yes) computed as the transpose matches gemm_reference on whole and ragged tiles") {
+  // gemm() swaps the operands of x·Wᵀ when the batch is the smaller side, or when
+  // C's columns would leave more of the tiles' vector lanes empty than its rows
+  // (N = 10 against a batch of 64), and writes the tiles back transposed: 8x8
+  // blocks in registers, ragged ones element by element. Every combination of
+  // beta, bias, relu and a padded C.
   struct Shape {
     int M, N, K;
   };
-  const Shape shapes[] = {{64, 256, 784}, {16, 64, 100}, {13, 70, 33}, {8, 9, 5}, {24, 40, 1}, {1, 17, 3}, {40, 41, 0}};
+  const Shape shapes[] = {{64, 256, 784}, {16, 64, 100}, {13, 70, 33}, {8, 9, 5},   {24, 40, 1},
+                          {1, 17, 3},     {40, 41, 0},   {64, 10, 128}, {37, 10, 70}, {20, 17, 9}};
   std::mt19937 rng(99);
   for (const Shape& s : shapes) {
     for (const float beta : {0.0f, 0.5f}) {
@@ -319,5 +322,26 @@ TEST_CASE("gemm (No,Yes) with M < N, computed as the transpose, matches gemm_ref
       c.bias = false, c.relu = !c.relu, c.ldc_pad = 0;
       check_case(c, rng);
     }
+  }
+}
+
+TEST_CASE("gemm x·Wᵀ with few output columns gives the same bits as with W stored transposed") {
+  // The output layer's forward (N = 10 columns, a batch of rows) is computed as
+  // Cᵀ, its vectors along the batch; the same product with W stored (K,N) is
+  // computed as C. Each element gets the same products in the same order.
+  std::mt19937 rng(5);
+  for (const auto& [M, N, K] : {std::tuple{64, 10, 128}, std::tuple{1000, 10, 128}, std::tuple{37, 3, 70}, std::tuple{20, 17, 9}}) {
+    CAPTURE(M);
+    CAPTURE(N);
+    CAPTURE(K);
+    const std::vector<float> x = random_floats(std::size_t(M) * K, rng), w = random_floats(std::size_t(N) * K, rng);
+    const std::vector<float> bias = random_floats(std::size_t(N), rng);
+    std::vector<float> wt(std::size_t(K) * N);
+    for (int n = 0; n < N; ++n)
+      for (int k = 0; k < K; ++k) wt[std::size_t(k) * N + n] = w[std::size_t(n) * K + k];
+    std::vector<float> as_transpose(std::size_t(M) * N), direct(std::size_t(M) * N);
+    gemm(Trans::No, Trans::Yes, M, N, K, 1.0f, x.data(), K, w.data(), K, 0.0f, as_transpose.data(), N, {bias.data(), false});
+    gemm(Trans::No, Trans::No, M, N, K, 1.0f, x.data(), K, wt.data(), N, 0.0f, direct.data(), N, {bias.data(), false});
+    CHECK(std::memcmp(as_transpose.data(), direct.data(), direct.size() * sizeof(float)) == 0);
   }
 }
