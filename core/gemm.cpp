@@ -543,15 +543,17 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
     return;
   }
   // How many chunks: a worker the OS wakes late (a sleeping one, or one sharing its
-  // core) still finds work when the columns are cut finer than one chunk per
-  // thread, and the chunks that finish first balance the rest. A chunk of columns
-  // re-packs nothing of A stored (M,K) (read in place) and only copies A stored
-  // (K,M), so columns are cut into up to kChunksPerThread chunks per thread; a
-  // chunk of rows re-packs all of op(B), so rows get one chunk per thread.
-  // (At most kPooledChunkBuffers when there are fewer threads: each chunk keeps
-  // pack buffers of its own.)
+  // core) still finds work when the work is cut finer than one chunk per thread,
+  // and the chunks that finish first balance the rest. A chunk of columns re-packs
+  // nothing of A stored (M,K) (read in place) and only copies A stored (K,M), and
+  // a chunk of rows reads op(B) stored (K,N) in place, so both are cut into up to
+  // kChunksPerThread chunks per thread (thread t's own share stays the same rows).
+  // Only a chunk of rows with op(B) stored (N,K) would pack all of op(B) again: one
+  // chunk per thread. (At most kPooledChunkBuffers when there are fewer threads:
+  // each chunk keeps pack buffers of its own.)
+  const bool chunk_repacks_b = !split_n && p.tb == Trans::Yes;
   const int chunks =
-      split_n ? std::min({tiles, threads * kChunksPerThread, std::max(threads, kPooledChunkBuffers)}) : threads;
+      std::min({tiles, threads * (chunk_repacks_b ? 1 : kChunksPerThread), std::max(threads, kPooledChunkBuffers)});
   // Chunk c takes tiles [tiles*c/chunks, tiles*(c+1)/chunks), on whichever thread
   // claims it first (core/parallel.hpp). Which thread computes a tile changes
   // nothing in its arithmetic.
