@@ -64,8 +64,9 @@ inline void gemm_xwt(int B, int N, int K, const float* x, const float* w, float*
 }
 
 // input gradient: dy (B,N), w (N,K) -> dx (B,K) += dy · w
-inline void gemm_accumulate_dx(int B, int N, int K, const float* dy, const float* w, float* dx) {
-  gemm(Trans::No, Trans::No, B, K, N, 1.0f, dy, N, w, K, 1.0f, dx, K);
+// (add == false: dx = dy · w, dx not read; as for the weight gradient below)
+inline void gemm_accumulate_dx(int B, int N, int K, const float* dy, const float* w, float* dx, bool add = true) {
+  gemm(Trans::No, Trans::No, B, K, N, 1.0f, dy, N, w, K, add ? 1.0f : 0.0f, dx, K);
 }
 
 // weight gradient: dy (B,N), x (B,K) -> dw (N,K) += dyᵀ · x

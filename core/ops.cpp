@@ -118,11 +118,16 @@ Tensor matmul_nt(const Tensor& a, const Tensor& b) {
 static void linear_backward(Node& n) {
   Node &x = parent(n, 0), &w = parent(n, 1);
   const int B = as_int(x.value.shape()[0]), K = as_int(x.value.shape()[1]), N = as_int(w.value.shape()[0]);
-  // dx (B,K) += dy (B,N) · W, W (N,K)
-  if (wants_grad(n, 0)) gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), x.grad_buffer().data());
-  // dW (N,K) += dyᵀ · x, x (B,K). Right after zero_grad() dW is all zeros, and
-  // the GEMM stores dyᵀ · x instead of adding it to zeros: the same numbers,
-  // without a pass that writes the zeros and a pass that reads them back.
+  // dx (B,K) += dy (B,N) · W, W (N,K). When dx is still all zeros (the first
+  // consumer of x to run its backward, as for every activation of a plain
+  // stack), the GEMM stores dy · W instead of adding it to zeros: the same
+  // numbers, without a pass that writes the zeros and a pass that reads them back.
+  if (wants_grad(n, 0)) {
+    bool add = true;
+    float* dx = x.grad_to_overwrite(add).data();
+    gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), dx, add);
+  }
+  // dW (N,K) += dyᵀ · x, x (B,K): stored in the same way right after zero_grad().
   if (wants_grad(n, 1)) {
     bool add = true;
     float* dw = w.grad_to_overwrite(add).data();
