@@ -42,6 +42,23 @@ TEST_CASE("gradcheck: linear") {
   check_gradient(loss, b, "d/db");
 }
 
+TEST_CASE("gradcheck: an input read by two linear layers gets both input gradients") {
+  // The first linear backward to run stores its dx (the gradient was still all
+  // zeros: Node::grad_to_overwrite), the second must add to it. Also after a
+  // backward that left a gradient in x: then both add.
+  Rng rng(33);
+  Tensor x = random_tensor({6, 5}, rng), w1 = random_tensor({4, 5}, rng), b1 = random_tensor({4}, rng),
+         w2 = random_tensor({3, 5}, rng), b2 = random_tensor({3}, rng);
+  Tensor s1 = random_tensor({6, 4}, rng, false), s2 = random_tensor({6, 3}, rng, false);
+  auto loss = [&] { return add(weighted_sum(linear(x, w1, b1), s1), weighted_sum(linear(x, w2, b2), s2)); };
+  check_gradient(loss, x, "d/dx");
+  x.zero_grad();
+  loss().backward();
+  const Array first = x.grad();
+  loss().backward();  // no zero_grad: the second backward adds the same gradient again
+  for (std::size_t i = 0; i < first.size(); ++i) CHECK(x.grad().data()[i] == doctest::Approx(2.0f * first.data()[i]));
+}
+
 TEST_CASE("gradcheck: add_bias") {
   Rng rng(4);
   Tensor x = random_tensor({5, 3}, rng), b = random_tensor({3}, rng), w = random_tensor({5, 3}, rng, false);
