@@ -5,6 +5,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -18,7 +19,16 @@
 namespace xg {
 namespace {
 
-thread_local int tl_pooled_chunk = -1;  // current_pooled_chunk()
+thread_local int tl_pooled_chunk = -1;     // current_pooled_chunk()
+thread_local bool tl_in_background = false;  // running a BackgroundTask: parallel_chunks is serial
+
+// Marks this thread as running a BackgroundTask for the scope's length.
+struct BackgroundScope {
+  BackgroundScope() { tl_in_background = true; }
+  ~BackgroundScope() { tl_in_background = false; }
+  BackgroundScope(const BackgroundScope&) = delete;
+  BackgroundScope& operator=(const BackgroundScope&) = delete;
+};
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -57,15 +67,49 @@ class Pool {
     for (std::thread& t : workers_) t.join();
   }
 
+  void start_workers(int threads) {
+    while (int(workers_.size()) < threads - 1) {
+      const int index = int(workers_.size()) + 1;
+      workers_.emplace_back([this, index] { work(index); });
+    }
+  }
+
+  // The background slot (BackgroundTask): kNone -> kPosted by post(); a worker or
+  // the waiting caller takes it (kPosted -> kTaken, one compare-exchange, so it
+  // runs once), runs it and sets kDone; the caller's wait() then empties it.
+  enum : int { kNone, kPosted, kTaken, kDone };
+  // Posts task for a worker; false (nothing posted) when the pool has no worker.
+  bool post(const std::function<void()>* task) {
+    if (workers_.empty() || background_.load() != kNone) return false;
+    background_error_ = nullptr;
+    background_task_.store(task);
+    background_.store(kPosted, std::memory_order_release);
+    if (sleepers_.load() > 0) {
+      std::lock_guard<std::mutex> lock(mutex_);  // a worker checks the slot under it before sleeping
+      wake_.notify_all();
+    }
+    return true;
+  }
+  // Runs the posted task here unless a worker has taken it, then waits until it has run.
+  std::exception_ptr wait_posted() {
+    int posted = kPosted;
+    if (background_.compare_exchange_strong(posted, kTaken, std::memory_order_acq_rel)) run_background();
+    for (int spins = 0; background_.load(std::memory_order_acquire) != kDone; ++spins) {
+      if (spins < 4096)
+        cpu_relax();
+      else
+        std::this_thread::yield();
+    }
+    background_.store(kNone, std::memory_order_relaxed);
+    return background_error_;
+  }
+
   // False when another call holds the pool (nested or concurrent): run serially.
   bool try_acquire() { return !busy_.exchange(true, std::memory_order_acquire); }
   void release() { busy_.store(false, std::memory_order_release); }
 
   void run(int chunks, int threads, const std::function<void(int, bool)>& body) {
-    while (int(workers_.size()) < threads - 1) {
-      const int index = int(workers_.size()) + 1;
-      workers_.emplace_back([this, index] { work(index); });
-    }
+    start_workers(threads);
     const std::uint32_t generation = (generation_of(state_.load()) + 1) & 0xFFFFFF;
     const int units = std::min(chunks, kUnits);
     body_.store(&body);
@@ -121,6 +165,24 @@ class Pool {
     }
   }
 
+  // Runs the task taken from the slot (the caller holds kTaken) and marks it done.
+  void run_background() {
+    try {
+      const BackgroundScope scope;
+      (*background_task_.load())();
+    } catch (...) {
+      background_error_ = std::current_exception();
+    }
+    background_.store(kDone, std::memory_order_release);
+  }
+
+  // Worker 1 also takes a posted background task; the others only run chunks.
+  bool take_background(int index) {
+    int posted = kPosted;
+    return index == 1 && background_.load(std::memory_order_relaxed) == kPosted &&
+           background_.compare_exchange_strong(posted, kTaken, std::memory_order_acq_rel);
+  }
+
   void work(int index) {
     std::uint32_t seen = generation_of(state_.load());
     for (;;) {
@@ -128,11 +190,17 @@ class Pool {
       const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
       int polls = 0;
       while (generation_of(state_.load()) == seen && !stop_.load(std::memory_order_relaxed)) {
+        if (take_background(index)) {
+          run_background();
+          continue;
+        }
         cpu_relax();
         if (++polls % 64 == 0 && std::chrono::steady_clock::now() > spin_until) {
           std::unique_lock<std::mutex> lock(mutex_);
           sleepers_.fetch_add(1);
-          wake_.wait(lock, [&] { return stop_ || generation_of(state_.load()) != seen; });
+          wake_.wait(lock, [&] {
+            return stop_ || generation_of(state_.load()) != seen || (index == 1 && background_.load() == kPosted);
+          });
           sleepers_.fetch_sub(1);
           if (stop_) return;
         }
@@ -153,6 +221,9 @@ class Pool {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::atomic<bool> stop_{false};  // set at exit (under mutex_)
+  std::atomic<int> background_{kNone};
+  std::atomic<const std::function<void()>*> background_task_{nullptr};
+  std::exception_ptr background_error_;  // written by the thread that ran the task, before kDone
 };
 
 Pool& pool() {
@@ -170,7 +241,7 @@ int pass_threads(long long n, std::size_t work) {
 }
 
 void parallel_chunks(int chunks, int threads, const std::function<void(int, bool)>& body) {
-  if (threads > 1 && chunks > 1) {
+  if (threads > 1 && chunks > 1 && !tl_in_background) {
     Pool& p = pool();
     if (p.try_acquire()) {
       p.run(chunks, threads, body);
@@ -179,6 +250,35 @@ void parallel_chunks(int chunks, int threads, const std::function<void(int, bool
     }
   }
   for (int c = 0; c < chunks; ++c) body(c, false);
+}
+
+BackgroundTask::BackgroundTask(const std::function<void()>& task) : task_(task) {
+  // Only with more than one thread, and only when no pooled call or other task
+  // holds the pool (then the caller runs the task in wait(), as with one thread).
+  if (omp_get_max_threads() > 1 && !tl_in_background && pool().try_acquire()) {
+    pool().start_workers(2);
+    posted_ = pool().post(&task_);
+    pool().release();
+  }
+}
+
+BackgroundTask::~BackgroundTask() {
+  if (waited_) return;
+  try {
+    wait();
+  } catch (...) {  // the caller is already leaving through another exception, or never asked
+  }
+}
+
+void BackgroundTask::wait() {
+  if (waited_) return;
+  waited_ = true;
+  if (!posted_) {
+    const BackgroundScope scope;
+    task_();
+    return;
+  }
+  if (std::exception_ptr error = pool().wait_posted()) std::rethrow_exception(error);
 }
 
 }  // namespace xg

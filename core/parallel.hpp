@@ -33,6 +33,28 @@ namespace xg {
 // happens to claim the chunk. Returns when all chunks have run.
 void parallel_chunks(int chunks, int threads, const std::function<void(int chunk, bool pooled)>& body);
 
+// Runs `task` on an idle pool worker while the caller goes on (a training step's
+// data copy for the next step, while this step's serial part leaves the worker
+// idle). wait() returns once it has run, and rethrows what it threw; when no
+// worker has taken it by then (one thread, or the worker is busy, asleep or not
+// scheduled) the caller runs it itself, so it never waits for the OS. Inside the
+// task the pool is not used: parallel_chunks runs its chunks in order on that
+// thread, so the task's results are the same whichever thread runs it. The
+// destructor waits too (without rethrowing). One task at a time.
+// `task` is not copied (posting allocates nothing): it must outlive the BackgroundTask.
+class BackgroundTask {
+ public:
+  explicit BackgroundTask(const std::function<void()>& task);
+  BackgroundTask(const BackgroundTask&) = delete;
+  BackgroundTask& operator=(const BackgroundTask&) = delete;
+  ~BackgroundTask();
+  void wait();
+
+ private:
+  const std::function<void()>& task_;
+  bool posted_ = false, waited_ = false;
+};
+
 // The index of the pooled chunk this thread is running now, or -1 (not inside a
 // pooled call's body). Code called from a chunk (a GEMM inside a loop over
 // images) can keep scratch memory per chunk index with it, as a pooled body does.

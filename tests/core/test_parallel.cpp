@@ -1,6 +1,8 @@
 // core/parallel: every chunk runs exactly once, on any number of threads.
 #include <atomic>
 #include <chrono>
+#include <functional>
+#include <stdexcept>
 #include <initializer_list>
 #include <thread>
 #include <vector>
@@ -8,6 +10,7 @@
 #include <doctest/doctest.h>
 
 #include "core/parallel.hpp"
+#include "tests/support/threads.hpp"
 
 TEST_CASE("parallel_chunks runs each chunk exactly once, for 1 to 4 threads and many calls") {
   for (int threads : {1, 2, 3, 4})
@@ -83,4 +86,70 @@ TEST_CASE("parallel_pieces: each piece once, and thread t's share of pieces is e
           CHECK(xg::thread_slice(n, p, expected).second == xg::thread_slice(n, p + 1, expected).first);
       }
   }
+}
+
+TEST_CASE("BackgroundTask: runs once, on a worker or in wait(), and wait() returns after it has run") {
+  xg::testing::ScopedThreads threads(2);
+  xg::parallel_chunks(2, 2, [](int, bool) {});  // starts the worker
+  std::atomic<int> runs{0};
+  std::thread::id ran_on;
+  const std::function<void()> slow = [&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ran_on = std::this_thread::get_id();
+    ++runs;
+  };
+  int on_worker = 0;
+  for (int i = 0; i < 50; ++i) {
+    xg::BackgroundTask task(slow);
+    if (i % 2) std::this_thread::sleep_for(std::chrono::milliseconds(2));  // a worker has time to take it
+    task.wait();
+    CHECK(runs.load() == i + 1);
+    on_worker += ran_on != std::this_thread::get_id();
+  }
+  CHECK(runs.load() == 50);
+  MESSAGE("tasks run on the worker: " << on_worker << " of 50");
+}
+
+TEST_CASE("BackgroundTask: one thread runs it in wait(), the destructor waits, an exception reaches wait()") {
+  std::atomic<int> runs{0};
+  const std::function<void()> count = [&] { ++runs; };
+  {
+    xg::testing::ScopedThreads threads(1);
+    xg::BackgroundTask task(count);
+    CHECK(runs.load() == 0);  // not run before wait() with one thread
+    task.wait();
+    CHECK(runs.load() == 1);
+    task.wait();  // a second wait does nothing
+    CHECK(runs.load() == 1);
+  }
+  xg::testing::ScopedThreads threads(2);
+  { xg::BackgroundTask task(count); }  // never waited: the destructor does
+  CHECK(runs.load() == 2);
+  const std::function<void()> fail = [] { throw std::runtime_error("task failed"); };
+  xg::BackgroundTask failing(fail);
+  CHECK_THROWS_WITH(failing.wait(), "task failed");
+}
+
+TEST_CASE("BackgroundTask: parallel_chunks inside it runs every chunk in order on its thread, and a pooled call meanwhile runs all its chunks") {
+  xg::testing::ScopedThreads threads(2);
+  std::vector<int> order;
+  std::atomic<bool> one_thread{true};
+  const std::function<void()> task = [&] {
+    const std::thread::id self = std::this_thread::get_id();
+    xg::parallel_chunks(16, 2, [&](int c, bool pooled) {
+      order.push_back(c);
+      if (pooled || std::this_thread::get_id() != self) one_thread = false;
+    });
+  };
+  for (int round = 0; round < 20; ++round) {
+    order.clear();
+    xg::BackgroundTask background(task);
+    std::vector<std::atomic<int>> runs(64);
+    xg::parallel_chunks(64, 2, [&](int c, bool) { ++runs[std::size_t(c)]; });
+    for (const auto& r : runs) CHECK(r.load() == 1);
+    background.wait();
+    REQUIRE(order.size() == 16);
+    for (int c = 0; c < 16; ++c) CHECK(order[std::size_t(c)] == c);
+  }
+  CHECK(one_thread.load());
 }
