@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "train/distributed.hpp"
 #include "train/forensics.hpp"
 #include "train/interrupt.hpp"
 #include "core/ops.hpp"
+#include "core/parallel.hpp"
 #include "io/number_text.hpp"
 #include "layers/model_summary.hpp"
 #include "layers/sequential.hpp"
@@ -38,23 +41,45 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
                    const ProgressFn& progress, ExplosionRule* explosion, StepObserver* observer,
                    const Objective* objective, GradientReducer* reducer) {
   model.train();
-  // The input tensor and label buffer are reused across steps: the loader
-  // overwrites them in place (the previous step's graph is gone by then).
-  Tensor input(Array{}, false);
-  std::vector<std::uint32_t> y;
+  // Two input tensors and label buffers, reused across steps: while step i
+  // computes with pair i % 2, the loader copies batch i + 1 into the other pair
+  // (the one step i - 1 used; its graph is gone by then), on the pool's worker
+  // when it is idle (BackgroundTask, core/parallel.hpp: after the forward pass,
+  // the loss and the output layer run on this thread alone), else at the start
+  // of step i + 1 on this thread. The same rows either way.
+  Tensor inputs[2] = {Tensor(Array{}, false), Tensor(Array{}, false)};
+  std::vector<std::uint32_t> labels[2];
+  std::size_t next_batch = 0, next_rows = 0;
+  const std::function<void()> copy_next = [&] {
+    next_rows = loader.batch(next_batch, inputs[next_batch % 2].value(), labels[next_batch % 2]);
+  };
+  std::optional<BackgroundTask> copying;  // batch next_batch, posted during the previous step
   double loss_sum = 0.0;
   std::size_t seen = 0, correct = 0;
   double last_good = explosion ? explosion->last_loss : std::numeric_limits<double>::quiet_NaN();
   const std::size_t steps = loader.num_batches();
   for (std::size_t i = 0; i < steps; ++i) {
     throw_if_interrupted(epoch, i, steps);  // a step boundary: SIGINT/SIGTERM stop here (train/interrupt.hpp)
-    const std::size_t rows = loader.batch(i, input.value(), y);
+    Tensor& input = inputs[i % 2];
+    const std::vector<std::uint32_t>& y = labels[i % 2];
+    if (!copying) {
+      next_batch = i;
+      copy_next();
+    } else {
+      copying->wait();
+      copying.reset();
+    }
+    const std::size_t rows = next_rows;
     // Data-parallel (train/distributed.hpp): this rank's `rows` of the global batch's.
     const std::size_t global_rows = loader.batch_rows(i);
     const auto [shard_begin, shard_end] = loader.shard_of_batch(i);
     if (reducer) set_dropout_shard(model, shard_begin, global_rows - shard_end);
     optimizer.zero_grad();
     Tensor logits = model(input);
+    if (i + 1 < steps) {
+      next_batch = i + 1;
+      copying.emplace(copy_next);
+    }
     float value = 0.0f;
     Tensor loss = logits;  // an empty shard has no loss (its gradients count 0)
     if (rows > 0) {  // a rank's shard of a last batch smaller than the ranks can be empty
