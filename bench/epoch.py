@@ -17,6 +17,9 @@ softmax cross-entropy, plain SGD lr 0.1, batch 64):
   xgrad T      xgrad train ... --epochs 2 --threads T: the `seconds` of epoch 2 in
                --metrics (the whole training loop: data, forward, loss, backward,
                SGD; no evaluation); also its peak RSS (/usr/bin/time -f %M)
+  core round trip ns   xgrad_bench --core-round-trip, before each run's figures:
+               a cache line from CPU 0 to CPU 1 and back (see xgrad_bench.cpp);
+               on a VM it tells which placement of the vCPUs a run had
   torch t/b    bench/torch_mlp.py epoch --threads t (1 and 2) with OPENBLAS_NUM_THREADS=b (2):
                one epoch after 50 warm-up steps; "torch best" is the faster median;
                a setting whose first run takes over 2x the other's runs only once
@@ -137,6 +140,8 @@ def main():
         return lines[-1]["seconds"]
 
     figures = []  # (name, function returning seconds)
+    if a.arch == "mlp" and "gemms" not in skip:
+        figures.append(("core round trip ns", lambda r: float(field(run([bench, "--core-round-trip"], clean_env()), "ns"))))
     for t in (1, 2):
         if "floor" not in skip:
             figures.append(("floor %d" % t, lambda r, t=t: float(field(run(
@@ -172,7 +177,7 @@ def main():
     med = {k: statistics.median(v) for k, v in results.items()}
     print("seconds per epoch, median min max of %d runs (one process each, round-robin):" % a.runs)
     for name, v in results.items():
-        unit = "MB" if "MB" in name else "s"
+        unit = "MB" if "MB" in name else "ns" if name.endswith(" ns") else "s"
         print("%-20s %8.3f %8.3f %8.3f %-2s (%d runs)  %s" % (name, med[name], min(v), max(v), unit, len(v), stamp))
 
     def ratio(label, num, den):

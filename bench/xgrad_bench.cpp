@@ -3,6 +3,7 @@
 //
 //   xgrad_bench                       the per-GEMM table
 //   xgrad_bench --epoch-gemms --threads N
+//   xgrad_bench --core-round-trip
 //
 // The table: for each of the eight GEMMs of a training step (gemm_shapes.hpp),
 // GFLOP/s of xg::gemm and of OpenBLAS's cblas_sgemm, 1 and 2 threads, median of 7
@@ -17,7 +18,16 @@
 // the same operand sharing), N OpenMP threads, after 100 warm-up steps; prints
 //   xgrad_gemms threads=N seconds=S gflops=G
 // and never calls OpenBLAS. bench/epoch.py runs it beside xgrad_floor.
+//
+// --core-round-trip: nanoseconds for a cache line to go from CPU 0 to CPU 1 and
+// back (two threads, pinned when the OS allows, passing a counter; the median of
+// 5 rounds of 100000): what every value one core writes and another reads
+// costs. A VM's host may move its vCPUs between nearby cores (here 130 ns) and
+// cores on different dies (470-520 ns) from one minute to the next, which changes
+// the 2-thread figures far more than any change to xgrad; bench/epoch.py prints it
+// with each run. Prints  core_round_trip ns=N pinned=0|1
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -25,6 +35,9 @@
 #include <cstring>
 #include <thread>
 #include <vector>
+
+#include <pthread.h>
+#include <sched.h>
 
 #include <cblas.h>
 #include <omp.h>
@@ -82,6 +95,43 @@ void xgrad_sgemm(bool ta, bool tb, int M, int N, int K, float alpha, const float
            beta, C, ldc);
 }
 
+// Pins the calling thread to one CPU; false when the OS does not allow it.
+bool pin_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return pthread_setaffinity_np(pthread_self(), sizeof set, &set) == 0;
+}
+
+int core_round_trip() {
+  constexpr int kTrips = 100000, kRounds = 5;
+  std::atomic<int> flag{0};
+  std::atomic<bool> pinned_other{false};
+  std::thread other([&] {
+    pinned_other = pin_to_cpu(1);
+    for (int i = 0; i < kRounds * kTrips; ++i) {
+      while (flag.load(std::memory_order_acquire) != 2 * i + 1) {
+      }
+      flag.store(2 * i + 2, std::memory_order_release);
+    }
+  });
+  const bool pinned = pin_to_cpu(0);
+  std::vector<double> ns;
+  for (int r = 0; r < kRounds; ++r) {
+    const auto t0 = Clock::now();
+    for (int i = r * kTrips; i < (r + 1) * kTrips; ++i) {
+      flag.store(2 * i + 1, std::memory_order_release);
+      while (flag.load(std::memory_order_acquire) != 2 * i + 2) {
+      }
+    }
+    ns.push_back(seconds_since(t0) / kTrips * 1e9);
+  }
+  other.join();
+  std::sort(ns.begin(), ns.end());
+  std::printf("core_round_trip ns=%.0f pinned=%d\n", ns[kRounds / 2], pinned && pinned_other ? 1 : 0);
+  return 0;
+}
+
 int epoch_gemms(int threads) {
   omp_set_num_threads(threads);
   xg::bench::TrainingBuffers buffers;
@@ -105,8 +155,9 @@ int main(int argc, char** argv) {
     }
     return epoch_gemms(threads);
   }
+  if (argc == 2 && std::strcmp(argv[1], "--core-round-trip") == 0) return core_round_trip();
   if (argc != 1) {
-    std::fprintf(stderr, "usage: xgrad_bench   or   xgrad_bench --epoch-gemms --threads N\n");
+    std::fprintf(stderr, "usage: xgrad_bench   or   xgrad_bench --epoch-gemms --threads N   or   xgrad_bench --core-round-trip\n");
     return 2;
   }
   xg::bench::reexec_with_openblas_coretype(argv);
