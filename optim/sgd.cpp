@@ -18,7 +18,7 @@ SGD::SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options)
 }
 
 // The update is elementwise, so when there are enough elements to pay for threads,
-// thread t of T updates slice t of every parameter (parallel_pieces, thread_slice,
+// thread t of T updates slice t of every parameter (parallel_ranges, thread_slice,
 // core/parallel.hpp): the slice of a weight its forward and weight-gradient GEMMs
 // touched on that core. Which thread updates a weight changes nothing in its
 // arithmetic: results are the same to the bit at any thread count.
@@ -58,12 +58,18 @@ void SGD::step() {
   if (total_floats_ == 0)
     for (const Tensor& p : parameters_) total_floats_ += p.size();
   const int threads = pass_threads(static_cast<long long>(total_floats_), total_floats_);
-  const int pieces = pass_pieces(threads);
+  // One slice per thread (not parallel_pieces' finer pieces): the update is
+  // memory-bound, and a piece taken over from the other thread reads and writes
+  // weights that sit in the other core's caches. Measured with the vCPUs far
+  // apart (a 490 ns round trip), the reference epoch's update: 22 -> 18 units.
+  // A worker that is late still never makes the caller wait: the caller then
+  // updates its slice too (parallel_ranges of one item per thread: item t is slice t).
+  const int pieces = threads;
   if (piece_nonfinite_.size() < std::size_t(pieces)) piece_nonfinite_.resize(std::size_t(pieces));
-  parallel_pieces(threads, [&](int piece, int) {
+  parallel_ranges(pieces, threads, [&](long long piece, int) {
     std::uint32_t bits = 0;
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
-      const auto [begin, end] = thread_slice(parameters_[i].size(), piece, pieces);
+      const auto [begin, end] = thread_slice(parameters_[i].size(), int(piece), pieces);
       bits |= update(i, begin, end, first);
     }
     piece_nonfinite_[std::size_t(piece)] = bits;
