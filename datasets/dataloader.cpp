@@ -85,21 +85,26 @@ void DataLoader::prefetch_item(std::size_t item) const {
   __builtin_prefetch(set_->labels.data() + item);  // a random label misses the caches as much as its row
 }
 
-std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y) {
+std::size_t DataLoader::shape_batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y) const {
   if (i >= num_batches()) {
     throw std::out_of_range("DataLoader::batch: batch " + std::to_string(i) + " of " + std::to_string(num_batches()));
   }
   const auto [shard_begin, shard_end] = shard_of_batch(i);
-  const std::size_t first = i * batch_size_ + shard_begin;
   const std::size_t b = shard_end - shard_begin;
   const std::size_t features = set_->features();
-
   // x is (b, features); resize only when the shape differs (the shape array
   // lives inside xarray's small-vector storage, so a same-shape batch allocates nothing).
   if (x.dimension() != 2 || x.shape()[0] != b || x.shape()[1] != features) {
     x.resize(std::array<std::size_t, 2>{b, features});
   }
   y.resize(b);
+  return b;
+}
+
+std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y) {
+  const std::size_t b = shape_batch(i, x, y);
+  const std::size_t first = i * batch_size_ + shard_of_batch(i).first;
+  const std::size_t features = set_->features();
 
   // Rows in contiguous ranges on the pool's threads, thread t's share being rows
   // thread_slice(b, t, threads) (parallel_pieces, core/parallel.hpp): each core then

@@ -44,6 +44,12 @@ class DataLoader {
   // a steady-state training step allocates nothing.
   std::size_t batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y);
 
+  // Gives x and y batch i's shapes (what batch(i, x, y) does first), allocating
+  // only when a shape differs: a caller that runs batch() on another thread
+  // calls it first on its own, so the memory belongs to the thread that frees
+  // it (core/memory_pool.hpp keeps free lists per thread). Returns b.
+  std::size_t shape_batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y) const;
+
   // Augments every image of every batch from now on (datasets/augment.hpp),
   // drawn from (seed, epoch, item); for the training split's loader only.
   // Throws InputError for a table split or a shift not smaller than the images.

@@ -78,6 +78,7 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     Tensor logits = model(input);
     if (i + 1 < steps) {
       next_batch = i + 1;
+      loader.shape_batch(next_batch, inputs[next_batch % 2].value(), labels[next_batch % 2]);  // allocates here
       copying.emplace(copy_next);
     }
     float value = 0.0f;

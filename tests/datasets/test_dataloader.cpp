@@ -80,6 +80,23 @@ TEST_CASE("DataLoader: batch count and a partial final batch") {
   CHECK_THROWS_AS(xg::DataLoader(set, 0, false, 0, {}), xg::InputError);
 }
 
+TEST_CASE("DataLoader: shape_batch sizes x and y as batch() would, and batch() then keeps their memory") {
+  const xg::Split set = numbered_set(10);
+  xg::DataLoader loader(set, 4, false, 0, {});
+  xg::Array x;
+  std::vector<std::uint32_t> y;
+  CHECK(loader.shape_batch(2, x, y) == 2);
+  CHECK(x.shape() == xg::Array::shape_type{2, 6});
+  CHECK(y.size() == 2);
+  const float* memory = x.data();
+  CHECK(loader.batch(2, x, y) == 2);
+  CHECK(x.data() == memory);  // batch() on another thread allocates nothing (the training loop's background copy)
+  CHECK(y == std::vector<std::uint32_t>{8, 9});
+  CHECK(loader.shape_batch(0, x, y) == 4);
+  CHECK(x.shape() == xg::Array::shape_type{4, 6});
+  CHECK_THROWS_AS(loader.shape_batch(3, x, y), std::out_of_range);
+}
+
 TEST_CASE("DataLoader: no shuffle gives the identity order every epoch") {
   const xg::Split set = numbered_set(11);
   xg::DataLoader loader(set, 3, false, 42, {});
