@@ -232,10 +232,6 @@ int train_on_ranks(const TrainCommandOptions& command_line) {
     for (std::size_t epoch = checkpoints.first_epoch(); epoch <= config.epochs; ++epoch) {
       const auto start = std::chrono::steady_clock::now();
       const EpochStats stats = run.run_epoch(epoch, progress_bar ? epoch_progress(epoch, config, start) : ProgressFn());
-      if (progress_bar) clear_progress_line(stdout);
-      std::printf("%s\n", format_epoch_row(stats, config.epochs, columns).c_str());
-      if (config.diagnostics) std::printf("%s", format_diagnostics(run.diagnostics_history().back()).c_str());
-      std::fflush(stdout);
       if (!o.metrics.empty()) {
         nlohmann::json line = epoch_json(stats);
         if (config.diagnostics) line["diagnostics"] = diagnostics_json(run.diagnostics_history().back());
@@ -245,6 +241,12 @@ int train_on_ranks(const TrainCommandOptions& command_line) {
         if (comm.is_root() && !o.metrics.empty()) write_file_atomically(o.metrics, metrics_text);
         checkpoints.after_epoch(epoch, stats.test_loss, metrics_text);
       });
+      // The epoch's row once its model and metrics are written: a row on the
+      // screen means that epoch is saved, whenever a signal stops the run after it.
+      if (progress_bar) clear_progress_line(stdout);
+      std::printf("%s\n", format_epoch_row(stats, config.epochs, columns).c_str());
+      if (config.diagnostics) std::printf("%s", format_diagnostics(run.diagnostics_history().back()).c_str());
+      std::fflush(stdout);
       if (!o.save.empty()) saved_to = o.save, saved_epoch = epoch;
       history.push_back(stats);
       if (run.should_stop()) {
