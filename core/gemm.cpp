@@ -472,9 +472,13 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
       // op(B) stored (K,N) already holds each k's NR columns side by side: its panels
       // are read in place (stride ldb), which saves a copy of op(B) per call. Only a
       // last panel that is not whole vectors is packed (zero-padded), so the kernel
-      // never reads past the matrix. Packed or not, the kernel multiplies the same
-      // values in the same order: results are the same to the bit.
-      const int packed_from = p.tb == Trans::No ? (nc % W == 0 ? nc : nc / NR * NR) : 0;
+      // never reads past the matrix; and all of op(B) when its rows, ldb apart, would
+      // crowd into a few L1 sets and evict each other between tiles (ldb a multiple
+      // of 256 floats: the layers 256 and 128 wide). Packed or not, the kernel
+      // multiplies the same values in the same order: results are the same to the bit.
+      const bool b_readable_in_place =
+          p.tb == Trans::No && b_panel_fits_l1(blocks(), long(p.ldb) * long(sizeof(float)), kc, long(NR * sizeof(float)));
+      const int packed_from = b_readable_in_place ? (nc % W == 0 ? nc : nc / NR * NR) : 0;
       float* const bp = packed_from < nc ? buf.b.get(std::size_t(kc) * round_up(nc - packed_from, NR)) : nullptr;
       if (bp) pack_b(p.tb, b + packed_from, p.ldb, kc, nc - packed_from, bp);
       for (int ic = m0; ic < m1; ic += MC) {
