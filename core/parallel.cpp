@@ -36,6 +36,19 @@ inline void cpu_relax() {
 #endif
 }
 
+// Waits until done() holds: a bounded spin (4096 pauses, a few microseconds),
+// then yielding the core at each poll, so a wait on a thread the OS has not
+// scheduled never keeps that thread off the core it needs.
+template <class Done>
+void spin_until(const Done& done) {
+  for (int spins = 0; !done(); ++spins) {
+    if (spins < 4096)
+      cpu_relax();
+    else
+      std::this_thread::yield();
+  }
+}
+
 // The job state in one atomic word: generation (24 bits) | claimed units (40 bits,
 // bit u set once unit u is claimed). A claim is a compare-exchange that sets a
 // bit. A job ends only once all its units are claimed and done, so a worker
@@ -94,12 +107,7 @@ class Pool {
   std::exception_ptr wait_posted() {
     int posted = kPosted;
     if (background_.compare_exchange_strong(posted, kTaken, std::memory_order_acq_rel)) run_background();
-    for (int spins = 0; background_.load(std::memory_order_acquire) != kDone; ++spins) {
-      if (spins < 4096)
-        cpu_relax();
-      else
-        std::this_thread::yield();
-    }
+    spin_until([this] { return background_.load(std::memory_order_acquire) == kDone; });
     background_.store(kNone, std::memory_order_relaxed);
     return background_error_;
   }
@@ -124,12 +132,7 @@ class Pool {
     }
     run_units(generation, 0);
     // Wait only for units a worker has claimed and is running.
-    for (int spins = 0; done_.load(std::memory_order_acquire) < units; ++spins) {
-      if (spins < 4096)
-        cpu_relax();
-      else
-        std::this_thread::yield();
-    }
+    spin_until([this, units] { return done_.load(std::memory_order_acquire) >= units; });
   }
 
  private:

@@ -64,18 +64,17 @@ void SGD::step() {
   // apart (a 490 ns round trip), the reference epoch's update: 22 -> 18 units.
   // A worker that is late still never makes the caller wait: the caller then
   // updates its slice too (parallel_ranges of one item per thread: item t is slice t).
-  const int pieces = threads;
-  if (piece_nonfinite_.size() < std::size_t(pieces)) piece_nonfinite_.resize(std::size_t(pieces));
-  parallel_ranges(pieces, threads, [&](long long piece, int) {
+  if (slice_nonfinite_.size() < std::size_t(threads)) slice_nonfinite_.resize(std::size_t(threads));
+  parallel_ranges(threads, threads, [&](long long slice, int) {
     std::uint32_t bits = 0;
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
-      const auto [begin, end] = thread_slice(parameters_[i].size(), int(piece), pieces);
+      const auto [begin, end] = thread_slice(parameters_[i].size(), int(slice), threads);
       bits |= update(i, begin, end, first);
     }
-    piece_nonfinite_[std::size_t(piece)] = bits;
+    slice_nonfinite_[std::size_t(slice)] = bits;
   });
   std::uint32_t nonfinite = 0;
-  for (int piece = 0; piece < pieces; ++piece) nonfinite |= piece_nonfinite_[std::size_t(piece)];
+  for (int slice = 0; slice < threads; ++slice) nonfinite |= slice_nonfinite_[std::size_t(slice)];
   step_finite_ = nonfinite == 0;
 }
 

@@ -42,7 +42,7 @@ class SGD : public Optimizer {
 
   SGDOptions options_;
   std::vector<Array> velocity_;
-  std::vector<std::uint32_t> piece_nonfinite_;  // per piece of step(): a new weight is inf or NaN
+  std::vector<std::uint32_t> slice_nonfinite_;  // per thread's slice of step(): a new weight is inf or NaN
   std::size_t total_floats_ = 0;                 // elements of all parameters (counted at the first step)
   bool step_finite_ = true;  // no parameter came out of the last step() inf or NaN
 };
