@@ -454,9 +454,14 @@ AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap) {
 }
 
 // Whether gemm_rect reads op(B)'s panels in place (a ragged last panel aside) for
-// blocks kc deep: op(B) stored (K,N), unless its rows crowd a few L1 sets (below).
+// blocks kc deep: op(B) stored (K,N), unless its rows, ldb apart, crowd a few L1
+// sets where a packed panel would fit L1. (A block deeper than L1 holds, the
+// kc_in_place blocks, streams its panel from L2 packed or not: read in place.)
 bool b_read_in_place(const Problem& p, int kc) {
-  return p.tb == Trans::No && b_panel_fits_l1(blocks(), long(p.ldb) * long(sizeof(float)), kc, long(NR * sizeof(float)));
+  if (p.tb != Trans::No) return false;
+  const long row_bytes = long(NR * sizeof(float));
+  return b_panel_fits_l1(blocks(), long(p.ldb) * long(sizeof(float)), kc, row_bytes) ||
+         !b_panel_fits_l1(blocks(), row_bytes, kc, row_bytes);
 }
 
 // Computes C[m0:m1, n0:n1] on the calling thread, packing into `buf`.

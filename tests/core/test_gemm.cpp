@@ -10,6 +10,7 @@
 #include <limits>
 #include <random>
 #include <tuple>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -304,10 +305,12 @@ TEST_CASE("gemm gives the same bits whether op(B)'s rows are dense or a power of
   // op(B) stored (K,N) with rows 1024 floats apart would crowd a few L1 sets, so
   // gemm packs it instead of reading it in place (b_panel_fits_l1): the same
   // values in the same order, so the same bits as the dense rows read in place.
+  // K = 700: a block deeper than L1 holds, read in place either way.
   std::mt19937 rng(13);
-  const int M = 64, K = 128, ld = 1024;
-  for (int N : {32, 45, 100}) {
+  const int M = 64, ld = 1024;
+  for (const auto& [N, K] : {std::pair{32, 128}, std::pair{45, 128}, std::pair{100, 128}, std::pair{45, 700}}) {
     CAPTURE(N);
+    CAPTURE(K);
     const std::vector<float> A = random_floats(std::size_t(M) * K, rng);
     const std::vector<float> dense = random_floats(std::size_t(K) * N, rng);
     std::vector<float> spread(std::size_t(K) * ld, std::numeric_limits<float>::quiet_NaN());

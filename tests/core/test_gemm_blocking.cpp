@@ -84,6 +84,8 @@ TEST_CASE("b_panel_fits_l1: rows a large power of two apart crowd a few L1 sets,
   CHECK(b.kc == 320);
   CHECK(xg::b_panel_fits_l1(b, 128, 320, 128));
   CHECK_FALSE(xg::b_panel_fits_l1(b, 128, 336, 128));
+  // A panel deeper than L1 holds does not fit however its rows lie (gemm then reads it in place).
+  CHECK_FALSE(xg::b_panel_fits_l1(b, 128, 784, 128));
   // A stride that is not whole lines: rows straddle lines, spread over every set.
   CHECK(xg::b_panel_fits_l1(b, 1000, 64, 128));
   CHECK_FALSE(xg::b_panel_fits_l1(b, 1000, 1024, 128));
