@@ -453,17 +453,6 @@ AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap) {
   return {ALayout::KMajor, ap, MR, std::size_t(kc)};
 }
 
-// Whether gemm_rect reads op(B)'s panels in place (a ragged last panel aside) for
-// blocks kc deep: op(B) stored (K,N), unless its rows, ldb apart, crowd a few L1
-// sets where a packed panel would fit L1. (A block deeper than L1 holds, the
-// kc_in_place blocks, streams its panel from L2 packed or not: read in place.)
-bool b_read_in_place(const Problem& p, int kc) {
-  if (p.tb != Trans::No) return false;
-  const long row_bytes = long(NR * sizeof(float));
-  return b_panel_fits_l1(blocks(), long(p.ldb) * long(sizeof(float)), kc, row_bytes) ||
-         !b_panel_fits_l1(blocks(), row_bytes, kc, row_bytes);
-}
-
 // Computes C[m0:m1, n0:n1] on the calling thread, packing into `buf`.
 void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& buf) {
   const int MC = blocks().mc, NC = blocks().nc;
@@ -483,11 +472,9 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
       // op(B) stored (K,N) already holds each k's NR columns side by side: its panels
       // are read in place (stride ldb), which saves a copy of op(B) per call. Only a
       // last panel that is not whole vectors is packed (zero-padded), so the kernel
-      // never reads past the matrix; and all of op(B) when its rows, ldb apart, would
-      // crowd into a few L1 sets and evict each other between tiles (ldb a multiple
-      // of 256 floats: the layers 256 and 128 wide). Packed or not, the kernel
-      // multiplies the same values in the same order: results are the same to the bit.
-      const int packed_from = b_read_in_place(p, kstep) ? (nc % W == 0 ? nc : nc / NR * NR) : 0;
+      // never reads past the matrix. Packed or not, the kernel multiplies the same
+      // values in the same order: results are the same to the bit.
+      const int packed_from = p.tb == Trans::No ? (nc % W == 0 ? nc : nc / NR * NR) : 0;
       float* const bp = packed_from < nc ? buf.b.get(std::size_t(kc) * round_up(nc - packed_from, NR)) : nullptr;
       if (bp) pack_b(p.tb, b + packed_from, p.ldb, kc, nc - packed_from, bp);
       for (int ic = m0; ic < m1; ic += MC) {
@@ -561,10 +548,10 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
   // nothing of A stored (M,K) (read in place) and only copies A stored (K,M), and
   // a chunk of rows reads op(B) stored (K,N) in place, so both are cut into up to
   // kChunksPerThread chunks per thread (thread t's own share stays the same rows).
-  // Only a chunk of rows with op(B) packed (stored (N,K), or (K,N) with rows that
-  // crowd L1 sets) would pack all of op(B) again: one chunk per thread. (At most kPooledChunkBuffers when there are fewer threads:
+  // Only a chunk of rows with op(B) stored (N,K) would pack all of op(B) again: one
+  // chunk per thread. (At most kPooledChunkBuffers when there are fewer threads:
   // each chunk keeps pack buffers of its own.)
-  const bool chunk_repacks_b = !split_n && !b_read_in_place(p, kc_block(p.K, a_read_in_place(p.ta)));
+  const bool chunk_repacks_b = !split_n && p.tb == Trans::Yes;
   const int chunks =
       std::min({tiles, threads * (chunk_repacks_b ? 1 : kChunksPerThread), std::max(threads, kPooledChunkBuffers)});
   // Chunk c takes tiles [tiles*c/chunks, tiles*(c+1)/chunks), on whichever thread

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <numeric>
 #include <string>
 #include <thread>
 
@@ -25,8 +24,6 @@ long sysconf_or_zero(int name) {
   const long v = ::sysconf(name);
   return v > 0 ? v : 0;
 }
-
-constexpr long kLine = 64;  // bytes in a cache line (x86, and most ARM cores)
 
 // Floats in a cache of `bytes`.
 long floats(long bytes) { return bytes / long(sizeof(float)); }
@@ -94,25 +91,7 @@ GemmBlocking gemm_blocking(const CacheSizes& caches, int mr, int nr) {
   // in a virtual machine, and the pack buffer grows with NC).
   long nc = floats(l3) / 2 / kc_in_place;
   nc = std::clamp(nc / nr * nr, long(nr), 4096L / nr * nr);
-  const long sets = std::max(1L, l1 / (ways * kLine));
-  return {int(kc), int(kc_in_place), int(mc), int(nc), int(sets), int(ways_for_b)};
-}
-
-bool b_panel_fits_l1(const GemmBlocking& blocking, long stride_bytes, long rows, long row_bytes) {
-  const long sets = std::max(1, blocking.l1_sets);
-  const long lines_per_row = (row_bytes + kLine - 1) / kLine + (stride_bytes % kLine != 0);  // one more when rows straddle lines
-  long most = 0;  // lines in the fullest set
-  if (stride_bytes % kLine != 0) {
-    most = (rows * lines_per_row + sets - 1) / sets;  // rows start at shifting offsets: spread over all sets
-  } else {
-    // Row r starts in set (r * s) mod sets, s = stride in lines: the starts cycle
-    // through sets / g sets, g = gcd(s, sets), each g sets apart; a set is then
-    // the start of ceil(rows / cycle) rows and is covered by ceil(lines / g) of
-    // the sets' residues.
-    const long g = std::gcd(stride_bytes / kLine, sets), cycle = sets / g;
-    most = (rows + cycle - 1) / cycle * ((lines_per_row + g - 1) / g);
-  }
-  return most <= blocking.l1_ways_for_b;
+  return {int(kc), int(kc_in_place), int(mc), int(nc)};
 }
 
 }  // namespace xg

@@ -10,10 +10,6 @@
 //   MC  rows of a packed A block (MC x KC floats): half of L2;
 //   NC  columns of a packed B block (KC x NC floats): half of this core's share
 //       of L3.
-// And whether a panel of op(B) can be read in place (b_panel_fits_l1): its rows
-// lie a leading dimension apart, and a stride that is a multiple of a large power
-// of two maps them all onto a few L1 sets, where they evict each other before
-// the next tile reads them again; such a panel is packed instead.
 // This is the analytical model of Low, Igual, Smith and Quintana-Ortí, "Analytical
 // modeling is enough for high-performance BLIS" (ACM TOMS 43(2), 2016), simplified.
 //
@@ -43,20 +39,11 @@ struct GemmBlocking {
   int kc_in_place;  // the same when op(A) is read in place; at least kc
   int mc;           // a multiple of mr
   int nc;           // a multiple of nr
-  int l1_sets = 64;      // sets of L1 (64-byte lines)
-  int l1_ways_for_b = 6;  // the ways of each set that a B micro-panel may fill (KC's rule)
 };
 
 // Block sizes for a micro-kernel tile of mr x nr floats. Unreported sizes fall
 // back to a small common machine (L1 32 KiB 8-way, L2 256 KiB, L3 2 MiB per
 // core). A pure function of its arguments.
 GemmBlocking gemm_blocking(const CacheSizes& caches, int mr, int nr);
-
-// True when `rows` rows of `row_bytes` each, `stride_bytes` apart (a micro-panel
-// of op(B) read in place), put no more lines into any one L1 set than the
-// blocking lets a B micro-panel have, so the panel stays in L1 while the tiles
-// of a block re-read it. A pure function of its arguments: it decides only
-// whether op(B) is packed, which never changes what the kernel computes.
-bool b_panel_fits_l1(const GemmBlocking& blocking, long stride_bytes, long rows, long row_bytes);
 
 }  // namespace xg

@@ -70,27 +70,6 @@ TEST_CASE("gemm_blocking: absurd reports are clamped to whole tiles within bound
     }
 }
 
-TEST_CASE("b_panel_fits_l1: rows a large power of two apart crowd a few L1 sets, other strides spread") {
-  // 48 KiB 12-way L1: 64 sets, 10 ways for a B micro-panel; panels of 32 floats (128 bytes).
-  const xg::GemmBlocking b = xg::gemm_blocking(caches(48 * 1024, 12, 2L << 20, 32L << 20, 2), 8, 32);
-  CHECK(b.l1_sets == 64);
-  CHECK(b.l1_ways_for_b == 10);
-  // Rows 1 KiB apart (a layer 256 wide) start in 4 sets only: 64 rows put 16 lines in each.
-  CHECK_FALSE(xg::b_panel_fits_l1(b, 1024, 64, 128));
-  CHECK(xg::b_panel_fits_l1(b, 1024, 40, 128));  // 10 rows a set
-  // 784 floats (3136 bytes, 49 lines: odd) apart: every set, 2 lines each.
-  CHECK(xg::b_panel_fits_l1(b, 784 * 4, 64, 128));
-  // Dense rows of a packed micro-panel (128 bytes apart): KC = 320 rows fill 10 ways, 336 would not.
-  CHECK(b.kc == 320);
-  CHECK(xg::b_panel_fits_l1(b, 128, 320, 128));
-  CHECK_FALSE(xg::b_panel_fits_l1(b, 128, 336, 128));
-  // A panel deeper than L1 holds does not fit however its rows lie (gemm then reads it in place).
-  CHECK_FALSE(xg::b_panel_fits_l1(b, 128, 784, 128));
-  // A stride that is not whole lines: rows straddle lines, spread over every set.
-  CHECK(xg::b_panel_fits_l1(b, 1000, 64, 128));
-  CHECK_FALSE(xg::b_panel_fits_l1(b, 1000, 1024, 128));
-}
-
 TEST_CASE("cpu_cache_sizes reports non-negative sizes and at least one core") {
   const xg::CacheSizes c = xg::cpu_cache_sizes();
   CHECK(c.l1d >= 0);
