@@ -190,7 +190,7 @@ class Pool {
     std::uint32_t seen = generation_of(state_.load());
     for (;;) {
       // Spin about 50 µs for the next job, then sleep until one is published.
-      const auto spin_until = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
+      const auto spin_deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(50);
       int polls = 0;
       while (generation_of(state_.load()) == seen && !stop_.load(std::memory_order_relaxed)) {
         if (take_background(index)) {
@@ -198,7 +198,7 @@ class Pool {
           continue;
         }
         cpu_relax();
-        if (++polls % 64 == 0 && std::chrono::steady_clock::now() > spin_until) {
+        if (++polls % 64 == 0 && std::chrono::steady_clock::now() > spin_deadline) {
           std::unique_lock<std::mutex> lock(mutex_);
           sleepers_.fetch_add(1);
           wake_.wait(lock, [&] {
