@@ -217,13 +217,17 @@ inline void transpose8x8(const float* src, int lds, float* dst, int ldd) {
 void pack_transposed(const float* src, int lds, int rows, int kc, int width, int pad_to, float* dst) {
   int j0 = 0;
 #if defined(__AVX__)
-  for (; j0 + 8 <= rows; j0 += 8) {
-    const float* s = src + std::size_t(j0) * lds;
-    int k = 0;
-    for (; k + 8 <= kc; k += 8) transpose8x8(s + k, lds, dst + std::size_t(k) * width + j0, width);
-    for (; k < kc; ++k)
-      for (int j = 0; j < 8; ++j) dst[std::size_t(k) * width + j0 + j] = s[std::size_t(j) * lds + k];
-  }
+  // k-blocks outermost: each block writes whole rows of the panel (width floats) while
+  // its cache lines are in L1 (one block per 8 rows would write each line of the
+  // panel in halves, the second half after the line has left L1).
+  const int whole = rows / 8 * 8;
+  int k0 = 0;
+  for (; k0 + 8 <= kc; k0 += 8)
+    for (int j = 0; j < whole; j += 8)
+      transpose8x8(src + std::size_t(j) * lds + k0, lds, dst + std::size_t(k0) * width + j, width);
+  for (; k0 < kc; ++k0)
+    for (int j = 0; j < whole; ++j) dst[std::size_t(k0) * width + j] = src[std::size_t(j) * lds + k0];
+  j0 = whole;
 #endif
   for (int j = j0; j < rows; ++j)
     for (int k = 0; k < kc; ++k) dst[std::size_t(k) * width + j] = src[std::size_t(j) * lds + k];
