@@ -269,7 +269,24 @@ struct TileUpdate {
   bool relu;
   const float* row_bias = nullptr;  // or one bias per row of the tile (a transposed C)
   bool transposed = false;          // the tile is of Cᵀ: element (i, j) lives at C[j*ldc + i]
+  bool* nonfinite = nullptr;        // set when an element written is inf or NaN (the last KC block only)
 };
+
+// a * b + c rounded once where the CPU has FMA (as plain SGD's w - lr * g,
+// optim/sgd.cpp, so that gemm_sgd_update_w writes the very weights the optimizer
+// would), else a * b rounded first. Explicit: a compiler may fuse a * b + c or not
+// (xsimd::fma on AVX-512 is a multiply and an add that it may fuse).
+inline Batch multiply_add(const Batch& a, const Batch& b, const Batch& c) {
+#if defined(__AVX512F__)
+  static_assert(W == 16, "AVX-512 batches");
+  return _mm512_fmadd_ps(a, b, c);
+#elif defined(__AVX2__) && defined(__FMA__)
+  static_assert(W == 8, "AVX batches");
+  return _mm256_fmadd_ps(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
 
 // C (MRt, NVt*W) with row stride ldc (the whole tile inside C) from the accumulators.
 template <int MRt, int NVt>
@@ -280,11 +297,12 @@ inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const Ti
 #pragma GCC unroll 4
     for (int v = 0; v < NVt; ++v) {
       float* c = C + std::size_t(i) * ldc + v * W;
-      Batch r = alpha * acc[i][v];
-      if (u.beta != 0.0f) r = xsimd::fma(beta, Batch::load_unaligned(c), r);
+      Batch r = u.beta == 1.0f ? multiply_add(alpha, acc[i][v], Batch::load_unaligned(c)) : alpha * acc[i][v];
+      if (u.beta != 0.0f && u.beta != 1.0f) r = xsimd::fma(beta, Batch::load_unaligned(c), r);
       if (u.bias) r += Batch::load_unaligned(u.bias + v * W);
       if (u.row_bias) r += Batch(u.row_bias[i]);
       if (u.relu) r = xsimd::select(r < zero, zero, r);  // std::max(r, 0)
+      if (u.nonfinite && xsimd::any(!xsimd::isfinite(r))) *u.nonfinite = true;
       r.store_unaligned(c);
     }
   }
@@ -354,6 +372,9 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
           if (u.beta != 0.0f) r = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c), r);
           if (u.row_bias) r = _mm256_add_ps(r, bias);
           if (u.relu) r = _mm256_blendv_ps(r, zero, _mm256_cmp_ps(r, zero, _CMP_LT_OQ));
+          // r - r is 0 for a finite r, NaN for inf or NaN (unordered with 0)
+          if (u.nonfinite && _mm256_movemask_ps(_mm256_cmp_ps(_mm256_sub_ps(r, r), zero, _CMP_NEQ_UQ)))
+            *u.nonfinite = true;
           _mm256_storeu_ps(c, r);
         }
       }
@@ -464,6 +485,7 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
   // Round the blocks up to whole tiles: packing zero-pads the edge panels.
   const auto round_up = [](int n, int to) { return std::size_t((n + to - 1) / to) * to; };
   float* const ap = p.ta == Trans::Yes ? buf.a.get(std::size_t(kstep) * round_up(std::min(MC, m1 - m0), MR)) : nullptr;
+  bool nonfinite = false;  // an element written is inf or NaN (Epilogue::nonfinite)
   for (int jc = n0; jc < n1; jc += NC) {
     const int nc = std::min(NC, n1 - jc);
     // do-while: K == 0 still makes one pass, which applies beta and the epilogue.
@@ -492,6 +514,7 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
           const float* b_panel = b_in_place ? b + jr : bp + std::size_t(jr - packed_from) * kc;
           TileUpdate u{p.alpha, first ? p.beta : 1.0f, nullptr, last && p.epilogue.relu};
           u.transposed = p.transposed;
+          if (last && p.epilogue.nonfinite) u.nonfinite = &nonfinite;
           if (last && p.epilogue.bias && !p.transposed) u.bias = p.epilogue.bias + jc + jr;
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir);
@@ -506,6 +529,7 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
       pc += kc;
     } while (pc < p.K);
   }
+  if (nonfinite) p.epilogue.nonfinite->store(true, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -571,6 +595,16 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
       gemm_rect(p, lo, std::min(hi, M), 0, N, buf);
   };
   parallel_chunks(chunks, threads, [&chunk](int c, bool pooled) { chunk(c, pooled); });  // one reference: no allocation
+}
+
+bool gemm_sgd_update_w(int B, int N, int K, const float* dy, const float* x, float lr, float* w,
+                       std::atomic<bool>* nonfinite) {
+  // gemm(Yes, No, ...) packs op(A) (dy stored (B,N)), so B is cut into blocks of KC.
+  if (kc_block(B, a_read_in_place(Trans::Yes)) < B) return false;
+  Epilogue check;
+  check.nonfinite = nonfinite;
+  gemm(Trans::Yes, Trans::No, N, K, B, -lr, dy, N, x, K, 1.0f, w, K, check);
+  return true;
 }
 
 const char* gemm_simd_name() { return xsimd::default_arch::name(); }

@@ -24,9 +24,12 @@
 // separate pass over memory:
 //   bias:  C[m][n] += bias[n]           (bias has N elements)
 //   relu:  C[m][n]  = max(C[m][n], 0)   (after the bias)
+//   nonfinite: flags an inf or NaN written to C
 //
 // Results do not depend on the number of threads: the K dimension is never
 // split across threads, so every element is summed in the same order.
+
+#include <atomic>
 
 namespace xg {
 
@@ -35,6 +38,9 @@ enum class Trans { No, Yes };
 struct Epilogue {
   const float* bias = nullptr;  // N elements added to every row, or null
   bool relu = false;            // clamp at zero after the bias
+  // Set (to true) when an element written to C is inf or NaN, or null: a check
+  // made while each element is in a register, instead of a pass over C.
+  std::atomic<bool>* nonfinite = nullptr;
 };
 
 void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
@@ -75,6 +81,16 @@ inline void gemm_accumulate_dx(int B, int N, int K, const float* dy, const float
 inline void gemm_accumulate_dw(int B, int N, int K, const float* dy, const float* x, float* dw, bool add = true) {
   gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, dy, N, x, K, add ? 1.0f : 0.0f, dw, K);
 }
+
+// Plain SGD's update of a weight from its gradient, fused into the weight
+// gradient's GEMM (core/ops.cpp, Node::update_lr): dy (B,N), x (B,K) ->
+// w (N,K) -= lr · (dyᵀ · x), each new weight rounded once, exactly as the
+// optimizer's `w - lr * g` on the gradient g this GEMM would have stored, so the
+// gradient is never stored nor read back. *nonfinite is set if a new weight is
+// inf or NaN. Returns false, doing nothing, when B is deeper than one K block of
+// the kernel (the update would then round once per block).
+bool gemm_sgd_update_w(int B, int N, int K, const float* dy, const float* x, float lr, float* w,
+                       std::atomic<bool>* nonfinite);
 
 // A plain matmul c (M,N) = a (M,K) · b (K,N) and its two gradients:
 

@@ -4,6 +4,7 @@
 // OpenMP threads.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -343,5 +344,77 @@ TEST_CASE("gemm x·Wᵀ with few output columns gives the same bits as with W st
     gemm(Trans::No, Trans::Yes, M, N, K, 1.0f, x.data(), K, w.data(), K, 0.0f, as_transpose.data(), N, {bias.data(), false});
     gemm(Trans::No, Trans::No, M, N, K, 1.0f, x.data(), K, wt.data(), N, 0.0f, direct.data(), N, {bias.data(), false});
     CHECK(std::memcmp(as_transpose.data(), direct.data(), direct.size() * sizeof(float)) == 0);
+  }
+}
+
+TEST_CASE("gemm_sgd_update_w writes w - lr * (dyᵀ·x) rounded as the stored gradient's update, and flags inf/NaN") {
+  std::mt19937 rng(11);
+  // Whole and ragged tiles, one and two threads' worth of work.
+  for (const auto& [B, N, K] : {std::tuple{32, 12, 16}, std::tuple{64, 256, 784}, std::tuple{7, 10, 33}}) {
+    CAPTURE(B);
+    CAPTURE(N);
+    CAPTURE(K);
+    const std::vector<float> dy = random_floats(std::size_t(B) * N, rng), x = random_floats(std::size_t(B) * K, rng);
+    const std::vector<float> w0 = random_floats(std::size_t(N) * K, rng);
+    const float lr = 0.37f;
+    std::vector<float> g(std::size_t(N) * K), w = w0;
+    xg::gemm_accumulate_dw(B, N, K, dy.data(), x.data(), g.data(), /*add=*/false);
+    std::atomic<bool> nonfinite{false};
+    {
+      const xg::testing::ScopedThreads scope(2);
+      REQUIRE(xg::gemm_sgd_update_w(B, N, K, dy.data(), x.data(), lr, w.data(), &nonfinite));
+    }
+    CHECK_FALSE(nonfinite.load());
+    int differ = 0;
+    for (std::size_t i = 0; i < w.size(); ++i) {
+#if defined(__FMA__)
+      const float expected = std::fma(-lr, g[i], w0[i]);  // what SGD's step computes (optim/sgd.cpp)
+#else
+      const float expected = w0[i] - lr * g[i];
+#endif
+      differ += std::memcmp(&w[i], &expected, sizeof(float)) != 0;
+    }
+    CHECK(differ == 0);
+    // A weight that the update carries past the largest float, and a NaN weight: both flagged.
+    const std::size_t mid = w.size() / 2;
+    REQUIRE(g[mid] != 0.0f);
+    for (const bool overflow : {true, false}) {
+      CAPTURE(overflow);
+      w = w0;
+      w[mid] = overflow ? std::copysign(std::numeric_limits<float>::max(), -g[mid]) : std::nanf("");
+      std::atomic<bool> flagged{false};
+      REQUIRE(xg::gemm_sgd_update_w(B, N, K, dy.data(), x.data(), overflow ? 1e32f : lr, w.data(), &flagged));
+      CHECK(flagged.load());
+      CHECK_FALSE(std::isfinite(w[mid]));
+    }
+  }
+}
+
+TEST_CASE("gemm_sgd_update_w declines, touching nothing, when the batch is deeper than one K block") {
+  const int B = 5000, N = 3, K = 4;  // KC is at most 1024 (core/gemm_blocking.cpp)
+  const std::vector<float> dy(std::size_t(B) * N, 1.0f), x(std::size_t(B) * K, 1.0f);
+  std::vector<float> w(std::size_t(N) * K, 0.5f);
+  std::atomic<bool> nonfinite{false};
+  CHECK_FALSE(xg::gemm_sgd_update_w(B, N, K, dy.data(), x.data(), 0.1f, w.data(), &nonfinite));
+  for (const float v : w) CHECK(v == 0.5f);
+}
+
+TEST_CASE("gemm's epilogue flags an inf or NaN it writes, on the plain and the transposed tile paths") {
+  std::mt19937 rng(5);
+  // (M, N, K): x·Wᵀ with a batch smaller than the layer is computed as the transpose.
+  for (const auto& [M, N, K] : {std::tuple{64, 256, 40}, std::tuple{40, 24, 16}}) {
+    CAPTURE(M);
+    CAPTURE(N);
+    std::vector<float> x = random_floats(std::size_t(M) * K, rng);
+    const std::vector<float> w = random_floats(std::size_t(N) * K, rng);
+    std::vector<float> y(std::size_t(M) * N);
+    std::atomic<bool> nonfinite{false};
+    Epilogue check;
+    check.nonfinite = &nonfinite;
+    xg::gemm_xwt(M, N, K, x.data(), w.data(), y.data(), check);
+    CHECK_FALSE(nonfinite.load());
+    x[std::size_t(M / 2) * K + 3] = std::numeric_limits<float>::infinity();
+    xg::gemm_xwt(M, N, K, x.data(), w.data(), y.data(), check);
+    CHECK(nonfinite.load());
   }
 }
