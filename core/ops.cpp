@@ -12,6 +12,7 @@
 // way; they also use `sizes` (two integers).
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,19 @@ void accumulate_column_sums(const Array& dy, Array& db, bool add = true) {
   if (!add) std::fill_n(out, cols, 0.0f);
   for (std::size_t r = 0; r < rows; ++r)
     for (std::size_t c = 0; c < cols; ++c) out[c] += g[r * cols + c];
+}
+
+// Node::update_lr: W -= lr · dyᵀ·x for a weight w (N,K) whose whole gradient
+// comes from this op (its one consumer, nothing accumulated yet), in the GEMM
+// that would make the gradient. False when it does not apply (the caller then
+// stores the gradient as usual).
+bool sgd_update_in_backward(Node& w, int B, int N, int K, const float* dy, const float* x) {
+  if (!(w.update_lr > 0.0f) || w.consumers != 1 || !w.grad_is_zero()) return false;
+  std::atomic<bool> nonfinite{false};
+  if (!gemm_sgd_update_w(B, N, K, dy, x, w.update_lr, w.value.data(), &nonfinite)) return false;
+  w.updated = true;
+  w.update_nonfinite = nonfinite.load(std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace
@@ -128,7 +142,10 @@ static void linear_backward(Node& n) {
     gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), dx, add);
   }
   // dW (N,K) += dyᵀ · x, x (B,K): stored in the same way right after zero_grad().
-  if (wants_grad(n, 1)) {
+  // Or, when plain SGD asked for its update here (Node::update_lr) and dW is this
+  // op's alone, W -= lr · dW straight from the GEMM: dW is never stored. (dx above
+  // has already read W.)
+  if (wants_grad(n, 1) && !sgd_update_in_backward(w, B, N, K, n.grad.data(), x.value.data())) {
     bool add = true;
     float* dw = w.grad_to_overwrite(add).data();
     gemm_accumulate_dw(B, N, K, n.grad.data(), x.value.data(), dw, add);

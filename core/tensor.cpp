@@ -96,8 +96,14 @@ void Tensor::backward() {
   topological_order(node_.get(), order);
   // Intermediate gradients belong to one backward pass; only leaves (the
   // parameters) accumulate across passes. Clear any left by an earlier pass.
-  for (Node* n : order)
+  // Count each node's consumers (parents come before their children in `order`,
+  // so a node's count is reset before its children add to it).
+  for (Node* n : order) {
     if (n->backward != nullptr && n->grad_ready) n->grad.fill(0.0f);
+    n->consumers = 0;
+    for (const auto& parent : n->parents)
+      if (parent && parent->requires_grad) ++parent->consumers;
+  }
   node_->grad_buffer().data()[0] += 1.0f;  // d(loss)/d(loss) = 1
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node& n = **it;
@@ -108,10 +114,8 @@ void Tensor::backward() {
 }
 
 void Tensor::zero_grad() {
-  if (node_->grad_ready && node_->grad.shape() == node_->value.shape())
-    node_->grad_stale = true;  // zeros written on first use (grad_buffer) or never (grad_to_overwrite)
-  else
-    node_->grad_buffer();
+  if (!node_->grad_ready || node_->grad.shape() != node_->value.shape()) node_->grad_buffer();
+  node_->grad_stale = true;  // zeros written on first use (grad_buffer) or never (grad_to_overwrite)
 }
 
 std::string shape_string(const Shape& shape) {

@@ -46,6 +46,18 @@ struct Node {
   float scalar = 0;  // op-specific constant (e.g. the factor of scale, leaky_relu's slope)
   std::array<std::size_t, 2> sizes{};  // op-specific integers (conv2d's stride and padding, max_pool2d's kernel and stride)
   unsigned visit = 0;  // topological-sort mark
+  unsigned consumers = 0;  // ops that read this node in the current backward pass (Tensor::backward counts them)
+
+  // Plain SGD's update applied inside the backward pass (Optimizer::
+  // begin_update_in_backward): while update_lr > 0, the op that makes this
+  // weight's whole gradient (a linear layer's weight-gradient GEMM) may instead
+  // write value -= update_lr · gradient straight away, when it is the weight's one
+  // consumer and nothing has accumulated yet. It then sets `updated` (and
+  // `update_nonfinite` if a new value is inf or NaN); the gradient itself is not
+  // stored (it reads as zeros), and the optimizer's step skips this weight.
+  float update_lr = 0.0f;
+  bool updated = false;
+  bool update_nonfinite = false;
 
   // The gradient buffer, zero-filled to value's shape on first use.
   Array& grad_buffer();
@@ -56,6 +68,8 @@ struct Node {
   // result (a GEMM with beta = 0) instead of adding it. Same numbers as adding
   // to zeros, without writing the zeros first and reading them back.
   Array& grad_to_overwrite(bool& add);
+  // True while the gradient is all zeros (nothing accumulated since zero_grad()).
+  bool grad_is_zero() const { return !grad_ready || grad_stale || grad.shape() != value.shape(); }
 };
 
 class Tensor {

@@ -13,6 +13,13 @@ void Optimizer::zero_grad() {
   for (Tensor& p : parameters_) p.zero_grad();
 }
 
+void Optimizer::end_update_in_backward() {
+  for (Tensor& p : parameters_) {
+    p.node()->update_lr = 0.0f;
+    p.node()->updated = false;
+  }
+}
+
 bool Optimizer::step_left_parameters_finite() const {
   for (const Tensor& p : parameters_)
     if (!all_finite(p.data(), p.size())) return false;

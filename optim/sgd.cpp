@@ -1,6 +1,7 @@
 #include "optim/sgd.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "core/parallel.hpp"
@@ -23,10 +24,22 @@ SGD::SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options)
 // touched on that core. Which thread updates a weight changes nothing in its
 // arithmetic: results are the same to the bit at any thread count.
 
+// w - lr * g, rounded once where the CPU has FMA: exactly what the weight-gradient
+// GEMM writes when it makes this update inside the backward pass (core/gemm.hpp,
+// gemm_sgd_update_w), so both give the same weights to the bit.
+static inline float descend(float w, float g, float lr) {
+#if defined(__FMA__)
+  return std::fma(-lr, g, w);
+#else
+  return w - lr * g;
+#endif
+}
+
 // w[begin:end) (and its velocity) of parameter i; returns 1 if a new weight is inf or NaN.
 std::uint32_t SGD::update(std::size_t i, std::size_t begin, std::size_t end, bool first) {
   const float mu = options_.momentum, tau = options_.dampening, wd = options_.weight_decay;
   Tensor& p = parameters_[i];
+  if (p.node()->updated) return 0;  // done in the backward pass (begin_update_in_backward)
   const float* grad = p.grad().data();
   float* w = p.data();
   // Each new weight is checked for inf/NaN as it is written (while it is in a
@@ -34,7 +47,7 @@ std::uint32_t SGD::update(std::size_t i, std::size_t begin, std::size_t end, boo
   std::uint32_t nonfinite = 0;
   if (mu == 0.0f) {
     for (std::size_t j = begin; j < end; ++j) {
-      w[j] -= lr_ * (grad[j] + wd * w[j]);
+      w[j] = descend(w[j], grad[j] + wd * w[j], lr_);
       nonfinite |= nonfinite_bit(w[j]);
     }
     return nonfinite;
@@ -75,7 +88,22 @@ void SGD::step() {
   });
   std::uint32_t nonfinite = 0;
   for (int slice = 0; slice < threads; ++slice) nonfinite |= slice_nonfinite_[std::size_t(slice)];
+  for (const Tensor& p : parameters_) nonfinite |= p.node()->updated && p.node()->update_nonfinite;
   step_finite_ = nonfinite == 0;
+  end_update_in_backward();
+}
+
+// w -= lr · g is w's new value from its gradient alone: the GEMM that makes g
+// can write it (core/gemm.hpp, gemm_sgd_update_w), rounded exactly as update()
+// rounds it.
+bool SGD::begin_update_in_backward() {
+  if (options_.momentum != 0.0f || options_.weight_decay != 0.0f) return false;
+  for (Tensor& p : parameters_) {
+    Node& n = *p.node();
+    n.update_lr = lr_;
+    n.updated = n.update_nonfinite = false;
+  }
+  return true;
 }
 
 Optimizer::State SGD::state() const {

@@ -27,6 +27,8 @@ class SGD : public Optimizer {
   // Throws std::invalid_argument for Nesterov without momentum or with dampening.
   SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options);
   void step() override;
+  // Without momentum and weight decay: p -= lr · g applied in the backward pass.
+  bool begin_update_in_backward() override;
   bool step_left_parameters_finite() const override { return step_finite_; }
 
   float momentum() const { return options_.momentum; }

@@ -93,8 +93,10 @@ float max_abs_finite(const Tensor& t, std::size_t* nonfinite) {
   return m;
 }
 
-void record_forensics(TrainingDiverged& e, const Tensor& logits, const Module& model) {
+void record_forensics(TrainingDiverged& e, const Tensor& logits, const Module& model, bool gradients_kept) {
   e.max_abs_logit = max_abs_finite(logits, &e.nonfinite_logits);
+  e.gradients_kept = gradients_kept;
+  if (!gradients_kept) return;
   const GradientNorms norms = gradient_norms(model);
   e.grad_norm = norms.global;
   e.layer_grad_norms = norms.layers;
@@ -115,7 +117,10 @@ std::string format_divergence(const TrainingDiverged& e) {
     text += "  max |logit|       " + format_number(e.max_abs_logit);
   if (e.nonfinite_logits && e.max_abs_logit != 0.0f)
     text += " (of the finite ones; " + std::to_string(e.nonfinite_logits) + " logits were inf or nan)";
-  text += "\n  gradient norm     " + format_number(e.grad_norm) + " (global L2, at this step)\n";
+  if (!e.gradients_kept)
+    text += "\n  gradient norm     not kept (SGD updated the weights inside the backward pass)\n";
+  else
+    text += "\n  gradient norm     " + format_number(e.grad_norm) + " (global L2, at this step)\n";
   for (const auto& [layer, norm] : e.layer_grad_norms) {
     std::string name = layer;
     name.resize(std::max<std::size_t>(name.size(), 15), ' ');

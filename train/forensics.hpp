@@ -24,6 +24,7 @@ struct TrainingDiverged : std::runtime_error {
   std::size_t nonfinite_logits = 0;                              // how many logits were inf or NaN
   double grad_norm = 0.0;                                        // global L2 norm of the gradients
   std::vector<std::pair<std::string, double>> layer_grad_norms;  // per layer, e.g. {"Linear#0", 1.3e4}
+  bool gradients_kept = true;  // false: the step updated weights in the backward pass, storing no gradients
 };
 
 
@@ -48,8 +49,10 @@ bool weights_finite(const std::vector<Tensor>& parameters);
 // max |x| over a tensor's finite values (0 if none), and how many are not finite.
 float max_abs_finite(const Tensor& t, std::size_t* nonfinite);
 
-// Fills e's forensic fields from the step's logits and the model's gradients.
-void record_forensics(TrainingDiverged& e, const Tensor& logits, const Module& model);
+// Fills e's forensic fields from the step's logits and the model's gradients
+// (none when the step stored no gradients: gradients_kept false,
+// Optimizer::begin_update_in_backward).
+void record_forensics(TrainingDiverged& e, const Tensor& logits, const Module& model, bool gradients_kept = true);
 
 // The lines printed on stderr (each ending in '\n'): where it happened, the
 // last good loss, max |logit|, the gradient norms, and a hint.

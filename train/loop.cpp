@@ -83,11 +83,32 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     }
     float value = 0.0f;
     Tensor loss = logits;  // an empty shard has no loss (its gradients count 0)
+    const bool clipping = objective && objective->clip_grad_norm > 0;
+    // Why the loss says stop: not finite, or grown past the explosion rule.
+    const auto loss_reason = [&]() -> std::string {
+      if (!std::isfinite(value)) return "loss is " + format_number(value);
+      if (explosion && explosion->factor > 0 && value > explosion->factor * explosion->initial_loss)
+        return "loss " + format_number(value) + " exceeded " + format_number(explosion->factor) +
+               "x its initial value " + format_number(explosion->initial_loss);
+      return "";
+    };
+    // When nothing reads the gradients between the backward pass and the update
+    // (no clipping, no other ranks, no observer that reads them) and the loss gives
+    // no reason to stop, plain SGD updates the weights inside the backward pass
+    // (Optimizer::begin_update_in_backward): the same new weights, to the bit.
+    bool updated_in_backward = false;
     if (rows > 0) {  // a rank's shard of a last batch smaller than the ranks can be empty
       loss = objective ? objective->loss(logits, y) : softmax_cross_entropy(logits, y);
       if (objective && objective->penalty) loss = add(loss, objective->penalty());
       value = loss.item();
-      loss.backward();
+      updated_in_backward = !clipping && !reducer && !(observer && observer->reads_gradients()) && loss_reason().empty() &&
+                            optimizer.begin_update_in_backward();
+      try {
+        loss.backward();
+      } catch (...) {
+        optimizer.end_update_in_backward();
+        throw;
+      }
     }
     // The sum of the ranks' gradients, each weighted by its share of the rows:
     // the global batch's gradient and mean loss, the same on every rank.
@@ -98,17 +119,9 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     // gradient): a separate pass over all the gradients before the update is only
     // made when clipping is about to rescale them (the forensics then see the
     // gradients the backward pass made).
-    const bool clipping = objective && objective->clip_grad_norm > 0;
     const auto gradient_reason = [&] { return "a gradient is not finite (loss " + format_number(value) + ")"; };
-    std::string reason;  // empty while the step is healthy
-    if (!std::isfinite(value)) {
-      reason = "loss is " + format_number(value);
-    } else if (clipping && !gradients_finite(optimizer.parameters())) {
-      reason = gradient_reason();
-    } else if (explosion && explosion->factor > 0 && value > explosion->factor * explosion->initial_loss) {
-      reason = "loss " + format_number(value) + " exceeded " + format_number(explosion->factor) +
-               "x its initial value " + format_number(explosion->initial_loss);
-    }
+    std::string reason = loss_reason();  // empty while the step is healthy
+    if (std::isfinite(value) && clipping && !gradients_finite(optimizer.parameters())) reason = gradient_reason();
     if (!reason.empty()) {
       TrainingDiverged diverged(epoch, i + 1, optimizer.lr(), value, last_good, reason);
       record_forensics(diverged, logits, model);
@@ -118,11 +131,12 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     if (clipping) clip_grad_norm(optimizer.parameters(), objective->clip_grad_norm);
     optimizer.step();
     if (!optimizer.step_left_parameters_finite()) {  // a model with a non-finite weight is never saved
-      const bool gradients_were_finite = clipping || gradients_finite(optimizer.parameters());
+      // (With updated_in_backward the weights' gradients were never stored: the weight is what is known.)
+      const bool gradients_were_finite = clipping || updated_in_backward || gradients_finite(optimizer.parameters());
       TrainingDiverged diverged(epoch, i + 1, optimizer.lr(), value, last_good,
                                 gradients_were_finite ? "a weight is not finite after the update (loss " + format_number(value) + ")"
                                                       : gradient_reason());
-      record_forensics(diverged, logits, model);
+      record_forensics(diverged, logits, model, !updated_in_backward);
       throw diverged;
     }
     if (observer) observer->after_step();

@@ -30,6 +30,10 @@ struct StepObserver {
   virtual ~StepObserver() = default;
   virtual void after_backward(const Tensor& loss) = 0;  // gradients ready, weights not yet updated
   virtual void after_step() = 0;                        // after the optimizer's update
+  // Whether after_backward reads (or changes) the parameters' gradients. When no
+  // observer does, train_epoch may let the optimizer update the weights inside
+  // the backward pass, which stores no gradients (Optimizer::begin_update_in_backward).
+  virtual bool reads_gradients() const { return true; }
 };
 
 // Two observers as one; either may be null.
@@ -43,6 +47,9 @@ struct ObserverPair : StepObserver {
   void after_step() override {
     if (first) first->after_step();
     if (second) second->after_step();
+  }
+  bool reads_gradients() const override {
+    return (first && first->reads_gradients()) || (second && second->reads_gradients());
   }
 };
 

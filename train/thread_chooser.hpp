@@ -34,6 +34,7 @@ class ThreadChooser : public StepObserver {
   void start_epoch();
   void after_backward(const Tensor&) override {}
   void after_step() override;
+  bool reads_gradients() const override { return false; }  // it only times the steps
   // The threads in use now, and what each probe measured (seconds per step; 0 before it ran).
   int threads() const { return threads_; }
   double seconds_per_step_all() const { return all_; }

@@ -89,3 +89,45 @@ TEST_CASE("zero_grad defers its zeros: a reader sees zeros, a backward that over
     CHECK(b.grad() == 2.0f * once_b);
   }
 }
+
+TEST_CASE("a weight asked to update in the backward pass is updated there only when one op alone reads it") {
+  // Node::update_lr: linear's weight-gradient GEMM writes w -= lr·dW instead of dW.
+  const Array x0{{1.0f, 2.0f}, {3.0f, -1.0f}};
+  auto weights = [] { return Tensor(Array{{0.5f, -1.0f}, {2.0f, 0.25f}, {1.0f, 1.0f}}, true); };
+  Tensor x(x0, false), b(Array{0.1f, 0.2f, 0.3f}, true);
+
+  // The gradient stored, then applied by hand (w - lr·g), as the reference.
+  Tensor stored = weights();
+  sum(linear(x, stored, b)).backward();
+  const Array g = stored.grad();
+
+  SUBCASE("one consumer: updated in the backward pass, the gradient not stored") {
+    Tensor w = weights();
+    w.zero_grad();
+    w.node()->update_lr = 0.5f;
+    sum(linear(x, w, b)).backward();
+    CHECK(w.node()->updated);
+    CHECK_FALSE(w.node()->update_nonfinite);
+    for (std::size_t i = 0; i < g.size(); ++i) CHECK(w.data()[i] == doctest::Approx(stored.data()[i] - 0.5f * g.data()[i]));
+    CHECK(w.grad()(0, 0) == 0.0f);  // never written: zero_grad's zeros
+  }
+  SUBCASE("two consumers: the gradient is stored (the other op still needs this weight)") {
+    Tensor w = weights();
+    w.zero_grad();
+    w.node()->update_lr = 0.5f;
+    sum(add(linear(x, w, b), linear(x, w, b))).backward();
+    CHECK_FALSE(w.node()->updated);
+    for (std::size_t i = 0; i < g.size(); ++i) {
+      CHECK(w.data()[i] == stored.data()[i]);
+      CHECK(w.grad().data()[i] == 2.0f * g.data()[i]);
+    }
+  }
+  SUBCASE("a gradient already accumulated: stored, added to") {
+    Tensor w = weights();
+    sum(linear(x, w, b)).backward();  // no zero_grad after it: the next pass adds on
+    w.node()->update_lr = 0.5f;
+    sum(linear(x, w, b)).backward();
+    CHECK_FALSE(w.node()->updated);
+    CHECK(w.grad()(0, 0) == 2.0f * g(0, 0));
+  }
+}

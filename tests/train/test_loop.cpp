@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <limits>
 
@@ -229,6 +230,8 @@ namespace {
 // w = FLT_MAX, g = -1e38, so w - 0.01 g = FLT_MAX + 1e36 rounds to infinity.
 struct OverflowingSGD : SGD {
   OverflowingSGD(std::vector<Tensor> parameters, std::size_t bad_step) : SGD(std::move(parameters), 0.01f, 0.0f), bad(bad_step) {}
+  // This overflow goes through the stored gradient, so the update stays in step().
+  bool begin_update_in_backward() override { return false; }
   void step() override {
     if (++steps == bad) {
       parameters_[0].data()[0] = std::numeric_limits<float>::max();
@@ -240,6 +243,28 @@ struct OverflowingSGD : SGD {
 };
 
 }  // namespace
+
+// Plain SGD that updates the weights inside the backward pass (as train_epoch
+// asks it to when nothing reads the gradients), with the first weight made inf
+// just before the backward pass of step `bad_step`: its new value, written by
+// the weight-gradient GEMM, is then inf too.
+struct InfBeforeBackwardSGD : SGD {
+  InfBeforeBackwardSGD(std::vector<Tensor> parameters, std::size_t bad_step) : SGD(std::move(parameters), 0.01f, 0.0f), bad(bad_step) {}
+  bool begin_update_in_backward() override {
+    const bool asked = SGD::begin_update_in_backward();
+    if (++steps == bad) parameters_[0].data()[5] = std::numeric_limits<float>::infinity();
+    asked_every_step = asked_every_step && asked;
+    return asked;
+  }
+  std::size_t bad, steps = 0;
+  bool asked_every_step = true;
+};
+
+// Records nothing: its presence alone makes train_epoch store the gradients.
+struct WatchingObserver : StepObserver {
+  void after_backward(const Tensor&) override {}
+  void after_step() override {}
+};
 
 // Makes one gradient non-finite after the backward pass of step `bad_step`, the
 // loss being finite: what an overflow inside the backward pass leaves.
@@ -276,6 +301,74 @@ TEST_CASE("a non-finite gradient with a finite loss stops training at that step 
         CHECK(std::string(e.what()).find("a gradient is not finite") != std::string::npos);
         CHECK_FALSE(std::isfinite(e.grad_norm));  // the forensics see the gradient the step was given
       }
+    }
+  }
+}
+
+TEST_CASE("SGD updating the weights inside the backward pass gives the same bits as its step from stored gradients") {
+  testing::TempDir dir;
+  testing::write_toy_dataset(dir.path(), 96, 16, 3, 4, 4);
+  Dataset data = load_image_dataset(dir.path());
+  // Without an observer train_epoch lets plain SGD update inside the backward
+  // pass; with one (which may read the gradients) the gradients are stored and
+  // step() applies them. Both must give the same weights and losses, to the bit.
+  auto run = [&](bool observed, float momentum, std::vector<float>& losses) {
+    Rng rng(3);
+    auto model = make_mlp({16, 12, 8, 3}, rng);
+    SGD sgd(model->parameters(), 0.2f, momentum);
+    DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
+    WatchingObserver observer;
+    for (std::size_t epoch = 1; epoch <= 3; ++epoch) {
+      loader.start_epoch(epoch);
+      losses.push_back(float(train_epoch(*model, sgd, loader, epoch, {}, nullptr, observed ? &observer : nullptr).loss));
+    }
+    std::vector<float> weights;
+    for (const Tensor& p : model->parameters()) weights.insert(weights.end(), p.data(), p.data() + p.size());
+    return weights;
+  };
+  for (const float momentum : {0.0f, 0.9f}) {  // with momentum, both store the gradients
+    CAPTURE(momentum);
+    std::vector<float> losses_fused, losses_stored;
+    const std::vector<float> fused = run(false, momentum, losses_fused), stored = run(true, momentum, losses_stored);
+    REQUIRE(fused.size() == stored.size());
+    CHECK(std::memcmp(fused.data(), stored.data(), fused.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(losses_fused.data(), losses_stored.data(), losses_fused.size() * sizeof(float)) == 0);
+    CHECK(losses_fused.back() < losses_fused.front());  // it trains
+  }
+  // And the fused run did update inside the backward pass: the weights' gradients
+  // were never stored (they read as zeros), while the biases' were.
+  Rng rng(3);
+  auto model = make_mlp({16, 12, 8, 3}, rng);
+  SGD sgd(model->parameters(), 0.2f, 0.0f);
+  DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
+  loader.start_epoch(1);
+  train_epoch(*model, sgd, loader, 1);
+  const auto& params = model->parameters();
+  CHECK(sum_of_squares(params[0].grad().data(), params[0].size()) == 0.0);  // 0.weight
+  CHECK(sum_of_squares(params[1].grad().data(), params[1].size()) > 0.0);   // 0.bias
+}
+
+TEST_CASE("a weight made non-finite by an update inside the backward pass stops training at that step") {
+  testing::TempDir dir;
+  testing::write_toy_dataset(dir.path(), 64, 16, 3, 4, 4);
+  Dataset data = load_image_dataset(dir.path());
+  for (std::size_t bad_step : {1, 2}) {  // 2 is the epoch's last step
+    CAPTURE(bad_step);
+    Rng rng(0);
+    auto model = make_mlp({16, 8, 3}, rng);
+    InfBeforeBackwardSGD sgd(model->parameters(), bad_step);
+    DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
+    loader.start_epoch(1);
+    REQUIRE(loader.num_batches() == 2);
+    try {
+      train_epoch(*model, sgd, loader, 1);
+      FAIL("no divergence detected");
+    } catch (const TrainingDiverged& e) {
+      CHECK(sgd.asked_every_step);
+      CHECK(e.step == bad_step);
+      CHECK(std::string(e.what()).find("weight is not finite") != std::string::npos);
+      CHECK_FALSE(e.gradients_kept);
+      CHECK(format_divergence(e).find("gradient norm     not kept") != std::string::npos);
     }
   }
 }
