@@ -348,48 +348,35 @@ TEST_CASE("SGD updating the weights inside the backward pass gives the same bits
   CHECK(sum_of_squares(params[1].grad().data(), params[1].size()) > 0.0);   // 0.bias
 }
 
-TEST_CASE("a weight made non-finite by an update inside the backward pass stops training at that step") {
-  testing::TempDir dir;
-  testing::write_toy_dataset(dir.path(), 64, 16, 3, 4, 4);
-  Dataset data = load_image_dataset(dir.path());
-  for (std::size_t bad_step : {1, 2}) {  // 2 is the epoch's last step
-    CAPTURE(bad_step);
-    Rng rng(0);
-    auto model = make_mlp({16, 8, 3}, rng);
-    InfBeforeBackwardSGD sgd(model->parameters(), bad_step);
-    DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
-    loader.start_epoch(1);
-    REQUIRE(loader.num_batches() == 2);
-    try {
-      train_epoch(*model, sgd, loader, 1);
-      FAIL("no divergence detected");
-    } catch (const TrainingDiverged& e) {
-      CHECK(sgd.asked_every_step);
-      CHECK(e.step == bad_step);
-      CHECK(std::string(e.what()).find("weight is not finite") != std::string::npos);
-      CHECK_FALSE(e.gradients_kept);
-      CHECK(format_divergence(e).find("gradient norm     not kept") != std::string::npos);
-    }
-  }
-}
-
 TEST_CASE("an update that makes a weight non-finite stops training at that step, even at an epoch's last step") {
   testing::TempDir dir;
   testing::write_toy_dataset(dir.path(), 64, 16, 3, 4, 4);
   Dataset data = load_image_dataset(dir.path());
-  for (std::size_t bad_step : {1, 2}) {  // the loader has 2 batches: 2 is the epoch's last, which no loss would reveal
-    Rng rng(0);
-    auto model = make_mlp({16, 8, 3}, rng);
-    OverflowingSGD sgd(model->parameters(), bad_step);
-    DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
-    loader.start_epoch(1);
-    REQUIRE(loader.num_batches() == 2);
-    try {
-      train_epoch(*model, sgd, loader, 1);
-      FAIL("no divergence detected");
-    } catch (const TrainingDiverged& e) {
-      CHECK(e.step == bad_step);
-      CHECK(std::string(e.what()).find("weight is not finite") != std::string::npos);
+  // The update made by step() from the stored gradients, and inside the backward pass.
+  for (const bool in_backward : {false, true}) {
+    for (std::size_t bad_step : {1, 2}) {  // the loader has 2 batches: 2 is the epoch's last, which no loss would reveal
+      CAPTURE(in_backward);
+      CAPTURE(bad_step);
+      Rng rng(0);
+      auto model = make_mlp({16, 8, 3}, rng);
+      OverflowingSGD overflowing(model->parameters(), bad_step);
+      InfBeforeBackwardSGD inf_before_backward(model->parameters(), bad_step);
+      SGD& sgd = in_backward ? static_cast<SGD&>(inf_before_backward) : overflowing;
+      DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
+      loader.start_epoch(1);
+      REQUIRE(loader.num_batches() == 2);
+      try {
+        train_epoch(*model, sgd, loader, 1);
+        FAIL("no divergence detected");
+      } catch (const TrainingDiverged& e) {
+        CHECK(e.step == bad_step);
+        CHECK(std::string(e.what()).find("weight is not finite") != std::string::npos);
+        CHECK(e.gradients_kept == !in_backward);
+        if (in_backward) {
+          CHECK(inf_before_backward.asked_every_step);
+          CHECK(format_divergence(e).find("gradient norm     not kept") != std::string::npos);
+        }
+      }
     }
   }
 }
