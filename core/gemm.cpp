@@ -270,12 +270,16 @@ struct TileUpdate {
   const float* row_bias = nullptr;  // or one bias per row of the tile (a transposed C)
   bool transposed = false;          // the tile is of Cᵀ: element (i, j) lives at C[j*ldc + i]
   bool* nonfinite = nullptr;        // set when an element written is inf or NaN (the last KC block only)
+  // Epilogue::sgd: C holds weights, the tile's sums are their gradients; velocity
+  // points at the tile's velocities, laid out as C (or null without momentum).
+  const SgdStep* sgd = nullptr;
+  float* velocity = nullptr;
 };
 
-// a * b + c rounded once where the CPU has FMA (as plain SGD's w - lr * g,
-// optim/sgd.cpp, so that gemm_sgd_update_w writes the very weights the optimizer
-// would), else a * b rounded first. Explicit: a compiler may fuse a * b + c or not
-// (xsimd::fma on AVX-512 is a multiply and an add that it may fuse).
+// a * b + c rounded once where the CPU has FMA, else a * b rounded first: the
+// SIMD twin of multiply_add(float, float, float) (core/sgd_rule.hpp), so that the
+// update made here rounds as the optimizer's. Explicit: a compiler may fuse
+// a * b + c or not (xsimd::fma on AVX-512 is a multiply and an add it may fuse).
 inline Batch multiply_add(const Batch& a, const Batch& b, const Batch& c) {
 #if defined(__AVX512F__)
   static_assert(W == 16, "AVX-512 batches");
@@ -288,17 +292,50 @@ inline Batch multiply_add(const Batch& a, const Batch& b, const Batch& c) {
 #endif
 }
 
+// Epilogue::sgd: the weights in C (MRt, NVt*W) (and their velocities, laid out
+// alike) get SGD's update, the accumulators (times alpha) being their gradients.
+// (Momentum false: the step has none, and the compiler drops its branches.)
+template <bool Momentum, int MRt, int NVt>
+inline void update_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const TileUpdate& u) {
+  SgdStep s = *u.sgd;  // a local copy: the stores below cannot change it
+  if (!Momentum) s.momentum = 0.0f;
+  const Batch alpha(u.alpha);
+  const auto fma = [](const Batch& a, const Batch& b, const Batch& c) { return multiply_add(a, b, c); };
+  bool nonfinite = false;
+#pragma GCC unroll 16
+  for (int i = 0; i < MRt; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NVt; ++v) {
+      float* c = C + std::size_t(i) * ldc + v * W;
+      float* vel = u.velocity ? u.velocity + std::size_t(i) * ldc + v * W : nullptr;
+      Batch velocity = vel && !s.first ? Batch::load_unaligned(vel) : Batch(0.0f);
+      const Batch w = sgd_updated(s, alpha * acc[i][v], Batch::load_unaligned(c), &velocity, fma);
+      nonfinite = nonfinite || xsimd::any(!xsimd::isfinite(w));
+      w.store_unaligned(c);
+      if (vel) velocity.store_unaligned(vel);
+    }
+  }
+  if (nonfinite && u.nonfinite) *u.nonfinite = true;
+}
+
 // C (MRt, NVt*W) with row stride ldc (the whole tile inside C) from the accumulators.
 template <int MRt, int NVt>
 inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const TileUpdate& u) {
+  if (u.sgd) {
+    if (u.sgd->momentum != 0.0f)
+      update_tile<true>(acc, C, ldc, u);
+    else
+      update_tile<false>(acc, C, ldc, u);
+    return;
+  }
   const Batch alpha(u.alpha), beta(u.beta), zero(0.0f);
 #pragma GCC unroll 16
   for (int i = 0; i < MRt; ++i) {
 #pragma GCC unroll 4
     for (int v = 0; v < NVt; ++v) {
       float* c = C + std::size_t(i) * ldc + v * W;
-      Batch r = u.beta == 1.0f ? multiply_add(alpha, acc[i][v], Batch::load_unaligned(c)) : alpha * acc[i][v];
-      if (u.beta != 0.0f && u.beta != 1.0f) r = xsimd::fma(beta, Batch::load_unaligned(c), r);
+      Batch r = alpha * acc[i][v];
+      if (u.beta != 0.0f) r = xsimd::fma(beta, Batch::load_unaligned(c), r);
       if (u.bias) r += Batch::load_unaligned(u.bias + v * W);
       if (u.row_bias) r += Batch(u.row_bias[i]);
       if (u.relu) r = xsimd::select(r < zero, zero, r);  // std::max(r, 0)
@@ -398,7 +435,8 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   // valid columns back, so edge elements get exactly the arithmetic of interior ones.
   alignas(64) float tile[MRt * TW] = {};
   alignas(64) float bias[TW] = {};
-  if (u.beta != 0.0f)
+  alignas(64) float velocity[MRt * TW];  // zeroed below when used
+  if (u.beta != 0.0f || u.sgd)
     for (int i = 0; i < MRt; ++i)
       for (int j = 0; j < nr; ++j) tile[i * TW + j] = C[std::size_t(i) * ldc + j];
   TileUpdate padded = u;
@@ -406,9 +444,18 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
     for (int j = 0; j < nr; ++j) bias[j] = u.bias[j];
     padded.bias = bias;
   }
+  if (u.velocity) {
+    std::fill_n(velocity, MRt * TW, 0.0f);
+    for (int i = 0; i < MRt; ++i)
+      for (int j = 0; j < nr; ++j) velocity[i * TW + j] = u.velocity[std::size_t(i) * ldc + j];
+    padded.velocity = velocity;
+  }
   write_tile(acc, tile, TW, padded);
   for (int i = 0; i < MRt; ++i)
     for (int j = 0; j < nr; ++j) C[std::size_t(i) * ldc + j] = tile[i * TW + j];
+  if (u.velocity)
+    for (int i = 0; i < MRt; ++i)
+      for (int j = 0; j < nr; ++j) u.velocity[std::size_t(i) * ldc + j] = velocity[i * TW + j];
 }
 
 // kMicroKernels[layout][wide][mr - 1] computes an (mr, nr) tile: wide = nr > W.
@@ -515,12 +562,14 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
           TileUpdate u{p.alpha, first ? p.beta : 1.0f, nullptr, last && p.epilogue.relu};
           u.transposed = p.transposed;
           if (last && p.epilogue.nonfinite) u.nonfinite = &nonfinite;
+          if (p.epilogue.sgd) u.sgd = p.epilogue.sgd;  // one K block (gemm_sgd_update_w)
           if (last && p.epilogue.bias && !p.transposed) u.bias = p.epilogue.bias + jc + jr;
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir);
             if (last && p.epilogue.bias && p.transposed) u.row_bias = p.epilogue.bias + ic + ir;
             float* c = p.transposed ? p.C + std::size_t(jc + jr) * p.ldc + ic + ir
                                     : p.C + std::size_t(ic + ir) * p.ldc + jc + jr;
+            if (p.epilogue.velocity) u.velocity = p.epilogue.velocity + (c - p.C);
             kMicroKernels[ar.layout == ALayout::RowMajor][nr > W][mr - 1](
                 kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, b_panel, b_in_place ? p.ldb : NR, c, p.ldc, nr, u);
           }
@@ -597,13 +646,17 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
   parallel_chunks(chunks, threads, [&chunk](int c, bool pooled) { chunk(c, pooled); });  // one reference: no allocation
 }
 
-bool gemm_sgd_update_w(int B, int N, int K, const float* dy, const float* x, float lr, float* w,
-                       std::atomic<bool>* nonfinite) {
-  // gemm(Yes, No, ...) packs op(A) (dy stored (B,N)), so B is cut into blocks of KC.
+bool gemm_sgd_update_w(int B, int N, int K, const float* dy, const float* x, const SgdStep& step, float* w,
+                       float* velocity, std::atomic<bool>* nonfinite) {
+  // gemm(Yes, No, ...) packs op(A) (dy stored (B,N)), so B is cut into blocks of KC;
+  // (Yes, No) is never computed as the transpose, so each tile is of w itself.
   if (kc_block(B, a_read_in_place(Trans::Yes)) < B) return false;
-  Epilogue check;
-  check.nonfinite = nonfinite;
-  gemm(Trans::Yes, Trans::No, N, K, B, -lr, dy, N, x, K, 1.0f, w, K, check);
+  Epilogue update;
+  update.sgd = &step;
+  update.velocity = step.momentum != 0.0f ? velocity : nullptr;
+  update.nonfinite = nonfinite;
+  // beta 0: the sums are the gradient alone; the update reads w itself.
+  gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, dy, N, x, K, 0.0f, w, K, update);
   return true;
 }
 

@@ -31,6 +31,8 @@
 
 #include <atomic>
 
+#include "core/sgd_rule.hpp"
+
 namespace xg {
 
 enum class Trans { No, Yes };
@@ -41,6 +43,11 @@ struct Epilogue {
   // Set (to true) when an element written to C is inf or NaN, or null: a check
   // made while each element is in a register, instead of a pass over C.
   std::atomic<bool>* nonfinite = nullptr;
+  // Or C holds weights and alpha·op(A)·op(B) is their gradient (beta unused): each
+  // weight gets SGD's update instead (core/sgd_rule.hpp), and `velocity`, laid out
+  // as C, its velocity's. Only through gemm_sgd_update_w.
+  const SgdStep* sgd = nullptr;
+  float* velocity = nullptr;
 };
 
 void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
@@ -82,15 +89,15 @@ inline void gemm_accumulate_dw(int B, int N, int K, const float* dy, const float
   gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, dy, N, x, K, add ? 1.0f : 0.0f, dw, K);
 }
 
-// Plain SGD's update of a weight from its gradient, fused into the weight
-// gradient's GEMM (core/ops.cpp, Node::update_lr): dy (B,N), x (B,K) ->
-// w (N,K) -= lr · (dyᵀ · x), each new weight rounded once, exactly as the
-// optimizer's `w - lr * g` on the gradient g this GEMM would have stored, so the
-// gradient is never stored nor read back. *nonfinite is set if a new weight is
-// inf or NaN. Returns false, doing nothing, when B is deeper than one K block of
-// the kernel (the update would then round once per block).
-bool gemm_sgd_update_w(int B, int N, int K, const float* dy, const float* x, float lr, float* w,
-                       std::atomic<bool>* nonfinite);
+// SGD's update of a weight, made by its gradient's GEMM (core/ops.cpp,
+// Node::sgd_step): dy (B,N), x (B,K), g = dyᵀ · x -> w (N,K) and its velocity
+// (N,K, used with momentum) get `step` (core/sgd_rule.hpp) with gradient g, each
+// weight exactly as the optimizer's step would give it from the g this GEMM
+// would have stored; g is never stored nor read back. *nonfinite is set if a
+// new weight is inf or NaN. Returns false, doing nothing, when B is deeper than
+// one K block of the kernel (g would then be summed into w block by block).
+bool gemm_sgd_update_w(int B, int N, int K, const float* dy, const float* x, const SgdStep& step, float* w,
+                       float* velocity, std::atomic<bool>* nonfinite);
 
 // A plain matmul c (M,N) = a (M,K) · b (K,N) and its two gradients:
 

@@ -61,14 +61,14 @@ void accumulate_column_sums(const Array& dy, Array& db, bool add = true) {
     for (std::size_t c = 0; c < cols; ++c) out[c] += g[r * cols + c];
 }
 
-// Node::update_lr: W -= lr · dyᵀ·x for a weight w (N,K) whose whole gradient
-// comes from this op (its one consumer, nothing accumulated yet), in the GEMM
-// that would make the gradient. False when it does not apply (the caller then
-// stores the gradient as usual).
+// Node::sgd_step: SGD's update of a weight w (N,K) whose whole gradient dyᵀ·x
+// comes from this op (its one consumer, nothing accumulated yet), made by the
+// GEMM that would make the gradient. False when it does not apply (the caller
+// then stores the gradient as usual).
 bool sgd_update_in_backward(Node& w, int B, int N, int K, const float* dy, const float* x) {
-  if (!(w.update_lr > 0.0f) || w.consumers != 1 || !w.grad_is_zero()) return false;
+  if (!w.sgd_step || w.consumers != 1 || !w.grad_is_zero()) return false;
   std::atomic<bool> nonfinite{false};
-  if (!gemm_sgd_update_w(B, N, K, dy, x, w.update_lr, w.value.data(), &nonfinite)) return false;
+  if (!gemm_sgd_update_w(B, N, K, dy, x, *w.sgd_step, w.value.data(), w.sgd_velocity, &nonfinite)) return false;
   w.updated = true;
   w.update_nonfinite = nonfinite.load(std::memory_order_relaxed);
   return true;
@@ -142,8 +142,8 @@ static void linear_backward(Node& n) {
     gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), dx, add);
   }
   // dW (N,K) += dyᵀ · x, x (B,K): stored in the same way right after zero_grad().
-  // Or, when plain SGD asked for its update here (Node::update_lr) and dW is this
-  // op's alone, W -= lr · dW straight from the GEMM: dW is never stored. (dx above
+  // Or, when SGD asked for its update here (Node::sgd_step) and dW is this op's
+  // alone, W gets the update straight from the GEMM: dW is never stored. (dx above
   // has already read W.)
   if (wants_grad(n, 1) && !sgd_update_in_backward(w, B, N, K, n.grad.data(), x.value.data())) {
     bool add = true;

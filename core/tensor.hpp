@@ -25,6 +25,8 @@
 
 namespace xg {
 
+struct SgdStep;  // core/sgd_rule.hpp
+
 // Row-major float32 arrays whose memory comes from the recycling pool.
 using Array = xt::xarray<float, xt::layout_type::row_major, PoolAllocator<float>>;
 using Shape = std::vector<std::size_t>;
@@ -48,14 +50,16 @@ struct Node {
   unsigned visit = 0;  // topological-sort mark
   unsigned consumers = 0;  // ops that read this node in the current backward pass (Tensor::backward counts them)
 
-  // Plain SGD's update applied inside the backward pass (Optimizer::
-  // begin_update_in_backward): while update_lr > 0, the op that makes this
-  // weight's whole gradient (a linear layer's weight-gradient GEMM) may instead
-  // write value -= update_lr · gradient straight away, when it is the weight's one
-  // consumer and nothing has accumulated yet. It then sets `updated` (and
-  // `update_nonfinite` if a new value is inf or NaN); the gradient itself is not
-  // stored (it reads as zeros), and the optimizer's step skips this weight.
-  float update_lr = 0.0f;
+  // SGD's update made inside the backward pass (Optimizer::begin_update_in_backward):
+  // while sgd_step is set, the op that makes this weight's whole gradient (a
+  // linear layer's weight-gradient GEMM) may instead apply that step to value
+  // (and to the velocity at sgd_velocity, with momentum) straight away, when it
+  // is the weight's one consumer and nothing has accumulated yet. It then sets
+  // `updated` (and `update_nonfinite` if a new value is inf or NaN); the gradient
+  // itself is not stored (it reads as zeros), and the optimizer's step skips
+  // this weight.
+  const SgdStep* sgd_step = nullptr;
+  float* sgd_velocity = nullptr;
   bool updated = false;
   bool update_nonfinite = false;
 

@@ -15,7 +15,8 @@ void Optimizer::zero_grad() {
 
 void Optimizer::end_update_in_backward() {
   for (Tensor& p : parameters_) {
-    p.node()->update_lr = 0.0f;
+    p.node()->sgd_step = nullptr;
+    p.node()->sgd_velocity = nullptr;
     p.node()->updated = false;
   }
 }

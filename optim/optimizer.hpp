@@ -21,16 +21,16 @@ class Optimizer {
   // One update from the current gradients.
   virtual void step() = 0;
 
-  // The update inside the backward pass. Plain SGD's p -= lr · g needs nothing
-  // but the gradient, so the op that makes a weight's whole gradient (a linear
+  // The update inside the backward pass. SGD's update of a weight is elementwise
+  // in its gradient, so the op that makes a weight's whole gradient (a linear
   // layer's weight-gradient GEMM) can write the new weight instead of the
-  // gradient (Node::update_lr): the gradient is never stored, and the step makes
+  // gradient (Node::sgd_step): the gradient is never stored, and the step makes
   // no pass over it. begin_update_in_backward() asks the next backward pass to
-  // do so and returns true; an optimizer whose update needs more than the
-  // gradient (momentum, weight decay, Adam) returns false and asks nothing. Only
-  // for a step where nothing else reads the gradients. The next step() updates
-  // what the backward pass did not, and ends the request (so gradients are stored
-  // again after it); end_update_in_backward() ends it without a step.
+  // do so and returns true; an optimizer that cannot (Adam) returns false and
+  // asks nothing. Only for a step where nothing else reads the gradients. The
+  // next step() updates what the backward pass did not, and ends the request (so
+  // gradients are stored again after it); end_update_in_backward() ends it
+  // without a step.
   virtual bool begin_update_in_backward() { return false; }
   void end_update_in_backward();
   // Whether the last step() left every parameter finite (no inf, no NaN). This

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "core/parallel.hpp"
+#include "core/sgd_rule.hpp"
 
 namespace xg {
 
@@ -24,50 +25,44 @@ SGD::SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options)
 // touched on that core. Which thread updates a weight changes nothing in its
 // arithmetic: results are the same to the bit at any thread count.
 
-// w - lr * g, rounded once where the CPU has FMA: exactly what the weight-gradient
-// GEMM writes when it makes this update inside the backward pass (core/gemm.hpp,
-// gemm_sgd_update_w), so both give the same weights to the bit.
-static inline float descend(float w, float g, float lr) {
-#if defined(__FMA__)
-  return std::fma(-lr, g, w);
-#else
-  return w - lr * g;
-#endif
+// The step about to be made (core/sgd_rule.hpp): the rate, the options, and
+// whether it is the velocity's first. Makes the velocity arrays on first use.
+SgdStep SGD::next_step() {
+  if (options_.momentum != 0.0f && velocity_.empty()) {
+    velocity_.resize(parameters_.size());
+    for (std::size_t i = 0; i < parameters_.size(); ++i) velocity_[i] = Array::from_shape(parameters_[i].value().shape());
+  }
+  return {lr_, options_.momentum, options_.dampening, options_.weight_decay, options_.nesterov, !velocity_started_};
 }
 
 // w[begin:end) (and its velocity) of parameter i; returns 1 if a new weight is inf or NaN.
-std::uint32_t SGD::update(std::size_t i, std::size_t begin, std::size_t end, bool first) {
-  const float mu = options_.momentum, tau = options_.dampening, wd = options_.weight_decay;
+std::uint32_t SGD::update(std::size_t i, std::size_t begin, std::size_t end, const SgdStep& step) {
+  const SgdStep s = step;  // a local copy: no store below can change it, so the loops vectorise
   Tensor& p = parameters_[i];
   if (p.node()->updated) return 0;  // done in the backward pass (begin_update_in_backward)
   const float* grad = p.grad().data();
   float* w = p.data();
+  const auto fma = [](float a, float b, float c) { return multiply_add(a, b, c); };
   // Each new weight is checked for inf/NaN as it is written (while it is in a
   // register), so the training loop needs no second pass over all the weights.
   std::uint32_t nonfinite = 0;
-  if (mu == 0.0f) {
+  if (s.momentum == 0.0f) {
     for (std::size_t j = begin; j < end; ++j) {
-      w[j] = descend(w[j], grad[j] + wd * w[j], lr_);
+      w[j] = sgd_updated(s, grad[j], w[j], static_cast<float*>(nullptr), fma);
       nonfinite |= nonfinite_bit(w[j]);
     }
     return nonfinite;
   }
   float* v = velocity_[i].data();
   for (std::size_t j = begin; j < end; ++j) {
-    const float g = grad[j] + wd * w[j];
-    v[j] = first ? g : mu * v[j] + (1.0f - tau) * g;
-    w[j] -= lr_ * (options_.nesterov ? g + mu * v[j] : v[j]);
+    w[j] = sgd_updated(s, grad[j], w[j], v + j, fma);
     nonfinite |= nonfinite_bit(w[j]);
   }
   return nonfinite;
 }
 
 void SGD::step() {
-  const bool first = velocity_.empty();
-  if (options_.momentum != 0.0f && first) {
-    velocity_.resize(parameters_.size());
-    for (std::size_t i = 0; i < parameters_.size(); ++i) velocity_[i] = Array::from_shape(parameters_[i].value().shape());
-  }
+  const SgdStep s = next_step();
   if (total_floats_ == 0)
     for (const Tensor& p : parameters_) total_floats_ += p.size();
   const int threads = pass_threads(static_cast<long long>(total_floats_), total_floats_);
@@ -82,7 +77,7 @@ void SGD::step() {
     std::uint32_t bits = 0;
     for (std::size_t i = 0; i < parameters_.size(); ++i) {
       const auto [begin, end] = thread_slice(parameters_[i].size(), int(slice), threads);
-      bits |= update(i, begin, end, first);
+      bits |= update(i, begin, end, s);
     }
     slice_nonfinite_[std::size_t(slice)] = bits;
   });
@@ -90,17 +85,19 @@ void SGD::step() {
   for (int slice = 0; slice < threads; ++slice) nonfinite |= slice_nonfinite_[std::size_t(slice)];
   for (const Tensor& p : parameters_) nonfinite |= p.node()->updated && p.node()->update_nonfinite;
   step_finite_ = nonfinite == 0;
+  velocity_started_ = velocity_started_ || s.momentum != 0.0f;
   end_update_in_backward();
 }
 
-// w -= lr · g is w's new value from its gradient alone: the GEMM that makes g
-// can write it (core/gemm.hpp, gemm_sgd_update_w), rounded exactly as update()
-// rounds it.
+// Each weight's update needs its gradient alone (and its velocity): the GEMM
+// that makes the gradient can make it (core/gemm.hpp, gemm_sgd_update_w), with
+// the same arithmetic as update() (core/sgd_rule.hpp).
 bool SGD::begin_update_in_backward() {
-  if (options_.momentum != 0.0f || options_.weight_decay != 0.0f) return false;
-  for (Tensor& p : parameters_) {
-    Node& n = *p.node();
-    n.update_lr = lr_;
+  step_ = next_step();
+  for (std::size_t i = 0; i < parameters_.size(); ++i) {
+    Node& n = *parameters_[i].node();
+    n.sgd_step = &step_;
+    n.sgd_velocity = step_.momentum != 0.0f ? velocity_[i].data() : nullptr;
     n.updated = n.update_nonfinite = false;
   }
   return true;
@@ -108,12 +105,14 @@ bool SGD::begin_update_in_backward() {
 
 Optimizer::State SGD::state() const {
   State out;
+  if (!velocity_started_) return out;  // no step has made a velocity yet
   for (std::size_t i = 0; i < velocity_.size(); ++i) out.emplace_back("velocity." + std::to_string(i), velocity_[i]);
   return out;
 }
 
 void SGD::load_state(const State& state) {
   velocity_.clear();
+  velocity_started_ = !state.empty();
   if (state.empty()) return;  // saved before the first step
   for (std::size_t i = 0; i < parameters_.size(); ++i) {
     velocity_.push_back(find_state(state, "velocity." + std::to_string(i), parameters_[i].value().shape()));

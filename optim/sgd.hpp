@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/sgd_rule.hpp"
 #include "optim/optimizer.hpp"
 
 namespace xg {
@@ -27,7 +28,7 @@ class SGD : public Optimizer {
   // Throws std::invalid_argument for Nesterov without momentum or with dampening.
   SGD(std::vector<Tensor> parameters, float lr, const SGDOptions& options);
   void step() override;
-  // Without momentum and weight decay: p -= lr · g applied in the backward pass.
+  // The update made in the backward pass, where an op can (core/sgd_rule.hpp).
   bool begin_update_in_backward() override;
   bool step_left_parameters_finite() const override { return step_finite_; }
 
@@ -40,10 +41,13 @@ class SGD : public Optimizer {
   void load_state(const State& state) override;
 
  private:
-  std::uint32_t update(std::size_t i, std::size_t begin, std::size_t end, bool first);
+  SgdStep next_step();
+  std::uint32_t update(std::size_t i, std::size_t begin, std::size_t end, const SgdStep& s);
 
   SGDOptions options_;
   std::vector<Array> velocity_;
+  bool velocity_started_ = false;  // a step has written velocity_ (or load_state loaded it)
+  SgdStep step_;                   // the step the backward pass makes (begin_update_in_backward)
   std::vector<std::uint32_t> slice_nonfinite_;  // per thread's slice of step(): a new weight is inf or NaN
   std::size_t total_floats_ = 0;                 // elements of all parameters (counted at the first step)
   bool step_finite_ = true;  // no parameter came out of the last step() inf or NaN

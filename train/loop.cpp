@@ -94,7 +94,7 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     };
     // When nothing reads the gradients between the backward pass and the update
     // (no clipping, no other ranks, no observer that reads them) and the loss gives
-    // no reason to stop, plain SGD updates the weights inside the backward pass
+    // no reason to stop, SGD updates the weights inside the backward pass
     // (Optimizer::begin_update_in_backward): the same new weights, to the bit.
     bool updated_in_backward = false;
     if (rows > 0) {  // a rank's shard of a last batch smaller than the ranks can be empty

@@ -347,43 +347,54 @@ TEST_CASE("gemm x·Wᵀ with few output columns gives the same bits as with W st
   }
 }
 
-TEST_CASE("gemm_sgd_update_w writes w - lr * (dyᵀ·x) rounded as the stored gradient's update, and flags inf/NaN") {
+TEST_CASE("gemm_sgd_update_w gives each weight and velocity the optimizer's update from the stored gradient, to the bit") {
   std::mt19937 rng(11);
+  const auto fma = [](float a, float b, float c) { return xg::multiply_add(a, b, c); };
+  // Plain SGD, weight decay, momentum (its first step and a later one, with
+  // dampening), Nesterov: the rules of core/sgd_rule.hpp.
+  const xg::SgdStep steps[] = {{0.37f, 0.0f, 0.0f, 0.0f, false, false},   {0.37f, 0.0f, 0.0f, 1e-2f, false, false},
+                               {0.1f, 0.9f, 0.0f, 0.0f, false, true},    {0.1f, 0.9f, 0.25f, 1e-3f, false, false},
+                               {0.05f, 0.8f, 0.0f, 0.0f, true, false}};
   // Whole and ragged tiles, one and two threads' worth of work.
   for (const auto& [B, N, K] : {std::tuple{32, 12, 16}, std::tuple{64, 256, 784}, std::tuple{7, 10, 33}}) {
-    CAPTURE(B);
-    CAPTURE(N);
-    CAPTURE(K);
     const std::vector<float> dy = random_floats(std::size_t(B) * N, rng), x = random_floats(std::size_t(B) * K, rng);
-    const std::vector<float> w0 = random_floats(std::size_t(N) * K, rng);
-    const float lr = 0.37f;
-    std::vector<float> g(std::size_t(N) * K), w = w0;
+    const std::vector<float> w0 = random_floats(std::size_t(N) * K, rng), v0 = random_floats(std::size_t(N) * K, rng);
+    std::vector<float> g(std::size_t(N) * K);
     xg::gemm_accumulate_dw(B, N, K, dy.data(), x.data(), g.data(), /*add=*/false);
-    std::atomic<bool> nonfinite{false};
-    {
-      const xg::testing::ScopedThreads scope(2);
-      REQUIRE(xg::gemm_sgd_update_w(B, N, K, dy.data(), x.data(), lr, w.data(), &nonfinite));
+    for (const xg::SgdStep& step : steps) {
+      CAPTURE(B);
+      CAPTURE(N);
+      CAPTURE(K);
+      CAPTURE(step.momentum);
+      CAPTURE(step.weight_decay);
+      CAPTURE(step.nesterov);
+      std::vector<float> w = w0, v = v0;
+      std::atomic<bool> nonfinite{false};
+      {
+        const xg::testing::ScopedThreads scope(2);
+        REQUIRE(xg::gemm_sgd_update_w(B, N, K, dy.data(), x.data(), step, w.data(), v.data(), &nonfinite));
+      }
+      CHECK_FALSE(nonfinite.load());
+      int differ = 0;
+      for (std::size_t i = 0; i < w.size(); ++i) {
+        float v_expected = v0[i];
+        const float w_expected = xg::sgd_updated(step, g[i], w0[i], &v_expected, fma);
+        differ += std::memcmp(&w[i], &w_expected, sizeof(float)) != 0;
+        differ += std::memcmp(&v[i], &v_expected, sizeof(float)) != 0;  // without momentum: untouched
+      }
+      CHECK(differ == 0);
     }
-    CHECK_FALSE(nonfinite.load());
-    int differ = 0;
-    for (std::size_t i = 0; i < w.size(); ++i) {
-#if defined(__FMA__)
-      const float expected = std::fma(-lr, g[i], w0[i]);  // what SGD's step computes (optim/sgd.cpp)
-#else
-      const float expected = w0[i] - lr * g[i];
-#endif
-      differ += std::memcmp(&w[i], &expected, sizeof(float)) != 0;
-    }
-    CHECK(differ == 0);
     // A weight that the update carries past the largest float, and a NaN weight: both flagged.
-    const std::size_t mid = w.size() / 2;
+    const std::size_t mid = g.size() / 2;
     REQUIRE(g[mid] != 0.0f);
     for (const bool overflow : {true, false}) {
       CAPTURE(overflow);
-      w = w0;
+      std::vector<float> w = w0;
       w[mid] = overflow ? std::copysign(std::numeric_limits<float>::max(), -g[mid]) : std::nanf("");
+      xg::SgdStep step;
+      step.lr = overflow ? 1e32f : 0.1f;
       std::atomic<bool> flagged{false};
-      REQUIRE(xg::gemm_sgd_update_w(B, N, K, dy.data(), x.data(), overflow ? 1e32f : lr, w.data(), &flagged));
+      REQUIRE(xg::gemm_sgd_update_w(B, N, K, dy.data(), x.data(), step, w.data(), nullptr, &flagged));
       CHECK(flagged.load());
       CHECK_FALSE(std::isfinite(w[mid]));
     }
@@ -395,7 +406,9 @@ TEST_CASE("gemm_sgd_update_w declines, touching nothing, when the batch is deepe
   const std::vector<float> dy(std::size_t(B) * N, 1.0f), x(std::size_t(B) * K, 1.0f);
   std::vector<float> w(std::size_t(N) * K, 0.5f);
   std::atomic<bool> nonfinite{false};
-  CHECK_FALSE(xg::gemm_sgd_update_w(B, N, K, dy.data(), x.data(), 0.1f, w.data(), &nonfinite));
+  xg::SgdStep step;
+  step.lr = 0.1f;
+  CHECK_FALSE(xg::gemm_sgd_update_w(B, N, K, dy.data(), x.data(), step, w.data(), nullptr, &nonfinite));
   for (const float v : w) CHECK(v == 0.5f);
 }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "core/ops.hpp"
+#include "core/sgd_rule.hpp"
 #include "core/tensor.hpp"
 
 using namespace xg;
@@ -91,7 +92,9 @@ TEST_CASE("zero_grad defers its zeros: a reader sees zeros, a backward that over
 }
 
 TEST_CASE("a weight asked to update in the backward pass is updated there only when one op alone reads it") {
-  // Node::update_lr: linear's weight-gradient GEMM writes w -= lr·dW instead of dW.
+  // Node::sgd_step: linear's weight-gradient GEMM writes w - lr·dW instead of dW.
+  SgdStep step;
+  step.lr = 0.5f;
   const Array x0{{1.0f, 2.0f}, {3.0f, -1.0f}};
   auto weights = [] { return Tensor(Array{{0.5f, -1.0f}, {2.0f, 0.25f}, {1.0f, 1.0f}}, true); };
   Tensor x(x0, false), b(Array{0.1f, 0.2f, 0.3f}, true);
@@ -104,7 +107,7 @@ TEST_CASE("a weight asked to update in the backward pass is updated there only w
   SUBCASE("one consumer: updated in the backward pass, the gradient not stored") {
     Tensor w = weights();
     w.zero_grad();
-    w.node()->update_lr = 0.5f;
+    w.node()->sgd_step = &step;
     sum(linear(x, w, b)).backward();
     CHECK(w.node()->updated);
     CHECK_FALSE(w.node()->update_nonfinite);
@@ -114,7 +117,7 @@ TEST_CASE("a weight asked to update in the backward pass is updated there only w
   SUBCASE("two consumers: the gradient is stored (the other op still needs this weight)") {
     Tensor w = weights();
     w.zero_grad();
-    w.node()->update_lr = 0.5f;
+    w.node()->sgd_step = &step;
     sum(add(linear(x, w, b), linear(x, w, b))).backward();
     CHECK_FALSE(w.node()->updated);
     for (std::size_t i = 0; i < g.size(); ++i) {
@@ -125,7 +128,7 @@ TEST_CASE("a weight asked to update in the backward pass is updated there only w
   SUBCASE("a gradient already accumulated: stored, added to") {
     Tensor w = weights();
     sum(linear(x, w, b)).backward();  // no zero_grad after it: the next pass adds on
-    w.node()->update_lr = 0.5f;
+    w.node()->sgd_step = &step;
     sum(linear(x, w, b)).backward();
     CHECK_FALSE(w.node()->updated);
     CHECK(w.grad()(0, 0) == 2.0f * g(0, 0));

@@ -244,7 +244,7 @@ struct OverflowingSGD : SGD {
 
 }  // namespace
 
-// Plain SGD that updates the weights inside the backward pass (as train_epoch
+// SGD (no momentum) that updates the weights inside the backward pass (as train_epoch
 // asks it to when nothing reads the gradients), with the first weight made inf
 // just before the backward pass of step `bad_step`: its new value, written by
 // the weight-gradient GEMM, is then inf too.
@@ -309,13 +309,13 @@ TEST_CASE("SGD updating the weights inside the backward pass gives the same bits
   testing::TempDir dir;
   testing::write_toy_dataset(dir.path(), 96, 16, 3, 4, 4);
   Dataset data = load_image_dataset(dir.path());
-  // Without an observer train_epoch lets plain SGD update inside the backward
+  // Without an observer train_epoch lets SGD update inside the backward
   // pass; with one (which may read the gradients) the gradients are stored and
   // step() applies them. Both must give the same weights and losses, to the bit.
-  auto run = [&](bool observed, float momentum, std::vector<float>& losses) {
+  auto run = [&](bool observed, const SGDOptions& options, std::vector<float>& losses) {
     Rng rng(3);
     auto model = make_mlp({16, 12, 8, 3}, rng);
-    SGD sgd(model->parameters(), 0.2f, momentum);
+    SGD sgd(model->parameters(), 0.2f, options);
     DataLoader loader(data.train, 32, true, 0, compute_normalization(data.train));
     WatchingObserver observer;
     for (std::size_t epoch = 1; epoch <= 3; ++epoch) {
@@ -324,12 +324,16 @@ TEST_CASE("SGD updating the weights inside the backward pass gives the same bits
     }
     std::vector<float> weights;
     for (const Tensor& p : model->parameters()) weights.insert(weights.end(), p.data(), p.data() + p.size());
+    for (const Array& v : sgd.velocities()) weights.insert(weights.end(), v.data(), v.data() + v.size());
     return weights;
   };
-  for (const float momentum : {0.0f, 0.9f}) {  // with momentum, both store the gradients
-    CAPTURE(momentum);
+  // Plain, momentum, Nesterov with weight decay, dampening with weight decay.
+  for (const SGDOptions& options : {SGDOptions{}, SGDOptions{0.9f, 0.0f, false, 0.0f}, SGDOptions{0.9f, 0.0f, true, 1e-3f},
+                                    SGDOptions{0.5f, 0.2f, false, 1e-2f}}) {
+    CAPTURE(options.momentum);
+    CAPTURE(options.nesterov);
     std::vector<float> losses_fused, losses_stored;
-    const std::vector<float> fused = run(false, momentum, losses_fused), stored = run(true, momentum, losses_stored);
+    const std::vector<float> fused = run(false, options, losses_fused), stored = run(true, options, losses_stored);
     REQUIRE(fused.size() == stored.size());
     CHECK(std::memcmp(fused.data(), stored.data(), fused.size() * sizeof(float)) == 0);
     CHECK(std::memcmp(losses_fused.data(), losses_stored.data(), losses_fused.size() * sizeof(float)) == 0);
