@@ -14,7 +14,7 @@ NoGradGuard::~NoGradGuard() { g_grad_enabled = previous_; }
 bool grad_enabled() { return g_grad_enabled; }
 
 Array& Node::grad_buffer() {
-  if (!grad_ready || grad.shape() != value.shape()) {
+  if (!grad_allocated()) {
     grad = xt::zeros<float>(value.shape());
     grad_ready = true;
   } else if (grad_stale) {
@@ -25,7 +25,7 @@ Array& Node::grad_buffer() {
 }
 
 Array& Node::grad_to_overwrite(bool& add) {
-  if (grad_ready && grad.shape() == value.shape()) {
+  if (grad_allocated()) {
     add = !grad_stale;
   } else {
     grad = Array::from_shape(value.shape());  // uninitialised: the caller writes all of it
@@ -114,7 +114,7 @@ void Tensor::backward() {
 }
 
 void Tensor::zero_grad() {
-  if (!node_->grad_ready || node_->grad.shape() != node_->value.shape()) node_->grad_buffer();
+  if (!node_->grad_allocated()) node_->grad_buffer();
   node_->grad_stale = true;  // zeros written on first use (grad_buffer) or never (grad_to_overwrite)
 }
 

@@ -72,8 +72,10 @@ struct Node {
   // result (a GEMM with beta = 0) instead of adding it. Same numbers as adding
   // to zeros, without writing the zeros first and reading them back.
   Array& grad_to_overwrite(bool& add);
+  // True once grad is a buffer of value's shape (it may still be stale).
+  bool grad_allocated() const { return grad_ready && grad.shape() == value.shape(); }
   // True while the gradient is all zeros (nothing accumulated since zero_grad()).
-  bool grad_is_zero() const { return !grad_ready || grad_stale || grad.shape() != value.shape(); }
+  bool grad_is_zero() const { return !grad_allocated() || grad_stale; }
 };
 
 class Tensor {
@@ -88,7 +90,7 @@ class Tensor {
   const Array& grad() const { return node_->grad_buffer(); }
   Array& grad() { return node_->grad_buffer(); }
   // True once a gradient buffer exists (a backward pass reached this tensor, or grad() was called).
-  bool has_grad() const { return node_->grad_ready && node_->grad.shape() == node_->value.shape(); }
+  bool has_grad() const { return node_->grad_allocated(); }
   bool requires_grad() const { return node_->requires_grad; }
   const char* op() const { return node_->op; }
 

@@ -1,7 +1,6 @@
 #include "optim/sgd.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 
 #include "core/parallel.hpp"
