@@ -255,10 +255,12 @@ void parallel_chunks(int chunks, int threads, const std::function<void(int, bool
   for (int c = 0; c < chunks; ++c) body(c, false);
 }
 
+bool BackgroundTask::can_run_ahead() { return omp_get_max_threads() > 1 && !tl_in_background; }
+
 BackgroundTask::BackgroundTask(const std::function<void()>& task) : task_(task) {
-  // Only with more than one thread, and only when no pooled call or other task
+  // Only when a worker can run it, and only when no pooled call or other task
   // holds the pool (then the caller runs the task in wait(), as with one thread).
-  if (omp_get_max_threads() > 1 && !tl_in_background && pool().try_acquire()) {
+  if (can_run_ahead() && pool().try_acquire()) {
     pool().start_workers(2);
     posted_ = pool().post(&task_);
     pool().release();

@@ -44,6 +44,9 @@ void parallel_chunks(int chunks, int threads, const std::function<void(int chunk
 // `task` is not copied (posting allocates nothing): it must outlive the BackgroundTask.
 class BackgroundTask {
  public:
+  // Whether a task posted now can run on a worker at all (more than one thread,
+  // and not posted from inside a task): else wait() would run it on the caller.
+  static bool can_run_ahead();
   explicit BackgroundTask(const std::function<void()>& task);
   BackgroundTask(const BackgroundTask&) = delete;
   BackgroundTask& operator=(const BackgroundTask&) = delete;

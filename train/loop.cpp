@@ -41,17 +41,20 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
                    const ProgressFn& progress, ExplosionRule* explosion, StepObserver* observer,
                    const Objective* objective, GradientReducer* reducer) {
   model.train();
-  // Two input tensors and label buffers, reused across steps: while step i
-  // computes with pair i % 2, the loader copies batch i + 1 into the other pair
-  // (the one step i - 1 used; its graph is gone by then), on the pool's worker
-  // when it is idle (BackgroundTask, core/parallel.hpp: after the forward pass,
-  // the loss and the output layer run on this thread alone), else at the start
-  // of step i + 1 on this thread. The same rows either way.
+  // Two input tensors and label buffers, reused across steps. With a worker to
+  // run it (BackgroundTask, core/parallel.hpp: after the forward pass, the loss
+  // and the output layer run on this thread alone), the loader copies batch i + 1
+  // into the pair step i does not use (the one step i - 1 used; its graph is gone
+  // by then) while step i computes. With one thread, step i + 1 copies its batch
+  // at its start into the pair step i used, whose lines are still in this core's
+  // caches (a fresh pair's would be fetched first: 1% of a step, measured). The
+  // same rows either way.
   Tensor inputs[2] = {Tensor(Array{}, false), Tensor(Array{}, false)};
   std::vector<std::uint32_t> labels[2];
-  std::size_t next_batch = 0, next_rows = 0;
+  std::size_t slot = 0;  // the pair this step computes with
+  std::size_t next_batch = 0, next_slot = 0, next_rows = 0;
   const std::function<void()> copy_next = [&] {
-    next_rows = loader.batch(next_batch, inputs[next_batch % 2].value(), labels[next_batch % 2]);
+    next_rows = loader.batch(next_batch, inputs[next_slot].value(), labels[next_slot]);
   };
   std::optional<BackgroundTask> copying;  // batch next_batch, posted during the previous step
   double loss_sum = 0.0;
@@ -60,15 +63,16 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
   const std::size_t steps = loader.num_batches();
   for (std::size_t i = 0; i < steps; ++i) {
     throw_if_interrupted(epoch, i, steps);  // a step boundary: SIGINT/SIGTERM stop here (train/interrupt.hpp)
-    Tensor& input = inputs[i % 2];
-    const std::vector<std::uint32_t>& y = labels[i % 2];
     if (!copying) {
-      next_batch = i;
+      next_batch = i, next_slot = slot;
       copy_next();
     } else {
       copying->wait();
       copying.reset();
+      slot = next_slot;
     }
+    Tensor& input = inputs[slot];
+    const std::vector<std::uint32_t>& y = labels[slot];
     const std::size_t rows = next_rows;
     // Data-parallel (train/distributed.hpp): this rank's `rows` of the global batch's.
     const std::size_t global_rows = loader.batch_rows(i);
@@ -76,9 +80,9 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     if (reducer) set_dropout_shard(model, shard_begin, global_rows - shard_end);
     optimizer.zero_grad();
     Tensor logits = model(input);
-    if (i + 1 < steps) {
-      next_batch = i + 1;
-      loader.shape_batch(next_batch, inputs[next_batch % 2].value(), labels[next_batch % 2]);  // allocates here
+    if (i + 1 < steps && BackgroundTask::can_run_ahead()) {
+      next_batch = i + 1, next_slot = 1 - slot;
+      loader.shape_batch(next_batch, inputs[next_slot].value(), labels[next_slot]);  // allocates here
       copying.emplace(copy_next);
     }
     float value = 0.0f;

@@ -115,6 +115,7 @@ TEST_CASE("BackgroundTask: one thread runs it in wait(), the destructor waits, a
   const std::function<void()> count = [&] { ++runs; };
   {
     xg::testing::ScopedThreads threads(1);
+    CHECK_FALSE(xg::BackgroundTask::can_run_ahead());
     xg::BackgroundTask task(count);
     CHECK(runs.load() == 0);  // not run before wait() with one thread
     task.wait();
@@ -123,6 +124,7 @@ TEST_CASE("BackgroundTask: one thread runs it in wait(), the destructor waits, a
     CHECK(runs.load() == 1);
   }
   xg::testing::ScopedThreads threads(2);
+  CHECK(xg::BackgroundTask::can_run_ahead());
   { xg::BackgroundTask task(count); }  // never waited: the destructor does
   CHECK(runs.load() == 2);
   const std::function<void()> fail = [] { throw std::runtime_error("task failed"); };
@@ -134,7 +136,9 @@ TEST_CASE("BackgroundTask: parallel_chunks inside it runs every chunk in order o
   xg::testing::ScopedThreads threads(2);
   std::vector<int> order;
   std::atomic<bool> one_thread{true};
+  std::atomic<bool> ahead_inside{true};
   const std::function<void()> task = [&] {
+    ahead_inside = xg::BackgroundTask::can_run_ahead();  // a task posts none of its own
     const std::thread::id self = std::this_thread::get_id();
     xg::parallel_chunks(16, 2, [&](int c, bool pooled) {
       order.push_back(c);
@@ -152,4 +156,5 @@ TEST_CASE("BackgroundTask: parallel_chunks inside it runs every chunk in order o
     for (int c = 0; c < 16; ++c) CHECK(order[std::size_t(c)] == c);
   }
   CHECK(one_thread.load());
+  CHECK_FALSE(ahead_inside.load());
 }
