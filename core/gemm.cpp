@@ -77,6 +77,7 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -144,6 +145,11 @@ class PackBuffer {
 struct PackBuffers {
   PackBuffer a;  // up to MC x KC
   PackBuffer b;  // up to KC x NC
+  // The block of op(B) that b holds: gemm() call, first column, first k, columns.
+  // A chunk of rows that finds its block there (the same call's earlier chunk on
+  // this thread packed it) does not pack it again.
+  std::uint64_t b_call = 0;
+  int b_jc = -1, b_pc = -1, b_nc = -1;
 };
 
 PackBuffers& thread_pack_buffers() {
@@ -167,6 +173,20 @@ PackBuffers& chunk_pack_buffers(int c) {
 PackBuffers& serial_pack_buffers() {
   const int c = current_pooled_chunk();
   return c >= 0 && c < kPooledChunkBuffers ? chunk_pack_buffers(c) : thread_pack_buffers();
+}
+
+// op(B)'s packed blocks of a pooled call, one buffer per pool thread (gemm() sizes
+// them before the call, so a worker never allocates): each thread packs a block
+// once and every chunk of rows it runs reads it.
+PackBuffers& pool_thread_b_buffers(int t) {
+  static std::array<PackBuffers, kPooledChunkBuffers> buffers;
+  return buffers[std::size_t(t)];
+}
+
+// Numbers each gemm() call, for PackBuffers::b_call.
+std::uint64_t next_gemm_call() {
+  static std::atomic<std::uint64_t> calls{0};
+  return ++calls;
 }
 
 // ---- Packing ----------------------------------------------------------------------
@@ -539,8 +559,10 @@ AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap) {
   return {ALayout::KMajor, ap, MR, std::size_t(kc)};
 }
 
-// Computes C[m0:m1, n0:n1] on the calling thread, packing into `buf`.
-void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& buf) {
+// Computes C[m0:m1, n0:n1] on the calling thread, packing op(A) into `buf` and
+// op(B) into `bbuf` (unless it holds the block already: PackBuffers::b_call).
+void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& buf, PackBuffers& bbuf,
+               std::uint64_t call) {
   const int MC = blocks().mc, NC = blocks().nc;
   const int kstep = std::max(1, kc_block(p.K, a_read_in_place(p.ta)));
   // Round the blocks up to whole tiles: packing zero-pads the edge panels.
@@ -562,8 +584,11 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
       // never reads past the matrix. Packed or not, the kernel multiplies the same
       // values in the same order: results are the same to the bit.
       const int packed_from = p.tb == Trans::No ? (nc % W == 0 ? nc : nc / NR * NR) : 0;
-      float* const bp = packed_from < nc ? buf.b.get(std::size_t(kc) * round_up(nc - packed_from, NR)) : nullptr;
-      if (bp) pack_b(p.tb, b + packed_from, p.ldb, kc, nc - packed_from, bp);
+      float* const bp = packed_from < nc ? bbuf.b.get(std::size_t(kc) * round_up(nc - packed_from, NR)) : nullptr;
+      if (bp && !(bbuf.b_call == call && bbuf.b_jc == jc && bbuf.b_pc == pc && bbuf.b_nc == nc)) {
+        pack_b(p.tb, b + packed_from, p.ldb, kc, nc - packed_from, bp);
+        bbuf.b_call = call, bbuf.b_jc = jc, bbuf.b_pc = pc, bbuf.b_nc = nc;
+      }
       for (int ic = m0; ic < m1; ic += MC) {
         const int mc = std::min(MC, m1 - ic);
         const float* a = p.ta == Trans::No ? p.A + std::size_t(ic) * p.lda + pc
@@ -629,33 +654,36 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
   if (double(M) * N * std::max(K, 1) >= double(kParallelMinWork) && !omp_in_parallel())
     threads = std::min(omp_get_max_threads(), tiles);
 
+  const std::uint64_t call = next_gemm_call();
   if (threads <= 1) {
-    gemm_rect(p, 0, M, 0, N, serial_pack_buffers());
+    gemm_rect(p, 0, M, 0, N, serial_pack_buffers(), serial_pack_buffers(), call);
     return;
   }
   // How many chunks: a worker the OS wakes late (a sleeping one, or one sharing its
-  // core) still finds work when the work is cut finer than one chunk per thread,
-  // and the chunks that finish first balance the rest. A chunk of columns re-packs
-  // nothing of A stored (M,K) (read in place) and only copies A stored (K,M), and
-  // a chunk of rows reads op(B) stored (K,N) in place, so both are cut into up to
+  // core, or slowed by the host) still finds work when the work is cut finer than
+  // one chunk per thread, and the chunks that finish first balance the rest: up to
   // kChunksPerThread chunks per thread (thread t's own share stays the same rows).
-  // Only a chunk of rows with op(B) stored (N,K) would pack all of op(B) again: one
-  // chunk per thread. (At most kPooledChunkBuffers when there are fewer threads:
-  // each chunk keeps pack buffers of its own.)
-  const bool chunk_repacks_b = !split_n && p.tb == Trans::Yes;
-  const int chunks =
-      std::min({tiles, threads * (chunk_repacks_b ? 1 : kChunksPerThread), std::max(threads, kPooledChunkBuffers)});
+  // A chunk of columns packs only its columns of op(B); a chunk of rows needs all
+  // of op(B), which each thread packs once per call and keeps for all the chunks of
+  // rows it runs (pool_thread_b_buffers, sized here). (At most kPooledChunkBuffers
+  // when there are fewer threads: each chunk keeps an op(A) buffer of its own.)
+  const int chunks = std::min({tiles, threads * kChunksPerThread, std::max(threads, kPooledChunkBuffers)});
+  const std::size_t b_floats = std::size_t(std::max(1, kc_block(p.K, a_read_in_place(p.ta)))) *
+                               std::size_t((std::min(blocks().nc, N) + NR - 1) / NR * NR);
+  for (int t = 0; t < std::min(threads, kPooledChunkBuffers); ++t) pool_thread_b_buffers(t).b.get(b_floats);
   // Chunk c takes tiles [tiles*c/chunks, tiles*(c+1)/chunks), on whichever thread
   // claims it first (core/parallel.hpp). Which thread computes a tile changes
-  // nothing in its arithmetic.
+  // nothing in its arithmetic, nor does where its packed op(B) came from.
   const auto chunk = [&](int c, bool pooled) {
     const int lo = int(static_cast<long long>(tiles) * c / chunks) * tile;
     const int hi = int(static_cast<long long>(tiles) * (c + 1) / chunks) * tile;
     PackBuffers& buf = pooled && c < kPooledChunkBuffers ? chunk_pack_buffers(c) : serial_pack_buffers();
+    const int t = pooled ? current_pool_thread() : -1;
+    PackBuffers& bbuf = t >= 0 && t < std::min(threads, kPooledChunkBuffers) ? pool_thread_b_buffers(t) : buf;
     if (split_n)
-      gemm_rect(p, 0, M, lo, std::min(hi, N), buf);
+      gemm_rect(p, 0, M, lo, std::min(hi, N), buf, bbuf, call);
     else
-      gemm_rect(p, lo, std::min(hi, M), 0, N, buf);
+      gemm_rect(p, lo, std::min(hi, M), 0, N, buf, bbuf, call);
   };
   parallel_chunks(chunks, threads, [&chunk](int c, bool pooled) { chunk(c, pooled); });  // one reference: no allocation
 }

@@ -20,6 +20,7 @@ namespace xg {
 namespace {
 
 thread_local int tl_pooled_chunk = -1;     // current_pooled_chunk()
+thread_local int tl_pool_thread = -1;      // current_pool_thread()
 thread_local bool tl_in_background = false;  // running a BackgroundTask: parallel_chunks is serial
 
 // Marks this thread as running a BackgroundTask for the scope's length.
@@ -157,12 +158,13 @@ class Pool {
       const State own = free & unit_range(units * t / threads, t < threads ? units * (t + 1) / threads : 0);
       const int u = own ? __builtin_ctzll(own) : 63 - __builtin_clzll(free);
       if (!state_.compare_exchange_weak(s, s | State(1) << u)) continue;  // s reloaded
-      const int outer = tl_pooled_chunk;
+      const int outer = tl_pooled_chunk, outer_thread = tl_pool_thread;
+      tl_pool_thread = t;
       for (int c = int(static_cast<long long>(chunks) * u / units); c < int(static_cast<long long>(chunks) * (u + 1) / units); ++c) {
         tl_pooled_chunk = c;
         (*body)(c, true);
       }
-      tl_pooled_chunk = outer;
+      tl_pooled_chunk = outer, tl_pool_thread = outer_thread;
       done_.fetch_add(1, std::memory_order_release);
       s = state_.load();
     }
@@ -237,6 +239,7 @@ Pool& pool() {
 }  // namespace
 
 int current_pooled_chunk() { return tl_pooled_chunk; }
+int current_pool_thread() { return tl_pool_thread; }
 
 int pass_threads(long long n, std::size_t work) {
   if (work < (std::size_t(1) << 15) || n <= 1) return 1;

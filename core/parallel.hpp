@@ -63,6 +63,11 @@ class BackgroundTask {
 // images) can keep scratch memory per chunk index with it, as a pooled body does.
 int current_pooled_chunk();
 
+// Which of the pool's threads runs the pooled chunk this thread is running now
+// (0 the caller, i worker i; a worker beyond the call's threads may help too), or
+// -1 (not inside a pooled call's body): for scratch memory kept per thread.
+int current_pool_thread();
+
 // The threads for a pass over n items (images, planes, elements) that touches
 // `work` elements: 1 when that is too little to pay for waking another thread,
 // else up to omp_get_max_threads() (`--threads`), at most n.

@@ -63,6 +63,23 @@ TEST_CASE("current_pooled_chunk: the chunk a pooled body runs, also inside a nes
   xg::parallel_chunks(3, 1, [&](int, bool pooled) { CHECK((!pooled && xg::current_pooled_chunk() == -1)); });
 }
 
+TEST_CASE("current_pool_thread: 0 on the caller, a worker's own index on a worker, -1 elsewhere") {
+  CHECK(xg::current_pool_thread() == -1);
+  const std::thread::id caller = std::this_thread::get_id();
+  for (int call = 0; call < 100; ++call) {
+    std::atomic<int> wrong{0};
+    xg::parallel_chunks(16, 2, [&](int, bool pooled) {
+      const int t = xg::current_pool_thread();
+      const bool here = std::this_thread::get_id() == caller;
+      if (!pooled ? t != -1 : here ? t != 0 : t < 1) ++wrong;
+      // a nested call runs serially on this thread, which stays the same pool thread
+      xg::parallel_chunks(2, 2, [&](int, bool) { wrong += xg::current_pool_thread() != t; });
+    });
+    CHECK(wrong.load() == 0);
+    CHECK(xg::current_pool_thread() == -1);
+  }
+}
+
 TEST_CASE("parallel_pieces: each piece once, and thread t's share of pieces is exactly thread_slice t") {
   for (int threads : {1, 2, 3, 4}) {
     CAPTURE(threads);
