@@ -258,10 +258,16 @@ void pack_transposed(const float* src, int lds, int rows, int kc, int width, int
 // op(A)[0:mc, 0:kc] -> ceil(mc/MR) panels of MR rows, each kc x MR, for A stored
 // (K,M) (Trans::Yes): op(A)[i][k] = A[k*lda + i]. (A stored (M,K) is read in
 // place, a_reader.)
-void pack_a(const float* A, int lda, int mc, int kc, float* dst) {
+// With row_sums: row_sums[i] = Σ_k op(A)[i][k], k in order from 0 (Epilogue::a_row_sums).
+void pack_a(const float* A, int lda, int mc, int kc, float* dst, float* row_sums) {
   for (int i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
     const int mr = std::min(MR, mc - i0);
     pack_copy(A + i0, lda, mr, kc, MR, mr, dst);
+    if (!row_sums) continue;
+    float sums[MR] = {};
+    for (int k = 0; k < kc; ++k)  // the panel just packed, still in L1
+      for (int i = 0; i < mr; ++i) sums[i] += dst[k * MR + i];
+    std::copy(sums, sums + mr, row_sums + i0);
   }
 }
 
@@ -573,9 +579,9 @@ struct AReader {
 // that). op(A) stored (K,M) is packed (a plain copy): read in place, its tile
 // would touch a whole cache line per k for MR floats.
 bool a_read_in_place(Trans ta) { return ta == Trans::No; }
-AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap) {
+AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap, float* row_sums) {
   if (a_read_in_place(ta)) return {ALayout::RowMajor, A, lda, std::size_t(lda)};
-  pack_a(A, lda, mc, kc, ap);
+  pack_a(A, lda, mc, kc, ap, row_sums);
   return {ALayout::KMajor, ap, MR, std::size_t(kc)};
 }
 
@@ -613,7 +619,10 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
         const int mc = std::min(MC, m1 - ic);
         const float* a = p.ta == Trans::No ? p.A + std::size_t(ic) * p.lda + pc
                                            : p.A + std::size_t(pc) * p.lda + ic;
-        const AReader ar = a_reader(p.ta, a, p.lda, mc, kc, ap);
+        // op(A)'s row sums (Epilogue::a_row_sums) while its only K block is packed,
+        // by the chunk that has the first columns (the one pass over those rows).
+        float* const sums = p.epilogue.a_row_sums && jc == 0 && first && last ? p.epilogue.a_row_sums + ic : nullptr;
+        const AReader ar = a_reader(p.ta, a, p.lda, mc, kc, ap, sums);
         for (int jr = 0; jr < nc; jr += NR) {
           const int nr = std::min(NR, nc - jr);
           const bool b_in_place = jr < packed_from;
@@ -709,15 +718,19 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
   parallel_chunks(chunks, threads, [&chunk](int c, bool pooled) { chunk(c, pooled); });  // one reference: no allocation
 }
 
+// gemm(Yes, No, ...) packs op(A) (dy stored (B,N)), so B is cut into blocks of KC.
+bool gemm_dw_sums_dy(int B) { return kc_block(B, a_read_in_place(Trans::Yes)) >= B; }
+
 bool gemm_sgd_update_w(int B, int N, int K, const float* dy, const float* x, const SgdStep& step, float* w,
-                       float* velocity, std::atomic<bool>* nonfinite) {
-  // gemm(Yes, No, ...) packs op(A) (dy stored (B,N)), so B is cut into blocks of KC;
-  // (Yes, No) is never computed as the transpose, so each tile is of w itself.
-  if (kc_block(B, a_read_in_place(Trans::Yes)) < B) return false;
+                       float* velocity, std::atomic<bool>* nonfinite, float* dy_sums) {
+  // One K block, so w gets each gradient whole; (Yes, No) is never computed as the
+  // transpose, so each tile is of w itself.
+  if (!gemm_dw_sums_dy(B)) return false;
   Epilogue update;
   update.sgd = &step;
   update.velocity = step.momentum != 0.0f ? velocity : nullptr;
   update.nonfinite = nonfinite;
+  update.a_row_sums = dy_sums;
   // beta 0: the sums are the gradient alone; the update reads w itself.
   gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, dy, N, x, K, 0.0f, w, K, update);
   return true;

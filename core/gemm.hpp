@@ -52,6 +52,10 @@ struct Epilogue {
   // as C, its velocity's. Only through gemm_sgd_update_w.
   const SgdStep* sgd = nullptr;
   float* velocity = nullptr;
+  // Also stores Σ_k op(A)[m][k] for each row m of C (alpha not applied), summed
+  // in k order from 0 as op(A) is packed: the bias gradient of a weight-gradient
+  // GEMM. Only for op(A) stored (K,M) and K in one block (gemm_dw_sums_dy).
+  float* a_row_sums = nullptr;
 };
 
 void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
@@ -86,11 +90,20 @@ inline void gemm_accumulate_dx(int B, int N, int K, const float* dy, const float
   gemm(Trans::No, Trans::No, B, K, N, 1.0f, dy, N, w, K, add ? 1.0f : 0.0f, dx, K);
 }
 
+// True when the weight-gradient GEMMs below can also store the column sums of
+// dy (B,N) (a bias's gradient, `dy_sums`): they sum dy's columns as they pack
+// them, which they do in one block when B is at most the kernel's K block.
+bool gemm_dw_sums_dy(int B);
+
 // weight gradient: dy (B,N), x (B,K) -> dw (N,K) += dyᵀ · x
 // (add == false: dw = dyᵀ · x, dw not read; for a gradient still all zeros,
-// see Node::grad_to_overwrite)
-inline void gemm_accumulate_dw(int B, int N, int K, const float* dy, const float* x, float* dw, bool add = true) {
-  gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, dy, N, x, K, add ? 1.0f : 0.0f, dw, K);
+// see Node::grad_to_overwrite). With dy_sums (needs gemm_dw_sums_dy(B)):
+// dy_sums (N) = Σ_b dy[b][n], summed over b in order from 0, stored.
+inline void gemm_accumulate_dw(int B, int N, int K, const float* dy, const float* x, float* dw, bool add = true,
+                               float* dy_sums = nullptr) {
+  Epilogue sums;
+  sums.a_row_sums = dy_sums;
+  gemm(Trans::Yes, Trans::No, N, K, B, 1.0f, dy, N, x, K, add ? 1.0f : 0.0f, dw, K, sums);
 }
 
 // SGD's update of a weight, made by its gradient's GEMM (core/ops.cpp,
@@ -98,10 +111,11 @@ inline void gemm_accumulate_dw(int B, int N, int K, const float* dy, const float
 // (N,K, used with momentum) get `step` (core/sgd_rule.hpp) with gradient g, each
 // weight exactly as the optimizer's step would give it from the g this GEMM
 // would have stored; g is never stored nor read back. *nonfinite is set if a
-// new weight is inf or NaN. Returns false, doing nothing, when B is deeper than
-// one K block of the kernel (g would then be summed into w block by block).
+// new weight is inf or NaN. dy_sums as for gemm_accumulate_dw. Returns false,
+// doing nothing, when B is deeper than one K block of the kernel (g would then be
+// summed into w block by block): exactly when gemm_dw_sums_dy(B) is false.
 bool gemm_sgd_update_w(int B, int N, int K, const float* dy, const float* x, const SgdStep& step, float* w,
-                       float* velocity, std::atomic<bool>* nonfinite);
+                       float* velocity, std::atomic<bool>* nonfinite, float* dy_sums = nullptr);
 
 // A plain matmul c (M,N) = a (M,K) · b (K,N) and its two gradients:
 

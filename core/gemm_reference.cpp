@@ -7,6 +7,11 @@ namespace xg {
 void gemm_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, int lda,
                     const float* B, int ldb, float beta, float* C, int ldc, Epilogue epilogue) {
   for (int m = 0; m < M; ++m) {
+    if (epilogue.a_row_sums) {
+      float s = 0.0f;
+      for (int k = 0; k < K; ++k) s += ta == Trans::No ? A[m * lda + k] : A[k * lda + m];
+      epilogue.a_row_sums[m] = s;
+    }
     for (int n = 0; n < N; ++n) {
       double acc = 0.0;
       for (int k = 0; k < K; ++k) {

@@ -65,10 +65,11 @@ void accumulate_column_sums(const Array& dy, Array& db, bool add = true) {
 // comes from this op (its one consumer, nothing accumulated yet), made by the
 // GEMM that would make the gradient. False when it does not apply (the caller
 // then stores the gradient as usual).
-bool sgd_update_in_backward(Node& w, int B, int N, int K, const float* dy, const float* x) {
+bool sgd_update_in_backward(Node& w, int B, int N, int K, const float* dy, const float* x, float* dy_sums) {
   if (!w.sgd_step || w.consumers != 1 || !w.grad_is_zero()) return false;
   std::atomic<bool> nonfinite{false};
-  if (!gemm_sgd_update_w(B, N, K, dy, x, *w.sgd_step, w.value.data(), w.sgd_velocity, &nonfinite)) return false;
+  if (!gemm_sgd_update_w(B, N, K, dy, x, *w.sgd_step, w.value.data(), w.sgd_velocity, &nonfinite, dy_sums))
+    return false;
   w.updated = true;
   w.update_nonfinite = nonfinite.load(std::memory_order_relaxed);
   return true;
@@ -141,21 +142,26 @@ static void linear_backward(Node& n) {
     float* dx = x.grad_to_overwrite(add).data();
     gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), dx, add);
   }
+  // db (N) += column sums of dy   (the same overwrite of a zero gradient). When
+  // db is still zero and the weight gradient's GEMM below takes dy in one block,
+  // that GEMM makes the sums as it packs dy: no pass of its own over dy.
+  Array* db = nullptr;
+  bool db_add = true;
+  float* db_by_gemm = nullptr;
+  if (wants_grad(n, 2)) {
+    db = &parent(n, 2).grad_to_overwrite(db_add);
+    if (!db_add && wants_grad(n, 1) && gemm_dw_sums_dy(B)) db_by_gemm = db->data();
+  }
   // dW (N,K) += dyᵀ · x, x (B,K): stored in the same way right after zero_grad().
   // Or, when SGD asked for its update here (Node::sgd_step) and dW is this op's
   // alone, W gets the update straight from the GEMM: dW is never stored. (dx above
   // has already read W.)
-  if (wants_grad(n, 1) && !sgd_update_in_backward(w, B, N, K, n.grad.data(), x.value.data())) {
+  if (wants_grad(n, 1) && !sgd_update_in_backward(w, B, N, K, n.grad.data(), x.value.data(), db_by_gemm)) {
     bool add = true;
     float* dw = w.grad_to_overwrite(add).data();
-    gemm_accumulate_dw(B, N, K, n.grad.data(), x.value.data(), dw, add);
+    gemm_accumulate_dw(B, N, K, n.grad.data(), x.value.data(), dw, add, db_by_gemm);
   }
-  // db (N) += column sums of dy   (the same overwrite of a zero gradient)
-  if (wants_grad(n, 2)) {
-    bool add = true;
-    Array& db = parent(n, 2).grad_to_overwrite(add);
-    accumulate_column_sums(n.grad, db, add);
-  }
+  if (db && !db_by_gemm) accumulate_column_sums(n.grad, *db, db_add);
 }
 
 // linear's forward; with relu_out, the GEMM also writes relu of each element of

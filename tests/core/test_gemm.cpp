@@ -219,6 +219,43 @@ TEST_CASE("gemm epilogue relu_to: C as without it, and relu of each element besi
   }
 }
 
+TEST_CASE("weight-gradient GEMMs store dy's column sums (the bias gradient) as a row-by-row float sum would, at any thread count") {
+  std::mt19937 rng(23);
+  struct Case {
+    int B, N, K;
+  };
+  // the MLP's three layers, a ragged one, and more output rows than columns (columns split among threads)
+  const Case cases[] = {{64, 256, 784}, {64, 128, 256}, {64, 10, 128}, {37, 45, 29}, {64, 700, 40}, {0, 9, 5}};
+  for (const Case& c : cases) {
+    CAPTURE(c.N);
+    CAPTURE(c.K);
+    REQUIRE(xg::gemm_dw_sums_dy(c.B));
+    const std::vector<float> dy = random_floats(std::size_t(c.B) * c.N + 1, rng);
+    const std::vector<float> x = random_floats(std::size_t(c.B) * c.K + 1, rng);
+    std::vector<float> expected(std::size_t(c.N), 0.0f);  // accumulate_column_sums' order (core/ops.cpp)
+    for (int b = 0; b < c.B; ++b)
+      for (int n = 0; n < c.N; ++n) expected[std::size_t(n)] += dy[std::size_t(b) * c.N + n];
+    for (int threads : {1, 2, 4}) {
+      CAPTURE(threads);
+      const xg::testing::ScopedThreads scope(threads);
+      std::vector<float> dw(std::size_t(c.N) * c.K), sums(std::size_t(c.N), -1.0f);
+      xg::gemm_accumulate_dw(c.B, c.N, c.K, dy.data(), x.data(), dw.data(), false, sums.data());
+      CHECK(std::memcmp(sums.data(), expected.data(), sums.size() * sizeof(float)) == 0);
+      std::vector<float> plain(dw.size());
+      xg::gemm_accumulate_dw(c.B, c.N, c.K, dy.data(), x.data(), plain.data(), false);
+      CHECK(std::memcmp(dw.data(), plain.data(), dw.size() * sizeof(float)) == 0);  // dW itself unchanged
+      xg::SgdStep step;
+      step.lr = 0.1f;
+      std::vector<float> w = x, update_sums(std::size_t(c.N), -1.0f);
+      w.resize(dw.size());
+      std::atomic<bool> nonfinite{false};
+      REQUIRE(xg::gemm_sgd_update_w(c.B, c.N, c.K, dy.data(), x.data(), step, w.data(), nullptr, &nonfinite,
+                                    update_sums.data()));
+      CHECK(std::memcmp(update_sums.data(), expected.data(), sums.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
 TEST_CASE("gemm handles K == 0 as alpha * 0 + beta * C, then the epilogue") {
   std::mt19937 rng(5);
   for (float beta : {0.0f, 1.0f, 0.5f}) {
