@@ -5,8 +5,6 @@
 #include <stdexcept>
 #include <string>
 
-#include <xsimd/xsimd.hpp>
-
 namespace xg {
 
 namespace {
@@ -17,27 +15,6 @@ void require_logits(const char* op, const Array& logits) {
   }
 }
 
-// e[c] = exp(e[c]) for c < n, a SIMD register of values at a time (xsimd's exp,
-// within an ulp or two of std::exp; a whole row of 10 logits in one register,
-// where std::exp takes one call per value). Every value goes through the same
-// function, the last register padded, so a value's exp does not depend on C.
-// (GCC 12 warns inside xsimd's AVX-512 exp, on an intrinsic's deliberately
-// undefined register: not our code, so silenced here only.)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-void exp_in_place(float* e, std::size_t n) {
-  using Batch = xsimd::batch<float>;
-  constexpr std::size_t W = Batch::size;
-  alignas(64) float v[W];
-  for (std::size_t c = 0; c < n; c += W) {
-    const std::size_t k = std::min(W, n - c);
-    std::fill(std::copy(e + c, e + c + k, v), v + W, 0.0f);
-    xsimd::exp(Batch::load_aligned(v)).store_aligned(v);
-    std::copy(v, v + k, e + c);
-  }
-}
-#pragma GCC diagnostic pop
-
 // For row z (C values): writes exp(z_c - m) into e and returns m and Σ_c exp(z_c - m).
 struct RowExp {
   float max;
@@ -45,10 +22,11 @@ struct RowExp {
 };
 RowExp exp_shifted(const float* z, std::size_t C, float* e) {
   const float m = *std::max_element(z, z + C);
-  for (std::size_t c = 0; c < C; ++c) e[c] = z[c] - m;
-  exp_in_place(e, C);  // each ≤ 1: no overflow
   float s = 0.0f;
-  for (std::size_t c = 0; c < C; ++c) s += e[c];  // ≥ 1: the max contributes exp(0) = 1, so log(s) is finite
+  for (std::size_t c = 0; c < C; ++c) {
+    e[c] = std::exp(z[c] - m);  // ≤ 1: no overflow
+    s += e[c];                  // ≥ 1: the max contributes exp(0) = 1, so log(s) is finite
+  }
   return {m, s};
 }
 
