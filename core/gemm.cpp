@@ -300,7 +300,6 @@ struct TileUpdate {
   // points at the tile's velocities, laid out as C (or null without momentum).
   const SgdStep* sgd = nullptr;
   float* velocity = nullptr;
-  float* relu_to = nullptr;  // Epilogue::relu_to at the tile (the last KC block only)
 };
 
 // a * b + c rounded once where the CPU has FMA, else a * b rounded first: the
@@ -368,8 +367,6 @@ inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const Ti
       if (u.relu) r = xsimd::select(r < zero, zero, r);  // std::max(r, 0)
       if (u.nonfinite && xsimd::any(!xsimd::isfinite(r))) *u.nonfinite = true;
       r.store_unaligned(c);
-      // relu's own rule (core/ops.cpp): only r < 0 becomes 0, so NaN and -0 pass
-      if (u.relu_to) xsimd::select(r < zero, zero, r).store_unaligned(u.relu_to + std::size_t(i) * ldc + v * W);
     }
   }
 }
@@ -456,8 +453,6 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
           if (u.nonfinite && _mm256_movemask_ps(_mm256_cmp_ps(_mm256_sub_ps(r, r), zero, _CMP_NEQ_UQ)))
             *u.nonfinite = true;
           _mm256_storeu_ps(c, r);
-          if (u.relu_to)
-            _mm256_storeu_ps(u.relu_to + std::size_t(j0 + j) * ldc, _mm256_blendv_ps(r, zero, _mm256_cmp_ps(r, zero, _CMP_LT_OQ)));
         }
       }
       return;
@@ -467,17 +462,9 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
     if (u.beta != 0.0f)
       for (int j = 0; j < nr; ++j)
         for (int i = 0; i < MRt; ++i) tile[i * TW + j] = C[std::size_t(j) * ldc + i];
-    TileUpdate here = u;
-    here.relu_to = nullptr;  // made below from the finished tile
-    write_tile(acc, tile, TW, here);
+    write_tile(acc, tile, TW, u);
     for (int j = 0; j < nr; ++j)
       for (int i = 0; i < MRt; ++i) C[std::size_t(j) * ldc + i] = tile[i * TW + j];
-    if (u.relu_to)
-      for (int j = 0; j < nr; ++j)
-        for (int i = 0; i < MRt; ++i) {
-          const float r = tile[i * TW + j];
-          u.relu_to[std::size_t(j) * ldc + i] = r < 0.0f ? 0.0f : r;
-        }
     return;
   }
   if (nr == TW) {
@@ -493,7 +480,6 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
     for (int i = 0; i < MRt; ++i)
       for (int j = 0; j < nr; ++j) tile[i * TW + j] = C[std::size_t(i) * ldc + j];
   TileUpdate padded = u;
-  padded.relu_to = nullptr;  // made below from the finished tile
   if (u.bias) {
     for (int j = 0; j < nr; ++j) bias[j] = u.bias[j];
     padded.bias = bias;
@@ -507,12 +493,6 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   write_tile(acc, tile, TW, padded);
   for (int i = 0; i < MRt; ++i)
     for (int j = 0; j < nr; ++j) C[std::size_t(i) * ldc + j] = tile[i * TW + j];
-  if (u.relu_to)
-    for (int i = 0; i < MRt; ++i)
-      for (int j = 0; j < nr; ++j) {
-        const float r = tile[i * TW + j];
-        u.relu_to[std::size_t(i) * ldc + j] = r < 0.0f ? 0.0f : r;
-      }
   if (u.velocity)
     for (int i = 0; i < MRt; ++i)
       for (int j = 0; j < nr; ++j) u.velocity[std::size_t(i) * ldc + j] = velocity[i * TW + j];
@@ -638,7 +618,6 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
             float* c = p.transposed ? p.C + std::size_t(jc + jr) * p.ldc + ic + ir
                                     : p.C + std::size_t(ic + ir) * p.ldc + jc + jr;
             if (p.epilogue.velocity) u.velocity = p.epilogue.velocity + (c - p.C);
-            if (last && p.epilogue.relu_to) u.relu_to = p.epilogue.relu_to + (c - p.C);
             kMicroKernels[ar.layout == ALayout::RowMajor][nr > W][mr - 1](
                 kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, b_panel, b_in_place ? p.ldb : NR, c, p.ldc, nr, u);
           }

@@ -24,7 +24,6 @@
 // separate pass over memory:
 //   bias:  C[m][n] += bias[n]           (bias has N elements)
 //   relu:  C[m][n]  = max(C[m][n], 0)   (after the bias)
-//   relu_to: R[m][n] = max(C[m][n], 0), C kept
 //   nonfinite: flags an inf or NaN written to C
 //
 // Results do not depend on the number of threads: the K dimension is never
@@ -41,9 +40,6 @@ enum class Trans { No, Yes };
 struct Epilogue {
   const float* bias = nullptr;  // N elements added to every row, or null
   bool relu = false;            // clamp at zero after the bias
-  // Or keep C unclamped and also store max(C, 0) here, laid out as C (same ldc):
-  // an activation's output written next to its input (linear_relu, core/ops.hpp).
-  float* relu_to = nullptr;
   // Set (to true) when an element written to C is inf or NaN, or null: a check
   // made while each element is in a register, instead of a pass over C.
   std::atomic<bool>* nonfinite = nullptr;

@@ -24,7 +24,6 @@ void gemm_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const 
       if (epilogue.bias) c += epilogue.bias[n];
       if (epilogue.relu) c = std::max(c, 0.0f);
       C[m * ldc + n] = c;
-      if (epilogue.relu_to) epilogue.relu_to[m * ldc + n] = c < 0.0f ? 0.0f : c;
     }
   }
 }

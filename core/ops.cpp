@@ -164,9 +164,7 @@ static void linear_backward(Node& n) {
   if (db && !db_by_gemm) accumulate_column_sums(n.grad, *db, db_add);
 }
 
-// linear's forward; with relu_out, the GEMM also writes relu of each element of
-// y there as it finishes it (linear_relu).
-static Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, Array* relu_out) {
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   require_rank("linear", x, 2, "input");
   require_rank("linear", w, 2, "weight");
   require_rank("linear", b, 1, "bias");
@@ -178,15 +176,9 @@ static Tensor linear_forward(const Tensor& x, const Tensor& w, const Tensor& b, 
   Array y = uninitialized(B, N);
   Epilogue add_b;  // the bias is added as each element of y is finished
   add_b.bias = b.data();
-  if (relu_out) {
-    *relu_out = uninitialized(B, N);
-    add_b.relu_to = relu_out->data();
-  }
   gemm_xwt(B, N, K, x.data(), w.data(), y.data(), add_b);
   return make_result("linear", std::move(y), {x, w, b}, linear_backward);
 }
-
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) { return linear_forward(x, w, b, nullptr); }
 
 // ---- add_bias: y = x + b, x (B,N), b (N) broadcast over rows ------------------
 // dx = dy,  db = Σ_rows dy   (un-broadcast: sum back to the bias's shape)
@@ -257,15 +249,6 @@ Tensor relu(const Tensor& x) {
     relu_block(in + begin, out + begin, std::min(kBlock, size - begin));
   });
   return make_result("relu", std::move(y), {x}, relu_backward);
-}
-
-// relu(linear(x, w, b)): the same two nodes and values (the linear node keeps its
-// output, which the gradient checks and the diagnostics read), but one pass: the
-// GEMM stores each element and its relu while it is in a register.
-Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& b) {
-  Array y;
-  const Tensor z = linear_forward(x, w, b, &y);
-  return make_result("relu", std::move(y), {z}, relu_backward);
 }
 
 // ---- reshape: y = x with another shape of as many elements ----------------------

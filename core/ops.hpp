@@ -19,9 +19,6 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
 Tensor add_bias(const Tensor& x, const Tensor& b);
 // max(x, 0), any shape
 Tensor relu(const Tensor& x);
-// relu(linear(x, w, b)), the same graph (a linear node, then a relu node), made
-// in one pass: the GEMM writes each output and its relu together.
-Tensor linear_relu(const Tensor& x, const Tensor& w, const Tensor& b);
 // the same elements in another shape of the same size, row-major order kept
 // (flattening (B,C,H,W) to (B,C·H·W), or viewing (B,C·H·W) as images)
 Tensor reshape(const Tensor& x, const Shape& shape);

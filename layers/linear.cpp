@@ -17,21 +17,12 @@ Linear::Linear(std::size_t in_features, std::size_t out_features, Rng& rng) : Mo
   bias = register_parameter("bias", Tensor(std::move(b), true));
 }
 
-void Linear::check_input(const Tensor& x) const {
+Tensor Linear::forward(const Tensor& x) {
   if (x.rank() != 2 || x.dim(1) != in_features()) {
     const std::string got = x.rank() == 2 ? std::to_string(x.dim(1)) : "shape " + shape_string(x.value());
     throw std::invalid_argument(label() + " expects " + std::to_string(in_features()) + " input features, got " + got);
   }
-}
-
-Tensor Linear::forward(const Tensor& x) {
-  check_input(x);
   return linear(x, weight, bias);
-}
-
-Tensor Linear::forward_relu(const Tensor& x) {
-  check_input(x);
-  return linear_relu(x, weight, bias);
 }
 
 std::string Linear::describe() const {

@@ -12,9 +12,6 @@ class Linear : public Module {
  public:
   Linear(std::size_t in_features, std::size_t out_features, Rng& rng);
   Tensor forward(const Tensor& x) override;
-  // relu(forward(x)) in one pass (linear_relu, core/ops.hpp): Sequential runs a
-  // Linear followed by a ReLU this way.
-  Tensor forward_relu(const Tensor& x);
   std::string describe() const override;
 
   std::size_t in_features() const { return weight.dim(1); }
@@ -22,9 +19,6 @@ class Linear : public Module {
 
   Tensor weight;  // (out, in)
   Tensor bias;    // (out)
-
- private:
-  void check_input(const Tensor& x) const;  // throws, naming this layer, unless x is (B, in)
 };
 
 }  // namespace xg

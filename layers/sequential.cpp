@@ -25,17 +25,7 @@ Tensor Sequential::forward(const Tensor& x) {
     std::copy(input_shape_.begin(), input_shape_.end(), batch_shape.begin() + 1);
     h = reshape(x, batch_shape);  // throws, naming both shapes, if the rows have another size
   }
-  const auto& layers = children();
-  for (std::size_t i = 0; i < layers.size(); ++i) {
-    // A Linear followed by a ReLU: one pass for both, the same nodes and values.
-    auto* linear = dynamic_cast<Linear*>(layers[i].second.get());
-    if (linear && i + 1 < layers.size() && dynamic_cast<const ReLU*>(layers[i + 1].second.get())) {
-      h = linear->forward_relu(h);
-      ++i;
-      continue;
-    }
-    h = layers[i].second->forward(h);
-  }
+  for (const auto& child : children()) h = child.second->forward(h);
   return h;
 }
 

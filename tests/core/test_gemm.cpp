@@ -181,44 +181,6 @@ TEST_CASE("gemm epilogue adds the bias per column, then applies relu") {
   for (float x : C) CHECK(x == 0.0f);
 }
 
-TEST_CASE("gemm epilogue relu_to: C as without it, and relu of each element beside it, to the bit") {
-  // Every tile path: (No, Yes) with M < N or N = 10 is computed as Cᵀ (8x8 blocks
-  // in registers, or the generic copy for a ragged tile), the rest as C; ragged
-  // right and bottom edges; one and several KC blocks (K = 1100).
-  std::mt19937 rng(17);
-  std::uniform_int_distribution<int> size(1, 90), coin(0, 1);
-  const int shapes[][3] = {{64, 256, 784}, {64, 10, 128}, {300, 40, 1100}, {13, 45, 20}};
-  for (int trial = 0; trial < 120; ++trial) {
-    const Trans ta = kTrans[coin(rng)], tb = trial % 2 ? Trans::Yes : kTrans[coin(rng)];
-    int M = size(rng), N = size(rng), K = size(rng);
-    if (trial < 4) M = shapes[trial][0], N = shapes[trial][1], K = shapes[trial][2];
-    const float beta = trial % 3 == 0 ? 1.0f : 0.0f;
-    const int lda = ta == Trans::No ? K : M, ldb = tb == Trans::No ? N : K;
-    std::vector<float> A = random_floats(std::size_t(ta == Trans::No ? M : K) * lda, rng);
-    const std::vector<float> B = random_floats(std::size_t(tb == Trans::No ? K : N) * ldb, rng);
-    const std::vector<float> bias = random_floats(std::size_t(N), rng);
-    if (trial % 5 == 0) A[0] = std::numeric_limits<float>::quiet_NaN();  // a NaN passes relu as NaN
-    const std::vector<float> C0 = random_floats(std::size_t(M) * N, rng);
-    std::vector<float> plain = C0, with = C0, relu(std::size_t(M) * N, -7.0f);
-    Epilogue epi;
-    epi.bias = coin(rng) ? bias.data() : nullptr;
-    gemm(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, beta, plain.data(), N, epi);
-    epi.relu_to = relu.data();
-    gemm(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, beta, with.data(), N, epi);
-    CAPTURE(M);
-    CAPTURE(N);
-    CAPTURE(K);
-    CAPTURE(trial);
-    CHECK(std::memcmp(plain.data(), with.data(), plain.size() * sizeof(float)) == 0);
-    std::size_t wrong = 0;
-    for (std::size_t i = 0; i < plain.size(); ++i) {
-      const float expected = plain[i] < 0.0f ? 0.0f : plain[i];  // relu's rule: NaN passes
-      wrong += std::memcmp(&expected, &relu[i], sizeof(float)) != 0;
-    }
-    CHECK(wrong == 0);
-  }
-}
-
 TEST_CASE("weight-gradient GEMMs store dy's column sums (the bias gradient) as a row-by-row float sum would, at any thread count") {
   std::mt19937 rng(23);
   struct Case {

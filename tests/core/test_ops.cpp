@@ -3,8 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <array>
-#include <cstring>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -59,39 +57,6 @@ TEST_CASE("gradcheck: an input read by two linear layers gets both input gradien
   const Array first = x.grad();
   loss().backward();  // no zero_grad: the second backward adds the same gradient again
   for (std::size_t i = 0; i < first.size(); ++i) CHECK(x.grad().data()[i] == doctest::Approx(2.0f * first.data()[i]));
-}
-
-TEST_CASE("linear_relu: the nodes, values and gradients of relu(linear) to the bit, and a gradcheck off the kink") {
-  Rng rng(34);
-  for (const auto& [B, K, N] : {std::array<std::size_t, 3>{6, 5, 4}, {64, 40, 100}, {70, 33, 10}}) {
-    Tensor x = random_tensor({B, K}, rng), w = random_tensor({N, K}, rng), b = random_tensor({N}, rng),
-           s = random_tensor({B, N}, rng, false);
-    const Tensor fused = linear_relu(x, w, b), apart = relu(linear(x, w, b));
-    REQUIRE(std::string(fused.node()->op) == "relu");
-    const Node* z = fused.node()->parents[0].get();
-    REQUIRE(z != nullptr);
-    CHECK(std::string(z->op) == "linear");
-    CHECK(z->parents[1].get() == w.node());
-    const Node* z_apart = apart.node()->parents[0].get();
-    CHECK(std::memcmp(z->value.data(), z_apart->value.data(), B * N * sizeof(float)) == 0);
-    CHECK(std::memcmp(fused.data(), apart.data(), B * N * sizeof(float)) == 0);
-    std::vector<Array> grads[2];
-    for (int run = 0; run < 2; ++run) {
-      for (Tensor* t : {&x, &w, &b}) t->zero_grad();
-      weighted_sum(run ? apart : fused, s).backward();
-      for (Tensor* t : {&x, &w, &b}) grads[run].push_back(t->grad());
-    }
-    for (std::size_t i = 0; i < 3; ++i)
-      CHECK(std::memcmp(grads[0][i].data(), grads[1][i].data(), grads[0][i].size() * sizeof(float)) == 0);
-  }
-  // Finite differences: a bias far from the inputs' reach keeps every unit on its side.
-  Tensor x = random_tensor({5, 4}, rng, true, 0.1f), w = random_tensor({3, 4}, rng, true, 0.1f),
-         s = random_tensor({5, 3}, rng, false);
-  Tensor b(Array{0.5f, -0.5f, 0.7f}, true);
-  auto loss = [&] { return weighted_sum(linear_relu(x, w, b), s); };
-  check_gradient(loss, x, "d/dx");
-  check_gradient(loss, w, "d/dW");
-  check_gradient(loss, b, "d/db");
 }
 
 TEST_CASE("gradcheck: add_bias") {
