@@ -9,12 +9,14 @@ machine hits all of them alike. Each figure is reported as the median, min and
 max of --runs runs (default 5); every result line names the CPU model, the
 OpenBLAS kernel and the date. See docs/PERFORMANCE.md for the method.
 
-Each ratio is of the medians, and beside it ("fastest") of the fastest runs:
-some hosts switch between a fast and a slow spell from one process to the next
-(seen on an Intel Xeon model 207: the same epoch 0.53-0.60 s in one spell,
-0.80-0.89 s in the other, OpenBLAS alike), and a median of a few runs then
-depends on how many of each figure's runs the slow spell caught. The fastest
-runs compare the two sides both in the fast spell.
+Each ratio is of the medians, and beside it "paired", the median of the ratios
+within each round (run i of one figure against run i of the other, seconds
+apart), and "fastest", of the fastest runs: some hosts switch between a fast and
+a slow spell from one process to the next (seen on an Intel Xeon model 207: the
+same epoch 0.53-0.60 s in one spell, 0.80-0.89 s in the other, OpenBLAS alike),
+and a median of a few runs then depends on how many of each figure's runs the
+slow spell caught. A spell that lasts a round slows both runs of a pair; the
+fastest runs compare the two sides both in the fast spell.
 
 Figures (the reference workload: Fashion-MNIST, MLP 784-256-128-10, ReLU,
 softmax cross-entropy, plain SGD lr 0.1, batch 64):
@@ -191,7 +193,9 @@ def main():
 
     def ratio(label, num, den):
         if num in med and den in med:
-            print("%-34s %6.2f  (fastest %5.2f)  %s" % (label, med[num] / med[den], fastest[num] / fastest[den], stamp))
+            pairs = [n / d for n, d in zip(results[num], results[den])]
+            print("%-34s %6.2f  (paired %5.2f, fastest %5.2f)  %s" % (
+                label, med[num] / med[den], statistics.median(pairs), fastest[num] / fastest[den], stamp))
 
     ratio("xgrad/floor, 1 thread", "xgrad 1", "floor 1")
     ratio("xgrad/floor, 2 threads", "xgrad 2", "floor 2")
@@ -203,6 +207,7 @@ def main():
     xgrad_best = min((k for k in med if k.startswith("xgrad ") and "MB" not in k), key=med.get, default=None)
     if torch_best and xgrad_best:
         med["torch best"], fastest["torch best"] = med[torch_best], fastest[torch_best]
+        results["torch best"] = results[torch_best]
         ratio("torch best (%s)/xgrad (%s)" % (torch_best[6:], xgrad_best[6:] + "T"), "torch best", xgrad_best)
     if xgrad_best:
         ratio("torch installed/xgrad (%sT)" % xgrad_best[6:], "torch installed", xgrad_best)
