@@ -396,9 +396,9 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
 
   // C's lines (and the velocities', laid out alike) are fetched while the sums
   // run, so the update below finds them in L1 (an SGD update or beta != 0 reads
-  // C; a store fetches its line first too): -1% on a 1-thread epoch, -2.4% on
-  // 2 threads (measured). A hint: it changes no value. A transposed tile's C is
-  // nr short pieces of lines, not worth it (measured).
+  // C; a store fetches its line first too; measured in docs/PERFORMANCE.md, eighth
+  // round). A hint: it changes no value. A transposed tile's C is nr short pieces
+  // of lines: no gain measured, left out.
   if (!u.transposed) {
 #pragma GCC unroll 16
     for (int i = 0; i < MRt; ++i)
@@ -651,11 +651,12 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
 
   // Split M or N across threads, in whole register tiles so every element lands in
   // the same place of the same kind of tile whatever the thread count. Rows (M) when
-  // M >= N, or when op(B), which each chunk of rows re-packs whole, is no larger than
-  // C (K <= M): then thread t gets about slice t of C's rows, for a weight gradient
-  // the rows of the weight its forward read and its update will write on that core
-  // (thread_slice, core/parallel.hpp): cache lines moved between cores cost more
-  // than re-packing B. Else columns (N): each chunk packs only its columns of op(B).
+  // M >= N, or when op(B), which each thread running rows packs whole, is no larger
+  // than C (K <= M): then thread t gets about slice t of C's rows, for a weight
+  // gradient the rows of the weight its forward read and its update will write on
+  // that core (thread_slice, core/parallel.hpp): cache lines moved between cores
+  // cost more than packing B on both. Else columns (N): each chunk packs only its
+  // columns of op(B).
   const bool split_n = N >= M && p.K > M;
   const int tile = split_n ? NR : MR;
   const int tiles = ((split_n ? N : M) + tile - 1) / tile;

@@ -47,8 +47,7 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
   // into the pair step i does not use (the one step i - 1 used; its graph is gone
   // by then) while step i computes. With one thread, step i + 1 copies its batch
   // at its start into the pair step i used, whose lines are still in this core's
-  // caches (a fresh pair's would be fetched first: 1% of a step, measured). The
-  // same rows either way.
+  // caches (a fresh pair's would be fetched first). The same rows either way.
   Tensor inputs[2] = {Tensor(Array{}, false), Tensor(Array{}, false)};
   std::vector<std::uint32_t> labels[2];
   std::size_t slot = 0;  // the pair this step computes with
