@@ -318,6 +318,12 @@ inline Batch multiply_add(const Batch& a, const Batch& b, const Batch& c) {
 #endif
 }
 
+// w - w is +0 for a finite w and NaN for inf or NaN; a sum of such differences
+// is NaN once one element of the sum was not finite. The epilogues add them up
+// as they store, one add per vector, and test the sum once per tile (a compare,
+// a mask and a branch per vector cost as much as the update itself).
+inline bool any_nonfinite(const Batch& sum) { return xsimd::any(xsimd::isnan(sum)); }
+
 // Epilogue::sgd: the weights in C (MRt, NVt*W) (and their velocities, laid out
 // alike) get SGD's update, the accumulators (times alpha) being their gradients.
 // (Momentum false: the step has none, and the compiler drops its branches.)
@@ -327,21 +333,21 @@ inline void update_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const T
   if (!Momentum) s.momentum = 0.0f;
   const Batch alpha(u.alpha);
   const auto fma = [](const Batch& a, const Batch& b, const Batch& c) { return multiply_add(a, b, c); };
-  bool nonfinite = false;
+  Batch finite_check(0.0f);  // Σ (w - w): see any_nonfinite
 #pragma GCC unroll 16
   for (int i = 0; i < MRt; ++i) {
 #pragma GCC unroll 4
     for (int v = 0; v < NVt; ++v) {
       float* c = C + std::size_t(i) * ldc + v * W;
-      float* vel = u.velocity ? u.velocity + std::size_t(i) * ldc + v * W : nullptr;
+      float* vel = Momentum && u.velocity ? u.velocity + std::size_t(i) * ldc + v * W : nullptr;
       Batch velocity = vel && !s.first ? Batch::load_unaligned(vel) : Batch(0.0f);
       const Batch w = sgd_updated(s, alpha * acc[i][v], Batch::load_unaligned(c), &velocity, fma);
-      nonfinite = nonfinite || xsimd::any(!xsimd::isfinite(w));
+      finite_check += w - w;
       w.store_unaligned(c);
       if (vel) velocity.store_unaligned(vel);
     }
   }
-  if (nonfinite && u.nonfinite) *u.nonfinite = true;
+  if (u.nonfinite && any_nonfinite(finite_check)) *u.nonfinite = true;
 }
 
 // C (MRt, NVt*W) with row stride ldc (the whole tile inside C) from the accumulators.
@@ -355,6 +361,7 @@ inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const Ti
     return;
   }
   const Batch alpha(u.alpha), beta(u.beta), zero(0.0f);
+  Batch finite_check(0.0f);  // Σ (r - r): see any_nonfinite
 #pragma GCC unroll 16
   for (int i = 0; i < MRt; ++i) {
 #pragma GCC unroll 4
@@ -365,10 +372,11 @@ inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const Ti
       if (u.bias) r += Batch::load_unaligned(u.bias + v * W);
       if (u.row_bias) r += Batch(u.row_bias[i]);
       if (u.relu) r = xsimd::select(r < zero, zero, r);  // std::max(r, 0)
-      if (u.nonfinite && xsimd::any(!xsimd::isfinite(r))) *u.nonfinite = true;
+      if (u.nonfinite) finite_check += r - r;
       r.store_unaligned(c);
     }
   }
+  if (u.nonfinite && any_nonfinite(finite_check)) *u.nonfinite = true;
 }
 
 // How the micro-kernel finds op(A)[i][k] of its tile, i < MRt, k < kc:
