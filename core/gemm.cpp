@@ -301,6 +301,7 @@ struct TileUpdate {
   const float* row_bias = nullptr;  // or one bias per row of the tile (a transposed C)
   bool transposed = false;          // the tile is of Cᵀ: element (i, j) lives at C[j*ldc + i]
   bool* nonfinite = nullptr;        // set when an element written is inf or NaN (the last KC block only)
+  const float* relu_mask = nullptr;  // Epilogue::relu_mask at this tile (row stride ldc; the last KC block only)
   // Epilogue::sgd: C holds weights, the tile's sums are their gradients; velocity
   // points at the tile's velocities, laid out as C (or null without momentum).
   const SgdStep* sgd = nullptr;
@@ -377,6 +378,7 @@ inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const Ti
       if (u.bias) r += Batch::load_unaligned(u.bias + v * W);
       if (u.row_bias) r += Batch(u.row_bias[i]);
       if (u.relu) r = xsimd::select(r < zero, zero, r);  // std::max(r, 0)
+      if (u.relu_mask) r = xsimd::select(Batch::load_unaligned(u.relu_mask + std::size_t(i) * ldc + v * W) <= zero, zero, r);
       if (u.nonfinite) finite_check += r - r;
       r.store_unaligned(c);
     }
@@ -489,6 +491,7 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   alignas(64) float tile[MRt * TW] = {};
   alignas(64) float bias[TW] = {};
   alignas(64) float velocity[MRt * TW];  // zeroed below when used
+  alignas(64) float mask[MRt * TW];      // filled below when used
   if (u.beta != 0.0f || u.sgd)
     for (int i = 0; i < MRt; ++i)
       for (int j = 0; j < nr; ++j) tile[i * TW + j] = C[std::size_t(i) * ldc + j];
@@ -496,6 +499,12 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   if (u.bias) {
     for (int j = 0; j < nr; ++j) bias[j] = u.bias[j];
     padded.bias = bias;
+  }
+  if (u.relu_mask) {
+    std::fill_n(mask, MRt * TW, 0.0f);
+    for (int i = 0; i < MRt; ++i)
+      for (int j = 0; j < nr; ++j) mask[i * TW + j] = u.relu_mask[std::size_t(i) * ldc + j];
+    padded.relu_mask = mask;
   }
   if (u.velocity) {
     std::fill_n(velocity, MRt * TW, 0.0f);
@@ -625,12 +634,14 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
           if (last && p.epilogue.nonfinite) u.nonfinite = &nonfinite;
           if (p.epilogue.sgd) u.sgd = p.epilogue.sgd;  // one K block (gemm_sgd_update_w)
           if (last && p.epilogue.bias && !p.transposed) u.bias = p.epilogue.bias + jc + jr;
+          const bool masked = last && p.epilogue.relu_mask;  // never transposed (gemm())
           for (int ir = 0; ir < mc; ir += MR) {
             const int mr = std::min(MR, mc - ir);
             if (last && p.epilogue.bias && p.transposed) u.row_bias = p.epilogue.bias + ic + ir;
             float* c = p.transposed ? p.C + std::size_t(jc + jr) * p.ldc + ic + ir
                                     : p.C + std::size_t(ic + ir) * p.ldc + jc + jr;
             if (p.epilogue.velocity) u.velocity = p.epilogue.velocity + (c - p.C);
+            if (masked) u.relu_mask = p.epilogue.relu_mask + (c - p.C);
             kMicroKernels[ar.layout == ALayout::RowMajor][nr > W][mr - 1](
                 kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, b_panel, b_in_place ? p.ldb : NR, c, p.ldc, nr, u);
           }
@@ -648,7 +659,7 @@ void gemm(Trans ta, Trans tb, int M, int N, int K, float alpha, const float* A, 
           const float* B, int ldb, float beta, float* C, int ldc, Epilogue epilogue) {
   if (M <= 0 || N <= 0) return;
   Problem p{ta, tb, M, N, std::max(K, 0), alpha, A, lda, B, ldb, beta, C, ldc, epilogue};
-  if (ta == Trans::No && tb == Trans::Yes && (M < N || fills_more_lanes(M, N))) {
+  if (ta == Trans::No && tb == Trans::Yes && (M < N || fills_more_lanes(M, N)) && !epilogue.relu_mask) {
     // Both operands have k along their stored rows (the forward x·Wᵀ, batch < out
     // features): packing op(B) would transpose the larger one (W) on every call.
     // Compute Cᵀ = op(B)ᵀ·op(A)ᵀ instead: the kernel reads B's rows in place (as

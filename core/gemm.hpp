@@ -24,6 +24,7 @@
 // separate pass over memory:
 //   bias:  C[m][n] += bias[n]           (bias has N elements)
 //   relu:  C[m][n]  = max(C[m][n], 0)   (after the bias)
+//   relu_mask: C[m][n] = 0 where mask[m][n] <= 0 (ReLU's backward, last)
 //   nonfinite: flags an inf or NaN written to C
 //
 // Results do not depend on the number of threads: the K dimension is never
@@ -40,6 +41,12 @@ enum class Trans { No, Yes };
 struct Epilogue {
   const float* bias = nullptr;  // N elements added to every row, or null
   bool relu = false;            // clamp at zero after the bias
+  // Or null: laid out as C (row stride ldc), the output y of a ReLU whose input
+  // gradient C is: C[m][n] becomes 0 where y[m][n] <= 0 and passes where y > 0
+  // or is NaN (relu's own backward rule, core/ops.cpp), applied last, to the
+  // finished element. For C overwritten (beta 0) and not computed as its
+  // transpose; through gemm_accumulate_dx.
+  const float* relu_mask = nullptr;
   // Set (to true) when an element written to C is inf or NaN, or null: a check
   // made while each element is in a register, instead of a pass over C.
   std::atomic<bool>* nonfinite = nullptr;
@@ -82,8 +89,14 @@ inline void gemm_xwt(int B, int N, int K, const float* x, const float* w, float*
 
 // input gradient: dy (B,N), w (N,K) -> dx (B,K) += dy · w
 // (add == false: dx = dy · w, dx not read; as for the weight gradient below)
-inline void gemm_accumulate_dx(int B, int N, int K, const float* dy, const float* w, float* dx, bool add = true) {
-  gemm(Trans::No, Trans::No, B, K, N, 1.0f, dy, N, w, K, add ? 1.0f : 0.0f, dx, K);
+// With relu_mask (B,K), add == false only: x = relu(u) and the result is u's
+// gradient instead, dx = where(relu_mask > 0, dy · w, 0) with relu_mask = x,
+// relu's backward made in the same pass (Epilogue::relu_mask).
+inline void gemm_accumulate_dx(int B, int N, int K, const float* dy, const float* w, float* dx, bool add = true,
+                               const float* relu_mask = nullptr) {
+  Epilogue mask;
+  mask.relu_mask = relu_mask;
+  gemm(Trans::No, Trans::No, B, K, N, 1.0f, dy, N, w, K, add ? 1.0f : 0.0f, dx, K, mask);
 }
 
 // True when the weight-gradient GEMMs below can also store the column sums of

@@ -23,6 +23,7 @@ void gemm_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const 
       if (beta != 0.0f) c += beta * C[m * ldc + n];
       if (epilogue.bias) c += epilogue.bias[n];
       if (epilogue.relu) c = std::max(c, 0.0f);
+      if (epilogue.relu_mask && epilogue.relu_mask[m * ldc + n] <= 0.0f) c = 0.0f;  // NaN passes
       C[m * ldc + n] = c;
     }
   }

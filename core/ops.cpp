@@ -127,6 +127,20 @@ Tensor matmul_nt(const Tensor& a, const Tensor& b) {
   return make_result("matmul_nt", std::move(c), {a, b}, matmul_nt_backward);
 }
 
+static void relu_backward(Node& n);
+
+// The input u of a ReLU x = relu(u) whose backward a linear layer reading x can
+// make in its input-gradient GEMM (Epilogue::relu_mask), or null. Only when the
+// backward drops intermediate gradients (x's is then never stored), the linear
+// layer is x's one consumer (no other gradient reaches x), and u's gradient is
+// still zero (the GEMM stores u's, it does not add).
+static Node* fusable_relu_input(Node& x) {
+  if (!dropping_intermediate_grads() || x.backward != relu_backward || x.consumers != 1 || !x.grad_is_zero())
+    return nullptr;
+  Node* u = x.parents[0].get();
+  return u && u->requires_grad && u->grad_is_zero() ? u : nullptr;
+}
+
 // ---- linear: y = x·Wᵀ + b, x (B,K), W (N,K), b (N), y (B,N) -------------------
 // dx = dy · W,  dW = dyᵀ · x,  db = Σ_rows dy
 // Node: parents {x, W, b}; saved and scalar unused (backward reads x and W's values).
@@ -137,10 +151,20 @@ static void linear_backward(Node& n) {
   // consumer of x to run its backward, as for every activation of a plain
   // stack), the GEMM stores dy · W instead of adding it to zeros: the same
   // numbers, without a pass that writes the zeros and a pass that reads them back.
+  // When x = relu(u) and nothing needs x's own gradient (fusable_relu_input),
+  // the GEMM stores u's gradient instead, relu's mask applied to each element
+  // as it is finished (x > 0 passes): the same numbers as relu's backward would
+  // make from the stored dx, without that pass over dx, x and du.
   if (wants_grad(n, 0)) {
     bool add = true;
-    float* dx = x.grad_to_overwrite(add).data();
-    gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), dx, add);
+    if (Node* u = fusable_relu_input(x)) {
+      gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), u->grad_to_overwrite(add).data(), false,
+                         x.value.data());
+      x.backward_made = true;
+    } else {
+      float* dx = x.grad_to_overwrite(add).data();
+      gemm_accumulate_dx(B, N, K, n.grad.data(), w.value.data(), dx, add);
+    }
   }
   // db (N) += column sums of dy   (the same overwrite of a zero gradient). When
   // db is still zero and the weight gradient's GEMM below takes dy in one block,

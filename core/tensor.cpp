@@ -85,7 +85,13 @@ std::vector<Node*> topological_order(Node* root) {
   return order;
 }
 
-void Tensor::backward() {
+namespace {
+thread_local bool g_dropping_intermediate_grads = false;  // see IntermediateGrads
+}  // namespace
+
+bool dropping_intermediate_grads() { return g_dropping_intermediate_grads; }
+
+void Tensor::backward(IntermediateGrads intermediates) {
   if (node_->value.size() != 1) {
     throw std::invalid_argument("backward() needs a scalar (e.g. a loss), got shape " + shape_string(node_->value));
   }
@@ -101,13 +107,21 @@ void Tensor::backward() {
   for (Node* n : order) {
     if (n->backward != nullptr && n->grad_ready) n->grad.fill(0.0f);
     n->consumers = 0;
+    n->backward_made = false;
     for (const auto& parent : n->parents)
       if (parent && parent->requires_grad) ++parent->consumers;
   }
   node_->grad_buffer().data()[0] += 1.0f;  // d(loss)/d(loss) = 1
+  // The option holds for this pass on this thread (restored on the way out, also
+  // when a backward throws).
+  struct Dropping {
+    bool saved = g_dropping_intermediate_grads;
+    explicit Dropping(bool drop) { g_dropping_intermediate_grads = drop; }
+    ~Dropping() { g_dropping_intermediate_grads = saved; }
+  } dropping(intermediates == IntermediateGrads::Drop);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node& n = **it;
-    if (n.backward == nullptr) continue;
+    if (n.backward == nullptr || n.backward_made) continue;
     n.grad_buffer();  // a node's backward may read its own grad
     n.backward(n);
   }

@@ -63,6 +63,13 @@ struct Node {
   bool updated = false;
   bool update_nonfinite = false;
 
+  // Set by the op that consumes this node when it has made this node's backward
+  // itself, in its own pass (a linear layer applying its input ReLU's mask in
+  // the input-gradient GEMM, core/ops.cpp): Tensor::backward then skips this
+  // node, whose own gradient is never stored. Only in a backward that drops
+  // intermediate gradients (IntermediateGrads::Drop).
+  bool backward_made = false;
+
   // The gradient buffer, zero-filled to value's shape on first use.
   Array& grad_buffer();
   // For a backward that writes EVERY element of this gradient in one pass (a
@@ -77,6 +84,18 @@ struct Node {
   // True while the gradient is all zeros (nothing accumulated since zero_grad()).
   bool grad_is_zero() const { return !grad_allocated() || grad_stale; }
 };
+
+// Whether Tensor::backward() leaves every intermediate node its gradient.
+//   Keep: each node's gradient is stored (graph export, the kink bound of
+//         parameter_gradcheck read them).
+//   Drop: an op may make its input op's backward in the same pass and skip the
+//         gradient between them (Node::backward_made): the leaves (parameters)
+//         get the same gradients to the bit; those intermediates read as zeros.
+//         The training loop's choice, where only the parameters' gradients count.
+enum class IntermediateGrads { Keep, Drop };
+
+// True on the thread running a backward() called with IntermediateGrads::Drop.
+bool dropping_intermediate_grads();
 
 class Tensor {
  public:
@@ -104,8 +123,8 @@ class Tensor {
 
   // Back-propagates from this scalar: d(self)/d(self) = 1, then every node's
   // backward in reverse topological order. Gradients accumulate into leaves
-  // across calls until zero_grad().
-  void backward();
+  // across calls until zero_grad(). See IntermediateGrads for the option.
+  void backward(IntermediateGrads intermediates = IntermediateGrads::Keep);
   // Sets this tensor's gradient to zero (keeps the buffer). The zeros are
   // written lazily: by the first grad()/grad_buffer(), or never, when the next
   // backward overwrites the whole buffer (Node::grad_to_overwrite).

@@ -107,7 +107,10 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
       updated_in_backward = !clipping && !reducer && !(observer && observer->reads_gradients()) && loss_reason().empty() &&
                             optimizer.begin_update_in_backward();
       try {
-        loss.backward();
+        // Only the parameters' gradients are read after this (the step, clipping,
+        // the reduce, observers, forensics): an op may skip storing an
+        // intermediate gradient (a ReLU's, made inside the next layer's GEMM).
+        loss.backward(IntermediateGrads::Drop);
       } catch (...) {
         optimizer.end_update_in_backward();
         throw;

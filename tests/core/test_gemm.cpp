@@ -468,3 +468,64 @@ TEST_CASE("gemm's epilogue flags an inf or NaN it writes, on the plain and the t
     CHECK(nonfinite.load());
   }
 }
+
+TEST_CASE("gemm_accumulate_dx with a ReLU mask gives relu's backward of the stored dx, bit for bit, at any thread count") {
+  // The unfused pair: dx = dy · w stored, then relu's rule g = (x <= 0 ? 0 : dx)
+  // (core/ops.cpp). The mask holds zeros, -0, NaN and both signs; shapes cover
+  // ragged right edges (K not a multiple of the vector width), a bottom edge
+  // (B not a multiple of the tile height), K split into several blocks (N = 1100)
+  // and the training shapes.
+  struct Shape {
+    int B, N, K;
+  };
+  const Shape shapes[] = {{64, 128, 256}, {64, 10, 128}, {13, 37, 29}, {7, 1100, 70}, {64, 256, 784}};
+  std::mt19937 rng(4242);
+  for (const Shape& s : shapes) {
+    CAPTURE(s.B);
+    CAPTURE(s.N);
+    CAPTURE(s.K);
+    const std::vector<float> dy = random_floats(std::size_t(s.B) * s.N, rng);
+    const std::vector<float> w = random_floats(std::size_t(s.N) * s.K, rng);
+    std::vector<float> x = random_floats(std::size_t(s.B) * s.K, rng);
+    for (std::size_t i = 0; i < x.size(); i += 7) x[i] = 0.0f;
+    for (std::size_t i = 3; i < x.size(); i += 11) x[i] = -0.0f;
+    for (std::size_t i = 5; i < x.size(); i += 13) x[i] = std::numeric_limits<float>::quiet_NaN();
+    std::vector<float> expected(x.size());
+    {
+      const xg::testing::ScopedThreads scope(1);
+      xg::gemm_accumulate_dx(s.B, s.N, s.K, dy.data(), w.data(), expected.data(), false);
+    }
+    for (std::size_t i = 0; i < x.size(); ++i) expected[i] = x[i] <= 0.0f ? 0.0f : expected[i];
+    for (int threads = 1; threads <= 4; ++threads) {
+      CAPTURE(threads);
+      const xg::testing::ScopedThreads scope(threads);
+      std::vector<float> du(x.size(), std::numeric_limits<float>::quiet_NaN());  // overwritten, never read
+      xg::gemm_accumulate_dx(s.B, s.N, s.K, dy.data(), w.data(), du.data(), false, x.data());
+      CHECK(std::memcmp(du.data(), expected.data(), du.size() * sizeof(float)) == 0);
+    }
+  }
+}
+
+TEST_CASE("gemm_reference applies the ReLU mask as gemm does") {
+  std::mt19937 rng(7);
+  const int M = 9, N = 21, K = 5;
+  const std::vector<float> A = random_floats(std::size_t(M) * K, rng), B = random_floats(std::size_t(K) * N, rng);
+  std::vector<float> mask = random_floats(std::size_t(M) * N, rng);
+  mask[4] = std::numeric_limits<float>::quiet_NaN();
+  mask[5] = 0.0f;
+  Epilogue epi;
+  epi.relu_mask = mask.data();
+  std::vector<float> fast(std::size_t(M) * N), ref(fast.size());
+  gemm(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, fast.data(), N, epi);
+  gemm_reference(Trans::No, Trans::No, M, N, K, 1.0f, A.data(), K, B.data(), N, 0.0f, ref.data(), N, epi);
+  for (std::size_t i = 0; i < fast.size(); ++i) {
+    CAPTURE(i);
+    if (mask[i] <= 0.0f) {
+      CHECK(fast[i] == 0.0f);
+      CHECK(ref[i] == 0.0f);
+    } else {
+      CHECK(fast[i] != 0.0f);
+      CHECK(std::abs(fast[i] - ref[i]) <= 1e-5f);
+    }
+  }
+}
