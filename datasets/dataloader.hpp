@@ -41,8 +41,17 @@ class DataLoader {
   //                            x = (value - mean_j) / std_j for feature j of a table
   //   y (b)           labels
   // Returns b. Reuses x's and y's buffers when they already have the size, so
-  // a steady-state training step allocates nothing.
-  std::size_t batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y);
+  // a steady-state training step allocates nothing. With prefetch_next, it then
+  // asks for batch i + 1's rows (prefetch_batch); a caller that knows a better
+  // moment for that (just before it needs them) passes false and calls
+  // prefetch_batch itself.
+  std::size_t batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y, bool prefetch_next = true);
+
+  // Asks the CPU to start loading this rank's rows of batch i (and their labels)
+  // from memory: the rows are shuffled, so neither the caches nor the hardware
+  // prefetcher hold or guess them. A hint: no value changes. Nothing past the
+  // last batch.
+  void prefetch_batch(std::size_t i) const;
 
   // Gives x and y batch i's shapes (what batch(i, x, y) does first), allocating
   // only when a shape differs: a caller that runs batch() on another thread
@@ -69,8 +78,10 @@ class DataLoader {
   const std::vector<std::uint32_t>& order() const { return order_; }
 
  private:
-  // Asks the CPU to start loading item's row (a hint: no value changes).
-  void prefetch_item(std::size_t item) const;
+  // Asks the CPU to start loading item's row (a hint: no value changes): into
+  // L1 when it is converted next, into L2 when its batch comes later.
+  enum class Soon { Next, Later };
+  void prefetch_item(std::size_t item, Soon when) const;
 
   const Split* set_;
   std::size_t batch_size_;

@@ -45,15 +45,19 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
   // run it (BackgroundTask, core/parallel.hpp: after the forward pass, the loss
   // and the output layer run on this thread alone), the loader copies batch i + 1
   // into the pair step i does not use (the one step i - 1 used; its graph is gone
-  // by then) while step i computes. With one thread, step i + 1 copies its batch
-  // at its start into the pair step i used, whose lines are still in this core's
-  // caches (a fresh pair's would be fetched first). The same rows either way.
+  // by then) while step i computes, and then asks for batch i + 2's rows. With
+  // one thread, step i + 1 copies its batch at its start into the pair step i
+  // used, whose lines are still in this core's caches (a fresh pair's would be
+  // fetched first), and step i asks for those rows after its backward pass: asked
+  // for a whole step ahead, they had left the caches again by the copy
+  // (docs/PERFORMANCE.md, ninth round). The same rows either way.
   Tensor inputs[2] = {Tensor(Array{}, false), Tensor(Array{}, false)};
   std::vector<std::uint32_t> labels[2];
   std::size_t slot = 0;  // the pair this step computes with
   std::size_t next_batch = 0, next_slot = 0, next_rows = 0;
+  bool ahead = false;  // copy_next runs on the worker, a step ahead (set before it is posted)
   const std::function<void()> copy_next = [&] {
-    next_rows = loader.batch(next_batch, inputs[next_slot].value(), labels[next_slot]);
+    next_rows = loader.batch(next_batch, inputs[next_slot].value(), labels[next_slot], ahead);
   };
   std::optional<BackgroundTask> copying;  // batch next_batch, posted during the previous step
   double loss_sum = 0.0;
@@ -63,7 +67,7 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
   for (std::size_t i = 0; i < steps; ++i) {
     throw_if_interrupted(epoch, i, steps);  // a step boundary: SIGINT/SIGTERM stop here (train/interrupt.hpp)
     if (!copying) {
-      next_batch = i, next_slot = slot;
+      next_batch = i, next_slot = slot, ahead = false;
       copy_next();
     } else {
       copying->wait();
@@ -80,7 +84,7 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     optimizer.zero_grad();
     Tensor logits = model(input);
     if (i + 1 < steps && BackgroundTask::can_run_ahead()) {
-      next_batch = i + 1, next_slot = 1 - slot;
+      next_batch = i + 1, next_slot = 1 - slot, ahead = true;
       loader.shape_batch(next_batch, inputs[next_slot].value(), labels[next_slot]);  // allocates here
       copying.emplace(copy_next);
     }
@@ -116,6 +120,9 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
         throw;
       }
     }
+    // The next step copies its batch inline (no worker): ask for its rows now, so
+    // they arrive while the reduce (with other ranks) and the step run.
+    if (!copying && i + 1 < steps) loader.prefetch_batch(i + 1);
     // The sum of the ranks' gradients, each weighted by its share of the rows:
     // the global batch's gradient and mean loss, the same on every rank.
     if (reducer) value = reducer->reduce(value, rows, global_rows);

@@ -97,6 +97,21 @@ TEST_CASE("DataLoader: shape_batch sizes x and y as batch() would, and batch() t
   CHECK_THROWS_AS(loader.shape_batch(3, x, y), std::out_of_range);
 }
 
+TEST_CASE("DataLoader: prefetching is a hint: the same batches with or without it, nothing past the end") {
+  const xg::Split set = numbered_set(10);
+  xg::DataLoader with(set, 4, true, 7, {}), without(set, 4, true, 7, {});
+  xg::Array xa, xb;
+  std::vector<std::uint32_t> ya, yb;
+  for (std::size_t i = 0; i < with.num_batches(); ++i) {
+    CAPTURE(i);
+    without.prefetch_batch(i + 1);  // the last one asks for batch 3 of 3: nothing
+    CHECK(with.batch(i, xa, ya) == without.batch(i, xb, yb, false));
+    CHECK(ya == yb);
+    CHECK(std::memcmp(xa.data(), xb.data(), xa.size() * sizeof(float)) == 0);
+  }
+  without.prefetch_batch(100);  // far past the end: still nothing
+}
+
 TEST_CASE("DataLoader: no shuffle gives the identity order every epoch") {
   const xg::Split set = numbered_set(11);
   xg::DataLoader loader(set, 3, false, 42, {});
