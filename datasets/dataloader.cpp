@@ -82,9 +82,10 @@ void DataLoader::prefetch_item(std::size_t item, Soon when) const {
                                        : reinterpret_cast<const char*>(set_->values.data() + item * set_->features());
   const std::size_t bytes = set_->features() * (set_->is_image() ? sizeof(std::uint8_t) : sizeof(float));
   // Locality 3 (x86: prefetcht0) fills L1 for the row converted next; locality 2
-  // (prefetcht1) stops at L2, for a batch's rows asked for a step ahead: 832
-  // requests for L1 stall the core while its few line-fill buffers drain (14 µs
-  // a batch with one thread; 7 µs into L2, and the copy as fast after it).
+  // (prefetcht1) stops at L2, for a batch's rows asked for ahead: a batch's 832
+  // requests for L1 stall the core while its few line-fill buffers drain (10-15
+  // µs with one thread; 7-12 µs into L2, the copy after it as fast). The
+  // locality must be a constant, hence two loops.
   if (when == Soon::Next) {
     for (std::size_t offset = 0; offset < bytes; offset += kLine) __builtin_prefetch(begin + offset, 0, 3);
     __builtin_prefetch(set_->labels.data() + item, 0, 3);  // a random label misses the caches as much as its row
