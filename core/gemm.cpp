@@ -455,6 +455,7 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
         for (int v = 0; v < NVt; ++v) acc[i][v].store_aligned(tile + i * TW + v * W);
       const __m256 alpha = _mm256_set1_ps(u.alpha), beta = _mm256_set1_ps(u.beta), zero = _mm256_setzero_ps();
       const __m256 bias = u.row_bias ? _mm256_loadu_ps(u.row_bias) : zero;
+      __m256 finite_check = zero;  // Σ (r - r), as in write_tile (any_nonfinite)
       alignas(32) float block[64];
       for (int j0 = 0; j0 < nr; j0 += 8) {
         transpose8x8(tile + j0, TW, block, 8);
@@ -464,12 +465,13 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
           if (u.beta != 0.0f) r = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c), r);
           if (u.row_bias) r = _mm256_add_ps(r, bias);
           if (u.relu) r = _mm256_blendv_ps(r, zero, _mm256_cmp_ps(r, zero, _CMP_LT_OQ));
-          // r - r is 0 for a finite r, NaN for inf or NaN (unordered with 0)
-          if (u.nonfinite && _mm256_movemask_ps(_mm256_cmp_ps(_mm256_sub_ps(r, r), zero, _CMP_NEQ_UQ)))
-            *u.nonfinite = true;
+          if (u.nonfinite) finite_check = _mm256_add_ps(finite_check, _mm256_sub_ps(r, r));
           _mm256_storeu_ps(c, r);
         }
       }
+      // NaN is unordered with itself: set where an element was inf or NaN
+      if (u.nonfinite && _mm256_movemask_ps(_mm256_cmp_ps(finite_check, finite_check, _CMP_UNORD_Q)))
+        *u.nonfinite = true;
       return;
     }
 #endif
@@ -488,36 +490,38 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   }
   // Ragged right edge: run the very same update on a padded copy, then copy the
   // valid columns back, so edge elements get exactly the arithmetic of interior ones.
+  // Every matrix laid out as C (C itself, the velocities, the ReLU mask) goes
+  // through a zero-padded (MRt, TW) copy of its nr valid columns.
+  const auto pad = [nr, ldc](const float* from, float* to) {
+    std::fill_n(to, MRt * TW, 0.0f);
+    for (int i = 0; i < MRt; ++i)
+      for (int j = 0; j < nr; ++j) to[i * TW + j] = from[std::size_t(i) * ldc + j];
+  };
+  const auto unpad = [nr, ldc](const float* from, float* to) {
+    for (int i = 0; i < MRt; ++i)
+      for (int j = 0; j < nr; ++j) to[std::size_t(i) * ldc + j] = from[i * TW + j];
+  };
   alignas(64) float tile[MRt * TW] = {};
   alignas(64) float bias[TW] = {};
-  alignas(64) float velocity[MRt * TW];  // zeroed below when used
-  alignas(64) float mask[MRt * TW];      // filled below when used
-  if (u.beta != 0.0f || u.sgd)
-    for (int i = 0; i < MRt; ++i)
-      for (int j = 0; j < nr; ++j) tile[i * TW + j] = C[std::size_t(i) * ldc + j];
+  alignas(64) float velocity[MRt * TW];  // padded below when used
+  alignas(64) float mask[MRt * TW];      // padded below when used
+  if (u.beta != 0.0f || u.sgd) pad(C, tile);
   TileUpdate padded = u;
   if (u.bias) {
     for (int j = 0; j < nr; ++j) bias[j] = u.bias[j];
     padded.bias = bias;
   }
   if (u.relu_mask) {
-    std::fill_n(mask, MRt * TW, 0.0f);
-    for (int i = 0; i < MRt; ++i)
-      for (int j = 0; j < nr; ++j) mask[i * TW + j] = u.relu_mask[std::size_t(i) * ldc + j];
+    pad(u.relu_mask, mask);
     padded.relu_mask = mask;
   }
   if (u.velocity) {
-    std::fill_n(velocity, MRt * TW, 0.0f);
-    for (int i = 0; i < MRt; ++i)
-      for (int j = 0; j < nr; ++j) velocity[i * TW + j] = u.velocity[std::size_t(i) * ldc + j];
+    pad(u.velocity, velocity);
     padded.velocity = velocity;
   }
   write_tile(acc, tile, TW, padded);
-  for (int i = 0; i < MRt; ++i)
-    for (int j = 0; j < nr; ++j) C[std::size_t(i) * ldc + j] = tile[i * TW + j];
-  if (u.velocity)
-    for (int i = 0; i < MRt; ++i)
-      for (int j = 0; j < nr; ++j) u.velocity[std::size_t(i) * ldc + j] = velocity[i * TW + j];
+  unpad(tile, C);
+  if (u.velocity) unpad(velocity, u.velocity);
 }
 
 // kMicroKernels[layout][wide][mr - 1] computes an (mr, nr) tile: wide = nr > W.
