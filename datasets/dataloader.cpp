@@ -76,23 +76,30 @@ void DataLoader::set_shard(std::size_t rank, std::size_t ranks) {
   rank_ = rank, ranks_ = ranks;
 }
 
-void DataLoader::prefetch_item(std::size_t item, Soon when) const {
+namespace {
+// Asks for `bytes` from `begin` and one label, with prefetch locality L: 3
+// (x86: prefetcht0) fills L1, 2 (prefetcht1) stops at L2. A template because
+// the locality must be a constant.
+template <int L>
+void prefetch_lines(const char* begin, std::size_t bytes, const std::uint32_t* label) {
   constexpr std::size_t kLine = 64;  // bytes per cache line on every CPU we build for
+  for (std::size_t offset = 0; offset < bytes; offset += kLine) __builtin_prefetch(begin + offset, 0, L);
+  __builtin_prefetch(label, 0, L);  // a random label misses the caches as much as its row
+}
+}  // namespace
+
+void DataLoader::prefetch_item(std::size_t item, Soon when) const {
   const char* begin = set_->is_image() ? reinterpret_cast<const char*>(set_->pixels.data() + item * set_->features())
                                        : reinterpret_cast<const char*>(set_->values.data() + item * set_->features());
   const std::size_t bytes = set_->features() * (set_->is_image() ? sizeof(std::uint8_t) : sizeof(float));
-  // Locality 3 (x86: prefetcht0) fills L1 for the row converted next; locality 2
-  // (prefetcht1) stops at L2, for a batch's rows asked for ahead: a batch's 832
-  // requests for L1 stall the core while its few line-fill buffers drain (10-15
-  // µs with one thread; 7-12 µs into L2, the copy after it as fast). The
-  // locality must be a constant, hence two loops.
-  if (when == Soon::Next) {
-    for (std::size_t offset = 0; offset < bytes; offset += kLine) __builtin_prefetch(begin + offset, 0, 3);
-    __builtin_prefetch(set_->labels.data() + item, 0, 3);  // a random label misses the caches as much as its row
-  } else {
-    for (std::size_t offset = 0; offset < bytes; offset += kLine) __builtin_prefetch(begin + offset, 0, 2);
-    __builtin_prefetch(set_->labels.data() + item, 0, 2);
-  }
+  // Into L1 for the row converted next; into L2 for a batch's rows asked for
+  // ahead: a batch's 832 requests for L1 stall the core while its few line-fill
+  // buffers drain (10-15 µs with one thread; 7-12 µs into L2, the copy after it
+  // as fast).
+  if (when == Soon::Next)
+    prefetch_lines<3>(begin, bytes, set_->labels.data() + item);
+  else
+    prefetch_lines<2>(begin, bytes, set_->labels.data() + item);
 }
 
 std::size_t DataLoader::shape_batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y) const {
