@@ -330,11 +330,22 @@ inline Batch multiply_add(const Batch& a, const Batch& b, const Batch& c) {
 // a mask and a branch per vector cost as much as the update itself).
 inline bool any_nonfinite(const Batch& sum) { return xsimd::any(xsimd::isnan(sum)); }
 
+// The epilogues below are inlined into the micro-kernel whatever the compiler's
+// size heuristics say: called, they take the accumulators by reference, so the
+// kernel stores all MRt x NVt registers to the stack and the epilogue loads them
+// back, after spilling its own addresses (measured: about 1% of an epoch,
+// docs/PERFORMANCE.md, tenth round). A hint about speed only: no value changes.
+#if defined(__GNUC__)
+#define XG_INLINE_EPILOGUE __attribute__((always_inline)) inline
+#else
+#define XG_INLINE_EPILOGUE inline
+#endif
+
 // Epilogue::sgd: the weights in C (MRt, NVt*W) (and their velocities, laid out
 // alike) get SGD's update, the accumulators (times alpha) being their gradients.
 // (Momentum false: the step has none, and the compiler drops its branches.)
 template <bool Momentum, int MRt, int NVt>
-inline void update_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const TileUpdate& u) {
+XG_INLINE_EPILOGUE void update_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const TileUpdate& u) {
   SgdStep s = *u.sgd;  // a local copy: the stores below cannot change it
   if (!Momentum) s.momentum = 0.0f;
   const Batch alpha(u.alpha);
@@ -358,7 +369,7 @@ inline void update_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const T
 
 // C (MRt, NVt*W) with row stride ldc (the whole tile inside C) from the accumulators.
 template <int MRt, int NVt>
-inline void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const TileUpdate& u) {
+XG_INLINE_EPILOGUE void write_tile(const Batch (&acc)[MRt][NVt], float* C, int ldc, const TileUpdate& u) {
   if (u.sgd) {
     if (u.sgd->momentum != 0.0f)
       update_tile<true>(acc, C, ldc, u);
