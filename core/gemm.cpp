@@ -437,6 +437,13 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   const float* rows[MRt];  // RowMajor: the tile's rows of op(A)
 #pragma GCC unroll 16
   for (int i = 0; i < MRt; ++i) rows[i] = a + std::size_t(i) * a_step;
+  // Four k per pass of the loop: each k's NV + MR loads and MR·NV FMAs otherwise
+  // carry 4 bookkeeping instructions (pointer steps, counter, branch) that take
+  // issue slots from the FMAs (measured against 2 and 1 per pass: 1-3% of an
+  // epoch, up to 6% in the host's slow spells; 8 per pass gains nothing more;
+  // docs/PERFORMANCE.md, tenth round). Each accumulator still sums its k in
+  // order: the same values.
+#pragma GCC unroll 4
   for (int k = 0; k < kc; ++k, bp += b_step) {
     Batch b[NVt];
 #pragma GCC unroll 4
