@@ -242,9 +242,18 @@ void pack_transposed(const float* src, int lds, int rows, int kc, int width, int
   // panel in halves, the second half after the line has left L1).
   const int whole = rows / 8 * 8;
   int k0 = 0;
+  // A block reads 32 bytes from each of 8 rows lds apart; as it enters a new
+  // line of its rows (every 16 floats), each row's line 4 ahead is asked for.
+  // With two threads x was written by the other core and each line is a long
+  // wait (measured: 1% of an epoch with two threads, nothing with one;
+  // docs/PERFORMANCE.md, tenth round). A hint: no value changes.
+  constexpr int kAhead = 64;  // floats: 4 cache lines
   for (; k0 + 8 <= kc; k0 += 8)
-    for (int j = 0; j < whole; j += 8)
+    for (int j = 0; j < whole; j += 8) {
+      if (k0 % 16 == 0 && k0 + kAhead < kc)
+        for (int r = 0; r < 8; ++r) __builtin_prefetch(src + std::size_t(j + r) * lds + k0 + kAhead);
       transpose8x8(src + std::size_t(j) * lds + k0, lds, dst + std::size_t(k0) * width + j, width);
+    }
   for (; k0 < kc; ++k0)
     for (int j = 0; j < whole; ++j) dst[std::size_t(k0) * width + j] = src[std::size_t(j) * lds + k0];
   j0 = whole;
