@@ -118,11 +118,15 @@ std::size_t DataLoader::shape_batch(std::size_t i, Array& x, std::vector<std::ui
   return b;
 }
 
+void DataLoader::prefetch_rows(std::size_t i, std::size_t begin, std::size_t end) const {
+  const std::size_t first = i * batch_size_ + shard_of_batch(i).first;
+  for (std::size_t r = begin; r < end; ++r) prefetch_item(order_[first + r], Soon::Later);
+}
+
 void DataLoader::prefetch_batch(std::size_t i) const {
   if (i >= num_batches()) return;
   const auto [begin, end] = shard_of_batch(i);
-  const std::size_t first = i * batch_size_ + begin;
-  for (std::size_t r = 0; r < end - begin; ++r) prefetch_item(order_[first + r], Soon::Later);
+  prefetch_rows(i, 0, end - begin);
 }
 
 std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t>& y, bool prefetch_next) {
@@ -143,10 +147,9 @@ std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t
   if (augment && augmented_.size() < scratch_rows * features) augmented_.resize(scratch_rows * features);
   // This rank's rows of the next batch (none after the last batch, none without
   // prefetch_next), prefetched below.
-  std::size_t next_first = 0, next_rows = 0;
+  std::size_t next_rows = 0;
   if (prefetch_next && i + 1 < num_batches()) {
     const auto [next_begin, next_end] = shard_of_batch(i + 1);
-    next_first = (i + 1) * batch_size_ + next_begin;
     next_rows = next_end - next_begin;
   }
   parallel_pieces(threads, [&](int piece, int pieces) {
@@ -179,7 +182,7 @@ std::size_t DataLoader::batch(std::size_t i, Array& x, std::vector<std::uint32_t
     // Each piece fetches the rows that the same piece of the next batch converts,
     // into the caches of the core that will most likely convert them (a hint only).
     const auto [next_begin, next_end] = thread_slice(next_rows, piece, pieces);
-    for (std::size_t r = next_begin; r < next_end; ++r) prefetch_item(order_[next_first + r], Soon::Later);
+    if (next_begin < next_end) prefetch_rows(i + 1, next_begin, next_end);
   });
   return b;
 }

@@ -82,6 +82,8 @@ class DataLoader {
   // L1 when it is converted next, into L2 when its batch comes later.
   enum class Soon { Next, Later };
   void prefetch_item(std::size_t item, Soon when) const;
+  // prefetch_item(Soon::Later) for rows [begin, end) of this rank's shard of batch i.
+  void prefetch_rows(std::size_t i, std::size_t begin, std::size_t end) const;
 
   const Split* set_;
   std::size_t batch_size_;
