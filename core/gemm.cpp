@@ -335,9 +335,19 @@ inline Batch multiply_add(const Batch& a, const Batch& b, const Batch& c) {
 
 // w - w is +0 for a finite w and NaN for inf or NaN; a sum of such differences
 // is NaN once one element of the sum was not finite. The epilogues add them up
-// as they store, one add per vector, and test the sum once per tile (a compare,
-// a mask and a branch per vector cost as much as the update itself).
-inline bool any_nonfinite(const Batch& sum) { return xsimd::any(xsimd::isnan(sum)); }
+// as they store, one add per vector, and test the sums once per tile (a compare,
+// a mask and a branch per vector cost as much as the update itself). Four sums,
+// vector n of the tile going to sum n % 4: one sum would chain a tile's 16 adds
+// one after the other, 64 cycles of latency at the end of every tile (measured:
+// 2% of the weight gradient's GEMM, docs/PERFORMANCE.md, eleventh round).
+class FiniteCheck {
+ public:
+  void add(int n, const Batch& r) { sums_[n % 4] += r - r; }
+  bool any_nonfinite() const { return xsimd::any(xsimd::isnan((sums_[0] + sums_[1]) + (sums_[2] + sums_[3]))); }
+
+ private:
+  Batch sums_[4] = {Batch(0.0f), Batch(0.0f), Batch(0.0f), Batch(0.0f)};
+};
 
 // The epilogues below are inlined into the micro-kernel whatever the compiler's
 // size heuristics say: called, they take the accumulators by reference, so the
@@ -359,7 +369,7 @@ XG_INLINE_EPILOGUE void update_tile(const Batch (&acc)[MRt][NVt], float* C, int 
   if (!Momentum) s.momentum = 0.0f;
   const Batch alpha(u.alpha);
   const auto fma = [](const Batch& a, const Batch& b, const Batch& c) { return multiply_add(a, b, c); };
-  Batch finite_check(0.0f);  // Σ (w - w): see any_nonfinite
+  FiniteCheck finite_check;  // Σ (w - w)
 #pragma GCC unroll 16
   for (int i = 0; i < MRt; ++i) {
 #pragma GCC unroll 4
@@ -368,12 +378,12 @@ XG_INLINE_EPILOGUE void update_tile(const Batch (&acc)[MRt][NVt], float* C, int 
       float* vel = Momentum && u.velocity ? u.velocity + std::size_t(i) * ldc + v * W : nullptr;
       Batch velocity = vel && !s.first ? Batch::load_unaligned(vel) : Batch(0.0f);
       const Batch w = sgd_updated(s, alpha * acc[i][v], Batch::load_unaligned(c), &velocity, fma);
-      finite_check += w - w;
+      finite_check.add(i * NVt + v, w);
       w.store_unaligned(c);
       if (vel) velocity.store_unaligned(vel);
     }
   }
-  if (u.nonfinite && any_nonfinite(finite_check)) *u.nonfinite = true;
+  if (u.nonfinite && finite_check.any_nonfinite()) *u.nonfinite = true;
 }
 
 // C (MRt, NVt*W) with row stride ldc (the whole tile inside C) from the accumulators.
@@ -387,7 +397,7 @@ XG_INLINE_EPILOGUE void write_tile(const Batch (&acc)[MRt][NVt], float* C, int l
     return;
   }
   const Batch alpha(u.alpha), beta(u.beta), zero(0.0f);
-  Batch finite_check(0.0f);  // Σ (r - r): see any_nonfinite
+  FiniteCheck finite_check;  // Σ (r - r)
 #pragma GCC unroll 16
   for (int i = 0; i < MRt; ++i) {
 #pragma GCC unroll 4
@@ -399,11 +409,11 @@ XG_INLINE_EPILOGUE void write_tile(const Batch (&acc)[MRt][NVt], float* C, int l
       if (u.row_bias) r += Batch(u.row_bias[i]);
       if (u.relu) r = xsimd::select(r < zero, zero, r);  // std::max(r, 0)
       if (u.relu_mask) r = xsimd::select(Batch::load_unaligned(u.relu_mask + std::size_t(i) * ldc + v * W) <= zero, zero, r);
-      if (u.nonfinite) finite_check += r - r;
+      if (u.nonfinite) finite_check.add(i * NVt + v, r);
       r.store_unaligned(c);
     }
   }
-  if (u.nonfinite && any_nonfinite(finite_check)) *u.nonfinite = true;
+  if (u.nonfinite && finite_check.any_nonfinite()) *u.nonfinite = true;
 }
 
 // How the micro-kernel finds op(A)[i][k] of its tile, i < MRt, k < kc:
@@ -482,7 +492,7 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
         for (int v = 0; v < NVt; ++v) acc[i][v].store_aligned(tile + i * TW + v * W);
       const __m256 alpha = _mm256_set1_ps(u.alpha), beta = _mm256_set1_ps(u.beta), zero = _mm256_setzero_ps();
       const __m256 bias = u.row_bias ? _mm256_loadu_ps(u.row_bias) : zero;
-      __m256 finite_check = zero;  // Σ (r - r), as in write_tile (any_nonfinite)
+      __m256 finite_check = zero;  // Σ (r - r), as in write_tile (FiniteCheck; not on a hot path: only SGD updates check)
       alignas(32) float block[64];
       for (int j0 = 0; j0 < nr; j0 += 8) {
         transpose8x8(tile + j0, TW, block, 8);
