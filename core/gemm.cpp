@@ -311,6 +311,7 @@ struct TileUpdate {
   bool transposed = false;          // the tile is of Cᵀ: element (i, j) lives at C[j*ldc + i]
   bool* nonfinite = nullptr;        // set when an element written is inf or NaN (the last KC block only)
   const float* relu_mask = nullptr;  // Epilogue::relu_mask at this tile (row stride ldc; the last KC block only)
+  float* relu_copy = nullptr;        // Epilogue::relu_copy at this tile (laid out as C; the last KC block only)
   // Epilogue::sgd: C holds weights, the tile's sums are their gradients; velocity
   // points at the tile's velocities, laid out as C (or null without momentum).
   const SgdStep* sgd = nullptr;
@@ -411,6 +412,7 @@ XG_INLINE_EPILOGUE void write_tile(const Batch (&acc)[MRt][NVt], float* C, int l
       if (u.relu_mask) r = xsimd::select(Batch::load_unaligned(u.relu_mask + std::size_t(i) * ldc + v * W) <= zero, zero, r);
       if (u.nonfinite) finite_check.add(i * NVt + v, r);
       r.store_unaligned(c);
+      if (u.relu_copy) xsimd::select(r < zero, zero, r).store_unaligned(u.relu_copy + std::size_t(i) * ldc + v * W);
     }
   }
   if (u.nonfinite && finite_check.any_nonfinite()) *u.nonfinite = true;
@@ -504,6 +506,8 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
           if (u.relu) r = _mm256_blendv_ps(r, zero, _mm256_cmp_ps(r, zero, _CMP_LT_OQ));
           if (u.nonfinite) finite_check = _mm256_add_ps(finite_check, _mm256_sub_ps(r, r));
           _mm256_storeu_ps(c, r);
+          if (u.relu_copy)
+            _mm256_storeu_ps(u.relu_copy + std::size_t(j0 + j) * ldc, _mm256_blendv_ps(r, zero, _mm256_cmp_ps(r, zero, _CMP_LT_OQ)));
         }
       }
       // NaN is unordered with itself: set where an element was inf or NaN
@@ -513,12 +517,18 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
     }
 #endif
     alignas(64) float tile[MRt * TW] = {};
+    alignas(64) float relu_tile[MRt * TW];  // written by write_tile when used
     if (u.beta != 0.0f)
       for (int j = 0; j < nr; ++j)
         for (int i = 0; i < MRt; ++i) tile[i * TW + j] = C[std::size_t(j) * ldc + i];
-    write_tile(acc, tile, TW, u);
+    TileUpdate local = u;
+    local.relu_copy = u.relu_copy ? relu_tile : nullptr;
+    write_tile(acc, tile, TW, local);
     for (int j = 0; j < nr; ++j)
       for (int i = 0; i < MRt; ++i) C[std::size_t(j) * ldc + i] = tile[i * TW + j];
+    if (u.relu_copy)
+      for (int j = 0; j < nr; ++j)
+        for (int i = 0; i < MRt; ++i) u.relu_copy[std::size_t(j) * ldc + i] = relu_tile[i * TW + j];
     return;
   }
   if (nr == TW) {
@@ -542,6 +552,7 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   alignas(64) float bias[TW] = {};
   alignas(64) float velocity[MRt * TW];  // padded below when used
   alignas(64) float mask[MRt * TW];      // padded below when used
+  alignas(64) float relu_tile[MRt * TW];  // written by write_tile when used
   if (u.beta != 0.0f || u.sgd) pad(C, tile);
   TileUpdate padded = u;
   if (u.bias) {
@@ -556,9 +567,11 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
     pad(u.velocity, velocity);
     padded.velocity = velocity;
   }
+  if (u.relu_copy) padded.relu_copy = relu_tile;
   write_tile(acc, tile, TW, padded);
   unpad(tile, C);
   if (u.velocity) unpad(velocity, u.velocity);
+  if (u.relu_copy) unpad(relu_tile, u.relu_copy);
 }
 
 // kMicroKernels[layout][wide][mr - 1] computes an (mr, nr) tile: wide = nr > W.
@@ -683,6 +696,7 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
                                     : p.C + std::size_t(ic + ir) * p.ldc + jc + jr;
             if (p.epilogue.velocity) u.velocity = p.epilogue.velocity + (c - p.C);
             if (masked) u.relu_mask = p.epilogue.relu_mask + (c - p.C);
+            if (last && p.epilogue.relu_copy) u.relu_copy = p.epilogue.relu_copy + (c - p.C);
             kMicroKernels[ar.layout == ALayout::RowMajor][nr > W][mr - 1](
                 kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, b_panel, b_in_place ? p.ldb : NR, c, p.ldc, nr, u);
           }

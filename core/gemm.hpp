@@ -25,6 +25,7 @@
 //   bias:  C[m][n] += bias[n]           (bias has N elements)
 //   relu:  C[m][n]  = max(C[m][n], 0)   (after the bias)
 //   relu_mask: C[m][n] = 0 where mask[m][n] <= 0 (ReLU's backward, last)
+//   relu_copy: also stores max(C[m][n], 0) in a second matrix (ReLU's forward)
 //   nonfinite: flags an inf or NaN written to C
 //
 // Results do not depend on the number of threads: the K dimension is never
@@ -47,6 +48,11 @@ struct Epilogue {
   // finished element. For C overwritten (beta 0) and not computed as its
   // transpose; through gemm_accumulate_dx.
   const float* relu_mask = nullptr;
+  // Or null: laid out as C (row stride ldc), receives relu(C[m][n]) = C[m][n] < 0
+  // ? 0 : C[m][n] of each finished element (a NaN and -0 pass, as in relu's own
+  // forward, core/ops.cpp) while C gets the element itself: the ReLU that
+  // follows a linear layer, made in the same pass (ops' linear(..., relu_follows)).
+  float* relu_copy = nullptr;
   // Set (to true) when an element written to C is inf or NaN, or null: a check
   // made while each element is in a register, instead of a pass over C.
   std::atomic<bool>* nonfinite = nullptr;

@@ -25,6 +25,7 @@ void gemm_reference(Trans ta, Trans tb, int M, int N, int K, float alpha, const 
       if (epilogue.relu) c = std::max(c, 0.0f);
       if (epilogue.relu_mask && epilogue.relu_mask[m * ldc + n] <= 0.0f) c = 0.0f;  // NaN passes
       C[m * ldc + n] = c;
+      if (epilogue.relu_copy) epilogue.relu_copy[m * ldc + n] = c < 0.0f ? 0.0f : c;  // NaN and -0 pass
     }
   }
 }

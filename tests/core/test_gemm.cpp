@@ -293,6 +293,59 @@ TEST_CASE("gemm results are bit-identical with 1, 2, 3 and 4 OpenMP threads") {
   }
 }
 
+TEST_CASE("gemm's relu_copy receives relu of each element C receives, on every tile path and at any thread count") {
+  // (ta, tb, M, N, K): the forward computed as its transpose on whole 8x8 blocks
+  // (64 x 256) and on a ragged tile (40 x 24); a plain forward with a ragged right
+  // edge (300 x 100); an input-gradient layout with ragged edges.
+  const std::tuple<Trans, Trans, int, int, int> shapes[] = {{Trans::No, Trans::Yes, 64, 256, 784},
+                                                            {Trans::No, Trans::Yes, 40, 24, 16},
+                                                            {Trans::No, Trans::Yes, 300, 100, 50},
+                                                            {Trans::No, Trans::No, 33, 50, 20}};
+  std::mt19937 rng(77);
+  for (const auto& [ta, tb, M, N, K] : shapes) {
+    CAPTURE(M);
+    CAPTURE(N);
+    CAPTURE(K);
+    const int lda = ta == Trans::No ? K : M, ldb = tb == Trans::No ? N : K;
+    std::vector<float> A = random_floats(std::size_t(M) * K, rng);
+    A[std::size_t(K) + 1] = std::numeric_limits<float>::quiet_NaN();  // row 1's elements are NaN: they pass
+    const std::vector<float> B = random_floats(std::size_t(K) * N, rng), bias = random_floats(std::size_t(N), rng);
+    std::vector<float> first, first_relu;
+    for (int threads = 1; threads <= 3; ++threads) {
+      CAPTURE(threads);
+      const xg::testing::ScopedThreads scope(threads);
+      std::vector<float> C(std::size_t(M) * N), relu_c(std::size_t(M) * N, -7.0f);
+      Epilogue epi;
+      epi.bias = bias.data(), epi.relu_copy = relu_c.data();
+      gemm(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), N, epi);
+      bool some_negative = false;
+      for (std::size_t i = 0; i < C.size(); ++i) {
+        const float expected = C[i] < 0.0f ? 0.0f : C[i];
+        some_negative = some_negative || C[i] < 0.0f;
+        CHECK(std::memcmp(&relu_c[i], &expected, sizeof(float)) == 0);
+      }
+      CHECK(some_negative);
+      if (threads == 1) {
+        first = C, first_relu = relu_c;
+        std::vector<float> ref(std::size_t(M) * N), ref_relu(std::size_t(M) * N);
+        Epilogue plain;
+        plain.bias = bias.data(), plain.relu_copy = ref_relu.data();
+        gemm_reference(ta, tb, M, N, K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, ref.data(), N, plain);
+        for (std::size_t i = 0; i < C.size(); ++i) {
+          if (std::isnan(ref_relu[i])) {
+            CHECK(std::isnan(relu_c[i]));
+          } else {
+            CHECK(relu_c[i] == doctest::Approx(ref_relu[i]).epsilon(1e-4).scale(1.0));
+          }
+        }
+      } else {
+        CHECK(std::memcmp(first.data(), C.data(), C.size() * sizeof(float)) == 0);
+        CHECK(std::memcmp(first_relu.data(), relu_c.data(), relu_c.size() * sizeof(float)) == 0);
+      }
+    }
+  }
+}
+
 TEST_CASE("gemm gives the same bits whether A's rows are dense or far apart (A read in place)") {
   // op(A) stored (M,K) is read by the kernel in place, not packed: the row stride
   // must change nothing, including edge tiles (M = 13 is not a multiple of a tile).
