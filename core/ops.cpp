@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -188,7 +189,7 @@ static void linear_backward(Node& n) {
   if (db && !db_by_gemm) accumulate_column_sums(n.grad, *db, db_add);
 }
 
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, bool relu_follows) {
   require_rank("linear", x, 2, "input");
   require_rank("linear", w, 2, "weight");
   require_rank("linear", b, 1, "bias");
@@ -200,8 +201,16 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   Array y = uninitialized(B, N);
   Epilogue add_b;  // the bias is added as each element of y is finished
   add_b.bias = b.data();
+  // With relu_follows, relu(y) is made in the same pass and kept in the node
+  // (`saved`) for relu() to take: no second pass over y, and each thread's part
+  // of relu(y) stays where that thread computed it (measured: docs/PERFORMANCE.md,
+  // eleventh round). y itself is stored too: the graph is the same.
+  Array relu_y = relu_follows ? uninitialized(B, N) : Array();
+  if (relu_follows) add_b.relu_copy = relu_y.data();
   gemm_xwt(B, N, K, x.data(), w.data(), y.data(), add_b);
-  return make_result("linear", std::move(y), {x, w, b}, linear_backward);
+  Tensor out = make_result("linear", std::move(y), {x, w, b}, linear_backward);
+  if (relu_follows) out.node()->saved = std::move(relu_y);
+  return out;
 }
 
 // ---- add_bias: y = x + b, x (B,N), b (N) broadcast over rows ------------------
@@ -263,7 +272,19 @@ static void relu_backward(Node& n) {
   });
 }
 
+// relu(y) of a linear op asked to make it (linear(..., relu_follows)), taken
+// from that node, or an empty Array.
+static Array made_by_linear(const Tensor& x) {
+  Node* n = x.node();
+  if (!n || std::strcmp(n->op, "linear") != 0 || n->saved.dimension() != 2 || n->saved.shape() != n->value.shape())
+    return Array();
+  Array made = std::move(n->saved);
+  n->saved = Array();  // taken: a second relu() of x makes its own
+  return made;
+}
+
 Tensor relu(const Tensor& x) {
+  if (Array made = made_by_linear(x); made.dimension() == 2) return make_result("relu", std::move(made), {x}, relu_backward);
   Array y = Array::from_shape(x.value().shape());
   const float* in = x.data();
   float* out = y.data();

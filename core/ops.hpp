@@ -14,7 +14,9 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 // a (M,K) · bᵀ, b (N,K) -> (M,N)      (b in PyTorch's weight layout)
 Tensor matmul_nt(const Tensor& a, const Tensor& b);
 // x (B,K) · wᵀ + b: w (N,K), b (N) -> (B,N). One op: PyTorch's F.linear.
-Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b);
+// relu_follows: relu() of the result comes next; the GEMM makes it in the same
+// pass, and relu() takes it instead of making its own (the same numbers).
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, bool relu_follows = false);
 // x (B,N) + b (N) broadcast over the rows -> (B,N)
 Tensor add_bias(const Tensor& x, const Tensor& b);
 // max(x, 0), any shape

@@ -17,12 +17,14 @@ Linear::Linear(std::size_t in_features, std::size_t out_features, Rng& rng) : Mo
   bias = register_parameter("bias", Tensor(std::move(b), true));
 }
 
-Tensor Linear::forward(const Tensor& x) {
+Tensor Linear::forward(const Tensor& x) { return forward(x, false); }
+
+Tensor Linear::forward(const Tensor& x, bool relu_follows) {
   if (x.rank() != 2 || x.dim(1) != in_features()) {
     const std::string got = x.rank() == 2 ? std::to_string(x.dim(1)) : "shape " + shape_string(x.value());
     throw std::invalid_argument(label() + " expects " + std::to_string(in_features()) + " input features, got " + got);
   }
-  return linear(x, weight, bias);
+  return linear(x, weight, bias, relu_follows);
 }
 
 std::string Linear::describe() const {

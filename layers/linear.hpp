@@ -12,6 +12,9 @@ class Linear : public Module {
  public:
   Linear(std::size_t in_features, std::size_t out_features, Rng& rng);
   Tensor forward(const Tensor& x) override;
+  // The same, when a ReLU takes the result next (Sequential): the GEMM makes
+  // relu(y) too, for that ReLU to take (ops' linear(..., relu_follows)).
+  Tensor forward(const Tensor& x, bool relu_follows);
   std::string describe() const override;
 
   std::size_t in_features() const { return weight.dim(1); }

@@ -25,7 +25,14 @@ Tensor Sequential::forward(const Tensor& x) {
     std::copy(input_shape_.begin(), input_shape_.end(), batch_shape.begin() + 1);
     h = reshape(x, batch_shape);  // throws, naming both shapes, if the rows have another size
   }
-  for (const auto& child : children()) h = child.second->forward(h);
+  const auto& layers = children();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    // A Linear followed by a ReLU makes the ReLU's output in its own GEMM, which
+    // the ReLU then takes (core/ops.hpp, linear): the same graph and numbers.
+    auto* fc = dynamic_cast<Linear*>(layers[i].second.get());
+    const bool relu_follows = fc && i + 1 < layers.size() && dynamic_cast<ReLU*>(layers[i + 1].second.get());
+    h = relu_follows ? fc->forward(h, true) : layers[i].second->forward(h);
+  }
   return h;
 }
 

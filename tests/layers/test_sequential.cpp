@@ -3,8 +3,11 @@
 // train() and eval() reach every sub-module.
 #include <doctest/doctest.h>
 
+#include <cstring>
+#include <random>
 #include <stdexcept>
 
+#include "core/ops.hpp"
 #include "core/random.hpp"
 #include "layers/linear.hpp"
 #include "layers/sequential.hpp"
@@ -83,5 +86,51 @@ TEST_CASE("mlp_parameter_shapes lists make_mlp's parameter names and shapes with
       CAPTURE(sizes.size());
       CHECK(mlp_parameter_shapes(spec) == built);
     }
+  }
+}
+
+TEST_CASE("a Linear followed by a ReLU gives the same graph, values and gradients as linear() and relu() apart") {
+  // Sequential asks the Linear's GEMM to make the ReLU's output too (relu_follows);
+  // the ReLU takes it. Nothing else may differ, to the bit.
+  Rng rng(3);
+  auto mlp = make_mlp({50, 40, 30, 10}, rng);
+  std::mt19937 gen(5);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Array xs = Array::from_shape({37, 50});  // 37 rows: ragged tiles
+  for (float& v : xs) v = normal(gen);
+  const Tensor x(xs, false);
+
+  const Tensor fused = (*mlp)(x);
+  // The same model, op by op.
+  const auto& p = mlp->parameters();
+  const Tensor u1 = linear(x, p[0], p[1]), h1 = relu(u1);
+  const Tensor u2 = linear(h1, p[2], p[3]), h2 = relu(u2);
+  const Tensor apart = linear(h2, p[4], p[5]);
+  REQUIRE(fused.size() == apart.size());
+  CHECK(std::memcmp(fused.data(), apart.data(), apart.size() * sizeof(float)) == 0);
+
+  // The graph: the output's input is a ReLU whose input is a linear op holding
+  // the pre-activation (not the ReLU's output).
+  const Node& relu2 = *fused.node()->parents[0];
+  REQUIRE(std::string(relu2.op) == "relu");
+  const Node& lin2 = *relu2.parents[0];
+  REQUIRE(std::string(lin2.op) == "linear");
+  CHECK(std::memcmp(lin2.value.data(), u2.data(), u2.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(relu2.value.data(), h2.data(), h2.size() * sizeof(float)) == 0);
+  bool some_negative = false;
+  for (float v : lin2.value) some_negative = some_negative || v < 0.0f;
+  CHECK(some_negative);  // the pre-activation is not the ReLU's output
+
+  // Gradients: the fused model's against the op-by-op model's.
+  std::vector<Array> grads[2];
+  for (int run = 0; run < 2; ++run) {
+    mlp->zero_grad();
+    Tensor out = run == 0 ? (*mlp)(x) : linear(relu(linear(relu(linear(x, p[0], p[1])), p[2], p[3])), p[4], p[5]);
+    sum(out).backward();
+    for (const Tensor& t : p) grads[run].push_back(t.grad());
+  }
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    CAPTURE(i);
+    CHECK(std::memcmp(grads[0][i].data(), grads[1][i].data(), grads[0][i].size() * sizeof(float)) == 0);
   }
 }
