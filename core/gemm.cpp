@@ -334,6 +334,17 @@ inline Batch multiply_add(const Batch& a, const Batch& b, const Batch& c) {
 #endif
 }
 
+// relu's forward rule (core/ops.cpp), for the epilogue's relu and relu_copy:
+// x < 0 ? 0 : x, so a NaN and -0 pass unchanged. One vector of the tile, and
+// eight floats of the transposed tile's rows (micro_kernel).
+inline Batch relu_batch(const Batch& r) { return xsimd::select(r < Batch(0.0f), Batch(0.0f), r); }
+#if defined(__AVX__)
+inline __m256 relu_m256(__m256 r) {
+  const __m256 zero = _mm256_setzero_ps();
+  return _mm256_blendv_ps(r, zero, _mm256_cmp_ps(r, zero, _CMP_LT_OQ));
+}
+#endif
+
 // w - w is +0 for a finite w and NaN for inf or NaN; a sum of such differences
 // is NaN once one element of the sum was not finite. The epilogues add them up
 // as they store, one add per vector, and test the sums once per tile (a compare,
@@ -408,11 +419,11 @@ XG_INLINE_EPILOGUE void write_tile(const Batch (&acc)[MRt][NVt], float* C, int l
       if (u.beta != 0.0f) r = xsimd::fma(beta, Batch::load_unaligned(c), r);
       if (u.bias) r += Batch::load_unaligned(u.bias + v * W);
       if (u.row_bias) r += Batch(u.row_bias[i]);
-      if (u.relu) r = xsimd::select(r < zero, zero, r);  // std::max(r, 0)
+      if (u.relu) r = relu_batch(r);
       if (u.relu_mask) r = xsimd::select(Batch::load_unaligned(u.relu_mask + std::size_t(i) * ldc + v * W) <= zero, zero, r);
       if (u.nonfinite) finite_check.add(i * NVt + v, r);
       r.store_unaligned(c);
-      if (u.relu_copy) xsimd::select(r < zero, zero, r).store_unaligned(u.relu_copy + std::size_t(i) * ldc + v * W);
+      if (u.relu_copy) relu_batch(r).store_unaligned(u.relu_copy + std::size_t(i) * ldc + v * W);
     }
   }
   if (u.nonfinite && finite_check.any_nonfinite()) *u.nonfinite = true;
@@ -503,11 +514,10 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
           __m256 r = _mm256_mul_ps(alpha, _mm256_load_ps(block + 8 * j));
           if (u.beta != 0.0f) r = _mm256_fmadd_ps(beta, _mm256_loadu_ps(c), r);
           if (u.row_bias) r = _mm256_add_ps(r, bias);
-          if (u.relu) r = _mm256_blendv_ps(r, zero, _mm256_cmp_ps(r, zero, _CMP_LT_OQ));
+          if (u.relu) r = relu_m256(r);
           if (u.nonfinite) finite_check = _mm256_add_ps(finite_check, _mm256_sub_ps(r, r));
           _mm256_storeu_ps(c, r);
-          if (u.relu_copy)
-            _mm256_storeu_ps(u.relu_copy + std::size_t(j0 + j) * ldc, _mm256_blendv_ps(r, zero, _mm256_cmp_ps(r, zero, _CMP_LT_OQ)));
+          if (u.relu_copy) _mm256_storeu_ps(u.relu_copy + std::size_t(j0 + j) * ldc, relu_m256(r));
         }
       }
       // NaN is unordered with itself: set where an element was inf or NaN
@@ -524,11 +534,13 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
     TileUpdate local = u;
     local.relu_copy = u.relu_copy ? relu_tile : nullptr;
     write_tile(acc, tile, TW, local);
-    for (int j = 0; j < nr; ++j)
-      for (int i = 0; i < MRt; ++i) C[std::size_t(j) * ldc + i] = tile[i * TW + j];
-    if (u.relu_copy)
+    // Each matrix laid out as C (C itself, the ReLU's copy) gets the tile back transposed.
+    const auto scatter = [nr, ldc](const float* from, float* to) {
       for (int j = 0; j < nr; ++j)
-        for (int i = 0; i < MRt; ++i) u.relu_copy[std::size_t(j) * ldc + i] = relu_tile[i * TW + j];
+        for (int i = 0; i < MRt; ++i) to[std::size_t(j) * ldc + i] = from[i * TW + j];
+    };
+    scatter(tile, C);
+    if (u.relu_copy) scatter(relu_tile, u.relu_copy);
     return;
   }
   if (nr == TW) {
