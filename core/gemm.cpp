@@ -57,6 +57,10 @@
 // is the one read in place and only the batch is transposed into panels; those
 // tiles go back to C transposed (8x8 in registers where AVX exists).
 
+// Wide tiles: where op(B) is read in place its columns need no panels, and the
+// kernel takes NVW vectors of them instead of NV when the registers hold that many
+// accumulators (8x48 with AVX-512): more FMAs per load.
+//
 // Edges (M, N, K not multiples of the block sizes): the micro-kernel exists in
 // smaller instances, mr = 1..MR rows and one or two vectors wide, picked per tile
 // so edge tiles (N = 10, M = 1) do not compute padding; a ragged right edge goes
@@ -110,6 +114,12 @@ constexpr int NR = NV * W;           // tile width (columns of C)
 // already gives 1.6 FMAs per load and keeps a batch of 64 rows in whole tiles.
 constexpr int MR = std::min(8, (kVectorRegisters - NV - 1) / NV);
 static_assert(MR >= 1, "the register file must hold at least one row of the tile");
+// The wide tile, for op(B) read in place (its columns need no panels): MR rows and
+// as many vectors as fit with their accumulators, the B vectors and a broadcast:
+// 3 with 32 registers (24 accumulators, 11 loads per 24 FMAs against 10 per 16;
+// measured: the first layer's weight gradient 4% faster, docs/PERFORMANCE.md,
+// twelfth round). None with 16 registers.
+constexpr int NVW = (kVectorRegisters - 1) / (MR + 1) > NV ? (kVectorRegisters - 1) / (MR + 1) : 0;
 
 // KC, MC, NC for this machine, computed once (a pure function of the reported
 // cache sizes, so the same on every thread and every call).
@@ -614,18 +624,20 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   if (u.relu_copy) unpad(relu_tile, u.relu_copy);
 }
 
-// kMicroKernels[layout][wide][mr - 1] computes an (mr, nr) tile: wide = nr > W.
+// kMicroKernels[layout][width][mr - 1] computes an (mr, nr) tile: width 0 for
+// nr <= W, 1 for nr <= NV·W, 2 for the wide tile (nr = NVW·W, op(B) in place).
 using MicroKernel = void (*)(int, const float*, int, const float*, int, float*, int, int, const TileUpdate&);
 template <int NVt, ALayout AL, std::size_t... I>
 constexpr std::array<MicroKernel, MR> micro_kernels_for(std::index_sequence<I...>) {
   return {&micro_kernel<int(I) + 1, NVt, AL>...};
 }
 template <ALayout AL>
-constexpr std::array<std::array<MicroKernel, MR>, 2> micro_kernels_reading() {
+constexpr std::array<std::array<MicroKernel, MR>, 3> micro_kernels_reading() {
   return {micro_kernels_for<1, AL>(std::make_index_sequence<MR>{}),
-          micro_kernels_for<NV, AL>(std::make_index_sequence<MR>{})};
+          micro_kernels_for<NV, AL>(std::make_index_sequence<MR>{}),
+          micro_kernels_for<(NVW > 0 ? NVW : NV), AL>(std::make_index_sequence<MR>{})};
 }
-constexpr std::array<std::array<MicroKernel, MR>, 2> kMicroKernels[2] = {
+constexpr std::array<std::array<MicroKernel, MR>, 3> kMicroKernels[2] = {
     micro_kernels_reading<ALayout::KMajor>(), micro_kernels_reading<ALayout::RowMajor>()};
 
 // The share of a tile row's vector lanes that hold elements of C when C's n
@@ -719,9 +731,14 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
         // by the chunk that has the first columns (the one pass over those rows).
         float* const sums = p.epilogue.a_row_sums && jc == 0 && first && last ? p.epilogue.a_row_sums + ic : nullptr;
         const AReader ar = a_reader(p.ta, a, p.lda, mc, kc, ap, sums);
-        for (int jr = 0; jr < nc; jr += NR) {
-          const int nr = std::min(NR, nc - jr);
+        for (int jr = 0; jr < nc;) {
+          // A wide tile while NVW vectors of op(B)'s columns are left to read in place;
+          // else a narrow one, which stops where op(B)'s packed columns begin (a
+          // multiple of W away: wide and narrow tiles are whole vectors).
           const bool b_in_place = jr < packed_from;
+          const bool wide = NVW > 0 && jr + NVW * W <= packed_from;
+          const int nr = wide ? NVW * W : std::min({NR, nc - jr, b_in_place ? packed_from - jr : NR});
+          const int width = wide ? 2 : nr > W;
           const float* b_panel = b_in_place ? b + jr : bp + std::size_t(jr - packed_from) * kc;
           TileUpdate u{p.alpha, first ? p.beta : 1.0f, nullptr, last && p.epilogue.relu};
           u.transposed = p.transposed;
@@ -737,9 +754,10 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
             if (p.epilogue.velocity) u.velocity = p.epilogue.velocity + (c - p.C);
             if (masked) u.relu_mask = p.epilogue.relu_mask + (c - p.C);
             if (last && p.epilogue.relu_copy) u.relu_copy = p.epilogue.relu_copy + (c - p.C);
-            kMicroKernels[ar.layout == ALayout::RowMajor][nr > W][mr - 1](
+            kMicroKernels[ar.layout == ALayout::RowMajor][width][mr - 1](
                 kc, ar.data + std::size_t(ir) * ar.tile_step, ar.step, b_panel, b_in_place ? p.ldb : NR, c, p.ldc, nr, u);
           }
+          jr += nr;
         }
       }
       pc += kc;

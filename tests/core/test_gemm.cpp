@@ -391,6 +391,28 @@ TEST_CASE("gemm gives the same bits whether op(B) is read in place (stored (K,N)
   }
 }
 
+TEST_CASE("gemm's wide tiles and the narrow tiles after them match gemm_reference, at 1 and 2 threads") {
+  // op(B) stored (K,N) is read in place in wide tiles (three vectors where the
+  // registers allow) while whole ones are left, then in narrow tiles up to where
+  // a ragged last panel is packed: N covers whole wide tiles (48, 96), a narrow
+  // tile after them (64, 80, 784), and a packed ragged end behind both (81, 97,
+  // 113, 145, 257). Reading the packed panel at the wrong place crashed a
+  // convolution (N = 81 positions) in development.
+  std::mt19937 rng(48);
+  for (const int threads : {1, 2}) {
+    const xg::testing::ScopedThreads scope(threads);
+    for (const int N : {48, 64, 80, 81, 96, 97, 113, 145, 257, 784})
+      for (const Trans ta : kTrans)
+        for (const int M : {1, 9, 64})
+          for (const int K : {4, 64}) {
+            GemmCase c;
+            c.ta = ta, c.tb = Trans::No, c.M = M, c.N = N, c.K = K;
+            c.beta = K == 4 ? 1.0f : 0.0f, c.bias = M == 9, c.ldb_pad = N % 3;
+            check_case(c, rng);
+          }
+  }
+}
+
 TEST_CASE("gemm (No,Yes) computed as the transpose matches gemm_reference on whole and ragged tiles") {
   // gemm() swaps the operands of x·Wᵀ when the batch is the smaller side, or when
   // C's columns would leave more of the tiles' vector lanes empty than its rows
