@@ -64,7 +64,9 @@
 // Edges (M, N, K not multiples of the block sizes): the micro-kernel exists in
 // smaller instances, mr = 1..MR rows and one or two vectors wide, picked per tile
 // so edge tiles (N = 10, M = 1) do not compute padding; a ragged right edge goes
-// through a small buffer so the kernel never writes outside C.
+// through a small buffer so the kernel never writes outside C. A block of a few
+// more rows than MR (10 classes) runs as one tall tile (MRT) instead of a tile
+// and a thin remainder.
 //
 // Determinism: every element of C is summed k = 0, 1, ..., K-1 by one FMA
 // chain per KC block, and the KC blocks are added into C in order. The KC blocks
@@ -120,6 +122,14 @@ static_assert(MR >= 1, "the register file must hold at least one row of the tile
 // measured: the first layer's weight gradient 4% faster, docs/PERFORMANCE.md,
 // twelfth round). None with 16 registers.
 constexpr int NVW = (kVectorRegisters - 1) / (MR + 1) > NV ? (kVectorRegisters - 1) / (MR + 1) : 0;
+// The tall tile, for a block of few rows (the output layer's 10 classes): all of
+// them in one tile of at most NV vectors, instead of a tile of MR rows and one of
+// the rest, whose few accumulators leave each FMA waiting on the one before (a
+// 2-row tile: 4 chains of 4-cycle FMAs). Up to 12 rows where the registers hold
+// them (24 accumulators with 32 registers); none with 16 (MRT = MR).
+constexpr int MRT = std::max(MR, std::min(12, (kVectorRegisters - NV - 1) / NV));
+// A block of mc rows is computed as one tall tile.
+bool tall_block(int mc) { return mc > MR && mc <= MRT; }
 
 // KC, MC, NC for this machine, computed once (a pure function of the reported
 // cache sizes, so the same on every thread and every call).
@@ -274,14 +284,15 @@ void pack_transposed(const float* src, int lds, int rows, int kc, int width, int
     for (int j = rows; j < pad_to; ++j) dst[std::size_t(k) * width + j] = 0.0f;
 }
 
-// op(A)[0:mc, 0:kc] -> ceil(mc/MR) panels of MR rows, each kc x MR, for A stored
-// (K,M) (Trans::Yes): op(A)[i][k] = A[k*lda + i]. (A stored (M,K) is read in
-// place, a_reader.)
+// op(A)[0:mc, 0:kc] -> ceil(mc/MR) panels of MR rows, each kc x MR (or one panel
+// of all mc rows for a tall tile), for A stored (K,M) (Trans::Yes):
+// op(A)[i][k] = A[k*lda + i]. (A stored (M,K) is read in place, a_reader.)
 // With row_sums: row_sums[i] = Σ_k op(A)[i][k], k in order from 0 (Epilogue::a_row_sums).
 void pack_a(const float* A, int lda, int mc, int kc, float* dst, float* row_sums) {
-  for (int i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
-    const int mr = std::min(MR, mc - i0);
-    pack_copy(A + i0, lda, mr, kc, MR, mr, dst);
+  const int width = tall_block(mc) ? mc : MR;
+  for (int i0 = 0; i0 < mc; i0 += width, dst += width * kc) {
+    const int mr = std::min(width, mc - i0);
+    pack_copy(A + i0, lda, mr, kc, width, mr, dst);
   }
   if (!row_sums) return;
   // op(A)'s rows are A's columns: add row k of A to all mc sums at once, k by k.
@@ -632,18 +643,26 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
 
 // kMicroKernels[layout][width][mr - 1] computes an (mr, nr) tile: width 0 for
 // nr <= W, 1 for nr <= NV·W, 2 for the wide tile (nr = NVW·W, op(B) in place).
+// Tall tiles (mr > MR) are never wide: null there.
 using MicroKernel = void (*)(int, const float*, int, const float*, int, float*, int, int, const TileUpdate&);
+template <int MRt, int NVt, ALayout AL>
+constexpr MicroKernel micro_kernel_instance() {
+  if constexpr (MRt <= MR || NVt <= NV)
+    return &micro_kernel<MRt, NVt, AL>;
+  else
+    return nullptr;
+}
 template <int NVt, ALayout AL, std::size_t... I>
-constexpr std::array<MicroKernel, MR> micro_kernels_for(std::index_sequence<I...>) {
-  return {&micro_kernel<int(I) + 1, NVt, AL>...};
+constexpr std::array<MicroKernel, MRT> micro_kernels_for(std::index_sequence<I...>) {
+  return {micro_kernel_instance<int(I) + 1, NVt, AL>()...};
 }
 template <ALayout AL>
-constexpr std::array<std::array<MicroKernel, MR>, 3> micro_kernels_reading() {
-  return {micro_kernels_for<1, AL>(std::make_index_sequence<MR>{}),
-          micro_kernels_for<NV, AL>(std::make_index_sequence<MR>{}),
-          micro_kernels_for<(NVW > 0 ? NVW : NV), AL>(std::make_index_sequence<MR>{})};
+constexpr std::array<std::array<MicroKernel, MRT>, 3> micro_kernels_reading() {
+  return {micro_kernels_for<1, AL>(std::make_index_sequence<MRT>{}),
+          micro_kernels_for<NV, AL>(std::make_index_sequence<MRT>{}),
+          micro_kernels_for<(NVW > 0 ? NVW : NV), AL>(std::make_index_sequence<MRT>{})};
 }
-constexpr std::array<std::array<MicroKernel, MR>, 3> kMicroKernels[2] = {
+constexpr std::array<std::array<MicroKernel, MRT>, 3> kMicroKernels[2] = {
     micro_kernels_reading<ALayout::KMajor>(), micro_kernels_reading<ALayout::RowMajor>()};
 
 // The share of a tile row's vector lanes that hold elements of C when C's n
@@ -696,7 +715,7 @@ bool a_read_in_place(Trans ta) { return ta == Trans::No; }
 AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap, float* row_sums) {
   if (a_read_in_place(ta)) return {ALayout::RowMajor, A, lda, std::size_t(lda)};
   pack_a(A, lda, mc, kc, ap, row_sums);
-  return {ALayout::KMajor, ap, MR, std::size_t(kc)};
+  return {ALayout::KMajor, ap, tall_block(mc) ? mc : MR, std::size_t(kc)};
 }
 
 // Computes C[m0:m1, n0:n1] on the calling thread, packing op(A) into `buf` and
@@ -737,12 +756,13 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
         // by the chunk that has the first columns (the one pass over those rows).
         float* const sums = p.epilogue.a_row_sums && jc == 0 && first && last ? p.epilogue.a_row_sums + ic : nullptr;
         const AReader ar = a_reader(p.ta, a, p.lda, mc, kc, ap, sums);
+        const bool tall = tall_block(mc);  // one tile of all mc rows
         for (int jr = 0; jr < nc;) {
           // A wide tile while NVW vectors of op(B)'s columns are left to read in place;
           // else a narrow one, which stops where op(B)'s packed columns begin (a
           // multiple of W away: wide and narrow tiles are whole vectors).
           const bool b_in_place = jr < packed_from;
-          const bool wide = NVW > 0 && jr + NVW * W <= packed_from;
+          const bool wide = NVW > 0 && !tall && jr + NVW * W <= packed_from;
           const int nr = wide ? NVW * W : std::min({NR, nc - jr, b_in_place ? packed_from - jr : NR});
           const int width = wide ? 2 : nr > W;
           const float* b_panel = b_in_place ? b + jr : bp + std::size_t(jr - packed_from) * kc;
@@ -752,8 +772,8 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
           if (p.epilogue.sgd) u.sgd = p.epilogue.sgd;  // one K block (gemm_sgd_update_w)
           if (last && p.epilogue.bias && !p.transposed) u.bias = p.epilogue.bias + jc + jr;
           const bool masked = last && p.epilogue.relu_mask;  // never transposed (gemm())
-          for (int ir = 0; ir < mc; ir += MR) {
-            const int mr = std::min(MR, mc - ir);
+          for (int ir = 0, mr = 0; ir < mc; ir += mr) {
+            mr = tall ? mc : std::min(MR, mc - ir);
             if (last && p.epilogue.bias && p.transposed) u.row_bias = p.epilogue.bias + ic + ir;
             float* c = p.transposed ? p.C + std::size_t(jc + jr) * p.ldc + ic + ir
                                     : p.C + std::size_t(ic + ir) * p.ldc + jc + jr;

@@ -265,6 +265,9 @@ TEST_CASE("gemm results are bit-identical with 1, 2, 3 and 4 OpenMP threads") {
       {Trans::No, Trans::Yes, 256, 784, 64},  {Trans::Yes, Trans::No, 256, 784, 64},
       {Trans::No, Trans::No, 512, 512, 512},  {Trans::No, Trans::Yes, 64, 256, 784},
       {Trans::Yes, Trans::Yes, 333, 517, 1031},
+      // a block of few rows in one tall tile: C's own rows, and Cᵀ's (the forward of 10 outputs)
+      {Trans::Yes, Trans::No, 10, 784, 300},  {Trans::No, Trans::No, 12, 700, 200},
+      {Trans::No, Trans::Yes, 2000, 10, 128},
   };
   std::mt19937 rng(31337);
   for (const Shape& s : shapes) {
@@ -410,6 +413,32 @@ TEST_CASE("gemm's wide tiles and the narrow tiles after them match gemm_referenc
             c.beta = K == 4 ? 1.0f : 0.0f, c.bias = M == 9, c.ldb_pad = N % 3;
             check_case(c, rng);
           }
+  }
+}
+
+TEST_CASE("gemm's tall tiles (a block of 9 to 12 rows in one tile) match gemm_reference, at 1 and 2 threads") {
+  // A block of a few more rows than the tile height runs as one tall tile
+  // (the output layer's 10 classes): rows read in place or packed into one
+  // tall panel, op(B) in place (no wide tiles then) or packed, and Cᵀ's rows
+  // when (No,Yes) is computed as the transpose (M > N = 9..12). 13 rows are a
+  // tile and a remainder again.
+  std::mt19937 rng(1012);
+  for (const int threads : {1, 2}) {
+    const xg::testing::ScopedThreads scope(threads);
+    for (const Trans ta : kTrans)
+      for (const Trans tb : kTrans)
+        for (const int rows : {9, 10, 11, 12, 13})
+          for (const int N : {10, 33, 64, 100})
+            for (const int K : {1, 10, 64}) {
+              GemmCase c;
+              c.ta = ta, c.tb = tb, c.M = rows, c.N = N, c.K = K;
+              c.beta = K == 10 ? 1.0f : 0.0f, c.bias = N == 33, c.lda_pad = rows % 3;
+              check_case(c, rng);
+              if (ta == Trans::No && tb == Trans::Yes) {  // Cᵀ with `rows` rows
+                c.M = N + 50, c.N = rows;
+                check_case(c, rng);
+              }
+            }
   }
 }
 
