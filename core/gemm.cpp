@@ -250,36 +250,94 @@ inline void transpose8x8(const float* src, int lds, float* dst, int ldd) {
 }
 #endif
 
-// dst[k*width + j] = src[j*lds + k]: the operand is laid out by row/column and k runs
-// along the stored rows (op(A) for Trans::No, op(B) for Trans::Yes), so packing is a
-// transpose. At batch 64 the forward pass packs as many floats as it multiplies
-// per row of x, so this must be fast: 8x8 register transposes where AVX exists.
-void pack_transposed(const float* src, int lds, int rows, int kc, int width, int pad_to, float* dst) {
-  int j0 = 0;
+#if defined(__AVX512F__)
+// (GCC 12 warns that its own AVX-512 shuffles read an undefined source vector: GCC bug 105593.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// dst[c*ldd + r] = src[r*lds + c] for a 16x16 block, in four rounds of 16
+// shuffles (a quarter of a shuffle per float; the 8x8 AVX transpose needs 3/8):
+// unpack pairs of rows (floats), then pairs of pairs (doubles): vector 4b+q then
+// holds, in its 128-bit lane L, rows 4b..4b+3 at column 4L+q; two rounds of
+// 128-bit lane shuffles gather each column's four lanes.
+inline void transpose16x16(const float* src, int lds, float* dst, int ldd) {
+  __m512 r[16], t[16];
+  for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + std::size_t(i) * lds);
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  const auto pd = [](__m512 x) { return _mm512_castps_pd(x); };
+  for (int b = 0; b < 16; b += 4) {
+    r[b] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[b]), pd(t[b + 2])));
+    r[b + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[b]), pd(t[b + 2])));
+    r[b + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(pd(t[b + 1]), pd(t[b + 3])));
+    r[b + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(pd(t[b + 1]), pd(t[b + 3])));
+  }
+  for (int q = 0; q < 4; ++q) {
+    const __m512 v0 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x44), v1 = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xEE);
+    const __m512 v2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x44), v3 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xEE);
+    _mm512_storeu_ps(dst + std::size_t(q) * ldd, _mm512_shuffle_f32x4(v0, v2, 0x88));
+    _mm512_storeu_ps(dst + std::size_t(4 + q) * ldd, _mm512_shuffle_f32x4(v0, v2, 0xDD));
+    _mm512_storeu_ps(dst + std::size_t(8 + q) * ldd, _mm512_shuffle_f32x4(v1, v3, 0x88));
+    _mm512_storeu_ps(dst + std::size_t(12 + q) * ldd, _mm512_shuffle_f32x4(v1, v3, 0xDD));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+// A block reads a piece of each of its rows, lds apart; as it enters a new line
+// of its rows (every 16 floats), each row's line 4 ahead is asked for. With two
+// threads x was written by the other core and each line is a long wait
+// (measured: 1% of an epoch with two threads, nothing with one;
+// docs/PERFORMANCE.md, tenth round). A hint: no value changes.
+inline void prefetch_rows_ahead(const float* src, int lds, int rows, int k0, int kc) {
+  constexpr int kAhead = 64;  // floats: 4 cache lines
+  if (k0 % 16 == 0 && k0 + kAhead < kc)
+    for (int r = 0; r < rows; ++r) __builtin_prefetch(src + std::size_t(r) * lds + k0 + kAhead);
+}
+
+// The part rows [j0, j1) x k [k0, k1) of pack_transposed below: 8x8 register
+// transposes where AVX exists, one float at a time at the edges.
+void transpose_part(const float* src, int lds, int j0, int j1, int k0, int k1, int width, float* dst) {
+  int j_scalar = j0;
 #if defined(__AVX__)
   // k-blocks outermost: each block writes whole rows of the panel (width floats) while
   // its cache lines are in L1 (one block per 8 rows would write each line of the
   // panel in halves, the second half after the line has left L1).
-  const int whole = rows / 8 * 8;
-  int k0 = 0;
-  // A block reads 32 bytes from each of 8 rows lds apart; as it enters a new
-  // line of its rows (every 16 floats), each row's line 4 ahead is asked for.
-  // With two threads x was written by the other core and each line is a long
-  // wait (measured: 1% of an epoch with two threads, nothing with one;
-  // docs/PERFORMANCE.md, tenth round). A hint: no value changes.
-  constexpr int kAhead = 64;  // floats: 4 cache lines
-  for (; k0 + 8 <= kc; k0 += 8)
-    for (int j = 0; j < whole; j += 8) {
-      if (k0 % 16 == 0 && k0 + kAhead < kc)
-        for (int r = 0; r < 8; ++r) __builtin_prefetch(src + std::size_t(j + r) * lds + k0 + kAhead);
-      transpose8x8(src + std::size_t(j) * lds + k0, lds, dst + std::size_t(k0) * width + j, width);
+  const int whole = j0 + (j1 - j0) / 8 * 8;
+  int k = k0;
+  for (; k + 8 <= k1; k += 8)
+    for (int j = j0; j < whole; j += 8) {
+      prefetch_rows_ahead(src + std::size_t(j) * lds, lds, 8, k, k1);
+      transpose8x8(src + std::size_t(j) * lds + k, lds, dst + std::size_t(k) * width + j, width);
     }
-  for (; k0 < kc; ++k0)
-    for (int j = 0; j < whole; ++j) dst[std::size_t(k0) * width + j] = src[std::size_t(j) * lds + k0];
-  j0 = whole;
+  for (; k < k1; ++k)
+    for (int j = j0; j < whole; ++j) dst[std::size_t(k) * width + j] = src[std::size_t(j) * lds + k];
+  j_scalar = whole;
 #endif
-  for (int j = j0; j < rows; ++j)
-    for (int k = 0; k < kc; ++k) dst[std::size_t(k) * width + j] = src[std::size_t(j) * lds + k];
+  for (int j = j_scalar; j < j1; ++j)
+    for (int kk = k0; kk < k1; ++kk) dst[std::size_t(kk) * width + j] = src[std::size_t(j) * lds + kk];
+}
+
+// dst[k*width + j] = src[j*lds + k]: the operand is laid out by row/column and k runs
+// along the stored rows (op(A) for Trans::No, op(B) for Trans::Yes), so packing is a
+// transpose. At batch 64 the forward pass packs as many floats as it multiplies
+// per row of x, so this must be fast: 16x16 register transposes with AVX-512
+// (measured: docs/PERFORMANCE.md, thirteenth round), 8x8 with AVX, k-blocks
+// outermost (see transpose_part).
+void pack_transposed(const float* src, int lds, int rows, int kc, int width, int pad_to, float* dst) {
+  int rows16 = 0, kc16 = 0;  // the part done in 16x16 blocks
+#if defined(__AVX512F__)
+  rows16 = rows / 16 * 16, kc16 = kc / 16 * 16;
+  for (int k0 = 0; k0 < kc16; k0 += 16)
+    for (int j = 0; j < rows16; j += 16) {
+      prefetch_rows_ahead(src + std::size_t(j) * lds, lds, 16, k0, kc);
+      transpose16x16(src + std::size_t(j) * lds + k0, lds, dst + std::size_t(k0) * width + j, width);
+    }
+#endif
+  transpose_part(src, lds, 0, rows16, kc16, kc, width, dst);  // the last k of the 16-row blocks
+  transpose_part(src, lds, rows16, rows, 0, kc, width, dst);  // the rows left
   for (int k = 0; k < kc; ++k)
     for (int j = rows; j < pad_to; ++j) dst[std::size_t(k) * width + j] = 0.0f;
 }
