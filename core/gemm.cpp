@@ -345,22 +345,67 @@ void pack_transposed(const float* src, int lds, int rows, int kc, int width, int
 // op(A)[0:mc, 0:kc] -> ceil(mc/MR) panels of MR rows, each kc x MR (or one panel
 // of all mc rows for a tall tile), for A stored (K,M) (Trans::Yes):
 // op(A)[i][k] = A[k*lda + i]. (A stored (M,K) is read in place, a_reader.)
-// With row_sums: row_sums[i] = Σ_k op(A)[i][k], k in order from 0 (Epilogue::a_row_sums).
-void pack_a(const float* A, int lda, int mc, int kc, float* dst, float* row_sums) {
-  const int width = tall_block(mc) ? mc : MR;
+int a_panel_width(int mc) { return tall_block(mc) ? mc : MR; }
+void pack_a(const float* A, int lda, int mc, int kc, float* dst) {
+  const int width = a_panel_width(mc);
   for (int i0 = 0; i0 < mc; i0 += width, dst += width * kc) {
     const int mr = std::min(width, mc - i0);
     pack_copy(A + i0, lda, mr, kc, width, mr, dst);
   }
-  if (!row_sums) return;
-  // op(A)'s rows are A's columns: add row k of A to all mc sums at once, k by k.
-  // Each sum is still its own chain in order (0 + A[0][i] + A[1][i] + ...), but the
-  // chains of different sums run side by side, vectors of them, instead of one
-  // panel's MR sums waiting on each add in turn (latency-bound: 8x slower).
-  std::fill_n(row_sums, mc, 0.0f);
-  for (int k = 0; k < kc; ++k) {
-    const float* a = A + std::size_t(k) * lda;
-    for (int i = 0; i < mc; ++i) row_sums[i] += a[i];
+}
+
+// The first n < W floats at p as a vector, the rest 0, and its store: masked
+// where the ISA has masks, through a buffer elsewhere. Never touch a float past n.
+inline Batch load_first(const float* p, int n) {
+#if defined(__AVX512F__)
+  return _mm512_maskz_loadu_ps(__mmask16((1u << n) - 1), p);
+#else
+  alignas(64) float buffer[W] = {};
+  std::copy_n(p, n, buffer);
+  return Batch::load_aligned(buffer);
+#endif
+}
+inline void store_first(const Batch& v, float* p, int n) {
+#if defined(__AVX512F__)
+  _mm512_mask_storeu_ps(p, __mmask16((1u << n) - 1), v);
+#else
+  alignas(64) float buffer[W];
+  v.store_aligned(buffer);
+  std::copy_n(buffer, n, p);
+#endif
+}
+
+// row_sums[i] = Σ_k op(A)[i][k] = Σ_k A[k*lda + i], k in order from 0, for
+// i < mc (Epilogue::a_row_sums): op(A)'s rows are A's columns. Each sum is its own
+// chain in order (0 + A[0][i] + A[1][i] + ...). Four vectors of sums stay in
+// registers while k runs: four chains side by side (one alone would wait on each
+// add in turn), and no sum goes through memory between two adds (a store and a
+// load per add: a third of the output layer's weight gradient, whose 10 sums
+// are not a whole vector; docs/PERFORMANCE.md, thirteenth round).
+void a_row_sums(const float* A, int lda, int mc, int kc, float* row_sums) {
+  constexpr int kVectors = 4;
+  for (int i0 = 0; i0 < mc; i0 += kVectors * W) {
+    const int n = std::min(kVectors * W, mc - i0);  // sums in this block
+    Batch sum[kVectors];
+    for (Batch& v : sum) v = Batch(0.0f);
+    for (int k = 0; k < kc; ++k) {
+      const float* a = A + std::size_t(k) * lda + i0;
+#pragma GCC unroll 4
+      for (int v = 0; v < kVectors; ++v) {
+        const int left = n - v * W;
+        if (left >= W)
+          sum[v] += Batch::load_unaligned(a + v * W);
+        else if (left > 0)
+          sum[v] += load_first(a + v * W, left);
+      }
+    }
+    for (int v = 0; v < kVectors; ++v) {
+      const int left = n - v * W;
+      if (left >= W)
+        sum[v].store_unaligned(row_sums + i0 + v * W);
+      else if (left > 0)
+        store_first(sum[v], row_sums + i0 + v * W, left);
+    }
   }
 }
 
@@ -768,12 +813,17 @@ struct AReader {
 // read in place: a tile reads its MR rows front to back, the same cache lines as
 // its packed copy would fill, so packing would only add a pass (a transpose, at
 // that). op(A) stored (K,M) is packed (a plain copy): read in place, its tile
-// would touch a whole cache line per k for MR floats.
+// would touch a whole cache line per k for MR floats. Unless A's rows are no
+// longer than a panel's (the output layer's dy, 10 wide): then A already is its
+// one packed panel, with a stride of lda, and the copy is skipped.
 bool a_read_in_place(Trans ta) { return ta == Trans::No; }
 AReader a_reader(Trans ta, const float* A, int lda, int mc, int kc, float* ap, float* row_sums) {
   if (a_read_in_place(ta)) return {ALayout::RowMajor, A, lda, std::size_t(lda)};
-  pack_a(A, lda, mc, kc, ap, row_sums);
-  return {ALayout::KMajor, ap, tall_block(mc) ? mc : MR, std::size_t(kc)};
+  const bool in_place = lda <= a_panel_width(mc);  // one panel: mc <= M <= lda
+  if (!in_place) pack_a(A, lda, mc, kc, ap);
+  if (row_sums) a_row_sums(A, lda, mc, kc, row_sums);  // after the copy (before it: 1-2% slower, dW1 and dW2)
+  if (in_place) return {ALayout::KMajor, A, lda, 1};
+  return {ALayout::KMajor, ap, a_panel_width(mc), std::size_t(kc)};
 }
 
 // Computes C[m0:m1, n0:n1] on the calling thread, packing op(A) into `buf` and
@@ -810,7 +860,7 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
         const int mc = std::min(MC, m1 - ic);
         const float* a = p.ta == Trans::No ? p.A + std::size_t(ic) * p.lda + pc
                                            : p.A + std::size_t(pc) * p.lda + ic;
-        // op(A)'s row sums (Epilogue::a_row_sums) while its only K block is packed,
+        // op(A)'s row sums (Epilogue::a_row_sums) as its only K block is read for packing,
         // by the chunk that has the first columns (the one pass over those rows).
         float* const sums = p.epilogue.a_row_sums && jc == 0 && first && last ? p.epilogue.a_row_sums + ic : nullptr;
         const AReader ar = a_reader(p.ta, a, p.lda, mc, kc, ap, sums);
