@@ -614,8 +614,12 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   // run, so the update below finds them in L1 (an SGD update or beta != 0 reads
   // C; a store fetches its line first too; measured in docs/PERFORMANCE.md, eighth
   // round). A hint: it changes no value. A transposed tile's C is nr short pieces
-  // of lines: no gain measured, left out.
-  if (!u.transposed) {
+  // of lines: no gain measured, left out. Nor when K is short (10 at the output
+  // layer's input gradient): the sums end before a line could arrive, and the
+  // prefetches only take load slots (that GEMM 0.93 of its time without them,
+  // docs/PERFORMANCE.md, thirteenth round).
+  constexpr int kPrefetchMinK = 32;
+  if (!u.transposed && kc >= kPrefetchMinK) {
 #pragma GCC unroll 16
     for (int i = 0; i < MRt; ++i)
 #pragma GCC unroll 4
