@@ -587,6 +587,24 @@ XG_INLINE_EPILOGUE void write_tile(const Batch (&acc)[MRt][NVt], float* C, int l
   if (u.nonfinite && finite_check.any_nonfinite()) *u.nonfinite = true;
 }
 
+// Asks for the cache lines of a tile of C (rows x cols, row stride ldc) and of its
+// velocities (laid out as C, or null), for writing. Not inlined, on purpose: inlined,
+// the compiler kept the 24 addresses it computed here for the tile's stores at the
+// end, spilled across the k loop, and reloaded them (measured: layer 2's GEMMs
+// 2-3% slower; docs/PERFORMANCE.md, thirteenth round).
+__attribute__((noinline)) void prefetch_tile(const float* C, const float* velocity, int ldc, int rows, int cols) {
+  constexpr std::uintptr_t kLine = 64;  // bytes per cache line on every CPU we build for
+  const auto lines = [](const float* p, int n) {  // each line that holds one of p[0..n)
+    const std::uintptr_t last = reinterpret_cast<std::uintptr_t>(p + n - 1);
+    for (std::uintptr_t line = reinterpret_cast<std::uintptr_t>(p) & ~(kLine - 1); line <= last; line += kLine)
+      __builtin_prefetch(reinterpret_cast<const void*>(line), 1);
+  };
+  for (int i = 0; i < rows; ++i) {
+    lines(C + std::size_t(i) * ldc, cols);
+    if (velocity) lines(velocity + std::size_t(i) * ldc, cols);
+  }
+}
+
 // How the micro-kernel finds op(A)[i][k] of its tile, i < MRt, k < kc:
 //   KMajor: a[k*step + i]   the MR values of one k side by side: a packed panel
 //                           (step MR) or op(A) stored (K,M) read in place (step lda)
@@ -619,15 +637,7 @@ void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __
   // prefetches only take load slots (that GEMM 0.93 of its time without them,
   // docs/PERFORMANCE.md, thirteenth round).
   constexpr int kPrefetchMinK = 32;
-  if (!u.transposed && kc >= kPrefetchMinK) {
-#pragma GCC unroll 16
-    for (int i = 0; i < MRt; ++i)
-#pragma GCC unroll 4
-      for (int v = 0; v < NVt; ++v) {
-        __builtin_prefetch(C + std::size_t(i) * ldc + v * W, 1);
-        if (u.velocity) __builtin_prefetch(u.velocity + std::size_t(i) * ldc + v * W, 1);
-      }
-  }
+  if (!u.transposed && kc >= kPrefetchMinK) prefetch_tile(C, u.velocity, ldc, MRt, NVt * W);
   const float* rows[MRt];  // RowMajor: the tile's rows of op(A)
 #pragma GCC unroll 16
   for (int i = 0; i < MRt; ++i) rows[i] = a + std::size_t(i) * a_step;
