@@ -618,7 +618,8 @@ enum class ALayout { KMajor, RowMajor };
 // packed panel, ldb for op(B) stored (K,N) read in place.
 // MRt <= MR rows and NVt <= NV vectors are computed: the full tile is MRt = MR,
 // NVt = NV; smaller instances serve the bottom and right edges without wasting
-// work on padding. nr <= NVt*W columns are stored.
+// work on padding (and larger ones the wide tile, NVW vectors, and the tall one,
+// up to MRT rows). nr <= NVt*W columns are stored.
 template <int MRt, int NVt, ALayout AL>
 void micro_kernel(int kc, const float* __restrict a, int a_step, const float* __restrict bp, int b_step, float* C,
                   int ldc, int nr, const TileUpdate& u) {
@@ -874,8 +875,8 @@ void gemm_rect(const Problem& p, int m0, int m1, int n0, int n1, PackBuffers& bu
         const int mc = std::min(MC, m1 - ic);
         const float* a = p.ta == Trans::No ? p.A + std::size_t(ic) * p.lda + pc
                                            : p.A + std::size_t(pc) * p.lda + ic;
-        // op(A)'s row sums (Epilogue::a_row_sums) as its only K block is read for packing,
-        // by the chunk that has the first columns (the one pass over those rows).
+        // op(A)'s row sums (Epilogue::a_row_sums) from its only K block, by the chunk
+        // that has the first columns (the one pass over those rows).
         float* const sums = p.epilogue.a_row_sums && jc == 0 && first && last ? p.epilogue.a_row_sums + ic : nullptr;
         const AReader ar = a_reader(p.ta, a, p.lda, mc, kc, ap, sums);
         const bool tall = tall_block(mc);  // one tile of all mc rows
