@@ -29,6 +29,11 @@ softmax cross-entropy, plain SGD lr 0.1, batch 64):
   core round trip ns   xgrad_bench --core-round-trip, before each run's figures:
                a cache line from CPU 0 to CPU 1 and back (see xgrad_bench.cpp);
                on a VM it tells which placement of the vCPUs a run had
+  fma peak GFLOP/s     xgrad_bench --fma-peak, before each run's figures: one core
+               doing only FMAs on the library's SIMD batches, the ceiling of any
+               GEMM here; the summary gives floor and xgrad as shares of it
+               (the epoch's GEMM FLOPs, as xgrad_floor counts them, per second,
+               over the peak times the threads)
   torch t/b    bench/torch_mlp.py epoch --threads t (1 and 2) with OPENBLAS_NUM_THREADS=b (2):
                one epoch after 50 warm-up steps; "torch best" is the faster median;
                a setting whose first run takes over 2x the other's runs only once
@@ -134,7 +139,8 @@ def main():
 
     cpu, avx512 = cpu_info()
     coretype = "SkylakeX" if avx512 else None
-    core = field(run([floor, "--threads", "1"], clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS="1")), "core")
+    floor_line = run([floor, "--threads", "1"], clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS="1"))
+    core, epoch_gflop = field(floor_line, "core"), float(field(floor_line, "epoch_gflop"))
     stamp = "| cpu=%s openblas=%s date=%s" % (cpu, core, datetime.date.today().isoformat())
     tmp = WORKDIR
 
@@ -151,6 +157,7 @@ def main():
     figures = []  # (name, function returning seconds)
     if a.arch == "mlp" and "gemms" not in skip:
         figures.append(("core round trip ns", lambda r: float(field(run([bench, "--core-round-trip"], clean_env()), "ns"))))
+        figures.append(("fma peak GFLOP/s", lambda r: float(field(run([bench, "--fma-peak"], clean_env()), "gflops"))))
     for t in (1, 2):
         if "floor" not in skip:
             figures.append(("floor %d" % t, lambda r, t=t: float(field(run(
@@ -186,7 +193,7 @@ def main():
     med = {k: statistics.median(v) for k, v in results.items()}
     print("seconds per epoch, median min max of %d runs (one process each, round-robin):" % a.runs)
     for name, v in results.items():
-        unit = "MB" if "MB" in name else "ns" if name.endswith(" ns") else "s"
+        unit = "MB" if "MB" in name else "ns" if name.endswith(" ns") else "" if name.endswith("GFLOP/s") else "s"
         print("%-20s %8.3f %8.3f %8.3f %-2s (%d runs)  %s" % (name, med[name], min(v), max(v), unit, len(v), stamp))
 
     fastest = {k: min(v) for k, v in results.items()}
@@ -211,6 +218,15 @@ def main():
         ratio("torch best (%s)/xgrad (%s)" % (torch_best[6:], xgrad_best[6:] + "T"), "torch best", xgrad_best)
     if xgrad_best:
         ratio("torch installed/xgrad (%sT)" % xgrad_best[6:], "torch installed", xgrad_best)
+    peak = "fma peak GFLOP/s"
+    for t in (1, 2):
+        shares = []
+        for name in ("floor %d" % t, "gemms %d" % t, "xgrad %d" % t):
+            if name in med and peak in med:  # paired: each run's seconds against that run's peak
+                paired = [epoch_gflop / s / (p * t) for s, p in zip(results[name], results[peak])]
+                shares.append("%s %.2f" % (name.split()[0], statistics.median(paired)))
+        if shares:
+            print("%-34s %s  %s" % ("share of FMA peak, %d thread%s" % (t, "s" if t > 1 else ""), ", ".join(shares), stamp))
 
     if "tta" not in skip:
         xgrad_threads = xgrad_best[6:] if xgrad_best else "0"

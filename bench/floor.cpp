@@ -6,7 +6,8 @@
 // 938 steps x 8 GEMMs, operands shared as training shares them) through
 // OpenBLAS's cblas_sgemm with N threads, after a warm-up of 100 steps, and
 // prints one line:
-//   floor threads=N seconds=S gflops=G core=<openblas_get_corename()>
+//   floor threads=N seconds=S gflops=G epoch_gflop=F core=<openblas_get_corename()>
+// (F: the floating-point operations of those GEMMs, in billions)
 // A training epoch cannot beat this with the same GEMMs, so epoch/floor is the
 // figure bench/epoch.py reports. This program holds no xgrad code and no OpenMP
 // threads: OpenBLAS has both cores to itself (an OpenBLAS running inside a
@@ -46,7 +47,8 @@ int main(int argc, char** argv) {
   const auto t0 = std::chrono::steady_clock::now();
   xg::bench::training_epoch_gemms(buffers, openblas_sgemm);
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("floor threads=%d seconds=%.4f gflops=%.1f core=%s\n", threads, s,
-              xg::bench::training_epoch_flops() / s * 1e-9, xg::bench::openblas_core_name());
+  std::printf("floor threads=%d seconds=%.4f gflops=%.1f epoch_gflop=%.3f core=%s\n", threads, s,
+              xg::bench::training_epoch_flops() / s * 1e-9, xg::bench::training_epoch_flops() * 1e-9,
+              xg::bench::openblas_core_name());
   return 0;
 }

@@ -4,6 +4,7 @@
 //   xgrad_bench                       the per-GEMM table
 //   xgrad_bench --epoch-gemms --threads N
 //   xgrad_bench --core-round-trip
+//   xgrad_bench --fma-peak
 //
 // The table: for each of the eight GEMMs of a training step (gemm_shapes.hpp),
 // GFLOP/s of xg::gemm and of OpenBLAS's cblas_sgemm, 1 and 2 threads, median of 7
@@ -26,6 +27,13 @@
 // cores on different dies (470-520 ns) from one minute to the next, which changes
 // the 2-thread figures far more than any change to xgrad; bench/epoch.py prints it
 // with each run. Prints  core_round_trip ns=N pinned=0|1
+//
+// --fma-peak: GFLOP/s of one core doing nothing but float FMAs on the SIMD
+// batches the library is built for (xg::gemm_simd_name(): 12 independent chains,
+// enough to fill every FMA unit of current x86 cores through the FMA's latency;
+// the median of 5 rounds). An epoch's GEMMs cannot run faster than this on one
+// core, so it tells how far any figure is from this machine's ceiling, and it
+// tracks the host's clock from run to run. Prints  fma_peak gflops=G simd=NAME
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -41,6 +49,7 @@
 
 #include <cblas.h>
 #include <omp.h>
+#include <xsimd/xsimd.hpp>
 
 #include "core/gemm.hpp"
 #include "gemm_shapes.hpp"
@@ -132,6 +141,38 @@ int core_round_trip() {
   return 0;
 }
 
+// Kept out of line so that the compiler sees 12 distinct chains it cannot merge
+// or shorten (each starts from its own value).
+__attribute__((noinline)) xsimd::batch<float> fma_chains(long iterations, float scale) {
+  using Batch = xsimd::batch<float>;
+  constexpr int kChains = 12;
+  Batch acc[kChains];
+  for (int i = 0; i < kChains; ++i) acc[i] = Batch(1.0f + 0.001f * float(i));
+  const Batch b(scale), c(1e-7f);
+  for (long n = 0; n < iterations; ++n)
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = xsimd::fma(acc[i], b, c);
+  Batch sum(0.0f);
+  for (int i = 0; i < kChains; ++i) sum += acc[i];
+  return sum;
+}
+
+int fma_peak() {
+  constexpr int kRounds = 5;
+  constexpr long kIterations = 20000000;
+  const double flops = 2.0 * 12 * kIterations * double(xsimd::batch<float>::size);
+  std::vector<double> gflops;
+  float sink = 0.0f;
+  for (int r = 0; r < kRounds; ++r) {
+    const auto t0 = Clock::now();
+    sink += xsimd::hadd(fma_chains(kIterations, 0.9999999f));
+    gflops.push_back(flops / seconds_since(t0) * 1e-9);
+  }
+  std::sort(gflops.begin(), gflops.end());
+  std::printf("fma_peak gflops=%.1f simd=%s%s\n", gflops[kRounds / 2], xg::gemm_simd_name(), sink == 0.0f ? " " : "");
+  return 0;
+}
+
 int epoch_gemms(int threads) {
   omp_set_num_threads(threads);
   xg::bench::TrainingBuffers buffers;
@@ -156,8 +197,11 @@ int main(int argc, char** argv) {
     return epoch_gemms(threads);
   }
   if (argc == 2 && std::strcmp(argv[1], "--core-round-trip") == 0) return core_round_trip();
+  if (argc == 2 && std::strcmp(argv[1], "--fma-peak") == 0) return fma_peak();
   if (argc != 1) {
-    std::fprintf(stderr, "usage: xgrad_bench   or   xgrad_bench --epoch-gemms --threads N   or   xgrad_bench --core-round-trip\n");
+    std::fprintf(stderr,
+                 "usage: xgrad_bench   or   xgrad_bench --epoch-gemms --threads N   or   xgrad_bench --core-round-trip"
+                 "   or   xgrad_bench --fma-peak\n");
     return 2;
   }
   xg::bench::reexec_with_openblas_coretype(argv);
