@@ -141,9 +141,12 @@ int core_round_trip() {
   return 0;
 }
 
-// Kept out of line so that the compiler sees 12 distinct chains it cannot merge
-// or shorten (each starts from its own value).
-__attribute__((noinline)) xsimd::batch<float> fma_chains(long iterations, float scale) {
+// Kept out of line and out of interprocedural analysis (noipa), so that the
+// compiler sees 12 distinct chains it cannot merge or shorten (each starts from
+// its own value) and knows neither the count nor the scale: with noinline alone,
+// GCC 12 cloned it for fma_peak's constant arguments and, on an AVX-512 build,
+// folded the whole loop into one constant (a "peak" of 2e8 GFLOP/s).
+__attribute__((noipa)) xsimd::batch<float> fma_chains(long iterations, float scale) {
   using Batch = xsimd::batch<float>;
   constexpr int kChains = 12;
   Batch acc[kChains];
@@ -172,6 +175,14 @@ int fma_peak() {
     }
   }
   std::sort(gflops.begin(), gflops.end());
+  // No x86 core retires more than 4 FMAs of a full batch per cycle, nor runs above
+  // 8 GHz: a higher figure means the loop did not run as written.
+  const double ceiling = 4 * 2 * double(xsimd::batch<float>::size) * 8.0;
+  if (gflops[kRounds / 2] > ceiling) {
+    std::fprintf(stderr, "xgrad_bench: --fma-peak measured %.0f GFLOP/s, above any x86 core's %.0f: the loop did not run\n",
+                 gflops[kRounds / 2], ceiling);
+    return 1;
+  }
   std::printf("fma_peak gflops=%.1f simd=%s\n", gflops[kRounds / 2], xg::gemm_simd_name());
   return 0;
 }
