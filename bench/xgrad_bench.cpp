@@ -141,6 +141,9 @@ int core_round_trip() {
   return 0;
 }
 
+// Independent FMA chains in the peak loop (the FLOP count uses it too).
+constexpr int kFmaChains = 12;
+
 // Kept out of line and out of interprocedural analysis (noipa), so that the
 // compiler sees 12 distinct chains it cannot merge or shorten (each starts from
 // its own value) and knows neither the count nor the scale: with noinline alone,
@@ -148,22 +151,21 @@ int core_round_trip() {
 // folded the whole loop into one constant (a "peak" of 2e8 GFLOP/s).
 __attribute__((noipa)) xsimd::batch<float> fma_chains(long iterations, float scale) {
   using Batch = xsimd::batch<float>;
-  constexpr int kChains = 12;
-  Batch acc[kChains];
-  for (int i = 0; i < kChains; ++i) acc[i] = Batch(1.0f + 0.001f * float(i));
+  Batch acc[kFmaChains];
+  for (int i = 0; i < kFmaChains; ++i) acc[i] = Batch(1.0f + 0.001f * float(i));
   const Batch b(scale), c(1e-7f);
   for (long n = 0; n < iterations; ++n)
 #pragma GCC unroll 12
-    for (int i = 0; i < kChains; ++i) acc[i] = xsimd::fma(acc[i], b, c);
+    for (int i = 0; i < kFmaChains; ++i) acc[i] = xsimd::fma(acc[i], b, c);
   Batch sum(0.0f);
-  for (int i = 0; i < kChains; ++i) sum += acc[i];
+  for (int i = 0; i < kFmaChains; ++i) sum += acc[i];
   return sum;
 }
 
 int fma_peak() {
   constexpr int kRounds = 5;
   constexpr long kIterations = 20000000;
-  const double flops = 2.0 * 12 * kIterations * double(xsimd::batch<float>::size);
+  const double flops = 2.0 * kFmaChains * kIterations * double(xsimd::batch<float>::size);
   std::vector<double> gflops;
   for (int r = 0; r < kRounds; ++r) {
     const auto t0 = Clock::now();
