@@ -7,6 +7,7 @@
 #include <system_error>
 #include <utility>
 
+#include <sys/mman.h>
 #include <zlib.h>
 
 #include "core/error.hpp"
@@ -31,6 +32,22 @@ constexpr std::size_t kChunkBytes = std::size_t(1) << 20;  // gzip reads in 1 Mi
 constexpr std::uint64_t kMaxGzipRatio = 1032;
 constexpr std::uint64_t kGzipSlack = 1 << 16;
 constexpr std::uint64_t kFirstGzipReserve = std::uint64_t(64) << 20;
+
+// Asks the kernel to back a buffer about to be filled with 2 MiB pages where it
+// can (Linux's transparent huge pages, "madvise" mode included). Filling 47 MB
+// of Fashion-MNIST's training images then takes a few dozen page faults instead
+// of 11,500, which saves about 0.1 s of start-up on a virtual machine. Only a
+// hint: a kernel without it, or one that says no, leaves ordinary pages.
+void advise_huge_pages(std::uint8_t* data, std::size_t bytes) {
+#ifdef MADV_HUGEPAGE
+  constexpr std::uintptr_t kHuge = std::uintptr_t(1) << 21;
+  const std::uintptr_t begin = (reinterpret_cast<std::uintptr_t>(data) + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t end = (reinterpret_cast<std::uintptr_t>(data) + bytes) & ~(kHuge - 1);
+  if (end > begin) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_HUGEPAGE);
+#else
+  (void)data, (void)bytes;
+#endif
+}
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw InputError(path + ": " + what);
@@ -261,6 +278,8 @@ std::vector<std::uint8_t> IdxReader::read_data() {
   std::vector<std::uint8_t> bytes;
   if (!gzip_) {
     // The file size was checked, so this is the data's exact size.
+    bytes.reserve(promised);
+    advise_huge_pages(bytes.data(), bytes.capacity());
     bytes.resize(promised);
     const std::size_t got = source_->read(bytes.data(), promised);
     if (got != promised) {
@@ -271,6 +290,7 @@ std::vector<std::uint8_t> IdxReader::read_data() {
     // The decompressed size is known only once read (the trailer could lie
     // too), so the buffer grows with the data.
     bytes.reserve(std::min(promised, kFirstGzipReserve));
+    advise_huge_pages(bytes.data(), bytes.capacity());
     std::uint64_t have = 0;
     while (have < promised) {
       const std::size_t want = std::size_t(std::min<std::uint64_t>(kChunkBytes, promised - have));
