@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 #include <cstdint>
 #include <cstring>
 #include <numeric>
@@ -274,6 +275,29 @@ TEST_CASE("compute_normalization: each channel's statistics come from its own pl
   CHECK(norm.std[0] == 0.5f);
   CHECK(norm.std[1] == float(std::sqrt(0.01)));
   CHECK(norm.std[2] == float(std::sqrt(0.75 * 0.25)));
+}
+
+TEST_CASE("compute_normalization: the counts behind mean and std cover every pixel of an odd-sized plane") {
+  // 5x7 planes (35 pixels: not a multiple of the 4 partial histograms), 2 channels,
+  // random values: the result is the plain two-pass mean and std of each channel.
+  xg::Split set;
+  set.count = 9;
+  set.shape = {2, 5, 7};
+  set.labels.assign(set.count, 0);
+  std::mt19937 rng(5);
+  for (std::size_t i = 0; i < set.count * 2 * 35; ++i) set.pixels.push_back(std::uint8_t(rng() % 7 == 0 ? 0 : rng()));
+  const xg::Normalization norm = xg::compute_normalization(set);
+  for (std::size_t c = 0; c < 2; ++c) {
+    CAPTURE(c);
+    double sum = 0.0, squares = 0.0;
+    for (std::size_t i = 0; i < set.count; ++i)
+      for (std::size_t p = 0; p < 35; ++p) sum += set.pixels[(i * 2 + c) * 35 + p] / 255.0;
+    const double mean = sum / double(set.count * 35);
+    for (std::size_t i = 0; i < set.count; ++i)
+      for (std::size_t p = 0; p < 35; ++p) squares += std::pow(set.pixels[(i * 2 + c) * 35 + p] / 255.0 - mean, 2);
+    CHECK(norm.mean[c] == doctest::Approx(mean).epsilon(1e-6));
+    CHECK(norm.std[c] == doctest::Approx(std::sqrt(squares / double(set.count * 35))).epsilon(1e-6));
+  }
 }
 
 TEST_CASE("DataLoader: full batches reuse the caller's buffers") {
