@@ -5,10 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <random>
 #include <cstdint>
 #include <cstring>
 #include <numeric>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <utility>
