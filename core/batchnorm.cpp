@@ -15,9 +15,6 @@ namespace {
 
 using Index = long long;
 
-Node& parent(Node& n, int i) { return *n.parents[i]; }
-bool wants_grad(Node& n, int i) { return n.parents[i] && n.parents[i]->requires_grad; }
-
 }  // namespace
 
 // ---- batch_norm2d: y = γ·x̂ + β, x̂ = (x - μ)/σ, σ = √(var + eps), per channel c ------------

@@ -59,9 +59,6 @@ namespace {
 using Index = long long;
 using IndexArray = xt::xarray<std::int32_t, xt::layout_type::row_major, PoolAllocator<std::int32_t>>;  // signed, for OpenMP loops and for rows and columns above or left of the image
 
-Node& parent(Node& n, int i) { return *n.parents[i]; }
-bool wants_grad(Node& n, int i) { return n.parents[i] && n.parents[i]->requires_grad; }
-
 std::string dims(const Tensor& t) { return shape_string(t.value()); }
 
 // The sizes of one convolution: x (B,C,H,W), w (O,C,kh,kw), y (B,O,Ho,Wo).

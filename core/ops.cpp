@@ -44,13 +44,10 @@ void require_same_shape(const char* op, const Tensor& a, const Tensor& b) {
 
 Array uninitialized(std::size_t rows, std::size_t cols) { return Array::from_shape({rows, cols}); }
 
-Node& parent(Node& n, int i) { return *n.parents[i]; }
-
 // Elementwise ops run on the pool's threads in blocks of kBlock elements (each
 // element's result is the same whichever thread computes it).
 constexpr std::size_t kBlock = 4096;
 long long elementwise_blocks(std::size_t size) { return static_cast<long long>((size + kBlock - 1) / kBlock); }
-bool wants_grad(Node& n, int i) { return n.parents[i] && n.parents[i]->requires_grad; }
 
 // db (N) += column sums of dy (B,N)   (add == false: db = the sums, db not read)
 void accumulate_column_sums(const Array& dy, Array& db, bool add = true) {

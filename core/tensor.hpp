@@ -85,6 +85,11 @@ struct Node {
   bool grad_is_zero() const { return !grad_allocated() || grad_stale; }
 };
 
+// For an op's backward: input i of node n, and whether that input exists and
+// wants a gradient.
+inline Node& parent(Node& n, int i) { return *n.parents[i]; }
+inline bool wants_grad(const Node& n, int i) { return n.parents[i] && n.parents[i]->requires_grad; }
+
 // Whether Tensor::backward() leaves every intermediate node its gradient.
 //   Keep: each node's gradient is stored (graph export, the kink bound of
 //         parameter_gradcheck read them).
