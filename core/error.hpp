@@ -12,4 +12,9 @@ struct InputError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Throws the InputError "source: what" (source: the file or flag; what: what is wrong with it).
+[[noreturn]] inline void fail(const std::string& source, const std::string& what) { throw InputError(source + ": " + what); }
+// Throws an InputError whose message names its file or flag itself.
+[[noreturn]] inline void fail(const std::string& message) { throw InputError(message); }
+
 }  // namespace xg

@@ -29,7 +29,8 @@ std::string shown(const std::string& cell) {
   throw InputError(source + ":" + std::to_string(line) + ": " + what);
 }
 
-std::string trim(const std::string& s) {
+// The cell without the spaces and tabs around it.
+std::string trim_blanks(const std::string& s) {
   std::size_t b = 0, e = s.size();
   while (b < e && (s[b] == ' ' || s[b] == '\t')) ++b;
   while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t')) --e;
@@ -62,11 +63,11 @@ std::vector<std::string> split_line(const std::string& line, const std::string& 
       } else {
         cell += c;
       }
-    } else if (c == '"' && trim(cell).empty() && !was_quoted) {
+    } else if (c == '"' && trim_blanks(cell).empty() && !was_quoted) {
       quoted = was_quoted = true;
       cell.clear();
     } else if (c == ',') {
-      add_cell(cells, was_quoted ? cell : trim(cell), source, line_number);
+      add_cell(cells, was_quoted ? cell : trim_blanks(cell), source, line_number);
       cell.clear();
       was_quoted = false;
     } else if (was_quoted) {
@@ -76,7 +77,7 @@ std::vector<std::string> split_line(const std::string& line, const std::string& 
     }
   }
   if (quoted) fail_at(source, line_number, "column " + std::to_string(cells.size() + 1) + ": a quote is not closed (fields cannot span lines)");
-  add_cell(cells, was_quoted ? cell : trim(cell), source, line_number);
+  add_cell(cells, was_quoted ? cell : trim_blanks(cell), source, line_number);
   return cells;
 }
 

@@ -49,10 +49,6 @@ void advise_huge_pages(std::uint8_t* data, std::size_t bytes) {
 #endif
 }
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-  throw InputError(path + ": " + what);
-}
-
 std::string hex(std::uint32_t value, int digits) {
   char text[16];
   std::snprintf(text, sizeof text, "0x%0*X", digits, unsigned(value));

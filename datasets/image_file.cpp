@@ -19,8 +19,6 @@
 namespace xg {
 namespace {
 
-[[noreturn]] void fail(const std::string& source, const std::string& what) { throw InputError(source + ": " + what); }
-
 void check_size(const std::string& source, std::uint64_t cols, std::uint64_t rows) {
   const std::string size = std::to_string(cols) + "x" + std::to_string(rows);
   if (cols == 0 || rows == 0) fail(source, "image has no pixels (" + size + ")");

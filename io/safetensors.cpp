@@ -30,7 +30,7 @@ std::string quote_name(const std::string& name) {
   return "'" + name.substr(0, 77) + "...'";
 }
 
-[[noreturn]] void fail(const std::string& source, const std::string& what) {
+[[noreturn]] void fail_checkpoint(const std::string& source, const std::string& what) {
   throw InputError(source + ": " + what + "; hint: the file is not an intact safetensors checkpoint written by xgrad or PyTorch");
 }
 
@@ -38,42 +38,42 @@ using Entry = SafetensorsEntry;
 
 Entry parse_entry(const std::string& source, const std::string& name, const Json& value, std::uint64_t buffer_size) {
   const std::string tensor = "tensor " + quote_name(name);
-  if (!value.is_object()) fail(source, tensor + ": header entry is not an object");
+  if (!value.is_object()) fail_checkpoint(source, tensor + ": header entry is not an object");
   auto dtype = value.find("dtype");
-  if (dtype == value.end() || !dtype->is_string()) fail(source, tensor + ": header entry has no \"dtype\" string");
+  if (dtype == value.end() || !dtype->is_string()) fail_checkpoint(source, tensor + ": header entry has no \"dtype\" string");
   const std::string& type = dtype->get_ref<const std::string&>();
   if (type != "F32" && type != "I64") {
-    fail(source, tensor + ": dtype " + type.substr(0, 20) + " is not supported, only F32 (float32) and I64 (int64)");
+    fail_checkpoint(source, tensor + ": dtype " + type.substr(0, 20) + " is not supported, only F32 (float32) and I64 (int64)");
   }
   const std::uint64_t width = type == "I64" ? 8 : 4;
   auto shape = value.find("shape");
-  if (shape == value.end() || !shape->is_array()) fail(source, tensor + ": header entry has no \"shape\" array");
-  if (shape->size() > kMaxRank) fail(source, tensor + ": shape has " + std::to_string(shape->size()) + " dimensions, at most 8 are supported");
+  if (shape == value.end() || !shape->is_array()) fail_checkpoint(source, tensor + ": header entry has no \"shape\" array");
+  if (shape->size() > kMaxRank) fail_checkpoint(source, tensor + ": shape has " + std::to_string(shape->size()) + " dimensions, at most 8 are supported");
   Entry entry;
   entry.name = name;
   entry.int64 = width == 8;
   std::uint64_t elements = 1;
   for (const Json& d : *shape) {
-    if (!d.is_number_unsigned()) fail(source, tensor + ": shape holds something other than a non-negative integer");
+    if (!d.is_number_unsigned()) fail_checkpoint(source, tensor + ": shape holds something other than a non-negative integer");
     const std::uint64_t size = d.get<std::uint64_t>();
-    if (size != 0 && elements > (kMaxSafetensorsFile / width) / size) fail(source, tensor + ": shape is larger than the 16 GiB file limit");
+    if (size != 0 && elements > (kMaxSafetensorsFile / width) / size) fail_checkpoint(source, tensor + ": shape is larger than the 16 GiB file limit");
     elements *= size;
     entry.shape.push_back(std::size_t(size));
   }
   auto offsets = value.find("data_offsets");
   if (offsets == value.end() || !offsets->is_array() || offsets->size() != 2 || !(*offsets)[0].is_number_unsigned() ||
       !(*offsets)[1].is_number_unsigned()) {
-    fail(source, tensor + ": header entry needs \"data_offsets\": [begin, end] with non-negative integers");
+    fail_checkpoint(source, tensor + ": header entry needs \"data_offsets\": [begin, end] with non-negative integers");
   }
   entry.begin = (*offsets)[0].get<std::uint64_t>();
   entry.end = (*offsets)[1].get<std::uint64_t>();
   const std::string range = "[" + std::to_string(entry.begin) + ", " + std::to_string(entry.end) + "]";
-  if (entry.begin > entry.end) fail(source, tensor + ": data_offsets " + range + " end before they begin");
+  if (entry.begin > entry.end) fail_checkpoint(source, tensor + ": data_offsets " + range + " end before they begin");
   if (entry.end > buffer_size) {
-    fail(source, tensor + ": data_offsets " + range + " run past the end of the " + std::to_string(buffer_size) + "-byte data buffer");
+    fail_checkpoint(source, tensor + ": data_offsets " + range + " run past the end of the " + std::to_string(buffer_size) + "-byte data buffer");
   }
   if (entry.end - entry.begin != elements * width) {
-    fail(source, tensor + ": shape " + shape_string(entry.shape) + " needs " + std::to_string(elements * width) + " bytes of " +
+    fail_checkpoint(source, tensor + ": shape " + shape_string(entry.shape) + " needs " + std::to_string(elements * width) + " bytes of " +
                      (entry.int64 ? "int64" : "float32") + " but data_offsets " + range + " hold " + std::to_string(entry.end - entry.begin));
   }
   return entry;
@@ -151,17 +151,17 @@ std::uint64_t header_length(const char* first8, std::uint64_t available, const s
   std::uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = n << 8 | std::uint8_t(first8[i]);
   if (n > available) {
-    fail(source, "header length " + std::to_string(n) + " is larger than the " + std::to_string(available) + " bytes that follow it");
+    fail_checkpoint(source, "header length " + std::to_string(n) + " is larger than the " + std::to_string(available) + " bytes that follow it");
   }
-  if (n > kMaxSafetensorsHeader) fail(source, "header length " + std::to_string(n) + " exceeds the 64 MiB limit");
+  if (n > kMaxSafetensorsHeader) fail_checkpoint(source, "header length " + std::to_string(n) + " exceeds the 64 MiB limit");
   return n;
 }
 
 // Parses and checks the header text of a file whose data buffer holds `buffer_size` bytes.
 SafetensorsHeader decode_header(const char* text, std::uint64_t size, std::uint64_t buffer_size, const std::string& source) {
-  if (size < 2 || text[0] != '{') fail(source, "header is not a JSON object");
+  if (size < 2 || text[0] != '{') fail_checkpoint(source, "header is not a JSON object");
   const Json header = parse_json(text, std::size_t(size), source + ": header");
-  if (!header.is_object()) fail(source, "header is not a JSON object");
+  if (!header.is_object()) fail_checkpoint(source, "header is not a JSON object");
 
   SafetensorsHeader result;
   result.data_start = 8 + size;
@@ -169,9 +169,9 @@ SafetensorsHeader decode_header(const char* text, std::uint64_t size, std::uint6
   std::vector<Entry>& entries = result.tensors;
   for (const auto& [name, value] : header.items()) {
     if (name == "__metadata__") {
-      if (!value.is_object()) fail(source, "__metadata__ is not an object of strings");
+      if (!value.is_object()) fail_checkpoint(source, "__metadata__ is not an object of strings");
       for (const auto& [key, text_value] : value.items()) {
-        if (!text_value.is_string()) fail(source, "__metadata__ value " + quote_name(key) + " is not a string");
+        if (!text_value.is_string()) fail_checkpoint(source, "__metadata__ value " + quote_name(key) + " is not a string");
         result.metadata[key] = text_value.get<std::string>();
       }
       continue;
@@ -187,17 +187,17 @@ SafetensorsHeader decode_header(const char* text, std::uint64_t size, std::uint6
   for (std::size_t i = 0; i < entries.size(); ++i) {
     const Entry& e = entries[i];
     if (e.begin < expected) {
-      fail(source, "tensor " + quote_name(e.name) + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
+      fail_checkpoint(source, "tensor " + quote_name(e.name) + ": data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
                        "] overlap tensor " + quote_name(entries[i - 1].name));
     }
     if (e.begin > expected) {
-      fail(source, "tensor " + quote_name(e.name) + ": data_offsets begin at " + std::to_string(e.begin) + ", leaving bytes " +
+      fail_checkpoint(source, "tensor " + quote_name(e.name) + ": data_offsets begin at " + std::to_string(e.begin) + ", leaving bytes " +
                        std::to_string(expected) + " to " + std::to_string(e.begin) + " of the data buffer unused");
     }
     expected = e.end;
   }
   if (expected != buffer_size) {
-    fail(source, "the data buffer holds " + std::to_string(buffer_size) + " bytes but the tensors cover " +
+    fail_checkpoint(source, "the data buffer holds " + std::to_string(buffer_size) + " bytes but the tensors cover " +
                      std::to_string(expected) + (entries.empty() ? "" : " (the last is " + quote_name(entries.back().name) + ")"));
   }
   return result;
@@ -216,7 +216,7 @@ const SafetensorsEntry* SafetensorsHeader::find(const std::string& name) const {
 }
 
 Safetensors decode_safetensors(const std::string& bytes, const std::string& source) {
-  if (bytes.size() < 8) fail(source, too_short(bytes.size()));
+  if (bytes.size() < 8) fail_checkpoint(source, too_short(bytes.size()));
   const std::uint64_t available = bytes.size() - 8;
   const std::uint64_t n = header_length(bytes.data(), available, source);
   const SafetensorsHeader header = decode_header(bytes.data() + 8, n, available - n, source);
@@ -252,7 +252,7 @@ void read_exactly(std::ifstream& in, char* out, std::uint64_t n, const std::stri
 
 SafetensorsHeader read_safetensors_header(const std::string& path) {
   const std::uint64_t size = checked_file_size(path);
-  if (size < 8) fail(path, too_short(size));
+  if (size < 8) fail_checkpoint(path, too_short(size));
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot open for reading");
   char first8[8];

@@ -23,8 +23,6 @@ namespace xg {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw InputError(message); }
-
 // The parameters that --init and --l1/--l2 act on: every layer's but
 // BatchNorm2d's γ and β (torch.nn.init is for conv and linear weights, which
 // BatchNorm2d's γ = 1, β = 0 are not; Keras regularises kernels, not gamma).

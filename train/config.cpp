@@ -13,8 +13,6 @@
 namespace xg {
 namespace {
 
-[[noreturn]] void fail(const std::string& message) { throw InputError(message); }
-
 bool one_of(const std::string& value, std::initializer_list<const char*> choices) {
   for (const char* c : choices)
     if (value == c) return true;
