@@ -18,7 +18,7 @@ Dataset from(const std::string& text, CsvOptions options = {}) {
   return csv_dataset_from_text(text, "d.csv", "", "", options);
 }
 
-std::string error_of(const std::string& text, CsvOptions options = {}) {
+std::string csv_error(const std::string& text, CsvOptions options = {}) {
   try {
     from(text, options);
   } catch (const InputError& e) {
@@ -98,26 +98,26 @@ TEST_CASE("csv: a separate test file uses the training classes") {
 }
 
 TEST_CASE("csv: errors name the file, the line and the column") {
-  CHECK(error_of("") == "d.csv: empty file, expected CSV rows of numbers with a label column");
-  CHECK(error_of("\n\n  \n").find("empty file") != std::string::npos);
-  CHECK(error_of("y,a,b\n0,1,2\n1,3\n").find("d.csv:3: has 2 cells, expected 3") != std::string::npos);
-  CHECK(error_of("y,a,b\n0,1,2\n1,x,3\n").find("d.csv:3: column 2 'a': 'x' is not a number") != std::string::npos);
-  CHECK(error_of("y,a,b\n0,1,2\n1,nan,3\n").find("d.csv:3: column 2 'a': 'nan' is not a finite") != std::string::npos);
-  CHECK(error_of("y,a,b\n0,1,2\n1,2,inf\n").find("d.csv:3: column 3 'b': 'inf' is not a finite") != std::string::npos);
-  CHECK(error_of("y,a,b\n0,1,2\n1,2,1e39\n").find("d.csv:3: column 3 'b'") != std::string::npos);
-  CHECK(error_of("y,a\n0,1\n1,\n").find("d.csv:3: column 2 'a': empty cell") != std::string::npos);
-  CHECK(error_of("y,a\n0,1\n0,2\n").find("at least two classes") != std::string::npos);
-  CHECK(error_of("y,a\n0,1\n1,\"2\n").find("d.csv:3: column 2: a quote is not closed") != std::string::npos);
-  CHECK(error_of("y,a\n").find("no data rows") == std::string::npos);  // one row: no header detected
-  CHECK(error_of("y\n0\n1\n").find("1 column") != std::string::npos);
+  CHECK(csv_error("") == "d.csv: empty file, expected CSV rows of numbers with a label column");
+  CHECK(csv_error("\n\n  \n").find("empty file") != std::string::npos);
+  CHECK(csv_error("y,a,b\n0,1,2\n1,3\n").find("d.csv:3: has 2 cells, expected 3") != std::string::npos);
+  CHECK(csv_error("y,a,b\n0,1,2\n1,x,3\n").find("d.csv:3: column 2 'a': 'x' is not a number") != std::string::npos);
+  CHECK(csv_error("y,a,b\n0,1,2\n1,nan,3\n").find("d.csv:3: column 2 'a': 'nan' is not a finite") != std::string::npos);
+  CHECK(csv_error("y,a,b\n0,1,2\n1,2,inf\n").find("d.csv:3: column 3 'b': 'inf' is not a finite") != std::string::npos);
+  CHECK(csv_error("y,a,b\n0,1,2\n1,2,1e39\n").find("d.csv:3: column 3 'b'") != std::string::npos);
+  CHECK(csv_error("y,a\n0,1\n1,\n").find("d.csv:3: column 2 'a': empty cell") != std::string::npos);
+  CHECK(csv_error("y,a\n0,1\n0,2\n").find("at least two classes") != std::string::npos);
+  CHECK(csv_error("y,a\n0,1\n1,\"2\n").find("d.csv:3: column 2: a quote is not closed") != std::string::npos);
+  CHECK(csv_error("y,a\n").find("no data rows") == std::string::npos);  // one row: no header detected
+  CHECK(csv_error("y\n0\n1\n").find("1 column") != std::string::npos);
   CsvOptions o;
   o.label_column = "nope";
-  CHECK(error_of("y,a\n0,1\n1,2\n", o).find("--label-col: 'nope'") != std::string::npos);
+  CHECK(csv_error("y,a\n0,1\n1,2\n", o).find("--label-col: 'nope'") != std::string::npos);
   o.label_column = "";
   o.test_split = 1.5;
-  CHECK(error_of("y,a\n0,1\n1,2\n", o).find("--test-split") != std::string::npos);
+  CHECK(csv_error("y,a\n0,1\n1,2\n", o).find("--test-split") != std::string::npos);
   o.test_split = 0.9;
-  CHECK(error_of("y,a\n0,1\n1,2\n", o).find("too few") != std::string::npos);
+  CHECK(csv_error("y,a\n0,1\n1,2\n", o).find("too few") != std::string::npos);
 }
 
 TEST_CASE("csv: a model's classes map the labels by name, and a label outside them names the line") {
@@ -127,7 +127,7 @@ TEST_CASE("csv: a model's classes map the labels by name, and a label outside th
   const Dataset d = from("y,a\n07,1\n2,2\n0,3\n", o);
   CHECK(d.class_names == o.classes);
   CHECK(d.train.labels == std::vector<std::uint32_t>{3, 2, 0});  // "07" is the class "7"
-  CHECK(error_of("y,a\n1,1\n5,2\n", o) == "d.csv:3: column 1 'y': label '5' does not occur among the model's classes");
+  CHECK(csv_error("y,a\n1,1\n5,2\n", o) == "d.csv:3: column 1 'y': label '5' does not occur among the model's classes");
 }
 
 TEST_CASE("csv: a test file must have the training file's columns") {
@@ -147,9 +147,9 @@ TEST_CASE("csv: numbers in every notation strtod reads, and the float32 range") 
   all_rows.test_split = 0;
   const Dataset d = from("y,a\n0,+1.5\n1,-.25\n0,1e3\n1,2.\n0,-0\n", all_rows);
   CHECK(d.train.values == std::vector<float>{1.5f, -0.25f, 1000.0f, 2.0f, -0.0f});
-  CHECK(error_of("y,a\n0,1\n1,1e400\n").find("d.csv:3: column 2 'a': '1e400' is not a finite float32 number") != std::string::npos);
-  CHECK(error_of("y,a\n0,1\n1,0x10\n").find("'0x10' is not a number") != std::string::npos);
-  CHECK(error_of("y,a\n0,1\n1,1 2\n").find("'1 2' is not a number") != std::string::npos);
+  CHECK(csv_error("y,a\n0,1\n1,1e400\n").find("d.csv:3: column 2 'a': '1e400' is not a finite float32 number") != std::string::npos);
+  CHECK(csv_error("y,a\n0,1\n1,0x10\n").find("'0x10' is not a number") != std::string::npos);
+  CHECK(csv_error("y,a\n0,1\n1,1 2\n").find("'1 2' is not a number") != std::string::npos);
 }
 
 TEST_CASE("csv rows to predict: the model's features, with or without the label column") {
@@ -198,16 +198,16 @@ TEST_CASE("csv: at most 1000 classes, refused at the label that would be one too
   for (std::size_t i = 0; i < kMaxClasses; ++i) text += "c" + std::to_string(i) + ",1\n";
   CHECK(from(text, o).num_classes() == kMaxClasses);
   text += "c0,2\nnew,3\n";  // line 1003
-  CHECK(error_of(text, o) == "d.csv:1003: column 1 'y': label 'new' is one more than the 1000 classes xgrad handles "
+  CHECK(csv_error(text, o) == "d.csv:1003: column 1 'y': label 'new' is one more than the 1000 classes xgrad handles "
                              "(is --label-col right?)");
   // A class name of at most kMaxClassNameBytes.
   CHECK(from("y,a\n" + std::string(kMaxClassNameBytes, 'n') + ",1\nb,2\n", o).num_classes() == 2);
-  CHECK(error_of("y,a\n" + std::string(kMaxClassNameBytes + 1, 'n') + ",1\nb,2\n", o) ==
+  CHECK(csv_error("y,a\n" + std::string(kMaxClassNameBytes + 1, 'n') + ",1\nb,2\n", o) ==
         "d.csv:2: column 1 'y': a label of 1025 bytes; a class name has at most 1024 (is --label-col right?)");
   // 100,000 distinct labels in a 0.9 MB file stop there too, long before a 100,000 x 100,000 anything.
   std::string many = "y,a\n";
   for (int i = 0; i < 100000; ++i) many += "x" + std::to_string(i) + ",1\n";
-  CHECK(error_of(many, o).find("d.csv:1002: column 1 'y': label 'x1000' is one more than the 1000 classes") == 0);
+  CHECK(csv_error(many, o).find("d.csv:1002: column 1 'y': label 'x1000' is one more than the 1000 classes") == 0);
 }
 
 TEST_CASE("csv: at most 100000 columns, the boundary on both sides") {
@@ -218,8 +218,8 @@ TEST_CASE("csv: at most 100000 columns, the boundary on both sides") {
   const Dataset d = from(row + "\n1" + row.substr(1) + "\n", o);
   CHECK(d.feature_names.size() == kMaxCsvColumns - 1);
   CHECK(d.train.count == 2);
-  CHECK(error_of(row + ",0\n1" + row.substr(1) + ",0\n", o) == "d.csv:1: more than 100000 columns");
-  CHECK(error_of(row + "\n1" + row.substr(1) + ",0\n", o) == "d.csv:2: more than 100000 columns");
+  CHECK(csv_error(row + ",0\n1" + row.substr(1) + ",0\n", o) == "d.csv:1: more than 100000 columns");
+  CHECK(csv_error(row + "\n1" + row.substr(1) + ",0\n", o) == "d.csv:2: more than 100000 columns");
 }
 
 TEST_CASE("csv: a line longer than the limit is refused naming the line, at the limit it is read") {
@@ -230,16 +230,16 @@ TEST_CASE("csv: a line longer than the limit is refused naming the line, at the 
   const std::string cell = std::string(kMaxCsvLineBytes - 3, '0') + "5";
   const Dataset d = from(head + cell + "\n", o);
   CHECK(d.train.values == std::vector<float>{1, 5});
-  CHECK(error_of(head + "0" + cell + "\n", o) ==
+  CHECK(csv_error(head + "0" + cell + "\n", o) ==
         "d.csv:3: line longer than 4194304 bytes; is this a text file with one row per line?");
 }
 
 TEST_CASE("csv: text that is not UTF-8 is refused at load time, naming the file and the line") {
   CsvOptions o;
   o.test_split = 0;
-  CHECK(error_of("y,a\n0,1\ncaf\xE9,2\n", o) == "d.csv:3: not valid UTF-8 text (byte 0xE9 at offset 3); hint: save the file as UTF-8");
-  CHECK(error_of("y,caf\xE9\n0,1\n1,2\n", o).find("d.csv:1: not valid UTF-8 text") == 0);
-  CHECK(error_of("y,a\n0,1\n1,2\n2,\xFF\n", o).find("d.csv:4: not valid UTF-8 text (byte 0xFF") == 0);
+  CHECK(csv_error("y,a\n0,1\ncaf\xE9,2\n", o) == "d.csv:3: not valid UTF-8 text (byte 0xE9 at offset 3); hint: save the file as UTF-8");
+  CHECK(csv_error("y,caf\xE9\n0,1\n1,2\n", o).find("d.csv:1: not valid UTF-8 text") == 0);
+  CHECK(csv_error("y,a\n0,1\n1,2\n2,\xFF\n", o).find("d.csv:4: not valid UTF-8 text (byte 0xFF") == 0);
   // UTF-8 names and labels are fine.
   const Dataset d = from("esp\xC3\xA8" "ce,a\ncaf\xC3\xA9,1\nth\xC3\xA9,2\n", o);
   CHECK(d.class_names == std::vector<std::string>{"caf\xC3\xA9", "th\xC3\xA9"});

@@ -23,7 +23,7 @@ std::vector<std::uint8_t> ramp(std::size_t n) {
   return v;
 }
 
-std::string error_of(const std::string& bytes) {
+std::string image_file_error(const std::string& bytes) {
   try {
     decode_grey_image(bytes, "img");
   } catch (const InputError& e) {
@@ -54,34 +54,34 @@ TEST_CASE("images: grey PNG with every filter type decodes exactly") {
 }
 
 TEST_CASE("images: hostile files are refused with one message naming the file") {
-  CHECK(error_of("hello").find("not a PGM (P2/P5), PNG or JPEG image") != std::string::npos);
-  CHECK(error_of("P5 100000 100000 255\n").find("exceeds") != std::string::npos);
-  CHECK(error_of("P5 0 5 255\n").find("no pixels") != std::string::npos);
-  CHECK(error_of("P5 4 4 255\n\x01\x02").find("truncated") != std::string::npos);
-  CHECK(error_of("P2 2 1 10\n5 11\n").find("exceeds maxval") != std::string::npos);
-  CHECK(error_of("P2 2 1 10\n5").find("end of the file") != std::string::npos);
-  CHECK(error_of("P5 2 1 70000\n").find("maxval") != std::string::npos);
+  CHECK(image_file_error("hello").find("not a PGM (P2/P5), PNG or JPEG image") != std::string::npos);
+  CHECK(image_file_error("P5 100000 100000 255\n").find("exceeds") != std::string::npos);
+  CHECK(image_file_error("P5 0 5 255\n").find("no pixels") != std::string::npos);
+  CHECK(image_file_error("P5 4 4 255\n\x01\x02").find("truncated") != std::string::npos);
+  CHECK(image_file_error("P2 2 1 10\n5 11\n").find("exceeds maxval") != std::string::npos);
+  CHECK(image_file_error("P2 2 1 10\n5").find("end of the file") != std::string::npos);
+  CHECK(image_file_error("P5 2 1 70000\n").find("maxval") != std::string::npos);
   const std::string good = png(4, 4, ramp(16));
-  CHECK(error_of(good.substr(0, good.size() - 20)).find("PNG") != std::string::npos);  // truncated
+  CHECK(image_file_error(good.substr(0, good.size() - 20)).find("PNG") != std::string::npos);  // truncated
   std::string bad_crc = good;
   bad_crc[40] = char(bad_crc[40] ^ 1);
-  CHECK(error_of(bad_crc).find("CRC") != std::string::npos);
+  CHECK(image_file_error(bad_crc).find("CRC") != std::string::npos);
   // libpng's own messages, after "PNG: ".
-  CHECK(error_of(png(4, 4, ramp(16), 5)) == "img: PNG: Invalid IHDR data");  // colour type 5
-  CHECK(error_of(png(4, 4, ramp(16), 2)) == "img: PNG: Not enough image data");  // 1 byte a pixel, not 3
-  CHECK(error_of(png(4, 4, ramp(16), 3)) == "img: PNG: IDAT: Missing PLTE before IDAT");
-  CHECK(error_of(png_samples(2, 1, 3, 8, {1, 1}, png_chunk("PLTE", "ab"))) == "img: PNG: PLTE: invalid");
-  CHECK(error_of(png(4, 4, ramp(16), 0, 3)) == "img: PNG: Not enough image data");
+  CHECK(image_file_error(png(4, 4, ramp(16), 5)) == "img: PNG: Invalid IHDR data");  // colour type 5
+  CHECK(image_file_error(png(4, 4, ramp(16), 2)) == "img: PNG: Not enough image data");  // 1 byte a pixel, not 3
+  CHECK(image_file_error(png(4, 4, ramp(16), 3)) == "img: PNG: IDAT: Missing PLTE before IDAT");
+  CHECK(image_file_error(png_samples(2, 1, 3, 8, {1, 1}, png_chunk("PLTE", "ab"))) == "img: PNG: PLTE: invalid");
+  CHECK(image_file_error(png(4, 4, ramp(16), 0, 3)) == "img: PNG: Not enough image data");
   std::string bad_data = good;
   bad_data[45] = char(bad_data[45] ^ 1);  // a byte of IDAT's zlib stream
-  CHECK(error_of(bad_data).find("img: PNG: IDAT: ") == 0);
+  CHECK(image_file_error(bad_data).find("img: PNG: IDAT: ") == 0);
   // What libpng tolerates, as viewers built on it do: surplus image data is
   // ignored, and a palette index beyond the PLTE chunk reads as black.
   CHECK(decode_grey_image(png(4, 4, ramp(16), 0, -5), "img").pixels == ramp(16));
   const std::string two_entries = png_chunk("PLTE", std::string(6, '\x10'));
   CHECK(decode_grey_image(png_samples(2, 1, 3, 8, {1, 2}, two_entries), "img").pixels == std::vector<std::uint8_t>{16, 0});
   // A header promising 4096x4096 with a few bytes of data: refused before allocating.
-  CHECK(error_of(png_from_raw(4096, 4096, 0, std::string(100, '\0'))).find("far too short") != std::string::npos);
+  CHECK(image_file_error(png_from_raw(4096, 4096, 0, std::string(100, '\0'))).find("far too short") != std::string::npos);
 }
 
 TEST_CASE("images: image_size reads the header alone, within the limits") {
@@ -93,19 +93,19 @@ TEST_CASE("images: image_size reads the header alone, within the limits") {
   CHECK(huge.size() > 1000000);
   const std::string limit = "img: image of 16384x16384 has more than the limit of 16777216 pixels (4096x4096)";
   CHECK_THROWS_WITH_AS(image_size(huge, "img"), limit.c_str(), InputError);
-  CHECK(error_of(huge) == limit);
-  CHECK(error_of("P5 4097 4096 255\n") == "img: image of 4097x4096 has more than the limit of 16777216 pixels (4096x4096)");
-  CHECK(error_of("P5 16385 1 255\n") == "img: image of 16385x1 exceeds the 16384x16384 limit");
+  CHECK(image_file_error(huge) == limit);
+  CHECK(image_file_error("P5 4097 4096 255\n") == "img: image of 4097x4096 has more than the limit of 16777216 pixels (4096x4096)");
+  CHECK(image_file_error("P5 16385 1 255\n") == "img: image of 16385x1 exceeds the 16384x16384 limit");
   // Within the limits the size comes back without a pixel decoded (these have none worth decoding).
   const std::string big = png_from_raw(4096, 4096, 4, std::string(100, '\0'), 16);
   const ImageSize png_size = image_size(big, "img");
   CHECK(png_size.cols == 4096);
   CHECK(png_size.rows == 4096);
-  CHECK(error_of(big).find("far too short") != std::string::npos);
+  CHECK(image_file_error(big).find("far too short") != std::string::npos);
   const ImageSize pgm_size = image_size("P5 # wide\n640 480 255\n", "img");
   CHECK(pgm_size.cols == 640);
   CHECK(pgm_size.rows == 480);
-  CHECK(error_of("P5 640 480 255\n").find("truncated") != std::string::npos);
+  CHECK(image_file_error("P5 640 480 255\n").find("truncated") != std::string::npos);
   // The header itself is checked.
   std::string bad_crc = png(4, 4, ramp(16));
   bad_crc[20] = char(bad_crc[20] ^ 1);
@@ -249,8 +249,8 @@ TEST_CASE("images: hostile JPEGs are refused with one message naming the file") 
   for (std::size_t i = 0; i < noisy.size(); ++i) noisy[i] = std::uint8_t((i * 7919) % 251);
   const std::string good = jpeg(64, 64, 1, noisy, 90);
   // Truncated in the middle of the image data: libjpeg would fill the rest with grey; we refuse.
-  CHECK(error_of(good.substr(0, good.size() / 2)).rfind("img: JPEG: ", 0) == 0);
-  CHECK(error_of(good.substr(0, 3)).rfind("img: JPEG: ", 0) == 0);
+  CHECK(image_file_error(good.substr(0, good.size() / 2)).rfind("img: JPEG: ", 0) == 0);
+  CHECK(image_file_error(good.substr(0, 3)).rfind("img: JPEG: ", 0) == 0);
   CHECK_THROWS_AS(image_size(good.substr(0, 40), "img"), InputError);
   // A header declaring 65000x65000 (over the side limit) is refused from the header.
   std::string huge = jpeg(8, 8, 1, std::vector<std::uint8_t>(64, 1));
@@ -258,6 +258,6 @@ TEST_CASE("images: hostile JPEGs are refused with one message naming the file") 
   REQUIRE(sof != std::string::npos);
   huge[sof + 5] = huge[sof + 7] = char(0xfd), huge[sof + 6] = huge[sof + 8] = char(0xe8);  // height, width = 65000
   CHECK_THROWS_WITH_AS(image_size(huge, "img"), "img: image of 65000x65000 exceeds the 16384x16384 limit", InputError);
-  CHECK(error_of(huge) == "img: image of 65000x65000 exceeds the 16384x16384 limit");
+  CHECK(image_file_error(huge) == "img: image of 65000x65000 exceeds the 16384x16384 limit");
   CHECK(decode_grey_image(jpeg(64, 64, 1, level), "ok").pixels == level);
 }

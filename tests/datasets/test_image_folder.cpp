@@ -21,7 +21,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string error_of(const std::string& dir, const ImageFolderOptions& o = {}) {
+std::string image_folder_error(const std::string& dir, const ImageFolderOptions& o = {}) {
   try {
     load_image_folder(dir, o);
   } catch (const InputError& e) {
@@ -93,10 +93,10 @@ TEST_CASE("image folder: DIR/<class> holds out a stratified, seeded test split")
   CHECK(load_image_folder(dir.path(), o).test.count == 2);
   TempDir tiny;
   write_image_folder(tiny.path(), 2, 1);
-  CHECK(error_of(tiny.path(), o) == tiny.file("c0") + ": 1 image is too few to hold out a test split (no training image "
+  CHECK(image_folder_error(tiny.path(), o) == tiny.file("c0") + ": 1 image is too few to hold out a test split (no training image "
                                         "would be left); add images, or give DIR/train and DIR/test folders");
   o.test_split = 0;
-  CHECK(error_of(dir.path(), o).find("--test-split must be in (0, 1)") != std::string::npos);
+  CHECK(image_folder_error(dir.path(), o).find("--test-split must be in (0, 1)") != std::string::npos);
 }
 
 TEST_CASE("image folder: --channels 3 keeps RGB as CHW, JPEG and PGM files mix with PNG, --image-size resizes") {
@@ -127,7 +127,7 @@ TEST_CASE("image folder: --channels 3 keeps RGB as CHW, JPEG and PGM files mix w
   CHECK(item(load_image_folder(dir.path(), {}).train, 1) == std::vector<std::uint8_t>(8, 76));
   // Another size: refused, naming it and the first; resized with a target size.
   write_bytes(dir.file("train/c1/wide.png"), png(6, 2, std::vector<std::uint8_t>(12, 9)));
-  CHECK(error_of(dir.path()) == dir.file("train/c1/wide.png") + ": image is 6x2 (width x height) but the first image, " +
+  CHECK(image_folder_error(dir.path()) == dir.file("train/c1/wide.png") + ": image is 6x2 (width x height) but the first image, " +
                                     dir.file("train/c0/grey.pgm") + ", is 4x2; pass --image-size H,W to resize them all");
   o.rows = 3, o.cols = 5;
   const Dataset resized = load_image_folder(dir.path(), o);
@@ -141,44 +141,44 @@ TEST_CASE("image folder: bad folders are refused with one line naming the path")
     write_image_folder(dir.path(), 2, 3);
     fs::create_directories(dir.file("c2"));
     write_bytes(dir.file("c2/.DS_Store"), "x");
-    CHECK(error_of(dir.path()) == dir.file("c2") + ": empty class folder (no image files); add images or remove it");
+    CHECK(image_folder_error(dir.path()) == dir.file("c2") + ": empty class folder (no image files); add images or remove it");
   }
   SUBCASE("a file that is not an image") {
     TempDir dir;
     write_image_folder(dir.path(), 2, 3);
     write_bytes(dir.file("c1/notes.png"), "these are my notes");
-    CHECK(error_of(dir.path()) == dir.file("c1/notes.png") + ": not a PGM (P2/P5), PNG or JPEG image");
+    CHECK(image_folder_error(dir.path()) == dir.file("c1/notes.png") + ": not a PGM (P2/P5), PNG or JPEG image");
   }
   SUBCASE("a single class") {
     TempDir dir;
     write_image_folder(dir.path(), 1, 3);
-    CHECK(error_of(dir.path()) == dir.path() + ": only one class folder (c0); a classifier needs at least 2 classes");
+    CHECK(image_folder_error(dir.path()) == dir.path() + ": only one class folder (c0); a classifier needs at least 2 classes");
   }
   SUBCASE("over 1,000 classes, refused before any folder is walked") {
     TempDir dir;
     for (int k = 0; k <= 1000; ++k) fs::create_directories(dir.file("k" + std::to_string(k)));
-    CHECK(error_of(dir.path()) == dir.path() + ": more than 1000 class folders (the limit of classes)");
+    CHECK(image_folder_error(dir.path()) == dir.path() + ": more than 1000 class folders (the limit of classes)");
   }
   SUBCASE("a symbolic link loop") {
     TempDir dir;
     write_image_folder(dir.path(), 2, 3);
     fs::create_directory_symlink("..", dir.file("c1/up"));  // c1/up/c1/up/... for ever
-    CHECK(error_of(dir.path()) == dir.file("c1/up") + ": symbolic link loop: it leads back to " +
+    CHECK(image_folder_error(dir.path()) == dir.file("c1/up") + ": symbolic link loop: it leads back to " +
                                       fs::canonical(dir.path()).string());
     TempDir self;
     write_image_folder(self.path(), 2, 3);
     fs::create_symlink("me", self.file("c0/me"));  // a link to itself
-    CHECK(error_of(self.path()) == self.file("c0/me") + ": symbolic link loop");
+    CHECK(image_folder_error(self.path()) == self.file("c0/me") + ": symbolic link loop");
     fs::remove(self.file("c0/me"));
     fs::create_symlink("nothing", self.file("c0/gone.png"));
-    CHECK(error_of(self.path()) == self.file("c0/gone.png") + ": broken symbolic link");
+    CHECK(image_folder_error(self.path()) == self.file("c0/gone.png") + ": broken symbolic link");
   }
   SUBCASE("train/ without test/, and a test class that training does not have") {
     TempDir dir;
     write_image_folder(dir.file("train"), 2, 3);
-    CHECK(error_of(dir.path()).find(": has a train/ folder but no test/ folder") != std::string::npos);
+    CHECK(image_folder_error(dir.path()).find(": has a train/ folder but no test/ folder") != std::string::npos);
     write_image_folder(dir.file("test"), 3, 1);
-    CHECK(error_of(dir.path()) == dir.file("test/c2") + ": test class folder c2 is not a class of " + dir.file("train") + "/");
+    CHECK(image_folder_error(dir.path()) == dir.file("test/c2") + ": test class folder c2 is not a class of " + dir.file("train") + "/");
   }
   SUBCASE("a header promising more pixels than the limit, before anything is allocated") {
     TempDir dir;
@@ -187,7 +187,7 @@ TEST_CASE("image folder: bad folders are refused with one line naming the path")
       write_bytes(dir.file("a/" + std::to_string(i) + ".png"), lying);
       write_bytes(dir.file("b/" + std::to_string(i) + ".png"), lying);
     }
-    CHECK(error_of(dir.path()) == dir.path() + ": 260 images of 4096x4096 need 4160 MiB, more than the limit of 4096 MiB; "
+    CHECK(image_folder_error(dir.path()) == dir.path() + ": 260 images of 4096x4096 need 4160 MiB, more than the limit of 4096 MiB; "
                                       "pass --image-size H,W to shrink them");
   }
 }

@@ -9,15 +9,12 @@
 
 #include "io/number_text.hpp"
 #include "report/html.hpp"
+#include "tests/support/text_compare.hpp"
 
 using namespace xg;
+using xg::testing::occurrences;
 
 namespace {
-std::size_t occurrences(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
-  return n;
-}
 
 // Every element of `text` that starts with `start`, up to its closing tag: "<text class=\"a\" x=\"1\">b</text>".
 std::vector<std::string> elements(const std::string& text, const std::string& start) {

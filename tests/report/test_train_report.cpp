@@ -12,17 +12,12 @@
 #include "core/error.hpp"
 #include "report/train_report.hpp"
 #include "tests/support/files.hpp"
+#include "tests/support/text_compare.hpp"
 
 using namespace xg;
 using namespace xg::testing;
 
 namespace {
-
-std::size_t occurrences(const std::string& text, const std::string& what) {
-  std::size_t n = 0;
-  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
-  return n;
-}
 
 std::vector<EpochStats> two_epochs(bool validation) {
   std::vector<EpochStats> history(2);

@@ -73,4 +73,10 @@ std::string text_difference(const std::string& got, const std::string& want, dou
   return "";
 }
 
+std::size_t occurrences(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
 }  // namespace xg::testing
