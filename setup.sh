@@ -43,8 +43,11 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=$testing -DXGRAD_
 cmake --build build -j"$(nproc)"
 
 # With --with-tests, also the unit tests built with AddressSanitizer and
-# UndefinedBehaviorSanitizer (-DXGRAD_SANITIZE=ON) in build-asan/.
+# UndefinedBehaviorSanitizer (-DXGRAD_SANITIZE=ON) in build-asan/. That tree
+# is a unity build (CMake joins each target's files into batches of 8 and
+# parses the headers once per batch): it compiles in about a third of the
+# time, and build/ still compiles every file on its own.
 if [ "$testing" = ON ]; then
-  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DXGRAD_SANITIZE=ON -DXGRAD_WERROR=ON
+  cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DXGRAD_SANITIZE=ON -DXGRAD_WERROR=ON -DCMAKE_UNITY_BUILD=ON
   cmake --build build-asan -j"$(nproc)" --target xgrad_tests
 fi
