@@ -46,7 +46,8 @@ cmake --build build -j"$(nproc)"
 # UndefinedBehaviorSanitizer (-DXGRAD_SANITIZE=ON) in build-asan/. That tree
 # is a unity build (CMake joins each target's files into batches of 8 and
 # parses the headers once per batch): it compiles in about a third of the
-# time, and build/ still compiles every file on its own.
+# time. In build/ the library compiles file by file, as a user's build does;
+# the tests are batched in both trees (tests/CMakeLists.txt).
 if [ "$testing" = ON ]; then
   cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=ON -DXGRAD_SANITIZE=ON -DXGRAD_WERROR=ON -DCMAKE_UNITY_BUILD=ON
   cmake --build build-asan -j"$(nproc)" --target xgrad_tests
