@@ -74,6 +74,7 @@ std::string text_difference(const std::string& got, const std::string& want, dou
 }
 
 std::size_t occurrences(const std::string& text, const std::string& what) {
+  if (what.empty()) return 0;  // find("") matches everywhere and would never move on
   std::size_t n = 0;
   for (std::size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) ++n;
   return n;

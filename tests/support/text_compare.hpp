@@ -14,7 +14,7 @@ namespace xg::testing {
 std::string text_difference(const std::string& got, const std::string& want, double rel);
 
 // How many times `what` occurs in `text`, counting from the end of each match
-// (so "aaaa" holds "aa" twice).
+// (so "aaaa" holds "aa" twice); 0 for an empty `what`.
 std::size_t occurrences(const std::string& text, const std::string& what);
 
 }  // namespace xg::testing
