@@ -31,7 +31,7 @@ std::string quote_name(const std::string& name) {
 }
 
 [[noreturn]] void fail_checkpoint(const std::string& source, const std::string& what) {
-  throw InputError(source + ": " + what + "; hint: the file is not an intact safetensors checkpoint written by xgrad or PyTorch");
+  fail(source, what + "; hint: the file is not an intact safetensors checkpoint written by xgrad or PyTorch");
 }
 
 using Entry = SafetensorsEntry;

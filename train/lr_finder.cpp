@@ -13,7 +13,6 @@
 namespace xg {
 
 void validate_lr_find_settings(const LrFindSettings& s) {
-  auto fail = [](const std::string& message) { throw InputError(message); };
   if (!(s.start > 0) || !std::isfinite(s.start)) fail("--start must be a positive learning rate");
   if (!(s.end > s.start) || !std::isfinite(s.end)) fail("--end must be a learning rate larger than --start");
   if (s.steps < 5 || s.steps > 100000) fail("--steps must be from 5 to 100000, got " + std::to_string(s.steps));
