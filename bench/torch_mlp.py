@@ -19,11 +19,15 @@ Linear(1568,128), ReLU, Linear(128,10) (the rows viewed as 1x28x28 images).
       S training steps (default 50), then one timed epoch; prints
       "torch threads=<T> seconds=<epoch seconds> blas=<BLAS threads env>".
       Without --threads, PyTorch's own default (as installed).
-  torch_mlp.py tta [--threads T] [--target A] [--max-epochs E]
+  torch_mlp.py tta [--threads T] [--target A] [--max-epochs E] [--seed S]
       trains until the test accuracy first reaches A (default 0.88), at most E
       epochs (default 15); after each epoch prints and flushes
       "epoch=<e> test_acc=<a> seconds=<epoch seconds>", so the caller can time
       each line from the start of the process.
+
+--seed S (default 0) seeds the initial weights and the shuffles, as
+`xgrad train --seed` does xgrad's (the two generators differ, so the same S
+gives different runs in the two programs).
 
 OPENBLAS_CORETYPE and OPENBLAS_NUM_THREADS (Debian's torch does its GEMMs
 through OpenBLAS) are read from the environment; bench/epoch.py sets them.
@@ -107,13 +111,16 @@ def main():
     p.add_argument("--warmup-steps", type=int, default=50)
     p.add_argument("--target", type=float, default=0.88)
     p.add_argument("--max-epochs", type=int, default=15)
+    p.add_argument("--seed", type=int, default=0, help="seeds the initial weights and the shuffles (>= 0)")
     a = p.parse_args()
+    if a.seed < 0:
+        p.error("--seed must be >= 0")
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    torch.manual_seed(0)
+    torch.manual_seed(a.seed)
     x_train, y_train, x_test, y_test = load()
     model, opt = model_and_optimizer(a.arch)
-    gen = torch.Generator().manual_seed(0)
+    gen = torch.Generator().manual_seed(a.seed)
 
     def epoch_batches():
         return torch.randperm(len(x_train), generator=gen).split(64)

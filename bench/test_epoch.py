@@ -1,0 +1,50 @@
+#!/usr/bin/python3
+"""Tests of bench/epoch.py's time to accuracy, against small stand-in programs (no training, no torch)."""
+import math
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import epoch  # noqa: E402
+
+
+def program(*lines, exit_status=0):
+    """A command that prints `lines` (flushed one by one) and exits with exit_status."""
+    code = "import sys\nfor l in %r: print(l, flush=True)\nsys.exit(%d)" % (list(lines), exit_status)
+    return [sys.executable, "-c", code]
+
+
+def torch_accuracy(line):
+    return float(epoch.field(line, "test_acc")) if line.startswith("epoch=") else None
+
+
+class TimeToAccuracy(unittest.TestCase):
+    def test_stops_at_the_first_epoch_that_reaches_the_target(self):
+        seconds = epoch.time_to_accuracy("fake", 0, program("epoch=1 test_acc=0.5000", "noise", "epoch=2 test_acc=0.8800",
+                                                             "epoch=3 test_acc=0.9"), os.environ, torch_accuracy, "", 0.88)
+        self.assertIsNotNone(seconds)
+        self.assertGreater(seconds, 0.0)
+
+    def test_none_when_never_reached(self):
+        self.assertIsNone(epoch.time_to_accuracy("fake", 1, program("epoch=1 test_acc=0.5", "epoch=2 test_acc=0.87"),
+                                                 os.environ, torch_accuracy, "", 0.88))
+
+    def test_a_program_that_fails_stops_the_bench(self):
+        with self.assertRaises(SystemExit):
+            epoch.time_to_accuracy("fake", 0, program(exit_status=3), os.environ, torch_accuracy, "", 0.88)
+
+    def test_xgrad_rows(self):
+        self.assertEqual(epoch.xgrad_row_accuracy("3/15         0.5560     0.8044     0.5710    0.8158      0.05    0.07s"), 0.8158)
+        self.assertIsNone(epoch.xgrad_row_accuracy("epoch    train_loss  train_acc  test_loss  test_acc        lr     time"))
+
+
+class MedianReached(unittest.TestCase):
+    def test_a_seed_not_reached_counts_as_slowest(self):
+        self.assertEqual(epoch.median_reached([4.5, None, 3.7]), 4.5)
+        self.assertEqual(epoch.median_reached([6.0, 3.5, 4.0]), 4.0)
+        self.assertTrue(math.isinf(epoch.median_reached([None, 2.0, None])))
+
+
+if __name__ == "__main__":
+    unittest.main()
