@@ -250,8 +250,7 @@ def main():
             reached[names[1]].append(time_to_accuracy(
                 names[1], seed, torch[:2] + ["tta", "--arch", a.arch, "--target", str(target), "--threads", str(t),
                                              "--seed", str(seed)],
-                clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS=str(b)),
-                lambda line: float(field(line, "test_acc")) if line.startswith("epoch=") else None, stamp, target))
+                clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS=str(b)), torch_row_accuracy, stamp, target))
         median = {n: median_reached(v) for n, v in reached.items()}
         text = {n: "%.2f s" % m if m != float("inf") else "not reached" for n, m in median.items()}
         ratio_text = "%.2f" % (median[names[0]] / median[names[1]]) if float("inf") not in median.values() else "-"
@@ -266,6 +265,11 @@ def xgrad_row_accuracy(line):
     if len(cells) >= 5 and re.fullmatch(r"\d+/\d+", cells[0]):
         return float(cells[4])
     return None
+
+
+def torch_row_accuracy(line):
+    """The test accuracy of a `torch_mlp.py tta` epoch line ("epoch=3 test_acc=0.8693 seconds=1.40"), else None."""
+    return float(field(line, "test_acc")) if line.startswith("epoch=") else None
 
 
 def median_reached(seconds):

@@ -1,5 +1,7 @@
 #!/usr/bin/python3
 """Tests of bench/epoch.py's time to accuracy, against small stand-in programs (no training, no torch)."""
+import contextlib
+import io
 import math
 import os
 import sys
@@ -15,24 +17,30 @@ def program(*lines, exit_status=0):
     return [sys.executable, "-c", code]
 
 
-def torch_accuracy(line):
-    return float(epoch.field(line, "test_acc")) if line.startswith("epoch=") else None
+def time_to_accuracy(*lines, exit_status=0):
+    """(seconds or None, what time_to_accuracy printed) for a stand-in that prints `lines` like torch_mlp.py tta."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        seconds = epoch.time_to_accuracy("fake", 0, program(*lines, exit_status=exit_status), os.environ,
+                                         epoch.torch_row_accuracy, "", 0.88)
+    return seconds, out.getvalue()
 
 
 class TimeToAccuracy(unittest.TestCase):
     def test_stops_at_the_first_epoch_that_reaches_the_target(self):
-        seconds = epoch.time_to_accuracy("fake", 0, program("epoch=1 test_acc=0.5000", "noise", "epoch=2 test_acc=0.8800",
-                                                             "epoch=3 test_acc=0.9"), os.environ, torch_accuracy, "", 0.88)
-        self.assertIsNotNone(seconds)
+        seconds, printed = time_to_accuracy("epoch=1 test_acc=0.5000 seconds=1.0", "noise",
+                                            "epoch=2 test_acc=0.8800 seconds=1.0", "epoch=3 test_acc=0.9 seconds=1.0")
         self.assertGreater(seconds, 0.0)
+        self.assertIn("(epoch 2)", printed)
 
     def test_none_when_never_reached(self):
-        self.assertIsNone(epoch.time_to_accuracy("fake", 1, program("epoch=1 test_acc=0.5", "epoch=2 test_acc=0.87"),
-                                                 os.environ, torch_accuracy, "", 0.88))
+        seconds, printed = time_to_accuracy("epoch=1 test_acc=0.5", "epoch=2 test_acc=0.87")
+        self.assertIsNone(seconds)
+        self.assertIn("not reached in 2 epochs", printed)
 
     def test_a_program_that_fails_stops_the_bench(self):
         with self.assertRaises(SystemExit):
-            epoch.time_to_accuracy("fake", 0, program(exit_status=3), os.environ, torch_accuracy, "", 0.88)
+            time_to_accuracy("epoch=1 test_acc=0.5", exit_status=3)
 
     def test_xgrad_rows(self):
         self.assertEqual(epoch.xgrad_row_accuracy("3/15         0.5560     0.8044     0.5710    0.8158      0.05    0.07s"), 0.8158)
