@@ -241,22 +241,22 @@ def main():
     if "tta" not in skip:
         xgrad_threads = xgrad_best[6:] if xgrad_best else "0"
         t, b = (int(x) for x in torch_best[6:].split("/")) if torch_best else (1, 2)
-        names = ("xgrad (--threads %s)" % xgrad_threads, "torch %d/%d" % (t, b))
-        reached = {name: [] for name in names}  # seconds per seed, None where not reached
+        # (name, command without --seed, environment, accuracy of an output line): xgrad, then PyTorch.
+        programs = [
+            ("xgrad (--threads %s)" % xgrad_threads,
+             [xgrad, "train", *recipe, "--epochs", "15", "--threads", xgrad_threads, "--quiet"], clean_env(),
+             xgrad_row_accuracy),
+            ("torch %d/%d" % (t, b), torch[:2] + ["tta", "--arch", a.arch, "--target", str(target), "--threads", str(t)],
+             clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS=str(b)), torch_row_accuracy)]
+        reached = [[] for _ in programs]  # seconds per seed, None where not reached
         for seed in range(a.tta_seeds):
-            reached[names[0]].append(time_to_accuracy(
-                names[0], seed, [xgrad, "train", *recipe, "--epochs", "15", "--threads", xgrad_threads, "--quiet",
-                                 "--seed", str(seed)], clean_env(), xgrad_row_accuracy, stamp, target))
-            reached[names[1]].append(time_to_accuracy(
-                names[1], seed, torch[:2] + ["tta", "--arch", a.arch, "--target", str(target), "--threads", str(t),
-                                             "--seed", str(seed)],
-                clean_env(OPENBLAS_CORETYPE=coretype, OPENBLAS_NUM_THREADS=str(b)), torch_row_accuracy, stamp, target))
-        median = {n: median_reached(v) for n, v in reached.items()}
-        text = {n: "%.2f s" % m if m != float("inf") else "not reached" for n, m in median.items()}
-        ratio_text = "%.2f" % (median[names[0]] / median[names[1]]) if float("inf") not in median.values() else "-"
-        print("time to %.2f test accuracy, median of %d seed%s: %s %s, %s %s, xgrad/torch %s  %s" % (
-            target, a.tta_seeds, "s" if a.tta_seeds > 1 else "", names[0], text[names[0]], names[1], text[names[1]],
-            ratio_text, stamp))
+            for (name, cmd, env, accuracy_of), seconds in zip(programs, reached):
+                seconds.append(time_to_accuracy(name, seed, cmd + ["--seed", str(seed)], env, accuracy_of, stamp, target))
+        median = [median_reached(v) for v in reached]
+        text = ["%s %s" % (p[0], "%.2f s" % m if m != float("inf") else "not reached") for p, m in zip(programs, median)]
+        ratio_text = "%.2f" % (median[0] / median[1]) if float("inf") not in median else "-"
+        print("time to %.2f test accuracy, median of %d seed%s: %s, %s, xgrad/torch %s  %s" % (
+            target, a.tta_seeds, "s" if a.tta_seeds > 1 else "", text[0], text[1], ratio_text, stamp))
 
 
 def xgrad_row_accuracy(line):
