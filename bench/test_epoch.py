@@ -4,6 +4,7 @@ import contextlib
 import io
 import math
 import os
+import subprocess
 import sys
 import unittest
 
@@ -45,6 +46,17 @@ class TimeToAccuracy(unittest.TestCase):
     def test_xgrad_rows(self):
         self.assertEqual(epoch.xgrad_row_accuracy("3/15         0.5560     0.8044     0.5710    0.8158      0.05    0.07s"), 0.8158)
         self.assertIsNone(epoch.xgrad_row_accuracy("epoch    train_loss  train_acc  test_loss  test_acc        lr     time"))
+
+
+class Flags(unittest.TestCase):
+    def test_counts_below_one_exit_2_with_one_line(self):
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "epoch.py")
+        for flag in ("--tta-seeds", "--runs"):
+            for value in ("0", "-3"):
+                p = subprocess.run([sys.executable, script, flag, value], capture_output=True, text=True)
+                self.assertEqual(p.returncode, 2)
+                self.assertEqual(p.stdout, "")
+                self.assertIn("error: %s must be >= 1" % flag, p.stderr.strip().splitlines()[-1])
 
 
 class MedianReached(unittest.TestCase):
