@@ -62,9 +62,13 @@ std::uint32_t SGD::update(std::size_t i, std::size_t begin, std::size_t end, con
 
 void SGD::step() {
   const SgdStep s = next_step();
-  if (total_floats_ == 0)
-    for (const Tensor& p : parameters_) total_floats_ += p.size();
-  const int threads = pass_threads(static_cast<long long>(total_floats_), total_floats_);
+  // Only the weights the backward pass has not updated already (update() skips
+  // those) count: after an update in the backward pass, the biases alone are
+  // left, too few to pay for waking the other thread.
+  std::size_t floats = 0;
+  for (const Tensor& p : parameters_)
+    if (!p.node()->updated) floats += p.size();
+  const int threads = pass_threads(static_cast<long long>(floats), floats);
   // One slice per thread (not parallel_pieces' finer pieces): the update is
   // memory-bound, and a piece taken over from the other thread reads and writes
   // weights that sit in the other core's caches. Measured with the vCPUs far

@@ -49,7 +49,6 @@ class SGD : public Optimizer {
   bool velocity_started_ = false;  // a step has written velocity_ (or load_state loaded it)
   SgdStep step_;                   // the step the backward pass makes (begin_update_in_backward)
   std::vector<std::uint32_t> slice_nonfinite_;  // per thread's slice of step(): a new weight is inf or NaN
-  std::size_t total_floats_ = 0;                 // elements of all parameters (counted at the first step)
   bool step_finite_ = true;  // no parameter came out of the last step() inf or NaN
 };
 

@@ -11,6 +11,7 @@
 
 
 #include "core/ops.hpp"
+#include "core/parallel.hpp"
 #include "optim/sgd.hpp"
 #include "tests/support/threads.hpp"
 
@@ -111,4 +112,29 @@ TEST_CASE("SGD's step gives the same bits with 1 and 2 threads and sees a NaN in
     run(2, nan_at, finite);
     CHECK_FALSE(finite);
   }
+}
+
+TEST_CASE("SGD's step wakes the other thread only for weights the backward pass has not updated") {
+  // A weight large enough for the threads, updated in the backward pass (as its
+  // weight-gradient GEMM does), and a small bias left to step(): the bias alone
+  // is too little to pay for a pooled call, so step() makes none; with the
+  // weight's update left to it too, it makes one.
+  const xg::testing::ScopedThreads scope(2);
+  Tensor w(Array::from_shape({150001}), true), b(Array{0.5f, -0.5f}, true);
+  w.value().fill(1.0f);
+  SGD sgd({w, b}, 0.1f, 0.0f);
+  b.grad().fill(1.0f);
+  REQUIRE(sgd.begin_update_in_backward());
+  w.node()->updated = true;  // what gemm_sgd_update_w marks
+  const unsigned long long before = BackgroundTask::pooled_calls();
+  sgd.step();
+  CHECK(BackgroundTask::pooled_calls() == before);
+  CHECK(w.data()[0] == 1.0f);  // left alone: already updated
+  CHECK(b.data()[0] == doctest::Approx(0.4f));
+  w.grad().fill(1.0f);
+  b.grad().fill(1.0f);
+  sgd.step();  // nothing updated in a backward pass: step() does all of it, on the threads
+  CHECK(BackgroundTask::pooled_calls() == before + 1);
+  CHECK(w.data()[0] == doctest::Approx(0.9f));
+  CHECK(w.data()[150000] == doctest::Approx(0.9f));
 }
