@@ -22,6 +22,11 @@ namespace {
 thread_local int tl_pooled_chunk = -1;     // current_pooled_chunk()
 thread_local int tl_pool_thread = -1;      // current_pool_thread()
 thread_local bool tl_in_background = false;  // running a BackgroundTask: parallel_chunks is serial
+thread_local unsigned long long tl_pooled_calls = 0;  // BackgroundTask::pooled_calls()
+// The deferred BackgroundTask this thread made (at most one at a time), posted
+// once tl_deferred_calls more pooled calls have ended.
+thread_local BackgroundTask* tl_deferred = nullptr;
+thread_local int tl_deferred_calls = 0;
 
 // Marks this thread as running a BackgroundTask for the scope's length.
 struct BackgroundScope {
@@ -252,6 +257,8 @@ void parallel_chunks(int chunks, int threads, const std::function<void(int, bool
     if (p.try_acquire()) {
       p.run(chunks, threads, body);
       p.release();
+      ++tl_pooled_calls;
+      if (tl_deferred && --tl_deferred_calls == 0) tl_deferred->post_now();
       return;
     }
   }
@@ -260,7 +267,18 @@ void parallel_chunks(int chunks, int threads, const std::function<void(int, bool
 
 bool BackgroundTask::can_run_ahead() { return omp_get_max_threads() > 1 && !tl_in_background; }
 
-BackgroundTask::BackgroundTask(const std::function<void()>& task) : task_(task) {
+unsigned long long BackgroundTask::pooled_calls() { return tl_pooled_calls; }
+
+BackgroundTask::BackgroundTask(const std::function<void()>& task) : task_(task) { post(); }
+
+BackgroundTask::BackgroundTask(const std::function<void()>& task, Deferred deferred) : task_(task) {
+  if (tl_deferred) tl_deferred->post_now();  // one deferred task per thread: the older one goes now
+  deferred_ = true;
+  tl_deferred = this;
+  tl_deferred_calls = deferred.after_calls;
+}
+
+void BackgroundTask::post() {
   // Only when a worker can run it, and only when no pooled call or other task
   // holds the pool (then the caller runs the task in wait(), as with one thread).
   if (can_run_ahead() && pool().try_acquire()) {
@@ -270,7 +288,15 @@ BackgroundTask::BackgroundTask(const std::function<void()>& task) : task_(task) 
   }
 }
 
+void BackgroundTask::post_now() {
+  if (!deferred_) return;
+  deferred_ = false;
+  if (tl_deferred == this) tl_deferred = nullptr;
+  if (!waited_) post();
+}
+
 BackgroundTask::~BackgroundTask() {
+  if (tl_deferred == this) tl_deferred = nullptr;
   if (waited_) return;
   try {
     wait();
@@ -281,6 +307,10 @@ BackgroundTask::~BackgroundTask() {
 void BackgroundTask::wait() {
   if (waited_) return;
   waited_ = true;
+  if (deferred_) {  // not posted yet: it runs here, below
+    deferred_ = false;
+    if (tl_deferred == this) tl_deferred = nullptr;
+  }
   if (!posted_) {
     const BackgroundScope scope;
     task_();

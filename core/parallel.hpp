@@ -42,20 +42,35 @@ void parallel_chunks(int chunks, int threads, const std::function<void(int chunk
 // thread, so the task's results are the same whichever thread runs it. The
 // destructor waits too (without rethrowing). One task at a time.
 // `task` is not copied (posting allocates nothing): it must outlive the BackgroundTask.
+//
+// A deferred task is posted later, on the thread that made it: by post_now(), or
+// as soon as that thread's next `after_calls` pooled calls (parallel_chunks calls
+// that ran on the pool) have ended, whichever comes first; so a worker is not
+// taken off the chunks of calls the caller is about to make. wait() on a task not
+// posted yet runs it on the caller. Counting pooled calls, not time, keeps where
+// the task starts the same from step to step; no result depends on it.
 class BackgroundTask {
  public:
+  struct Deferred {
+    int after_calls = 0;  // 0: only post_now() (or wait()) posts it
+  };
   // Whether a task posted now can run on a worker at all (more than one thread,
   // and not posted from inside a task): else wait() would run it on the caller.
   static bool can_run_ahead();
+  // How many pooled calls this thread has made so far (to count a pass's calls).
+  static unsigned long long pooled_calls();
   explicit BackgroundTask(const std::function<void()>& task);
+  BackgroundTask(const std::function<void()>& task, Deferred deferred);
   BackgroundTask(const BackgroundTask&) = delete;
   BackgroundTask& operator=(const BackgroundTask&) = delete;
   ~BackgroundTask();
+  void post_now();  // posts a deferred task now; nothing for one already posted
   void wait();
 
  private:
+  void post();
   const std::function<void()>& task_;
-  bool posted_ = false, waited_ = false;
+  bool deferred_ = false, posted_ = false, waited_ = false;
 };
 
 // The index of the pooled chunk this thread is running now, or -1 (not inside a

@@ -42,10 +42,11 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
                    const Objective* objective, GradientReducer* reducer) {
   model.train();
   // Two input tensors and label buffers, reused across steps. With a worker to
-  // run it (BackgroundTask, core/parallel.hpp: after the forward pass, the loss
-  // and the output layer run on this thread alone), the loader copies batch i + 1
-  // into the pair step i does not use (the one step i - 1 used; its graph is gone
-  // by then) while step i computes, and then asks for batch i + 2's rows. With
+  // run it (BackgroundTask, core/parallel.hpp: after the forward pass's last
+  // pooled call, the output layer and the loss run on this thread alone), the
+  // loader copies batch i + 1 into the pair step i does not use (the one step
+  // i - 1 used; its graph is gone by then) while step i computes, and then asks
+  // for batch i + 2's rows. With
   // one thread, step i + 1 copies its batch at its start into the pair step i
   // used, whose lines are still in this core's caches (a fresh pair's would be
   // fetched first), and step i asks for those rows after its backward pass: asked
@@ -60,6 +61,7 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     next_rows = loader.batch(next_batch, inputs[next_slot].value(), labels[next_slot], ahead);
   };
   std::optional<BackgroundTask> copying;  // batch next_batch, posted during the previous step
+  int forward_calls = 0;  // the pooled calls (GEMMs on the threads) the last forward pass made
   double loss_sum = 0.0;
   std::size_t seen = 0, correct = 0;
   double last_good = explosion ? explosion->last_loss : std::numeric_limits<double>::quiet_NaN();
@@ -82,12 +84,19 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
     const auto [shard_begin, shard_end] = loader.shard_of_batch(i);
     if (reducer) set_dropout_shard(model, shard_begin, global_rows - shard_end);
     optimizer.zero_grad();
-    Tensor logits = model(input);
+    // The copy of batch i + 1 starts as the forward pass's last pooled call ends
+    // (as many as the last step's forward made; or as the forward returns): from
+    // there to the backward pass the worker has nothing else to do, and a copy
+    // started any earlier would take it off the forward's GEMMs.
     if (i + 1 < steps && BackgroundTask::can_run_ahead()) {
       next_batch = i + 1, next_slot = 1 - slot, ahead = true;
       loader.shape_batch(next_batch, inputs[next_slot].value(), labels[next_slot]);  // allocates here
-      copying.emplace(copy_next);
+      copying.emplace(copy_next, BackgroundTask::Deferred{forward_calls});
     }
+    const unsigned long long calls_before = BackgroundTask::pooled_calls();
+    Tensor logits = model(input);
+    forward_calls = int(BackgroundTask::pooled_calls() - calls_before);
+    if (copying) copying->post_now();
     float value = 0.0f;
     Tensor loss = logits;  // an empty shard has no loss (its gradients count 0)
     const bool clipping = objective && objective->clip_grad_norm > 0;

@@ -149,6 +149,92 @@ TEST_CASE("BackgroundTask: one thread runs it in wait(), the destructor waits, a
   CHECK_THROWS_WITH(failing.wait(), "task failed");
 }
 
+TEST_CASE("BackgroundTask::pooled_calls counts the calls that ran on the pool, not the serial ones") {
+  xg::testing::ScopedThreads threads(2);
+  const unsigned long long before = xg::BackgroundTask::pooled_calls();
+  xg::parallel_chunks(4, 2, [](int, bool) {});
+  xg::parallel_chunks(4, 1, [](int, bool) {});  // one thread: serial
+  xg::parallel_chunks(1, 2, [](int, bool) {});  // one chunk: serial
+  xg::parallel_chunks(4, 2, [](int, bool) {});
+  CHECK(xg::BackgroundTask::pooled_calls() == before + 2);
+}
+
+TEST_CASE("BackgroundTask, deferred: posted after its pooled calls or by post_now(), run in wait() if never posted") {
+  xg::testing::ScopedThreads threads(2);
+  xg::parallel_chunks(2, 2, [](int, bool) {});  // starts the worker
+  std::atomic<int> runs{0};
+  std::atomic<bool> on_caller{false};
+  const std::thread::id caller = std::this_thread::get_id();
+  const std::function<void()> count = [&] {
+    on_caller = std::this_thread::get_id() == caller;
+    ++runs;
+  };
+  // Until a posted task has run on the worker (it wakes within microseconds; a
+  // generous bound for a loaded machine), or the bound has passed.
+  const auto ran_within_a_second = [&] {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (runs.load() == 0 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+    return runs.load() == 1;
+  };
+  {  // after two pooled calls: not before the second has ended
+    xg::BackgroundTask task(count, xg::BackgroundTask::Deferred{2});
+    xg::parallel_chunks(4, 1, [](int, bool) {});  // serial: does not count
+    xg::parallel_chunks(4, 2, [](int, bool) {});
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(runs.load() == 0);
+    // The second call: the worker is on its chunks, not on the task.
+    std::atomic<int> task_ran_during_call{0};
+    xg::parallel_chunks(4, 2, [&](int, bool) { task_ran_during_call += runs.load(); });
+    CHECK(task_ran_during_call.load() == 0);
+    CHECK(ran_within_a_second());
+    CHECK_FALSE(on_caller.load());
+    task.wait();
+    CHECK(runs.load() == 1);
+  }
+  runs = 0;
+  {  // no count: only post_now() posts it
+    xg::BackgroundTask task(count, xg::BackgroundTask::Deferred{});
+    for (int i = 0; i < 3; ++i) xg::parallel_chunks(4, 2, [](int, bool) {});
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(runs.load() == 0);
+    task.post_now();
+    CHECK(ran_within_a_second());
+    CHECK_FALSE(on_caller.load());
+    task.post_now();  // posted already: nothing
+    task.wait();
+    CHECK(runs.load() == 1);
+  }
+  runs = 0;
+  {  // never posted: wait() runs it on the caller, once; a later pooled call posts nothing
+    xg::BackgroundTask task(count, xg::BackgroundTask::Deferred{1});
+    task.wait();
+    CHECK(runs.load() == 1);
+    CHECK(on_caller.load());
+    xg::parallel_chunks(4, 2, [](int, bool) {});
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    CHECK(runs.load() == 1);
+  }
+  runs = 0;
+  {  // never posted nor waited: the destructor runs it
+    xg::BackgroundTask task(count, xg::BackgroundTask::Deferred{5});
+  }
+  CHECK(runs.load() == 1);
+  xg::parallel_chunks(4, 2, [](int, bool) {});  // a call after the task is gone: nothing to post
+  CHECK(runs.load() == 1);
+}
+
+TEST_CASE("BackgroundTask, deferred, with one thread: never posted, run in wait()") {
+  xg::testing::ScopedThreads threads(1);
+  std::atomic<int> runs{0};
+  const std::function<void()> count = [&] { ++runs; };
+  xg::BackgroundTask task(count, xg::BackgroundTask::Deferred{1});
+  xg::parallel_chunks(4, 1, [](int, bool) {});
+  task.post_now();  // no worker: stays for wait()
+  CHECK(runs.load() == 0);
+  task.wait();
+  CHECK(runs.load() == 1);
+}
+
 TEST_CASE("BackgroundTask: parallel_chunks inside it runs every chunk in order on its thread, and a pooled call meanwhile runs all its chunks") {
   xg::testing::ScopedThreads threads(2);
   std::vector<int> order;
