@@ -44,12 +44,14 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
 #include <xsimd/xsimd.hpp>
 
 #include "core/gemm.hpp"
+#include "core/ops.hpp"
 #include "core/parallel.hpp"
 
 namespace xg {
@@ -251,6 +253,29 @@ void max_pool_plane_backward(const float* dy, const float* where, const std::int
   }
 }
 
+// The same when x = relu(u) and du is wanted instead (max_pool2d_backward): a
+// winner x[e] <= 0 passes no gradient to u, as in relu's own backward (core/ops.cpp),
+// so each gradient added is dy where x[e] > 0 (or NaN) and 0 where x[e] <= 0. Per
+// element that sums the same values in the same order as relu's backward applied
+// to dx afterwards: the same bits.
+void max_pool_plane_backward_relu(const float* dy, const float* where, const std::int32_t* step, std::size_t Ho,
+                                  std::size_t Wo, std::size_t stride, std::size_t W, const float* x, float* du) {
+  for (std::size_t oh = 0; oh < Ho; ++oh) {
+    const std::size_t row = oh * stride * W;  // window (oh, 0)'s first element
+    for (std::size_t ow = 0; ow < Wo; ++ow) {
+      const std::size_t e = row + ow * stride + std::size_t(step[std::size_t(where[oh * Wo + ow])]);
+      // dy, or +0 where x[e] <= 0, by a mask on its bits: whether x[e] > 0 is
+      // data, and a branch on it would be mispredicted half the time.
+      std::uint32_t g;
+      std::memcpy(&g, dy + oh * Wo + ow, sizeof g);
+      g &= x[e] <= 0.0f ? 0u : ~0u;
+      float masked;
+      std::memcpy(&masked, &g, sizeof masked);
+      du[e] += masked;
+    }
+  }
+}
+
 // The sizes of a pooling op on x (B, C, H, W), after checking that a kernel×kernel
 // window moved by stride fits (std::invalid_argument naming `op` otherwise).
 struct PoolShape {
@@ -273,8 +298,9 @@ PoolShape pool_shape(const char* op, const Tensor& x, std::size_t kernel, std::s
 // x (B,C,H,W), w (O,C,kh,kw), bias (O), y (B,O,Ho,Wo). Per image g, with col_g = im2col(x[g])
 // and dy_g = dy[g] as an (O, Ho·Wo) matrix:
 // dw += dy_g · col_gᵀ,  dbias[o] += Σ_{oh,ow} dy_g[o],  dcol_g = wᵀ · dy_g, then dx[g] += col2im(dcol_g)
-// Node: parents {x, w, bias}; sizes = {stride, padding}; saved and scalar unused
-// (backward reads x's and w's values, and rebuilds col from x).
+// Node: parents {x, w, bias}; sizes = {stride, padding}; saved holds relu(y)
+// until relu() takes it (made only with relu_follows), scalar unused (backward
+// reads x's and w's values, and rebuilds col from x).
 static void conv2d_backward(Node& n) {
   const Array &x = parent(n, 0).value, &w = parent(n, 1).value;
   const ConvShape s = conv_shape(x, w, n.sizes[0], n.sizes[1]);
@@ -331,7 +357,8 @@ static void conv2d_backward(Node& n) {
   if (db_wanted) add_parts(parent(n, 2), db_part);
 }
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t stride, std::size_t padding) {
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t stride, std::size_t padding,
+              bool relu_follows) {
   if (x.rank() != 4 || w.rank() != 4 || b.rank() != 1 || x.dim(1) != w.dim(1) || b.dim(0) != w.dim(0)) {
     throw std::invalid_argument("conv2d: input " + dims(x) + ", weight " + dims(w) + " and bias " + dims(b) +
                                 " do not fit (input (B, C, H, W), weight (out, C, kh, kw), bias (out))");
@@ -349,6 +376,10 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t str
   Array y = Array::from_shape({s.B, s.O, s.Ho, s.Wo});
   const int threads = pass_threads(Index(s.B), s.B * s.O * pixels * patch);
   Array col = Array::from_shape({std::size_t(threads), patch, pixels});  // col_g, one per thread
+  // With relu_follows, relu(y) too, made as the GEMM finishes each element
+  // (Epilogue::relu_copy) and kept in the node (`saved`) for relu() to take:
+  // no pass of its own over y. y itself is stored too: the graph is the same.
+  Array relu_y = relu_follows ? Array::from_shape(y.shape()) : Array();
   const std::size_t image = s.C * s.H * s.W;
   const int O = int(s.O), K = int(patch), P = int(pixels);
   // One image at a time: y_g (O, pixels) = bias + w (O, patch) · col_g, written in place in
@@ -358,10 +389,13 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t str
     im2col(x.data() + std::size_t(g) * image, s, col_g);
     float* yg = y.data() + std::size_t(g) * s.O * pixels;
     for (std::size_t o = 0; o < s.O; ++o) std::fill_n(yg + o * pixels, pixels, b.data()[o]);
-    gemm(Trans::No, Trans::No, O, P, K, 1.0f, w.data(), K, col_g, P, 1.0f, yg, P);
+    Epilogue relu;
+    if (relu_follows) relu.relu_copy = relu_y.data() + std::size_t(g) * s.O * pixels;
+    gemm(Trans::No, Trans::No, O, P, K, 1.0f, w.data(), K, col_g, P, 1.0f, yg, P, relu);
   });
   Tensor out = make_result("conv2d", std::move(y), {x, w, b}, conv2d_backward);
   out.node()->sizes = {stride, padding};
+  if (relu_follows) out.node()->saved = std::move(relu_y);
   return out;
 }
 
@@ -376,11 +410,17 @@ static void max_pool2d_backward(Node& n) {
   Node& x = parent(n, 0);
   const std::size_t planes = x.value.shape()[0] * x.value.shape()[1], H = x.value.shape()[2], W = x.value.shape()[3];
   const std::size_t Ho = n.value.shape()[2], Wo = n.value.shape()[3], k = n.sizes[0], stride = n.sizes[1];
-  // add == false: x has no gradient yet, and each plane is zeroed just before its
-  // winners are added in, while it is in cache, instead of the whole buffer first
-  // (Node::grad_to_overwrite)
+  // When x = relu(u) and nothing needs x's own gradient (fusable_relu_input, as
+  // for a linear layer after a ReLU), the winners' gradients go to u, relu's mask
+  // applied as each is added: the same numbers, without relu's pass over dx, x
+  // and du. add == false: the gradient (x's or u's) is still zero, and each plane
+  // is zeroed just before its winners are added in, while it is in cache, instead
+  // of the whole buffer first (Node::grad_to_overwrite)
+  Node* u = fusable_relu_input(x);
   bool add = true;
-  float* dx = x.grad_to_overwrite(add).data();
+  float* dx = (u ? *u : x).grad_to_overwrite(add).data();
+  const float* relu_out = u ? x.value.data() : nullptr;
+  if (u) x.backward_made = true;
   const float *dy = n.grad.data(), *where = n.saved.data();
   // step[offset]: how far the window's element offset = i·k + j lies from its first, i·W + j
   IndexArray step = IndexArray::from_shape({k * k});
@@ -389,7 +429,11 @@ static void max_pool2d_backward(Node& n) {
     float* dx_plane = dx + std::size_t(plane) * H * W;
     if (!add) std::fill_n(dx_plane, H * W, 0.0f);
     const std::size_t out = std::size_t(plane) * Ho * Wo;
-    max_pool_plane_backward(dy + out, where + out, step.data(), Ho, Wo, stride, W, dx_plane);
+    if (relu_out)
+      max_pool_plane_backward_relu(dy + out, where + out, step.data(), Ho, Wo, stride, W,
+                                   relu_out + std::size_t(plane) * H * W, dx_plane);
+    else
+      max_pool_plane_backward(dy + out, where + out, step.data(), Ho, Wo, stride, W, dx_plane);
   });
 }
 

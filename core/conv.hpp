@@ -16,7 +16,10 @@ namespace xg {
 
 // y[b][o] = b[o] + Σ_c w[o][c] ⋆ x[b][c]   (cross-correlation, as PyTorch's F.conv2d)
 //   x (B,C,H,W), w (O,C,kh,kw), b (O) -> y (B,O,Ho,Wo); zero padding on every side.
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t stride = 1, std::size_t padding = 0);
+// relu_follows: relu() of the result comes next; each image's GEMM makes it in
+// the same pass, and relu() takes it instead of making its own (as linear's).
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, std::size_t stride = 1, std::size_t padding = 0,
+              bool relu_follows = false);
 
 // y[b][c][i][j] = max of x[b][c] over the kernel×kernel window at (i·stride, j·stride)
 //   x (B,C,H,W) -> y (B,C,Ho,Wo); no padding (PyTorch's F.max_pool2d, ceil_mode off).

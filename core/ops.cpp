@@ -127,12 +127,12 @@ Tensor matmul_nt(const Tensor& a, const Tensor& b) {
 
 static void relu_backward(Node& n);
 
-// The input u of a ReLU x = relu(u) whose backward a linear layer reading x can
-// make in its input-gradient GEMM (Epilogue::relu_mask), or null. Only when the
-// backward drops intermediate gradients (x's is then never stored), the linear
-// layer is x's one consumer (no other gradient reaches x), and u's gradient is
-// still zero (the GEMM stores u's, it does not add).
-static Node* fusable_relu_input(Node& x) {
+// The input u of a ReLU x = relu(u) whose backward the op reading x can make in
+// its own (a linear layer's input-gradient GEMM, Epilogue::relu_mask; max-pooling,
+// core/conv.cpp), or null. Only when the backward drops intermediate gradients
+// (x's is then never stored), that op is x's one consumer (no other gradient
+// reaches x), and u's gradient is still zero (the op stores u's, it does not add).
+Node* fusable_relu_input(Node& x) {
   if (!dropping_intermediate_grads() || x.backward != relu_backward || x.consumers != 1 || !x.grad_is_zero())
     return nullptr;
   Node* u = x.parents[0].get();
@@ -270,11 +270,12 @@ static void relu_backward(Node& n) {
   });
 }
 
-// relu(y) of a linear op asked to make it (linear(..., relu_follows)), taken
-// from that node, or an empty Array.
-static Array made_by_linear(const Tensor& x) {
+// relu(y) of a linear or conv2d op asked to make it (linear(..., relu_follows),
+// conv2d(..., relu_follows)), taken from that node, or an empty Array.
+static Array made_for_relu(const Tensor& x) {
   Node* n = x.node();
-  if (!n || std::strcmp(n->op, "linear") != 0 || n->saved.dimension() != 2 || n->saved.shape() != n->value.shape())
+  if (!n || (std::strcmp(n->op, "linear") != 0 && std::strcmp(n->op, "conv2d") != 0) || n->saved.dimension() == 0 ||
+      n->saved.shape() != n->value.shape())
     return Array();
   Array made = std::move(n->saved);
   n->saved = Array();  // taken: a second relu() of x makes its own
@@ -282,7 +283,7 @@ static Array made_by_linear(const Tensor& x) {
 }
 
 Tensor relu(const Tensor& x) {
-  if (Array made = made_by_linear(x); made.dimension() == 2) return make_result("relu", std::move(made), {x}, relu_backward);
+  if (Array made = made_for_relu(x); made.dimension() != 0) return make_result("relu", std::move(made), {x}, relu_backward);
   Array y = Array::from_shape(x.value().shape());
   const float* in = x.data();
   float* out = y.data();

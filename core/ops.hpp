@@ -21,6 +21,10 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b, bool relu_follo
 Tensor add_bias(const Tensor& x, const Tensor& b);
 // max(x, 0), any shape
 Tensor relu(const Tensor& x);
+// For an op's backward pass that reads x: when x = relu(u), the op may store u's
+// gradient with relu's mask applied instead of x's (relu's backward then has
+// nothing left to do): this gives u, or null when it may not (see core/ops.cpp).
+Node* fusable_relu_input(Node& x);
 // the same elements in another shape of the same size, row-major order kept
 // (flattening (B,C,H,W) to (B,C·H·W), or viewing (B,C·H·W) as images)
 Tensor reshape(const Tensor& x, const Shape& shape);

@@ -20,12 +20,14 @@ Conv2d::Conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t ke
   bias = register_parameter("bias", Tensor(std::move(b), true));
 }
 
-Tensor Conv2d::forward(const Tensor& x) {
+Tensor Conv2d::forward(const Tensor& x) { return forward(x, false); }
+
+Tensor Conv2d::forward(const Tensor& x, bool relu_follows) {
   if (x.rank() != 4 || x.dim(1) != in_channels()) {
     throw std::invalid_argument(label() + " expects images (batch, " + std::to_string(in_channels()) +
                                 ", height, width), got shape " + shape_string(x.value()));
   }
-  return conv2d(x, weight, bias, stride_, padding_);
+  return conv2d(x, weight, bias, stride_, padding_, relu_follows);
 }
 
 std::string Conv2d::describe() const {

@@ -17,6 +17,9 @@ class Conv2d : public Module {
   Conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel, Rng& rng, std::size_t stride = 1,
          std::size_t padding = 0);
   Tensor forward(const Tensor& x) override;
+  // The same, when a ReLU takes the result next (Sequential): each image's GEMM
+  // makes relu(y) too, for that ReLU to take (core/conv.hpp, conv2d).
+  Tensor forward(const Tensor& x, bool relu_follows);
   std::string describe() const override;
 
   std::size_t in_channels() const { return weight.dim(1); }

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <xtensor/xview.hpp>
@@ -192,6 +193,78 @@ TEST_CASE("gradcheck: reshape") {
   check_gradient([&] { return weighted_sum(reshape(x, {6, 4}), weights); }, x, "d/dx");
   CHECK_THROWS_WITH_AS(reshape(x, {5, 5}), "reshape: input (2, 3, 4) has 24 elements, shape (5, 5) has 25",
                        std::invalid_argument);
+}
+
+TEST_CASE("conv2d -> relu -> max_pool2d: the fused ReLU (forward in the GEMM, backward in the pooling) gives the same bits") {
+  // conv2d(..., relu_follows) makes relu(y) in each image's GEMM and relu() takes
+  // it; max_pool2d's backward, dropping intermediate gradients, stores u's
+  // gradient with relu's mask instead of x's. Against conv2d, relu and max_pool2d
+  // apart with every gradient kept: values and every leaf's gradient, to the bit.
+  // Windows that overlap (3 by 2: an element wins several windows, its gradients
+  // add up), disjoint ones and odd sizes; a channel all below 0, an element of
+  // exactly 0 (relu's kink: the gradient stops) and a NaN (relu and max-pooling
+  // pass its gradient on).
+  for (const auto& [kernel, stride] : {std::pair<std::size_t, std::size_t>{2, 2}, {3, 2}, {2, 1}}) {
+    for (int threads : {1, 2}) {
+      CAPTURE(kernel);
+      CAPTURE(stride);
+      CAPTURE(threads);
+      const xg::testing::ScopedThreads scope(threads);
+      Rng rng(60 + kernel * 10 + stride);
+      Tensor x = random_tensor({6, 3, 11, 9}, rng), w = random_tensor({5, 3, 3, 3}, rng), b = random_tensor({5}, rng);
+      b.value().data()[1] = -100.0f;  // channel 1 all negative: relu 0 everywhere, no gradient reaches it
+      const std::vector<Tensor> leaves{x, w, b};
+      const Tensor probe = max_pool2d(Tensor::zeros({6, 5, 11, 9}), kernel, stride);
+      const Tensor weights = random_tensor(Shape(probe.value().shape().begin(), probe.value().shape().end()), rng, false);
+      std::vector<std::vector<float>> kept;
+      std::vector<float> kept_value;
+      for (const IntermediateGrads mode : {IntermediateGrads::Keep, IntermediateGrads::Drop}) {
+        const bool fused = mode == IntermediateGrads::Drop;
+        for (Tensor t : leaves) t.zero_grad();
+        Tensor u = conv2d(x, w, b, 1, 1, fused);
+        Tensor h = relu(u);
+        CHECK(std::string(h.node()->op) == "relu");
+        CHECK(std::string(h.node()->parents[0]->op) == "conv2d");  // the graph is the same
+        h.node()->value.data()[17] = std::nanf("");  // a NaN among relu's outputs: it wins its windows
+        h.node()->value.data()[40] = 0.0f;           // and an exact 0
+        Tensor pooled = max_pool2d(h, kernel, stride);
+        Tensor loss = weighted_sum(pooled, weights);
+        loss.backward(mode);
+        CHECK(h.node()->backward_made == fused);
+        CHECK(h.has_grad() == !fused);  // never stored when its backward was fused
+        const std::vector<float> value(h.data(), h.data() + h.size());
+        if (!fused) kept_value = value;
+        else CHECK(std::memcmp(value.data(), kept_value.data(), value.size() * sizeof(float)) == 0);
+        for (std::size_t i = 0; i < leaves.size(); ++i) {
+          CAPTURE(i);
+          const std::vector<float> got(leaves[i].grad().begin(), leaves[i].grad().end());
+          if (!fused) {
+            kept.push_back(got);
+          } else {
+            REQUIRE(got.size() == kept[i].size());
+            CHECK(std::memcmp(got.data(), kept[i].data(), got.size() * sizeof(float)) == 0);
+          }
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("max_pool2d after a ReLU read twice keeps relu's own backward") {
+  // h = relu(u) feeds the pooling and a sum: its gradient is the sum of both, so
+  // the pooling may not store u's in its place.
+  Rng rng(70);
+  Tensor u = random_tensor({2, 2, 6, 6}, rng);
+  Tensor h = relu(u);
+  Tensor weights = random_tensor({2, 2, 3, 3}, rng, false);
+  Tensor loss = add(weighted_sum(max_pool2d(h, 2, 2), weights), sum(h));
+  loss.backward(IntermediateGrads::Drop);
+  CHECK_FALSE(h.node()->backward_made);
+  const std::vector<float> dropped(u.grad().begin(), u.grad().end());
+  u.zero_grad();
+  Tensor h2 = relu(u);
+  add(weighted_sum(max_pool2d(h2, 2, 2), weights), sum(h2)).backward(IntermediateGrads::Keep);
+  CHECK(std::memcmp(dropped.data(), u.grad().data(), dropped.size() * sizeof(float)) == 0);
 }
 
 TEST_CASE("conv2d and max_pool2d: the same bits with 1 and 2 threads") {

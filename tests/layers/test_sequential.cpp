@@ -9,6 +9,9 @@
 
 #include "core/ops.hpp"
 #include "core/random.hpp"
+#include "core/conv.hpp"
+#include "layers/activations.hpp"
+#include "layers/conv.hpp"
 #include "layers/linear.hpp"
 #include "layers/sequential.hpp"
 
@@ -133,4 +136,44 @@ TEST_CASE("a Linear followed by a ReLU gives the same graph, values and gradient
     CAPTURE(i);
     CHECK(std::memcmp(grads[0][i].data(), grads[1][i].data(), grads[0][i].size() * sizeof(float)) == 0);
   }
+}
+
+TEST_CASE("a Conv2d followed by a ReLU gives the same graph, values and gradients as conv2d() and relu() apart") {
+  // Sequential asks each image's GEMM to make the ReLU's output too; the ReLU takes it.
+  Rng rng(4);
+  Sequential cnn;
+  auto conv = std::make_shared<Conv2d>(2, 4, 3, rng, 1, 1);
+  cnn.add(conv);
+  cnn.add(std::make_shared<ReLU>());
+  cnn.add(std::make_shared<MaxPool2d>(2));
+  std::mt19937 gen(6);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Array xs = Array::from_shape({3, 2, 7, 9});
+  for (float& v : xs) v = normal(gen);
+  const Tensor x(xs, false);
+  const auto& p = cnn.parameters();
+  Tensor fused = cnn(x);
+  const Node& relu_node = *fused.node()->parents[0];
+  REQUIRE(std::string(relu_node.op) == "relu");
+  const Node& conv_node = *relu_node.parents[0];
+  REQUIRE(std::string(conv_node.op) == "conv2d");
+  CHECK(conv_node.saved.dimension() == 0);  // relu() took the copy the GEMM made
+  const Tensor u = conv2d(x, p[0], p[1], 1, 1), apart = max_pool2d(relu(u), 2, 2);
+  REQUIRE(fused.size() == apart.size());
+  CHECK(std::memcmp(fused.data(), apart.data(), apart.size() * sizeof(float)) == 0);
+  CHECK(std::memcmp(conv_node.value.data(), u.data(), u.size() * sizeof(float)) == 0);  // the pre-activation
+  // What the layer hands the ReLU: relu(y), made by the GEMM, in the node.
+  const Tensor made = conv->forward(x, true), expected = relu(u);
+  REQUIRE(made.node()->saved.dimension() == 4);
+  CHECK(std::memcmp(made.node()->saved.data(), expected.data(), expected.size() * sizeof(float)) == 0);
+  CHECK(conv->forward(x).node()->saved.dimension() == 0);
+  std::vector<Array> grads[2];
+  for (int run = 0; run < 2; ++run) {
+    cnn.zero_grad();
+    Tensor out = run == 0 ? cnn(x) : max_pool2d(relu(conv2d(x, p[0], p[1], 1, 1)), 2, 2);
+    sum(out).backward();
+    for (const Tensor& t : p) grads[run].push_back(t.grad());
+  }
+  for (std::size_t i = 0; i < p.size(); ++i)
+    CHECK(std::memcmp(grads[0][i].data(), grads[1][i].data(), grads[0][i].size() * sizeof(float)) == 0);
 }
