@@ -46,12 +46,11 @@ TrainResult train_epoch(Module& model, Optimizer& optimizer, DataLoader& loader,
   // pooled call, the output layer and the loss run on this thread alone), the
   // loader copies batch i + 1 into the pair step i does not use (the one step
   // i - 1 used; its graph is gone by then) while step i computes, and then asks
-  // for batch i + 2's rows. With
-  // one thread, step i + 1 copies its batch at its start into the pair step i
-  // used, whose lines are still in this core's caches (a fresh pair's would be
-  // fetched first), and step i asks for those rows after its backward pass: asked
-  // for a whole step ahead, they had left the caches again by the copy
-  // (docs/PERFORMANCE.md, ninth round). The same rows either way.
+  // for batch i + 2's rows. With one thread, step i + 1 copies its batch at its
+  // start into the pair step i used, whose lines are still in this core's caches
+  // (a fresh pair's would be fetched first), and step i asks for those rows after
+  // its backward pass: asked for a whole step ahead, they had left the caches
+  // again by the copy (docs/PERFORMANCE.md, ninth round). The same rows either way.
   Tensor inputs[2] = {Tensor(Array{}, false), Tensor(Array{}, false)};
   std::vector<std::uint32_t> labels[2];
   std::size_t slot = 0;  // the pair this step computes with
