@@ -20,6 +20,7 @@ class Conv2d : public Module {
   // The same, when a ReLU takes the result next (Sequential): each image's GEMM
   // makes relu(y) too, for that ReLU to take (core/conv.hpp, conv2d).
   Tensor forward(const Tensor& x, bool relu_follows);
+  Tensor forward_before_relu(const Tensor& x) override { return forward(x, true); }
   std::string describe() const override;
 
   std::size_t in_channels() const { return weight.dim(1); }

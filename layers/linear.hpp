@@ -15,6 +15,7 @@ class Linear : public Module {
   // The same, when a ReLU takes the result next (Sequential): the GEMM makes
   // relu(y) too, for that ReLU to take (ops' linear(..., relu_follows)).
   Tensor forward(const Tensor& x, bool relu_follows);
+  Tensor forward_before_relu(const Tensor& x) override { return forward(x, true); }
   std::string describe() const override;
 
   std::size_t in_features() const { return weight.dim(1); }

@@ -17,6 +17,10 @@ class Module {
   virtual ~Module() = default;
   virtual Tensor forward(const Tensor& x) = 0;
   Tensor operator()(const Tensor& x) { return forward(x); }
+  // The forward pass when a ReLU takes the result next (Sequential). A layer
+  // whose own pass can make relu(y) as well, for that ReLU to take instead of
+  // making its own (Linear, Conv2d), overrides it; the rest run forward().
+  virtual Tensor forward_before_relu(const Tensor& x) { return forward(x); }
 
   // Own parameters in registration order, then each sub-module's, depth first.
   std::vector<Tensor> parameters() const;

@@ -5,7 +5,6 @@
 
 #include "core/ops.hpp"
 #include "layers/activations.hpp"
-#include "layers/conv.hpp"
 #include "layers/dropout.hpp"
 #include "layers/linear.hpp"
 
@@ -28,16 +27,11 @@ Tensor Sequential::forward(const Tensor& x) {
   }
   const auto& layers = children();
   for (std::size_t i = 0; i < layers.size(); ++i) {
-    // A Linear or Conv2d followed by a ReLU makes the ReLU's output in its own
-    // GEMM, which the ReLU then takes (core/ops.hpp, linear; core/conv.hpp,
-    // conv2d): the same graph and numbers.
-    auto* fc = dynamic_cast<Linear*>(layers[i].second.get());
-    auto* conv = dynamic_cast<Conv2d*>(layers[i].second.get());
-    const bool relu_follows = (fc || conv) && i + 1 < layers.size() && dynamic_cast<ReLU*>(layers[i + 1].second.get());
-    if (relu_follows)
-      h = fc ? fc->forward(h, true) : conv->forward(h, true);
-    else
-      h = layers[i].second->forward(h);
+    // A layer followed by a ReLU may make the ReLU's output in its own pass
+    // (Linear's and Conv2d's GEMMs do, Module::forward_before_relu), which the
+    // ReLU then takes: the same graph and numbers.
+    const bool relu_follows = i + 1 < layers.size() && dynamic_cast<ReLU*>(layers[i + 1].second.get());
+    h = relu_follows ? layers[i].second->forward_before_relu(h) : layers[i].second->forward(h);
   }
   return h;
 }
