@@ -245,33 +245,27 @@ void max_pool_plane(const float* plane, const std::int32_t* start, std::size_t o
 // winner, `where` (its offset i·k + j in the window), found at step[where] from
 // the window's first element. A function of its own so that its pointers are
 // parameters: the compiler then keeps them in registers across the stores.
+// With relu_out (the plane of x = relu(u), when du is wanted instead of dx,
+// max_pool2d_backward), a winner x[e] <= 0 passes no gradient, as in relu's own
+// backward (core/ops.cpp): each gradient added is dy where x[e] > 0 (or NaN) and
+// +0 where x[e] <= 0, by a mask on its bits (whether x[e] > 0 is data: a branch
+// on it would be mispredicted half the time). Per element that sums the same
+// values in the same order as relu's backward applied to dx afterwards: the
+// same bits.
 void max_pool_plane_backward(const float* dy, const float* where, const std::int32_t* step, std::size_t Ho,
-                             std::size_t Wo, std::size_t stride, std::size_t W, float* dx) {
-  for (std::size_t oh = 0; oh < Ho; ++oh) {
-    float* first = dx + oh * stride * W;  // window (oh, 0)'s first element
-    for (std::size_t ow = 0; ow < Wo; ++ow) first[ow * stride + std::size_t(step[std::size_t(where[oh * Wo + ow])])] += dy[oh * Wo + ow];
-  }
-}
-
-// The same when x = relu(u) and du is wanted instead (max_pool2d_backward): a
-// winner x[e] <= 0 passes no gradient to u, as in relu's own backward (core/ops.cpp),
-// so each gradient added is dy where x[e] > 0 (or NaN) and 0 where x[e] <= 0. Per
-// element that sums the same values in the same order as relu's backward applied
-// to dx afterwards: the same bits.
-void max_pool_plane_backward_relu(const float* dy, const float* where, const std::int32_t* step, std::size_t Ho,
-                                  std::size_t Wo, std::size_t stride, std::size_t W, const float* x, float* du) {
+                             std::size_t Wo, std::size_t stride, std::size_t W, const float* relu_out, float* dx) {
   for (std::size_t oh = 0; oh < Ho; ++oh) {
     const std::size_t row = oh * stride * W;  // window (oh, 0)'s first element
     for (std::size_t ow = 0; ow < Wo; ++ow) {
       const std::size_t e = row + ow * stride + std::size_t(step[std::size_t(where[oh * Wo + ow])]);
-      // dy, or +0 where x[e] <= 0, by a mask on its bits: whether x[e] > 0 is
-      // data, and a branch on it would be mispredicted half the time.
-      std::uint32_t g;
-      std::memcpy(&g, dy + oh * Wo + ow, sizeof g);
-      g &= x[e] <= 0.0f ? 0u : ~0u;
-      float masked;
-      std::memcpy(&masked, &g, sizeof masked);
-      du[e] += masked;
+      float g = dy[oh * Wo + ow];
+      if (relu_out) {
+        std::uint32_t bits;
+        std::memcpy(&bits, &g, sizeof bits);
+        bits &= relu_out[e] <= 0.0f ? 0u : ~0u;
+        std::memcpy(&g, &bits, sizeof g);
+      }
+      dx[e] += g;
     }
   }
 }
@@ -429,11 +423,8 @@ static void max_pool2d_backward(Node& n) {
     float* dx_plane = dx + std::size_t(plane) * H * W;
     if (!add) std::fill_n(dx_plane, H * W, 0.0f);
     const std::size_t out = std::size_t(plane) * Ho * Wo;
-    if (relu_out)
-      max_pool_plane_backward_relu(dy + out, where + out, step.data(), Ho, Wo, stride, W,
-                                   relu_out + std::size_t(plane) * H * W, dx_plane);
-    else
-      max_pool_plane_backward(dy + out, where + out, step.data(), Ho, Wo, stride, W, dx_plane);
+    max_pool_plane_backward(dy + out, where + out, step.data(), Ho, Wo, stride, W,
+                            relu_out ? relu_out + std::size_t(plane) * H * W : nullptr, dx_plane);
   });
 }
 
