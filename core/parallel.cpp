@@ -288,16 +288,20 @@ void BackgroundTask::post() {
   }
 }
 
-void BackgroundTask::post_now() {
-  if (!deferred_) return;
+// Ends a deferral: no pooled call posts the task after this. True if it was deferred.
+bool BackgroundTask::undefer() {
+  if (!deferred_) return false;
   deferred_ = false;
   if (tl_deferred == this) tl_deferred = nullptr;
-  if (!waited_) post();
+  return true;
+}
+
+void BackgroundTask::post_now() {
+  if (undefer()) post();  // (wait() ends a deferral: a waited task is never deferred)
 }
 
 BackgroundTask::~BackgroundTask() {
-  if (tl_deferred == this) tl_deferred = nullptr;
-  if (waited_) return;
+  if (waited_) return;  // wait() has ended any deferral
   try {
     wait();
   } catch (...) {  // the caller is already leaving through another exception, or never asked
@@ -307,10 +311,7 @@ BackgroundTask::~BackgroundTask() {
 void BackgroundTask::wait() {
   if (waited_) return;
   waited_ = true;
-  if (deferred_) {  // not posted yet: it runs here, below
-    deferred_ = false;
-    if (tl_deferred == this) tl_deferred = nullptr;
-  }
+  undefer();  // not posted yet: it runs here, below
   if (!posted_) {
     const BackgroundScope scope;
     task_();

@@ -69,6 +69,7 @@ class BackgroundTask {
 
  private:
   void post();
+  bool undefer();
   const std::function<void()>& task_;
   bool deferred_ = false, posted_ = false, waited_ = false;
 };
