@@ -290,8 +290,11 @@ inline void transpose16x16(const float* src, int lds, float* dst, int ldd) {
 // of its rows (every 16 floats), each row's line 4 ahead is asked for. With two
 // threads x was written by the other core and each line is a long wait
 // (measured: 1% of an epoch with two threads, nothing with one;
-// docs/PERFORMANCE.md, tenth round). A hint: no value changes.
-inline void prefetch_rows_ahead(const float* src, int lds, int rows, int k0, int kc) {
+// docs/PERFORMANCE.md, tenth and twenty-first rounds). A hint: no value changes.
+// Always inlined: GCC takes a function that does nothing but prefetch for one
+// without effects (const) and deletes the calls to it, before inlining; as a
+// plain inline function this one was not in the binary (tests/check_prefetch.py).
+__attribute__((always_inline)) inline void prefetch_rows_ahead(const float* src, int lds, int rows, int k0, int kc) {
   constexpr int kAhead = 64;  // floats: 4 cache lines
   if (k0 % 16 == 0 && k0 + kAhead < kc)
     for (int r = 0; r < rows; ++r) __builtin_prefetch(src + std::size_t(r) * lds + k0 + kAhead);
@@ -591,8 +594,17 @@ XG_INLINE_EPILOGUE void write_tile(const Batch (&acc)[MRt][NVt], float* C, int l
 // velocities (laid out as C, or null), for writing. Not inlined, on purpose: inlined,
 // the compiler kept the 24 addresses it computed here for the tile's stores at the
 // end, spilled across the k loop, and reloaded them (measured: layer 2's GEMMs
-// 2-3% slower; docs/PERFORMANCE.md, thirteenth round).
-__attribute__((noinline)) void prefetch_tile(const float* C, const float* velocity, int ldc, int rows, int cols) {
+// 2-3% slower; docs/PERFORMANCE.md, thirteenth round). noipa, not just noinline:
+// GCC takes a function that does nothing but prefetch for one without effects
+// (const) and deletes the calls to it; with noinline alone this helper and its
+// calls were not in the binary (docs/PERFORMANCE.md, twenty-first round;
+// tests/check_prefetch.py). Clang keeps the calls; it has no noipa.
+#if defined(__clang__)
+__attribute__((noinline))
+#else
+__attribute__((noipa))
+#endif
+void prefetch_tile(const float* C, const float* velocity, int ldc, int rows, int cols) {
   constexpr std::uintptr_t kLine = 64;  // bytes per cache line on every CPU we build for
   const auto lines = [](const float* p, int n) {  // each line that holds one of p[0..n)
     const std::uintptr_t last = reinterpret_cast<std::uintptr_t>(p + n - 1);
