@@ -56,6 +56,12 @@ OPENBLAS_CORETYPE: Debian's OpenBLAS 0.3.21 misdetects recent CPUs as
 Prescott, so the floor and "torch best" run with OPENBLAS_CORETYPE=SkylakeX
 when the CPU has AVX-512 (else OpenBLAS's own choice); "torch installed" runs
 with the variable unset.
+
+Other guests: a virtual machine's load average does not count other guests on
+the host's cores, which slow the two-thread figures most. After the ratios a
+"host busy?" line names each sign of them in the bench's own probes: OpenBLAS
+gaining under 1.2x from a second thread, the lowest FMA peak probe under 0.8 of
+the highest, the highest core round trip over 3 times the lowest.
 """
 import argparse
 import atexit
@@ -228,6 +234,8 @@ def main():
         ratio("torch best (%s)/xgrad (%s)" % (torch_best[6:], xgrad_best[6:] + "T"), "torch best", xgrad_best)
     if xgrad_best:
         ratio("torch installed/xgrad (%sT)" % xgrad_best[6:], "torch installed", xgrad_best)
+    for sign in host_warnings(results):
+        print("host busy? %s: the thread figures say more about the host than about xgrad  %s" % (sign, stamp))
     peak = "fma peak GFLOP/s"
     for t in (1, 2):
         shares = []
@@ -257,6 +265,30 @@ def main():
         ratio_text = "%.2f" % (median[0] / median[1]) if float("inf") not in median else "-"
         print("time to %.2f test accuracy, median of %d seed%s: %s, %s, xgrad/torch %s  %s" % (
             target, a.tta_seeds, "s" if a.tta_seeds > 1 else "", text[0], text[1], ratio_text, stamp))
+
+
+def host_warnings(results):
+    """Signs in the probes that the host shares these cores with someone else.
+
+    The load average inside a virtual machine does not count other guests on the
+    host's cores, and the bench's thread figures then say more about the host
+    than about xgrad. Three signs, each measured in every round (thresholds from
+    Intel Xeon model 167, quiet in the morning and busy in the afternoon of
+    2026-12-03, docs/PERFORMANCE.md twenty-first round: the floor's speed-up
+    1.45-1.51 quiet, 0.89-1.14 busy; the FMA peak's lowest/highest probe 0.88 and
+    0.75; the core round trip's highest/lowest 1.7 and 5.4).
+    results: {figure name: [value per run]}. Returns one line per sign seen."""
+    out = []
+    med = {k: statistics.median(v) for k, v in results.items() if v}
+    if "floor 1" in med and "floor 2" in med and med["floor 1"] / med["floor 2"] < 1.2:
+        out.append("OpenBLAS gained only %.2fx from a second thread" % (med["floor 1"] / med["floor 2"]))
+    peak = results.get("fma peak GFLOP/s", [])
+    if len(peak) > 1 and min(peak) < 0.8 * max(peak):
+        out.append("the core's FMA peak ranged %.0f-%.0f GFLOP/s between runs" % (min(peak), max(peak)))
+    trip = results.get("core round trip ns", [])
+    if len(trip) > 1 and max(trip) > 3 * min(trip):
+        out.append("the round trip between the cores ranged %.0f-%.0f ns" % (min(trip), max(trip)))
+    return out
 
 
 def xgrad_row_accuracy(line):

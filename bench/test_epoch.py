@@ -27,6 +27,27 @@ def time_to_accuracy(*lines, exit_status=0):
     return seconds, out.getvalue()
 
 
+class HostWarnings(unittest.TestCase):
+    QUIET = {"floor 1": [0.50, 0.49, 0.51], "floor 2": [0.34, 0.33, 0.34],
+             "fma peak GFLOP/s": [213.0, 220.5, 215.3], "core round trip ns": [109.0, 150.0, 189.0]}
+
+    def test_a_quiet_host_gives_none(self):
+        self.assertEqual(epoch.host_warnings(self.QUIET), [])
+
+    def test_each_sign_alone(self):
+        slow_floor = dict(self.QUIET, **{"floor 2": [0.49, 0.50, 0.48]})
+        self.assertEqual(len(epoch.host_warnings(slow_floor)), 1)
+        self.assertIn("OpenBLAS gained only 1.02x", epoch.host_warnings(slow_floor)[0])
+        swinging_peak = dict(self.QUIET, **{"fma peak GFLOP/s": [153.2, 199.2, 190.0]})
+        self.assertEqual(epoch.host_warnings(swinging_peak), ["the core's FMA peak ranged 153-199 GFLOP/s between runs"])
+        slow_trip = dict(self.QUIET, **{"core round trip ns": [129.0, 695.0]})
+        self.assertEqual(epoch.host_warnings(slow_trip), ["the round trip between the cores ranged 129-695 ns"])
+
+    def test_missing_figures_give_none(self):
+        self.assertEqual(epoch.host_warnings({}), [])
+        self.assertEqual(epoch.host_warnings({"fma peak GFLOP/s": [100.0]}), [])
+
+
 class TimeToAccuracy(unittest.TestCase):
     def test_stops_at_the_first_epoch_that_reaches_the_target(self):
         seconds, printed = time_to_accuracy("epoch=1 test_acc=0.5000 seconds=1.0", "noise",
