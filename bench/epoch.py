@@ -272,11 +272,12 @@ def host_warnings(results):
 
     The load average inside a virtual machine does not count other guests on the
     host's cores, and the bench's thread figures then say more about the host
-    than about xgrad. Three signs, each measured in every round (thresholds from
-    Intel Xeon model 167, quiet in the morning and busy in the afternoon of
-    2026-12-03, docs/PERFORMANCE.md twenty-first round: the floor's speed-up
-    1.45-1.51 quiet, 0.89-1.14 busy; the FMA peak's lowest/highest probe 0.88 and
-    0.75; the core round trip's highest/lowest 1.7 and 5.4).
+    than about xgrad. Three signs, each measured in every round. Thresholds from
+    an Intel Xeon model 167, quiet one morning and busy that afternoon
+    (docs/PERFORMANCE.md, twenty-first round): quiet, the floor's speed-up was
+    1.45-1.51 in each invocation, the FMA peak probes within 0.88 and the core
+    round trips within 1.73 of each other; busy, each of eight invocations showed
+    at least one of the three signs.
     results: {figure name: [value per run]}. Returns one line per sign seen."""
     out = []
     med = {k: statistics.median(v) for k, v in results.items() if v}
