@@ -280,9 +280,10 @@ def host_warnings(results):
     at least one of the three signs.
     results: {figure name: [value per run]}. Returns one line per sign seen."""
     out = []
-    med = {k: statistics.median(v) for k, v in results.items() if v}
-    if "floor 1" in med and "floor 2" in med and med["floor 1"] / med["floor 2"] < 1.2:
-        out.append("OpenBLAS gained only %.2fx from a second thread" % (med["floor 1"] / med["floor 2"]))
+    if results.get("floor 1") and results.get("floor 2"):
+        gain = statistics.median(results["floor 1"]) / statistics.median(results["floor 2"])
+        if gain < 1.2:
+            out.append("OpenBLAS gained only %.2fx from a second thread" % gain)
     peak = results.get("fma peak GFLOP/s", [])
     if len(peak) > 1 and min(peak) < 0.8 * max(peak):
         out.append("the core's FMA peak ranged %.0f-%.0f GFLOP/s between runs" % (min(peak), max(peak)))
