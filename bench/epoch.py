@@ -59,9 +59,10 @@ with the variable unset.
 
 Other guests: a virtual machine's load average does not count other guests on
 the host's cores, which slow the two-thread figures most. After the ratios a
-"host busy?" line names each sign of them in the bench's own probes: OpenBLAS
+"host busy?" line names each sign of them in the bench's own figures: OpenBLAS
 gaining under 1.2x from a second thread, the lowest FMA peak probe under 0.8 of
-the highest, the highest core round trip over 3 times the lowest.
+the highest, the highest core round trip over 3 times the lowest, the slowest
+run of a timed figure over 1.25 times its fastest.
 """
 import argparse
 import atexit
@@ -272,12 +273,13 @@ def host_warnings(results):
 
     The load average inside a virtual machine does not count other guests on the
     host's cores, and the bench's thread figures then say more about the host
-    than about xgrad. Three signs, each measured in every round. Thresholds from
+    than about xgrad. Four signs, each measured in every round. Thresholds from
     an Intel Xeon model 167, quiet one morning and busy that afternoon
-    (docs/PERFORMANCE.md, twenty-first round): quiet, the floor's speed-up was
-    1.45-1.51 in each invocation, the FMA peak probes within 0.88 and the core
-    round trips within 1.73 of each other; busy, each of eight invocations showed
-    at least one of the three signs.
+    (docs/PERFORMANCE.md, twenty-first and twenty-second rounds): quiet, the
+    floor's speed-up was 1.45-1.51 in each invocation, the FMA peak probes within
+    0.88 and the core round trips within 1.73 of each other, and each timed
+    figure's slowest run within 1.17 times its fastest; busy, each of eight
+    invocations showed at least one of the first three signs.
     results: {figure name: [value per run]}. Returns one line per sign seen."""
     out = []
     if results.get("floor 1") and results.get("floor 2"):
@@ -290,6 +292,13 @@ def host_warnings(results):
     trip = results.get("core round trip ns", [])
     if len(trip) > 1 and max(trip) > 3 * min(trip):
         out.append("the round trip between the cores ranged %.0f-%.0f ns" % (min(trip), max(trip)))
+    # The timed figures (seconds; three runs or more), the widest spread of them.
+    timed = [(max(v) / min(v), name, v) for name, v in results.items()
+             if re.fullmatch(r"(floor|gemms|xgrad|torch) [0-9/]+", name) and len(v) >= 3 and min(v) > 0]
+    if timed:
+        spread, name, v = max(timed)
+        if spread > 1.25:
+            out.append("the runs of '%s' ranged %.3f-%.3f s (%.2fx)" % (name, min(v), max(v), spread))
     return out
 
 

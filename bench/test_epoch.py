@@ -28,7 +28,8 @@ def time_to_accuracy(*lines, exit_status=0):
 
 
 class HostWarnings(unittest.TestCase):
-    QUIET = {"floor 1": [0.50, 0.49, 0.51], "floor 2": [0.34, 0.33, 0.34],
+    QUIET = {"floor 1": [0.50, 0.49, 0.51], "floor 2": [0.34, 0.33, 0.34], "xgrad 2": [0.249, 0.284, 0.262],
+             "xgrad peak RSS MB": [60.0, 75.0, 76.0], "torch 2/2": [2.5, 4.0],
              "fma peak GFLOP/s": [213.0, 220.5, 215.3], "core round trip ns": [109.0, 150.0, 189.0]}
 
     def test_a_quiet_host_gives_none(self):
@@ -42,6 +43,8 @@ class HostWarnings(unittest.TestCase):
         self.assertEqual(epoch.host_warnings(swinging_peak), ["the core's FMA peak ranged 153-199 GFLOP/s between runs"])
         slow_trip = dict(self.QUIET, **{"core round trip ns": [129.0, 695.0]})
         self.assertEqual(epoch.host_warnings(slow_trip), ["the round trip between the cores ranged 129-695 ns"])
+        swinging_run = dict(self.QUIET, **{"xgrad 2": [0.333, 0.507, 0.375]})
+        self.assertEqual(epoch.host_warnings(swinging_run), ["the runs of 'xgrad 2' ranged 0.333-0.507 s (1.52x)"])
 
     def test_missing_figures_give_none(self):
         self.assertEqual(epoch.host_warnings({}), [])
