@@ -210,8 +210,8 @@ def main():
         print("load average at end:   %s (other processes on these cores slow the 2-thread figures most)" % loadavg())
         print("seconds per epoch, median min max of %d runs (one process each, round-robin):" % a.runs)
     for name, v in results.items():
-        unit = "MB" if "MB" in name else "ns" if name.endswith(" ns") else "" if name.endswith("GFLOP/s") else "s"
-        print("%-20s %8.3f %8.3f %8.3f %-2s (%d runs)  %s" % (name, med[name], min(v), max(v), unit, len(v), stamp))
+        print("%-20s %8.3f %8.3f %8.3f %-2s (%d runs)  %s" % (name, med[name], min(v), max(v), unit_of(name), len(v), stamp))
+    signs = host_warnings(results)  # before "torch best" joins results as another name for a torch figure
 
     fastest = {k: min(v) for k, v in results.items()}
 
@@ -235,7 +235,7 @@ def main():
         ratio("torch best (%s)/xgrad (%s)" % (torch_best[6:], xgrad_best[6:] + "T"), "torch best", xgrad_best)
     if xgrad_best:
         ratio("torch installed/xgrad (%sT)" % xgrad_best[6:], "torch installed", xgrad_best)
-    for sign in host_warnings(results):
+    for sign in signs:
         print("host busy? %s: the thread figures say more about the host than about xgrad  %s" % (sign, stamp))
     peak = "fma peak GFLOP/s"
     for t in (1, 2):
@@ -268,6 +268,11 @@ def main():
             target, a.tta_seeds, "s" if a.tta_seeds > 1 else "", text[0], text[1], ratio_text, stamp))
 
 
+def unit_of(figure):
+    """The unit of a figure's values, by its name: "s" for the timed ones."""
+    return "MB" if "MB" in figure else "ns" if figure.endswith(" ns") else "" if figure.endswith("GFLOP/s") else "s"
+
+
 def host_warnings(results):
     """Signs in the probes that the host shares these cores with someone else.
 
@@ -294,7 +299,7 @@ def host_warnings(results):
         out.append("the round trip between the cores ranged %.0f-%.0f ns" % (min(trip), max(trip)))
     # The timed figures (seconds; three runs or more), the widest spread of them.
     timed = [(max(v) / min(v), name, v) for name, v in results.items()
-             if re.fullmatch(r"(floor|gemms|xgrad|torch) [0-9/]+", name) and len(v) >= 3 and min(v) > 0]
+             if unit_of(name) == "s" and len(v) >= 3 and min(v) > 0]
     if timed:
         spread, name, v = max(timed)
         if spread > 1.25:
